@@ -1,0 +1,73 @@
+import { randomUUID } from 'node:crypto'
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import type { Config } from './config.js'
+import { authPlugin } from './platform/auth/auth.plugin.js'
+import type { Database } from './platform/db/database.js'
+import { problemPlugin } from './platform/http/problem.plugin.js'
+import { rateLimitPlugin } from './platform/limits/rate-limit.plugin.js'
+import type { RateLimitStore } from './platform/limits/rate-limit.store.js'
+import { loggerOptions } from './platform/logger.js'
+import { metricsPlugin } from './platform/metrics.plugin.js'
+import { openApiPlugin } from './platform/openapi.plugin.js'
+import type { ReadinessCheck } from './platform/readiness.js'
+import { adminGptRoutes, gptRoutes } from './modules/gpts/gpts.routes.js'
+import { healthRoutes } from './modules/health/health.routes.js'
+import { keyRoutes, meRoutes } from './modules/keys/keys.routes.js'
+import type { Services } from './services.js'
+
+export interface AppDeps {
+  config: Config
+  database: Database
+  services: Services
+  rateLimitStore: RateLimitStore
+  readinessChecks: ReadinessCheck[]
+  version: string
+  /** Overrides the logger built from config (tests pass a silent or capturing one). */
+  logger?: FastifyServerOptions['loggerInstance']
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
+
+/** Builds the HTTP app. Every plugin and module is registered here, explicitly, in order. */
+export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const { config, database, services } = deps
+  const app = Fastify({
+    ...(deps.logger ? { loggerInstance: deps.logger } : { logger: loggerOptions(config.logLevel) }),
+    bodyLimit: config.bodyLimit,
+    trustProxy: config.trustProxy,
+    routerOptions: { ignoreTrailingSlash: true },
+    // A caller's X-Request-Id is kept when it is a plain token (never raw text into the log).
+    genReqId: (request) => {
+      const given = request.headers['x-request-id']
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID()
+    },
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: true } },
+  })
+  // Only JSON bodies: anything else is 415, not a string that fails validation later.
+  app.removeContentTypeParser('text/plain')
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id)
+  })
+
+  await app.register(problemPlugin)
+  await app.register(metricsPlugin, { pool: database.pool })
+  await app.register(openApiPlugin, { version: deps.version, publicUrl: config.publicUrl })
+  await app.register(rateLimitPlugin, {
+    rules: config.rateLimits,
+    store: deps.rateLimitStore,
+    onStoreError: (error) => app.log.warn({ err: error }, 'rate limit store failed; request let through'),
+  })
+  await app.register(authPlugin, { adminToken: config.adminToken, authenticateKey: (token) => services.keys.authenticate(token) })
+
+  const listDeps = { publicUrl: config.publicUrl, maxPageSize: config.maxPageSize }
+  await app.register(healthRoutes({ version: deps.version, checks: deps.readinessChecks }))
+  await app.register(gptRoutes({ gpts: services.gpts }))
+  await app.register(meRoutes())
+  await app.register(keyRoutes({ keys: services.keys, ...listDeps }, 'tenant'))
+  // No admin token, no admin API: its routes do not exist (404).
+  if (config.adminToken !== null) {
+    await app.register(adminGptRoutes({ gpts: services.gpts, ...listDeps }))
+    await app.register(keyRoutes({ keys: services.keys, ...listDeps }, 'operator'))
+  }
+  return app
+}

@@ -1,0 +1,107 @@
+import { Command, Option } from 'commander'
+import { ConfigError, loadConfig } from '../config.js'
+import { DataDirBusyError } from '../platform/db/data-dir-lock.js'
+import { AppError } from '../platform/errors.js'
+import { packageVersion } from '../version.js'
+import { RemoteOperationError } from './admin-channel.js'
+import { executeOperation } from './execute.js'
+import type { OperationName } from './operations.js'
+import { formatters } from './output.js'
+import { serve } from './serve.js'
+
+/** Raised for wrong usage that commander itself cannot see. */
+class UsageError extends Error {}
+
+function program(): Command {
+  const cli = new Command('agentstore')
+    .description('Agentstore: persistence for Custom GPTs and AI agents.')
+    .version(packageVersion())
+    .option('--json', 'print machine-readable JSON')
+    .showHelpAfterError()
+
+  const run = <A extends unknown[]>(name: OperationName, args: (...values: A) => unknown) =>
+    async function (this: Command, ...values: A) {
+      const json = Boolean(cli.opts().json)
+      const result = await executeOperation(loadConfig(), name, args(...values))
+      process.stdout.write(json ? `${JSON.stringify(result, null, 2)}\n` : formatters[name](result as never))
+    }
+
+  cli.command('serve').description('start the HTTP service (what `npm start` runs)').action(async () => serve(loadConfig()))
+
+  cli
+    .command('migrate')
+    .description('apply pending migrations, or show their status')
+    .argument('[action]', 'up or status', 'up')
+    .action(async (action: string, _options: unknown, command: Command) => {
+      if (action !== 'up' && action !== 'status') throw new UsageError(`unknown migrate action "${action}" (use up or status)`)
+      await run(action === 'up' ? 'migrate.up' : 'migrate.status', () => ({})).call(command)
+    })
+
+  const gpt = cli.command('gpt').description('manage GPTs (tenants)')
+  gpt
+    .command('create')
+    .argument('<gpt_id>', 'id: 1–64 letters, digits, _ or -')
+    .requiredOption('--name <name>', 'display name')
+    .option('--description <text>', 'description')
+    .action(run('gpt.create', (id: string, options: { name: string; description?: string }) => ({ id, ...options })))
+  gpt.command('list').action(run('gpt.list', () => ({})))
+  gpt
+    .command('delete')
+    .argument('<gpt_id>')
+    .option('--yes', 'confirm: deletes the GPT and all its data')
+    .action(async function (this: Command, gptId: string, options: { yes?: boolean }) {
+      if (!options.yes) throw new UsageError(`this deletes GPT "${gptId}" and all its data; add --yes to confirm`)
+      await run('gpt.delete', () => ({ gpt_id: gptId })).call(this)
+    })
+
+  const key = cli.command('key').description('manage API keys')
+  key
+    .command('create')
+    .argument('<gpt_id>')
+    .option('--name <name>', 'a name to recognise the key by')
+    .addOption(new Option('--scopes <list>', 'comma-separated: read, write, admin').default('read,write'))
+    .option('--expires <when>', 'lifetime (30d, 12h, 2w) or an RFC 3339 time')
+    .action(
+      run('key.create', (gptId: string, options: { name?: string; scopes: string; expires?: string }) => ({
+        gpt_id: gptId,
+        ...(options.name !== undefined ? { name: options.name } : {}),
+        scopes: options.scopes.split(',').map((scope) => scope.trim()).filter(Boolean),
+        ...(options.expires === undefined
+          ? {}
+          : /^\d+[smhdw]$/.test(options.expires)
+            ? { expires_in: options.expires }
+            : { expires_at: options.expires }),
+      })),
+    )
+  key.command('list').argument('<gpt_id>').action(run('key.list', (gptId: string) => ({ gpt_id: gptId })))
+  key.command('revoke').argument('<key_id>').action(run('key.revoke', (keyId: string) => ({ key_id: keyId })))
+
+  cli
+    .command('seed')
+    .description('create GPT test-gpt with sample data and print a fresh key')
+    .action(run('seed', () => ({})))
+  return cli
+}
+
+function describe(error: unknown): string {
+  if (error instanceof ConfigError || error instanceof DataDirBusyError || error instanceof UsageError) return error.message
+  if (error instanceof AppError || error instanceof RemoteOperationError) {
+    const fieldErrors = (error instanceof AppError ? error.extra.errors : error.problem.errors) as
+      | { pointer: string; message: string }[]
+      | undefined
+    const details = (fieldErrors ?? []).map((field) => `\n  ${field.pointer || '/'}: ${field.message}`).join('')
+    return `${error.message}${details}`
+  }
+  return (error as Error).stack ?? String(error)
+}
+
+export async function main(argv: string[]): Promise<void> {
+  try {
+    await program().parseAsync(argv)
+  } catch (error) {
+    const json = argv.includes('--json')
+    const message = describe(error)
+    process.stderr.write(json ? `${JSON.stringify({ error: message })}\n` : `agentstore: ${message}\n`)
+    process.exitCode = error instanceof UsageError ? 2 : 1
+  }
+}

@@ -1,0 +1,91 @@
+import { Type, type Static, type TSchema } from 'typebox'
+import { Value } from 'typebox/value'
+import type { Database } from '../platform/db/database.js'
+import { migrateToLatest, migrationStatus } from '../platform/db/migrate.js'
+import { ERR } from '../platform/errors.js'
+import type { Page } from '../platform/http/pagination.js'
+import { CreateGptBody } from '../modules/gpts/gpts.schemas.js'
+import { CreateKeyBody } from '../modules/keys/keys.schemas.js'
+import type { Services } from '../services.js'
+import { seed } from './seed.js'
+
+export interface OperationContext {
+  services: Services
+  database: Database
+}
+
+interface Operation<S extends TSchema> {
+  args: S
+  run(ctx: OperationContext, args: Static<S>): Promise<unknown>
+}
+
+const op = <S extends TSchema>(definition: Operation<S>) => definition
+
+/** Reads every page of a list, for commands that print all of it. */
+async function allPages<T>(list: (cursor?: string) => Promise<Page<T>>): Promise<T[]> {
+  const items: T[] = []
+  let cursor: string | undefined
+  do {
+    const page = await list(cursor)
+    items.push(...page.items)
+    cursor = page.nextCursor ?? undefined
+  } while (cursor !== undefined)
+  return items
+}
+
+/**
+ * What the CLI can do, as plain operations over the services. The CLI runs them in-process, or asks a
+ * running embedded server to run them over its local admin channel: the same code either way.
+ */
+export const operations = {
+  'gpt.create': op({ args: CreateGptBody, run: (ctx, args) => ctx.services.gpts.createGpt(args) }),
+  'gpt.list': op({
+    args: Type.Object({}),
+    run: (ctx) => allPages((cursor) => ctx.services.gpts.listGpts({ cursor, limit: 200 })),
+  }),
+  'gpt.delete': op({
+    args: Type.Object({ gpt_id: Type.String() }),
+    run: async (ctx, args) => {
+      await ctx.services.gpts.deleteGpt(args.gpt_id)
+      return { deleted: args.gpt_id }
+    },
+  }),
+  'key.create': op({
+    args: Type.Object({ gpt_id: Type.String(), ...CreateKeyBody.properties }, { additionalProperties: false }),
+    run: (ctx, { gpt_id, ...input }) => ctx.services.keys.createKey(gpt_id, input),
+  }),
+  'key.list': op({
+    args: Type.Object({ gpt_id: Type.String() }),
+    run: (ctx, args) => allPages((cursor) => ctx.services.keys.listKeys(args.gpt_id, { cursor, limit: 200 })),
+  }),
+  'key.revoke': op({
+    args: Type.Object({ key_id: Type.String() }),
+    run: (ctx, args) => ctx.services.keys.revokeKey(null, args.key_id),
+  }),
+  'migrate.up': op({
+    args: Type.Object({}),
+    run: async (ctx) => ({ applied: await migrateToLatest(ctx.database.db), status: await migrationStatus(ctx.database.db) }),
+  }),
+  'migrate.status': op({ args: Type.Object({}), run: async (ctx) => ({ status: await migrationStatus(ctx.database.db) }) }),
+  seed: op({ args: Type.Object({}), run: (ctx) => seed(ctx.services) }),
+}
+
+export type OperationName = keyof typeof operations
+export type OperationArgs<N extends OperationName> = Static<(typeof operations)[N]['args']>
+
+export function isOperationName(name: string): name is OperationName {
+  return Object.hasOwn(operations, name)
+}
+
+/** Checks the arguments against the operation's schema, then runs it. */
+export async function runOperation(ctx: OperationContext, name: OperationName, args: unknown): Promise<unknown> {
+  const operation = operations[name] as Operation<TSchema>
+  if (!Value.Check(operation.args, args)) {
+    const errors = [...Value.Errors(operation.args, args)].map((error) => ({
+      pointer: error.instancePath,
+      message: error.message,
+    }))
+    throw ERR.validation(`Invalid arguments for ${name}.`, errors)
+  }
+  return operation.run(ctx, args)
+}

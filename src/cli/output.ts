@@ -1,0 +1,35 @@
+import type { GptView } from '../modules/gpts/gpts.schemas.js'
+import type { CreatedKeyView, KeyView } from '../modules/keys/keys.schemas.js'
+import type { MigrationStatus } from '../platform/db/migrate.js'
+import type { OperationName } from './operations.js'
+
+const table = (rows: string[][]): string => {
+  if (rows.length <= 1) return `${rows[0]?.join('  ') ?? ''}\n(none)\n`
+  const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)))
+  return rows.map((row) => row.map((cell, column) => cell.padEnd(widths[column]!)).join('  ').trimEnd()).join('\n') + '\n'
+}
+
+const keyLine = (key: KeyView) => [key.id, key.name ?? '', key.scopes.join(','), key.expires_at ?? 'never', key.revoked_at ? 'revoked' : 'active', key.last_used_at ?? 'never']
+
+const migrations = (status: MigrationStatus[]) =>
+  table([['MIGRATION', 'STATE'], ...status.map((m) => [m.name, m.applied ? `applied ${new Date(m.appliedAt!).toISOString()}` : 'pending'])])
+
+const createdKey = (key: CreatedKeyView) =>
+  `Created key ${key.id} for GPT ${key.gpt_id} (scopes: ${key.scopes.join(', ')}; expires: ${key.expires_at ?? 'never'}).\n` +
+  `Key (shown once, store it now):\n\n  ${key.key}\n\n` +
+  `Use it as: Authorization: Bearer ${key.key.slice(0, 12)}…\n`
+
+/** Human-readable output of each operation (`--json` prints the result itself). */
+export const formatters: { [N in OperationName]: (result: never) => string } = {
+  'gpt.create': (gpt: GptView) => `Created GPT ${gpt.id} (${gpt.name}).\nNext: agentstore key create ${gpt.id}\n`,
+  'gpt.list': (gpts: GptView[]) => table([['ID', 'NAME', 'CREATED'], ...gpts.map((g) => [g.id, g.name, g.created_at])]),
+  'gpt.delete': (result: { deleted: string }) => `Deleted GPT ${result.deleted} and all its data.\n`,
+  'key.create': createdKey,
+  'key.list': (keys: KeyView[]) => table([['ID', 'NAME', 'SCOPES', 'EXPIRES', 'STATE', 'LAST USED'], ...keys.map(keyLine)]),
+  'key.revoke': (key: KeyView) => `Revoked key ${key.id} of GPT ${key.gpt_id}.\n`,
+  'migrate.up': (result: { applied: string[]; status: MigrationStatus[] }) =>
+    `${result.applied.length === 0 ? 'Nothing to apply.' : `Applied: ${result.applied.join(', ')}.`}\n${migrations(result.status)}`,
+  'migrate.status': (result: { status: MigrationStatus[] }) => migrations(result.status),
+  seed: (result: { gpt_id: string; gpt_created: boolean; key: CreatedKeyView }) =>
+    `${result.gpt_created ? 'Created' : 'Reused'} GPT ${result.gpt_id}.\n${createdKey(result.key)}`,
+}

@@ -1,0 +1,148 @@
+import { resolve } from 'node:path'
+import { parseRateLimits, type RateLimitRule } from './platform/limits/rate-limit.rules.js'
+
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
+
+export interface Config {
+  host: string
+  port: number
+  publicUrl: string
+  dataDir: string
+  databaseUrl: string | null
+  databasePoolSize: number
+  redisUrl: string | null
+  adminToken: string | null
+  logLevel: LogLevel
+  bodyLimit: number
+  rateLimits: RateLimitRule[]
+  trustProxy: boolean
+  shutdownTimeoutMs: number
+  defaultPageSize: number
+  maxPageSize: number
+  keyTouchIntervalMs: number
+  jobsEnabled: boolean
+}
+
+/** Every setting, its default, and what it means: the source for `.env.example` and the docs. */
+export const SETTINGS = {
+  HOST: { default: '127.0.0.1', help: 'Interface to listen on.' },
+  PORT: { default: '8080', help: 'TCP port to listen on (0 picks a free one).' },
+  PUBLIC_URL: { default: '', help: 'Base URL clients use (OpenAPI servers); defaults to http://HOST:PORT.' },
+  DATA_DIR: { default: './data', help: 'Embedded PGlite data directory (used when DATABASE_URL is unset).' },
+  DATABASE_URL: { default: '', help: 'postgres://… to run on PostgreSQL instead of embedded PGlite.' },
+  DATABASE_POOL_SIZE: { default: '10', help: 'PostgreSQL connections per process (1–100).' },
+  REDIS_URL: { default: '', help: 'redis://… to share rate limits and events across replicas.' },
+  ADMIN_TOKEN: { default: '', help: 'Bearer token for /v1/admin (at least 32 characters); unset disables the admin API.' },
+  LOG_LEVEL: { default: 'info', help: 'fatal, error, warn, info, debug, trace or silent.' },
+  BODY_LIMIT: { default: '1mb', help: 'Largest request body, in bytes or with kb/mb suffix.' },
+  RATE_LIMITS: { default: 'key:60/m,write:10/m,ip:600/5m', help: 'Token buckets: key, write and ip budgets per period (s, m, h or 5m…); 0 or off disables.' },
+  TRUST_PROXY: { default: 'false', help: 'true when behind a reverse proxy that sets X-Forwarded-For.' },
+  SHUTDOWN_TIMEOUT_MS: { default: '10000', help: 'How long in-flight requests may take after SIGTERM.' },
+  DEFAULT_PAGE_SIZE: { default: '50', help: 'List page size when `limit` is not given.' },
+  MAX_PAGE_SIZE: { default: '200', help: 'Largest `limit` a list accepts.' },
+  KEY_TOUCH_INTERVAL_MS: { default: '60000', help: 'How stale an API key\'s last_used_at may get before it is written again.' },
+  JOBS_ENABLED: { default: 'true', help: 'Run background jobs (pg-boss) in this process.' },
+} as const
+
+export type SettingName = keyof typeof SETTINGS
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n  ${problems.join('\n  ')}`)
+    this.name = 'ConfigError'
+  }
+}
+
+type Env = Record<string, string | undefined>
+
+/** Parses and checks every setting once; a bad value is reported with its variable name and what is allowed. */
+export function loadConfig(env: Env = process.env): Config {
+  const problems: string[] = []
+  const raw = (name: SettingName): string => {
+    const value = env[name]
+    return value === undefined || value.trim() === '' ? SETTINGS[name].default : value.trim()
+  }
+  const int = (name: SettingName, min: number, max: number): number => {
+    const text = raw(name)
+    const value = Number(text)
+    if (!/^-?\d+$/.test(text) || value < min || value > max) {
+      problems.push(`${name}=${JSON.stringify(text)}: expected a whole number from ${min} to ${max}`)
+      return min
+    }
+    return value
+  }
+  const bool = (name: SettingName): boolean => {
+    const text = raw(name).toLowerCase()
+    if (['true', '1', 'yes', 'on'].includes(text)) return true
+    if (['false', '0', 'no', 'off'].includes(text)) return false
+    problems.push(`${name}=${JSON.stringify(text)}: expected true or false`)
+    return false
+  }
+  const url = (name: SettingName, protocols: string[]): string | null => {
+    const text = raw(name)
+    if (text === '') return null
+    try {
+      const parsed = new URL(text)
+      if (!protocols.includes(parsed.protocol)) throw new Error('protocol')
+      return text
+    } catch {
+      problems.push(`${name}: expected a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}`)
+      return null
+    }
+  }
+
+  const host = raw('HOST')
+  const port = int('PORT', 0, 65535)
+  const adminToken = raw('ADMIN_TOKEN') || null
+  if (adminToken !== null && adminToken.length < 32) {
+    problems.push('ADMIN_TOKEN: expected at least 32 characters (for example `openssl rand -hex 32`), or unset to disable the admin API')
+  }
+  const logLevel = raw('LOG_LEVEL') as LogLevel
+  if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel)) {
+    problems.push(`LOG_LEVEL=${JSON.stringify(logLevel)}: expected fatal, error, warn, info, debug, trace or silent`)
+  }
+  const bodyLimit = parseBytes(raw('BODY_LIMIT'))
+  if (bodyLimit === null || bodyLimit < 1024 || bodyLimit > 100 * 1024 * 1024) {
+    problems.push(`BODY_LIMIT=${JSON.stringify(raw('BODY_LIMIT'))}: expected a size from 1kb to 100mb (bytes, or with a kb/mb suffix)`)
+  }
+  let rateLimits: RateLimitRule[] = []
+  try {
+    rateLimits = parseRateLimits(raw('RATE_LIMITS'))
+  } catch (error) {
+    problems.push(`RATE_LIMITS: ${(error as Error).message}`)
+  }
+  const defaultPageSize = int('DEFAULT_PAGE_SIZE', 1, 1000)
+  const maxPageSize = int('MAX_PAGE_SIZE', 1, 1000)
+  if (defaultPageSize > maxPageSize) problems.push('DEFAULT_PAGE_SIZE: must not exceed MAX_PAGE_SIZE')
+  const publicUrl = url('PUBLIC_URL', ['http:', 'https:'])
+
+  const config: Config = {
+    host,
+    port,
+    publicUrl: (publicUrl ?? `http://${host.includes(':') ? `[${host}]` : host}:${port}`).replace(/\/+$/, ''),
+    dataDir: resolve(raw('DATA_DIR')),
+    databaseUrl: url('DATABASE_URL', ['postgres:', 'postgresql:']),
+    databasePoolSize: int('DATABASE_POOL_SIZE', 1, 100),
+    redisUrl: url('REDIS_URL', ['redis:', 'rediss:']),
+    adminToken,
+    logLevel,
+    bodyLimit: bodyLimit ?? 0,
+    rateLimits,
+    trustProxy: bool('TRUST_PROXY'),
+    shutdownTimeoutMs: int('SHUTDOWN_TIMEOUT_MS', 0, 600_000),
+    defaultPageSize,
+    maxPageSize,
+    keyTouchIntervalMs: int('KEY_TOUCH_INTERVAL_MS', 0, 86_400_000),
+    jobsEnabled: bool('JOBS_ENABLED'),
+  }
+  if (problems.length > 0) throw new ConfigError(problems)
+  return config
+}
+
+function parseBytes(text: string): number | null {
+  const match = /^(\d+)\s*(b|kb|k|mb|m)?$/i.exec(text)
+  if (!match) return null
+  const unit = (match[2] ?? 'b').toLowerCase()
+  const factor = unit.startsWith('m') ? 1024 * 1024 : unit.startsWith('k') ? 1024 : 1
+  return Number(match[1]) * factor
+}

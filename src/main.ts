@@ -1,0 +1,94 @@
+import type { FastifyInstance } from 'fastify'
+import type { Redis } from 'ioredis'
+import { pino } from 'pino'
+import { buildApp } from './app.js'
+import { loggerOptions } from './platform/logger.js'
+import type { Config } from './config.js'
+import { startAdminChannel, type AdminChannel } from './cli/admin-channel.js'
+import { adminSocketPath } from './platform/db/data-dir-lock.js'
+import { migrateToLatest } from './platform/db/migrate.js'
+import { MemoryRateLimitStore } from './platform/limits/memory.store.js'
+import type { RateLimitStore } from './platform/limits/rate-limit.store.js'
+import { RedisRateLimitStore } from './platform/limits/redis.store.js'
+import { createRedis } from './platform/redis.js'
+import { openConfiguredDatabase, readinessChecks, vectorBackend } from './runtime.js'
+import { createServices } from './services.js'
+import { packageVersion } from './version.js'
+
+export interface RunningServer {
+  app: FastifyInstance
+  url: string
+  /** Stops accepting, lets in-flight requests finish (bounded by SHUTDOWN_TIMEOUT_MS), then closes everything. */
+  stop(): Promise<void>
+}
+
+/** Opens the database, migrates, builds the app and listens. */
+export async function startServer(config: Config): Promise<RunningServer> {
+  const logger = pino(loggerOptions(config.logLevel))
+  const opened = await openConfiguredDatabase(config)
+  const { database } = opened
+  let redis: Redis | null = null
+  let store: RateLimitStore | null = null
+  let channel: AdminChannel | null = null
+  let app: FastifyInstance | null = null
+  const cleanup = async () => {
+    await channel?.close()
+    await store?.close()
+    redis?.disconnect()
+    await opened.close()
+  }
+  try {
+    await migrateToLatest(database.db)
+    const services = createServices(database, config, (error) => logger.warn({ err: error }, 'background write failed'))
+    const version = packageVersion()
+    if (config.redisUrl !== null) {
+      redis = createRedis(config.redisUrl, logger)
+      await redis.connect().catch(() => {})
+    }
+    store = redis ? new RedisRateLimitStore(redis) : new MemoryRateLimitStore()
+    app = await buildApp({ config, database, services, rateLimitStore: store, readinessChecks: readinessChecks(database, redis), version, logger })
+    await app.listen({ host: config.host, port: config.port })
+    const address = app.server.address()
+    const port = typeof address === 'object' && address ? address.port : config.port
+    const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`
+    if (opened.lock) {
+      channel = await startAdminChannel(adminSocketPath(config.dataDir), services, database)
+      opened.lock.update({ socket: channel.path })
+    }
+    app.log.info(
+      {
+        url,
+        version,
+        database: database.kind === 'pglite' ? `embedded PGlite in ${config.dataDir}` : 'PostgreSQL',
+        vector: await vectorBackend(database),
+        rate_limits: config.rateLimits.length === 0 ? 'off' : store.name,
+        admin_api: config.adminToken !== null ? 'on' : 'off (set ADMIN_TOKEN to enable)',
+      },
+      `agentstore listening on ${url}`,
+    )
+    app.log.info('first steps: `npx agentstore gpt create my-gpt --name "My GPT"` then `npx agentstore key create my-gpt`')
+    const running = app
+    let stopping: Promise<void> | null = null
+    return {
+      app: running,
+      url,
+      stop() {
+        stopping ??= (async () => {
+          const timer = setTimeout(() => {
+            running.log.warn('in-flight requests did not finish in time; closing connections')
+            running.server.closeAllConnections()
+          }, config.shutdownTimeoutMs)
+          timer.unref()
+          await running.close()
+          clearTimeout(timer)
+          await cleanup()
+        })()
+        return stopping
+      },
+    }
+  } catch (error) {
+    await app?.close()
+    await cleanup()
+    throw error
+  }
+}

@@ -1,0 +1,114 @@
+import type { FastifyInstance } from 'fastify'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import { Type } from 'typebox'
+import { pageQuerySchema, setNextLink } from '../../platform/http/pagination.js'
+import { problemResponses } from '../../platform/http/problem.schemas.js'
+import { BEARER_SECURITY } from '../../platform/openapi.plugin.js'
+import { CreateGptBody, Gpt, GptList, GptParams } from './gpts.schemas.js'
+import type { GptsService } from './gpts.service.js'
+
+interface Deps {
+  gpts: GptsService
+  publicUrl: string
+  maxPageSize: number
+}
+
+/** Operator routes (admin token): create, list, read and delete GPTs. */
+export function adminGptRoutes({ gpts, publicUrl, maxPageSize }: Deps) {
+  return async (instance: FastifyInstance) => {
+    const app = instance.withTypeProvider<TypeBoxTypeProvider>()
+    const common = { tags: ['admin'], security: BEARER_SECURITY }
+    const config = { access: 'admin' as const }
+
+    app.post(
+      '/v1/admin/gpts',
+      {
+        config,
+        schema: {
+          ...common,
+          operationId: 'adminCreateGpt',
+          summary: 'Create a GPT (tenant)',
+          body: CreateGptBody,
+          response: { 201: Gpt, ...problemResponses(401, 409, 422) },
+        },
+      },
+      async (request, reply) => {
+        const gpt = await gpts.createGpt(request.body)
+        return reply.code(201).header('location', `/v1/admin/gpts/${gpt.id}`).send(gpt)
+      },
+    )
+
+    app.get(
+      '/v1/admin/gpts',
+      {
+        config,
+        schema: {
+          ...common,
+          operationId: 'adminListGpts',
+          summary: 'List GPTs',
+          querystring: Type.Object(pageQuerySchema({ maxPageSize }), { additionalProperties: false }),
+          response: { 200: GptList, ...problemResponses(400, 401, 422) },
+        },
+      },
+      async (request, reply) => {
+        const page = await gpts.listGpts(request.query)
+        setNextLink(request, reply, publicUrl, page.nextCursor)
+        return { gpts: page.items, next_cursor: page.nextCursor, has_more: page.hasMore }
+      },
+    )
+
+    app.get(
+      '/v1/admin/gpts/:gpt_id',
+      {
+        config,
+        schema: {
+          ...common,
+          operationId: 'adminGetGpt',
+          summary: 'Read a GPT',
+          params: GptParams,
+          response: { 200: Gpt, ...problemResponses(401, 404, 422) },
+        },
+      },
+      async (request) => gpts.getGpt(request.params.gpt_id),
+    )
+
+    app.delete(
+      '/v1/admin/gpts/:gpt_id',
+      {
+        config,
+        schema: {
+          ...common,
+          operationId: 'adminDeleteGpt',
+          summary: 'Delete a GPT with all its keys and data',
+          params: GptParams,
+          response: { 204: Type.Null(), ...problemResponses(401, 404, 422) },
+        },
+      },
+      async (request, reply) => {
+        await gpts.deleteGpt(request.params.gpt_id)
+        return reply.code(204).send(null)
+      },
+    )
+  }
+}
+
+/** Tenant routes (API key): the calling GPT itself. */
+export function gptRoutes({ gpts }: Pick<Deps, 'gpts'>) {
+  return async (instance: FastifyInstance) => {
+    const app = instance.withTypeProvider<TypeBoxTypeProvider>()
+    app.get(
+      '/v1/gpts/:gpt_id',
+      {
+        schema: {
+          tags: ['gpts'],
+          security: BEARER_SECURITY,
+          operationId: 'getGpt',
+          summary: 'Read the GPT this key belongs to',
+          params: GptParams,
+          response: { 200: Gpt, ...problemResponses(401, 403, 404, 422) },
+        },
+      },
+      async (request) => gpts.getGpt(request.params.gpt_id),
+    )
+  }
+}

@@ -1,0 +1,53 @@
+import { ERR } from '../../platform/errors.js'
+import { dateKey, pageRequest, toPage, type Page, type SortOrder } from '../../platform/http/pagination.js'
+import type { GptRow, GptsRepository } from './gpts.repo.js'
+import { GPT_ID_PATTERN, type CreateGptInput, type GptView } from './gpts.schemas.js'
+
+const ID_PATTERN = new RegExp(GPT_ID_PATTERN)
+
+export function toGptView(row: GptRow): GptView {
+  return {
+    id: row.id,
+    name: row.name,
+    description: row.description,
+    created_at: row.created_at.toISOString(),
+    updated_at: row.updated_at.toISOString(),
+  }
+}
+
+export class GptsService {
+  constructor(
+    private readonly repo: GptsRepository,
+    private readonly limits: { defaultPageSize: number },
+  ) {}
+
+  async createGpt(input: CreateGptInput): Promise<GptView> {
+    if (!ID_PATTERN.test(input.id)) {
+      throw ERR.validation('The GPT id is not valid.', [
+        { pointer: '/id', message: 'must be 1–64 letters, digits, "_" or "-", starting with a letter or digit' },
+      ])
+    }
+    const row = await this.repo.insertGpt({ id: input.id, name: input.name, description: input.description ?? null })
+    if (!row) throw ERR.conflict(`A GPT with id ${JSON.stringify(input.id)} already exists.`)
+    return toGptView(row)
+  }
+
+  async getGpt(gptId: string): Promise<GptView> {
+    const row = await this.repo.findGpt(gptId)
+    if (!row) throw ERR.notFound('GPT', gptId)
+    return toGptView(row)
+  }
+
+  async listGpts(query: { limit?: number; cursor?: string; order?: SortOrder }): Promise<Page<GptView>> {
+    const page = pageRequest(query, 'gpts', { defaultPageSize: this.limits.defaultPageSize, order: 'asc' })
+    const after = page.after ? ([dateKey(page.after[0]), String(page.after[1])] as [Date, string]) : null
+    const rows = await this.repo.listGpts({ ...page, after })
+    const result = toPage(rows, page, (row) => [row.created_at.toISOString(), row.id])
+    return { ...result, items: result.items.map(toGptView) }
+  }
+
+  /** Deletes the GPT with all its keys and data. */
+  async deleteGpt(gptId: string): Promise<void> {
+    if (!(await this.repo.deleteGpt(gptId))) throw ERR.notFound('GPT', gptId)
+  }
+}

@@ -1,0 +1,60 @@
+import type { FastifyInstance } from 'fastify'
+import { Type } from 'typebox'
+import { ERR } from '../../platform/errors.js'
+import { checkReadiness, type ReadinessCheck } from '../../platform/readiness.js'
+
+const Check = Type.Object({ ok: Type.Boolean(), state: Type.String() })
+const ReadyBody = Type.Object({
+  status: Type.Union([Type.Literal('ready'), Type.Literal('degraded')]),
+  checks: Type.Record(Type.String(), Check),
+})
+
+export function healthRoutes(deps: { version: string; checks: ReadinessCheck[] }) {
+  return async (app: FastifyInstance) => {
+    const tags = ['health']
+    app.get(
+      '/health',
+      {
+        config: { access: 'public' },
+        schema: {
+          tags,
+          operationId: 'getHealth',
+          summary: 'Service status and version',
+          response: { 200: Type.Object({ status: Type.Literal('ok'), version: Type.String() }) },
+        },
+      },
+      async () => ({ status: 'ok' as const, version: deps.version }),
+    )
+    app.get(
+      '/live',
+      {
+        config: { access: 'public' },
+        schema: { tags, operationId: 'getLive', summary: 'The process is up', response: { 200: Type.Object({ status: Type.Literal('ok') }) } },
+      },
+      async () => ({ status: 'ok' as const }),
+    )
+    app.get(
+      '/ready',
+      {
+        config: { access: 'public' },
+        schema: {
+          tags,
+          operationId: 'getReady',
+          summary: 'Database reachable and migrated; Redis when configured',
+          description: '200 when ready (or degraded: serving, with a non-critical part down); 503 problem details otherwise.',
+          response: { 200: ReadyBody },
+        },
+      },
+      async () => {
+        const readiness = await checkReadiness(deps.checks)
+        if (readiness.status === 'unavailable') {
+          const failing = Object.entries(readiness.checks).filter(([, check]) => !check.ok)
+          throw ERR.unavailable(`Not ready: ${failing.map(([name, check]) => `${name}: ${check.state}`).join('; ')}.`, {
+            checks: readiness.checks,
+          })
+        }
+        return { status: readiness.status, checks: readiness.checks }
+      },
+    )
+  }
+}

@@ -1,0 +1,113 @@
+import type { FastifyContextConfig, FastifyInstance } from 'fastify'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import { Type } from 'typebox'
+import { keyPrincipal } from '../../platform/auth/auth.plugin.js'
+import { pageQuerySchema, setNextLink } from '../../platform/http/pagination.js'
+import { problemResponses } from '../../platform/http/problem.schemas.js'
+import { BEARER_SECURITY } from '../../platform/openapi.plugin.js'
+import { GptParams } from '../gpts/gpts.schemas.js'
+import { CreatedApiKey, CreateKeyBody, KeyList, KeyParams } from './keys.schemas.js'
+import type { KeysService } from './keys.service.js'
+
+interface Deps {
+  keys: KeysService
+  publicUrl: string
+  maxPageSize: number
+}
+
+/**
+ * The same three key operations for two callers: the operator (admin token, any GPT, under
+ * /v1/admin) and a GPT's own key with the `admin` scope (its own GPT only).
+ */
+export function keyRoutes({ keys, publicUrl, maxPageSize }: Deps, caller: 'operator' | 'tenant') {
+  return async (instance: FastifyInstance) => {
+    const app = instance.withTypeProvider<TypeBoxTypeProvider>()
+    const operator = caller === 'operator'
+    const base = operator ? '/v1/admin' : '/v1'
+    const config: FastifyContextConfig = operator ? { access: 'admin' } : { access: 'key', scope: 'admin' }
+    const common = { tags: [operator ? 'admin' : 'keys'], security: BEARER_SECURITY }
+    const denied = operator ? [401] : [401, 403]
+    const op = (name: string) => (operator ? `admin${name}` : name.charAt(0).toLowerCase() + name.slice(1))
+
+    app.post(
+      `${base}/gpts/:gpt_id/keys`,
+      {
+        config,
+        schema: {
+          ...common,
+          operationId: op('CreateKey'),
+          summary: 'Create an API key (the secret is shown once)',
+          params: GptParams,
+          body: CreateKeyBody,
+          response: { 201: CreatedApiKey, ...problemResponses(...denied, 404, 422) },
+        },
+      },
+      async (request, reply) => reply.code(201).send(await keys.createKey(request.params.gpt_id, request.body)),
+    )
+
+    app.get(
+      `${base}/gpts/:gpt_id/keys`,
+      {
+        config,
+        schema: {
+          ...common,
+          operationId: op('ListKeys'),
+          summary: 'List API keys (metadata only, never secrets)',
+          params: GptParams,
+          querystring: Type.Object(pageQuerySchema({ maxPageSize }), { additionalProperties: false }),
+          response: { 200: KeyList, ...problemResponses(400, ...denied, 404, 422) },
+        },
+      },
+      async (request, reply) => {
+        const page = await keys.listKeys(request.params.gpt_id, request.query)
+        setNextLink(request, reply, publicUrl, page.nextCursor)
+        return { keys: page.items, next_cursor: page.nextCursor, has_more: page.hasMore }
+      },
+    )
+
+    app.delete(
+      `${base}/keys/:key_id`,
+      {
+        config,
+        schema: {
+          ...common,
+          operationId: op('RevokeKey'),
+          summary: 'Revoke an API key (effective at once)',
+          params: KeyParams,
+          response: { 204: Type.Null(), ...problemResponses(...denied, 404, 422) },
+        },
+      },
+      async (request, reply) => {
+        const gptId = operator ? null : keyPrincipal(request).gptId
+        await keys.revokeKey(gptId, request.params.key_id)
+        return reply.code(204).send(null)
+      },
+    )
+  }
+}
+
+/** GET /v1/me: who the calling key is. */
+export function meRoutes() {
+  return async (instance: FastifyInstance) => {
+    const app = instance.withTypeProvider<TypeBoxTypeProvider>()
+    app.get(
+      '/v1/me',
+      {
+        schema: {
+          tags: ['keys'],
+          security: BEARER_SECURITY,
+          operationId: 'getMe',
+          summary: 'The calling API key: its id, GPT and scopes',
+          response: {
+            200: Type.Object({ key_id: Type.String(), gpt_id: Type.String(), scopes: Type.Array(Type.String()) }),
+            ...problemResponses(401),
+          },
+        },
+      },
+      async (request) => {
+        const principal = keyPrincipal(request)
+        return { key_id: principal.keyId, gpt_id: principal.gptId, scopes: principal.scopes }
+      },
+    )
+  }
+}

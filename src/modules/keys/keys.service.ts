@@ -1,0 +1,109 @@
+import { issueApiKey, parseApiKey, secretMatches } from '../../platform/auth/api-key.js'
+import type { Principal, Scope } from '../../platform/auth/principal.js'
+import { parseDuration } from '../../platform/duration.js'
+import { ERR } from '../../platform/errors.js'
+import { dateKey, pageRequest, toPage, type Page, type SortOrder } from '../../platform/http/pagination.js'
+import type { GptsService } from '../gpts/gpts.service.js'
+import type { KeyRow, KeysRepository } from './keys.repo.js'
+import type { CreatedKeyView, CreateKeyInput, KeyView } from './keys.schemas.js'
+
+const iso = (date: Date | null) => (date === null ? null : date.toISOString())
+
+export function toKeyView(row: KeyRow): KeyView {
+  return {
+    id: row.id,
+    gpt_id: row.gpt_id,
+    name: row.name,
+    scopes: row.scopes,
+    expires_at: iso(row.expires_at),
+    revoked_at: iso(row.revoked_at),
+    last_used_at: iso(row.last_used_at),
+    created_at: row.created_at.toISOString(),
+  }
+}
+
+export class KeysService {
+  /** Keys whose last_used_at write is in flight, so that a burst of requests writes once. */
+  private readonly touching = new Set<string>()
+
+  constructor(
+    private readonly repo: KeysRepository,
+    private readonly gpts: GptsService,
+    private readonly options: { defaultPageSize: number; keyTouchIntervalMs: number; onTouchError: (error: unknown) => void },
+  ) {}
+
+  async createKey(gptId: string, input: CreateKeyInput, now = new Date()): Promise<CreatedKeyView> {
+    await this.gpts.getGpt(gptId)
+    const expiresAt = resolveExpiry(input, now)
+    const issued = issueApiKey()
+    const row = await this.repo.insertKey({
+      id: issued.id,
+      gpt_id: gptId,
+      name: input.name ?? null,
+      secret_hash: issued.secretHash,
+      scopes: input.scopes ?? ['read', 'write'],
+      expires_at: expiresAt,
+    })
+    return { ...toKeyView(row), key: issued.token }
+  }
+
+  async listKeys(gptId: string, query: { limit?: number; cursor?: string; order?: SortOrder }): Promise<Page<KeyView>> {
+    await this.gpts.getGpt(gptId)
+    const page = pageRequest(query, `keys:${gptId}`, { defaultPageSize: this.options.defaultPageSize, order: 'asc' })
+    const after = page.after ? ([dateKey(page.after[0]), String(page.after[1])] as [Date, string]) : null
+    const rows = await this.repo.listKeys(gptId, { ...page, after })
+    const result = toPage(rows, page, (row) => [row.created_at.toISOString(), row.id])
+    return { ...result, items: result.items.map(toKeyView) }
+  }
+
+  /** Revokes a key; with a GPT given, only a key of that GPT (another GPT's key is "not found"). */
+  async revokeKey(gptId: string | null, keyId: string): Promise<KeyView> {
+    const row = await this.repo.revokeKey(keyId, gptId)
+    if (!row) throw ERR.notFound('API key', keyId)
+    return toKeyView(row)
+  }
+
+  /** Resolves a bearer token to its key, or explains in a 401 why it cannot be used. */
+  async authenticate(token: string, now = new Date()): Promise<Extract<Principal, { kind: 'key' }>> {
+    const parsed = parseApiKey(token)
+    if (!parsed) throw ERR.unauthorized('The bearer token is not a valid API key.')
+    const row = await this.repo.findKey(parsed.id)
+    if (!row || !secretMatches(parsed.secret, row.secret_hash)) throw ERR.unauthorized('The API key is not valid.')
+    if (row.revoked_at !== null) throw ERR.unauthorized('The API key has been revoked.')
+    if (row.expires_at !== null && row.expires_at <= now) throw ERR.unauthorized('The API key has expired.')
+    this.touch(row, now)
+    return { kind: 'key', keyId: row.id, gptId: row.gpt_id, scopes: row.scopes as Scope[] }
+  }
+
+  /** Keeps last_used_at within keyTouchIntervalMs of the truth without a write per request. */
+  private touch(row: KeyRow, now: Date): void {
+    const stale = row.last_used_at === null || now.getTime() - row.last_used_at.getTime() >= this.options.keyTouchIntervalMs
+    if (!stale || this.touching.has(row.id)) return
+    this.touching.add(row.id)
+    this.repo
+      .touchKey(row.id)
+      .catch(this.options.onTouchError)
+      .finally(() => this.touching.delete(row.id))
+  }
+}
+
+function resolveExpiry(input: CreateKeyInput, now: Date): Date | null {
+  if (input.expires_in !== undefined && input.expires_at !== undefined) {
+    throw ERR.validation('Give expires_in or expires_at, not both.', [
+      { pointer: '/expires_at', message: 'must not be given together with expires_in' },
+    ])
+  }
+  if (input.expires_in !== undefined) {
+    const ms = parseDuration(input.expires_in)
+    if (ms === null) throw ERR.validation('expires_in is not a duration.', [{ pointer: '/expires_in', message: 'must be like 30d, 12h or 2w' }])
+    return new Date(now.getTime() + ms)
+  }
+  if (input.expires_at !== undefined) {
+    const at = new Date(input.expires_at)
+    if (Number.isNaN(at.getTime()) || at <= now) {
+      throw ERR.validation('expires_at must be in the future.', [{ pointer: '/expires_at', message: 'must be a future RFC 3339 time' }])
+    }
+    return at
+  }
+  return null
+}

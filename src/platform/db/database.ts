@@ -1,0 +1,59 @@
+import { mkdirSync } from 'node:fs'
+import { PGlite } from '@electric-sql/pglite'
+import { vector } from '@electric-sql/pglite-pgvector'
+import { createPgConfig } from '@electric-sql/pglite/node-postgres'
+import { Kysely, PostgresDialect, sql } from 'kysely'
+import pg from 'pg'
+import { pgTypes } from './pg-types.js'
+import type { Tables } from './tables.js'
+
+export type DatabaseSource =
+  | { kind: 'postgres'; url: string; poolSize: number }
+  /** `dataDir` on disk, or in memory (optionally starting from a dumped data dir, as tests do). */
+  | { kind: 'pglite'; dataDir?: string; loadDataDir?: Blob }
+
+export interface Database {
+  readonly kind: 'postgres' | 'pglite'
+  readonly db: Kysely<Tables>
+  readonly pool: pg.Pool
+  /** The embedded instance, when there is one (for dumps and clean shutdown). */
+  readonly pglite: PGlite | null
+  ping(): Promise<void>
+  close(): Promise<void>
+}
+
+export async function openDatabase(source: DatabaseSource): Promise<Database> {
+  let pglite: PGlite | null = null
+  let pool: pg.Pool
+  if (source.kind === 'postgres') {
+    pool = new pg.Pool({ connectionString: source.url, max: source.poolSize, types: pgTypes })
+  } else {
+    if (source.dataDir) mkdirSync(source.dataDir, { recursive: true })
+    pglite = await PGlite.create({
+      ...(source.dataDir ? { dataDir: source.dataDir } : {}),
+      ...(source.loadDataDir ? { loadDataDir: source.loadDataDir } : {}),
+      extensions: { vector },
+    })
+    // One connection: PGlite runs one query at a time, so the pool of one serializes access.
+    pool = new pg.Pool({ ...createPgConfig(pglite), max: 1, types: pgTypes } as pg.PoolConfig)
+  }
+  // A dropped idle connection must not crash the process; the next query reconnects.
+  pool.on('error', () => {})
+  const db = new Kysely<Tables>({ dialect: new PostgresDialect({ pool }) })
+  let closed = false
+  return {
+    kind: source.kind,
+    db,
+    pool,
+    pglite,
+    async ping() {
+      await sql`select 1`.execute(db)
+    },
+    async close() {
+      if (closed) return
+      closed = true
+      await db.destroy()
+      await pglite?.close()
+    },
+  }
+}

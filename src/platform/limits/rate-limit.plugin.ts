@@ -1,0 +1,62 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import fp from 'fastify-plugin'
+import { ERR } from '../errors.js'
+import type { RateLimitRule, RateLimitScope } from './rate-limit.rules.js'
+import type { BucketState, RateLimitStore } from './rate-limit.store.js'
+
+export interface RateLimitOptions {
+  rules: RateLimitRule[]
+  store: RateLimitStore
+  /** Called when the store fails; the request is let through (fail open). */
+  onStoreError: (error: unknown) => void
+}
+
+const WRITE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE'])
+
+/**
+ * Token buckets per client IP (before authentication, so that guessing keys costs budget), per API
+ * key, and per API key for writes. Every answer carries the headers of the tightest bucket it used.
+ */
+export const rateLimitPlugin = fp<RateLimitOptions>(
+  async (app: FastifyInstance, { rules, store, onStoreError }) => {
+    if (rules.length === 0) return
+    const rule = (scope: RateLimitScope) => rules.find((candidate) => candidate.scope === scope)
+    const ipRule = rule('ip')
+    const keyRule = rule('key')
+    const writeRule = rule('write')
+
+    async function take(bucket: string, limitRule: RateLimitRule, reply: FastifyReply): Promise<void> {
+      let state: BucketState
+      try {
+        state = await store.take(bucket, limitRule)
+      } catch (error) {
+        onStoreError(error)
+        return
+      }
+      const tighter = reply.getHeader('ratelimit-remaining') === undefined || state.remaining < Number(reply.getHeader('ratelimit-remaining'))
+      if (tighter || !state.allowed) {
+        reply.header('ratelimit-limit', String(limitRule.limit))
+        reply.header('ratelimit-remaining', String(state.remaining))
+        reply.header('ratelimit-reset', String(Math.ceil(state.resetMs / 1000)))
+      }
+      if (!state.allowed) throw ERR.rateLimited(Math.max(1, Math.ceil(state.retryAfterMs / 1000)))
+    }
+
+    if (ipRule) {
+      app.addHook('onRequest', async (request: FastifyRequest, reply) => {
+        if (request.routeOptions.config.access === 'public' && !request.is404) return
+        await take(`ip:${request.ip}`, ipRule, reply)
+      })
+    }
+    if (keyRule || writeRule) {
+      // After authentication (an onRequest hook), before the body is read.
+      app.addHook('preParsing', async (request, reply) => {
+        const principal = request.principal
+        if (principal?.kind !== 'key') return
+        if (keyRule) await take(`key:${principal.keyId}`, keyRule, reply)
+        if (writeRule && WRITE_METHODS.has(request.method)) await take(`write:${principal.keyId}`, writeRule, reply)
+      })
+    }
+  },
+  { name: 'rate-limit' },
+)

@@ -1,0 +1,47 @@
+import type { Redis } from 'ioredis'
+import type { RateLimitRule } from './rate-limit.rules.js'
+import { bucketState, type BucketState, type RateLimitStore } from './rate-limit.store.js'
+
+/**
+ * The same token bucket as MemoryRateLimitStore, run atomically inside Redis so that every process
+ * shares one budget. Redis's own clock is used so that replicas with skewed clocks agree.
+ */
+const TAKE_SCRIPT = `
+local limit = tonumber(ARGV[1])
+local period = tonumber(ARGV[2])
+local rate = limit / period
+local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+local state = redis.call('HMGET', KEYS[1], 'tokens', 'at')
+local tokens = tonumber(state[1]) or limit
+local at = tonumber(state[2]) or now
+tokens = math.min(limit, tokens + math.max(0, now - at) * rate)
+local allowed = 0
+if tokens >= 1 then
+  tokens = tokens - 1
+  allowed = 1
+end
+redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', tostring(now))
+redis.call('PEXPIRE', KEYS[1], math.ceil((limit - tokens) / rate) + 1000)
+return { allowed, tostring(tokens) }
+`
+
+export class RedisRateLimitStore implements RateLimitStore {
+  readonly name = 'redis'
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix = 'agentstore:rl:',
+  ) {
+    redis.defineCommand('agentstoreTakeToken', { numberOfKeys: 1, lua: TAKE_SCRIPT })
+  }
+
+  async take(key: string, rule: RateLimitRule): Promise<BucketState> {
+    const take = (this.redis as unknown as Record<string, (...args: unknown[]) => Promise<[number, string]>>)
+      .agentstoreTakeToken!
+    const [allowed, tokens] = await take.call(this.redis, `${this.prefix}${key}`, rule.limit, rule.periodMs)
+    return bucketState(allowed === 1, Number(tokens), rule)
+  }
+
+  async close(): Promise<void> {}
+}

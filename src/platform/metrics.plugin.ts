@@ -1,0 +1,58 @@
+import type { FastifyInstance } from 'fastify'
+import fp from 'fastify-plugin'
+import type pg from 'pg'
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client'
+
+export interface MetricsOptions {
+  pool: pg.Pool
+  /** Extra metrics of other parts (jobs, limits) register here. */
+  registry?: Registry
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    metrics: Registry
+  }
+}
+
+/** Prometheus metrics at GET /metrics: requests by route template and status, latency, database pool. */
+export const metricsPlugin = fp<MetricsOptions>(
+  async (app: FastifyInstance, { pool, registry = new Registry() }) => {
+    collectDefaultMetrics({ register: registry })
+    const labelNames = ['method', 'route', 'status'] as const
+    const requests = new Counter({ name: 'http_requests_total', help: 'HTTP requests answered.', labelNames, registers: [registry] })
+    const duration = new Histogram({
+      name: 'http_request_duration_seconds',
+      help: 'Time from request to response.',
+      labelNames,
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [registry],
+    })
+    const poolGauge = (name: string, help: string, read: () => number) =>
+      new Gauge({
+        name,
+        help,
+        registers: [registry],
+        collect() {
+          this.set(read())
+        },
+      })
+    poolGauge('db_pool_connections', 'Database connections open.', () => pool.totalCount)
+    poolGauge('db_pool_idle_connections', 'Database connections idle.', () => pool.idleCount)
+    poolGauge('db_pool_waiting_clients', 'Queries waiting for a database connection.', () => pool.waitingCount)
+
+    app.decorate('metrics', registry)
+    app.addHook('onResponse', async (request, reply) => {
+      // The route template, never the raw URL, so that ids do not explode the label set.
+      const labels = { method: request.method, route: request.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) }
+      requests.inc(labels)
+      duration.observe(labels, reply.elapsedTime / 1000)
+    })
+
+    app.get('/metrics', { config: { access: 'public' }, schema: { hide: true } }, async (_request, reply) => {
+      reply.type(registry.contentType)
+      return registry.metrics()
+    })
+  },
+  { name: 'metrics' },
+)

@@ -1,0 +1,45 @@
+import swagger from '@fastify/swagger'
+import swaggerUi from '@fastify/swagger-ui'
+import type { FastifyInstance } from 'fastify'
+import fp from 'fastify-plugin'
+
+export interface OpenApiOptions {
+  version: string
+  publicUrl: string
+}
+
+/** Route metadata that places a route in the OpenAPI document. */
+export const BEARER_SECURITY = [{ bearerAuth: [] }]
+
+/**
+ * OpenAPI 3.1 generated from the route schemas, served at /openapi.json; /docs renders it with the
+ * Swagger UI assets shipped in the package (no CDN).
+ */
+export const openApiPlugin = fp<OpenApiOptions>(
+  async (app: FastifyInstance, { version, publicUrl }) => {
+    await app.register(swagger, {
+      openapi: {
+        openapi: '3.1.0',
+        info: {
+          title: 'Agentstore',
+          version,
+          description:
+            'Persistence for Custom GPTs and AI agents. Errors are RFC 9457 problem details (application/problem+json).',
+        },
+        servers: [{ url: publicUrl }],
+        components: {
+          securitySchemes: {
+            bearerAuth: { type: 'http', scheme: 'bearer', description: 'An API key `ak_<id>_<secret>` (or the admin token on /v1/admin).' },
+          },
+        },
+      },
+    })
+    // Swagger UI's own routes carry no access setting; the page and its assets are public.
+    app.addHook('onRoute', (route) => {
+      if (route.url.startsWith('/docs')) route.config = { ...route.config, access: 'public' }
+    })
+    await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true, uiConfig: { deepLinking: true } })
+    app.get('/openapi.json', { config: { access: 'public' }, schema: { hide: true } }, async () => app.swagger())
+  },
+  { name: 'openapi' },
+)

@@ -1,0 +1,76 @@
+import type { Redis } from 'ioredis'
+import type { Config } from './config.js'
+import { acquireDataDirLock, type DataDirLock } from './platform/db/data-dir-lock.js'
+import { openDatabase, type Database } from './platform/db/database.js'
+import { migrateToLatest, migrationStatus } from './platform/db/migrate.js'
+import { sql } from 'kysely'
+import type { ReadinessCheck } from './platform/readiness.js'
+
+/** The database of a process: embedded PGlite under an exclusive lock of DATA_DIR, or PostgreSQL. */
+export interface OpenedDatabase {
+  database: Database
+  lock: DataDirLock | null
+  close(): Promise<void>
+}
+
+export async function openConfiguredDatabase(config: Pick<Config, 'databaseUrl' | 'databasePoolSize' | 'dataDir'>): Promise<OpenedDatabase> {
+  if (config.databaseUrl !== null) {
+    const database = await openDatabase({ kind: 'postgres', url: config.databaseUrl, poolSize: config.databasePoolSize })
+    return { database, lock: null, close: () => database.close() }
+  }
+  const lock = acquireDataDirLock(config.dataDir)
+  try {
+    const database = await openDatabase({ kind: 'pglite', dataDir: config.dataDir })
+    return {
+      database,
+      lock,
+      async close() {
+        await database.close()
+        lock.release()
+      },
+    }
+  } catch (error) {
+    lock.release()
+    throw error
+  }
+}
+
+export async function vectorBackend(database: Database): Promise<'pgvector' | 'exact'> {
+  const { rows } = await sql<{ present: boolean }>`select exists (select 1 from pg_extension where extname = 'vector') as present`.execute(database.db)
+  return rows[0]?.present ? 'pgvector' : 'exact'
+}
+
+export function readinessChecks(database: Database, redis: Redis | null): ReadinessCheck[] {
+  const checks: ReadinessCheck[] = [
+    {
+      name: 'database',
+      critical: true,
+      async run() {
+        await database.ping()
+        return database.kind
+      },
+    },
+    {
+      name: 'migrations',
+      critical: true,
+      async run() {
+        const pending = (await migrationStatus(database.db)).filter((migration) => !migration.applied)
+        if (pending.length > 0) throw new Error(`pending: ${pending.map((migration) => migration.name).join(', ')}`)
+        return 'current'
+      },
+    },
+    { name: 'vector', critical: false, run: () => vectorBackend(database) },
+  ]
+  if (redis) {
+    checks.push({
+      name: 'redis',
+      critical: false,
+      async run() {
+        if (redis.status !== 'ready') throw new Error(`not connected (${redis.status})`)
+        await redis.ping()
+        return 'ok'
+      },
+    })
+  }
+  return checks
+}
