@@ -1,0 +1,92 @@
+import { randomBytes } from 'node:crypto'
+import type { FastifyInstance } from 'fastify'
+import { pino, type Logger } from 'pino'
+import { Writable } from 'node:stream'
+import { buildApp } from '../../src/app.js'
+import { loadConfig, type Config } from '../../src/config.js'
+import { MemoryRateLimitStore } from '../../src/platform/limits/memory.store.js'
+import type { RateLimitStore } from '../../src/platform/limits/rate-limit.store.js'
+import type { ReadinessCheck } from '../../src/platform/readiness.js'
+import { readinessChecks } from '../../src/runtime.js'
+import { createServices, type Services } from '../../src/services.js'
+import { createTestDatabase, type TestDatabase } from './test-database.js'
+
+export interface TestApp {
+  app: FastifyInstance
+  config: Config
+  services: Services
+  db: TestDatabase
+  adminToken: string
+  /** Every log line the app wrote, parsed. */
+  logs: Record<string, unknown>[]
+  close(): Promise<void>
+}
+
+export interface TestAppOptions {
+  env?: Record<string, string>
+  rateLimitStore?: RateLimitStore
+  readinessChecks?: (defaults: ReadinessCheck[]) => ReadinessCheck[]
+  /** Reuse another test app's database (two app instances over one database). */
+  db?: TestDatabase
+  /** Routes a test adds before the app is ready. */
+  extend?: (app: FastifyInstance) => void
+}
+
+function capturingLogger(lines: Record<string, unknown>[]): Logger {
+  const stream = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      for (const line of chunk.toString('utf8').split('\n')) if (line.trim()) lines.push(JSON.parse(line) as Record<string, unknown>)
+      done()
+    },
+  })
+  return pino({ level: 'info' }, stream)
+}
+
+/** An app over its own fresh database, with rate limits off unless the test sets RATE_LIMITS. */
+export async function createTestApp(options: TestAppOptions = {}): Promise<TestApp> {
+  const adminToken = randomBytes(24).toString('hex')
+  const config = loadConfig({ ADMIN_TOKEN: adminToken, RATE_LIMITS: 'off', PUBLIC_URL: 'http://agentstore.test', ...options.env })
+  const db = options.db ?? (await createTestDatabase())
+  const logs: Record<string, unknown>[] = []
+  const logger = capturingLogger(logs)
+  const services = createServices(db.database, config, (error) => logger.warn({ err: error }, 'background write failed'))
+  const store = options.rateLimitStore ?? new MemoryRateLimitStore()
+  const defaults = readinessChecks(db.database, null)
+  const app = await buildApp({
+    config,
+    database: db.database,
+    services,
+    rateLimitStore: store,
+    readinessChecks: options.readinessChecks ? options.readinessChecks(defaults) : defaults,
+    version: '0.0.0-test',
+    logger,
+  })
+  options.extend?.(app)
+  await app.ready()
+  return {
+    app,
+    config,
+    services,
+    db,
+    adminToken,
+    logs,
+    async close() {
+      await app.close()
+      await store.close()
+      if (!options.db) await db.drop()
+    },
+  }
+}
+
+/** Creates a GPT and a key for it through the services; returns the bearer token. */
+export async function createGptWithKey(
+  services: Services,
+  gptId: string,
+  scopes: ('read' | 'write' | 'admin')[] = ['read', 'write'],
+): Promise<{ gptId: string; token: string; keyId: string }> {
+  await services.gpts.getGpt(gptId).catch(() => services.gpts.createGpt({ id: gptId, name: gptId }))
+  const key = await services.keys.createKey(gptId, { scopes })
+  return { gptId, token: key.key, keyId: key.id }
+}
+
+export const bearer = (token: string) => ({ authorization: `Bearer ${token}` })

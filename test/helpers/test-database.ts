@@ -1,0 +1,56 @@
+import { readFile } from 'node:fs/promises'
+import { randomBytes } from 'node:crypto'
+import pg from 'pg'
+import { inject } from 'vitest'
+import { openDatabase, type Database } from '../../src/platform/db/database.js'
+
+export interface TestDatabase {
+  database: Database
+  /** The connection URL of a PostgreSQL test database (null on PGlite). */
+  url: string | null
+  drop(): Promise<void>
+}
+
+export const onPostgres = (): boolean => Boolean(process.env.TEST_DATABASE_URL)
+
+function withDatabase(url: string, name: string): string {
+  const parsed = new URL(url)
+  parsed.pathname = `/${name}`
+  return parsed.toString()
+}
+
+async function adminQuery(text: string): Promise<void> {
+  const client = new pg.Client({ connectionString: process.env.TEST_DATABASE_URL })
+  await client.connect()
+  try {
+    await client.query(text)
+  } finally {
+    await client.end()
+  }
+}
+
+/**
+ * A fresh, migrated database of its own for one test file: a copy of the run's PostgreSQL template
+ * when TEST_DATABASE_URL is set (dropped afterwards), else a PGlite loaded from the run's dump.
+ */
+export async function createTestDatabase(): Promise<TestDatabase> {
+  const template = inject('pgTemplate')
+  if (template) {
+    const name = `agentstore_test_${randomBytes(6).toString('hex')}`
+    await adminQuery(`CREATE DATABASE ${name} TEMPLATE ${template}`)
+    const url = withDatabase(process.env.TEST_DATABASE_URL!, name)
+    const database = await openDatabase({ kind: 'postgres', url, poolSize: 5 })
+    return {
+      database,
+      url,
+      async drop() {
+        await database.close()
+        await adminQuery(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
+      },
+    }
+  }
+  const dump = inject('pgliteDump')
+  if (!dump) throw new Error('the global setup provided no test database')
+  const database = await openDatabase({ kind: 'pglite', loadDataDir: new Blob([await readFile(dump)]) })
+  return { database, url: null, drop: () => database.close() }
+}
