@@ -13,6 +13,8 @@ import type { ReadinessCheck } from './platform/readiness.js'
 import { adminGptRoutes, gptRoutes } from './modules/gpts/gpts.routes.js'
 import { healthRoutes } from './modules/health/health.routes.js'
 import { keyRoutes, meRoutes } from './modules/keys/keys.routes.js'
+import { collectionRoutes } from './modules/collections/collections.routes.js'
+import { objectRoutes } from './modules/objects/objects.routes.js'
 import type { Services } from './services.js'
 
 export interface AppDeps {
@@ -64,6 +66,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(gptRoutes({ gpts: services.gpts }))
   await app.register(meRoutes())
   await app.register(keyRoutes({ keys: services.keys, ...listDeps }, 'tenant'))
+  await app.register(
+    collectionRoutes({ collections: services.collections, objects: services.objects, importBodyLimit: config.importBodyLimit, ...listDeps }),
+  )
+  await app.register(objectRoutes({ objects: services.objects, ...listDeps }))
   // No admin token, no admin API: its routes do not exist (404).
   if (config.adminToken !== null) {
     await app.register(adminGptRoutes({ gpts: services.gpts, ...listDeps }))

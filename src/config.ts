@@ -21,6 +21,9 @@ export interface Config {
   maxPageSize: number
   keyTouchIntervalMs: number
   jobsEnabled: boolean
+  maxJsonDepth: number
+  importBodyLimit: number
+  importMaxLines: number
 }
 
 /** Every setting, its default, and what it means: the source for `.env.example` and the docs. */
@@ -42,6 +45,9 @@ export const SETTINGS = {
   MAX_PAGE_SIZE: { default: '200', help: 'Largest `limit` a list accepts.' },
   KEY_TOUCH_INTERVAL_MS: { default: '60000', help: 'How stale an API key\'s last_used_at may get before it is written again.' },
   JOBS_ENABLED: { default: 'true', help: 'Run background jobs (pg-boss) in this process.' },
+  MAX_JSON_DEPTH: { default: '32', help: 'Deepest nesting of objects/arrays a stored document may have (422 past it).' },
+  IMPORT_BODY_LIMIT: { default: '10mb', help: 'Largest NDJSON body of a collection import.' },
+  IMPORT_MAX_LINES: { default: '10000', help: 'Most documents one collection import may hold.' },
 } as const
 
 export type SettingName = keyof typeof SETTINGS
@@ -101,10 +107,15 @@ export function loadConfig(env: Env = process.env): Config {
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel)) {
     problems.push(`LOG_LEVEL=${JSON.stringify(logLevel)}: expected fatal, error, warn, info, debug, trace or silent`)
   }
-  const bodyLimit = parseBytes(raw('BODY_LIMIT'))
-  if (bodyLimit === null || bodyLimit < 1024 || bodyLimit > 100 * 1024 * 1024) {
-    problems.push(`BODY_LIMIT=${JSON.stringify(raw('BODY_LIMIT'))}: expected a size from 1kb to 100mb (bytes, or with a kb/mb suffix)`)
+  const bytes = (name: SettingName): number => {
+    const value = parseBytes(raw(name))
+    if (value === null || value < 1024 || value > 100 * 1024 * 1024) {
+      problems.push(`${name}=${JSON.stringify(raw(name))}: expected a size from 1kb to 100mb (bytes, or with a kb/mb suffix)`)
+      return 0
+    }
+    return value
   }
+  const bodyLimit = bytes('BODY_LIMIT')
   let rateLimits: RateLimitRule[] = []
   try {
     rateLimits = parseRateLimits(raw('RATE_LIMITS'))
@@ -126,7 +137,7 @@ export function loadConfig(env: Env = process.env): Config {
     redisUrl: url('REDIS_URL', ['redis:', 'rediss:']),
     adminToken,
     logLevel,
-    bodyLimit: bodyLimit ?? 0,
+    bodyLimit,
     rateLimits,
     trustProxy: bool('TRUST_PROXY'),
     shutdownTimeoutMs: int('SHUTDOWN_TIMEOUT_MS', 0, 600_000),
@@ -134,6 +145,9 @@ export function loadConfig(env: Env = process.env): Config {
     maxPageSize,
     keyTouchIntervalMs: int('KEY_TOUCH_INTERVAL_MS', 0, 86_400_000),
     jobsEnabled: bool('JOBS_ENABLED'),
+    maxJsonDepth: int('MAX_JSON_DEPTH', 2, 1000),
+    importBodyLimit: bytes('IMPORT_BODY_LIMIT'),
+    importMaxLines: int('IMPORT_MAX_LINES', 1, 1_000_000),
   }
   if (problems.length > 0) throw new ConfigError(problems)
   return config

@@ -2,18 +2,25 @@ import type { Config } from './config.js'
 import type { Database } from './platform/db/database.js'
 import { GptsRepository } from './modules/gpts/gpts.repo.js'
 import { GptsService } from './modules/gpts/gpts.service.js'
+import { CollectionsRepository } from './modules/collections/collections.repo.js'
+import { CollectionsService } from './modules/collections/collections.service.js'
+import { ObjectsRepository } from './modules/objects/objects.repo.js'
+import { ObjectsService } from './modules/objects/objects.service.js'
+import { IdempotencyStore } from './platform/idempotency.js'
 import { KeysRepository } from './modules/keys/keys.repo.js'
 import { KeysService } from './modules/keys/keys.service.js'
 
 export interface Services {
   gpts: GptsService
   keys: KeysService
+  collections: CollectionsService
+  objects: ObjectsService
 }
 
 /** Wires every domain service over one database; the HTTP app and the CLI both use these. */
 export function createServices(
   database: Database,
-  config: Pick<Config, 'defaultPageSize' | 'keyTouchIntervalMs'>,
+  config: Pick<Config, 'defaultPageSize' | 'keyTouchIntervalMs' | 'maxJsonDepth' | 'importMaxLines'>,
   onBackgroundError: (error: unknown) => void,
 ): Services {
   const gpts = new GptsService(new GptsRepository(database.db), config)
@@ -22,5 +29,13 @@ export function createServices(
     keyTouchIntervalMs: config.keyTouchIntervalMs,
     onTouchError: onBackgroundError,
   })
-  return { gpts, keys }
+  const collections = new CollectionsService(new CollectionsRepository(database.db), config)
+  const objects = new ObjectsService(
+    database.db,
+    new ObjectsRepository(database.db),
+    collections,
+    new IdempotencyStore(database.db),
+    config,
+  )
+  return { gpts, keys, collections, objects }
 }

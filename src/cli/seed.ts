@@ -2,9 +2,27 @@ import type { Services } from '../services.js'
 import { AppError, ErrorCode } from '../platform/errors.js'
 
 export const SEED_GPT_ID = 'test-gpt'
+export const SEED_COLLECTION = 'notes'
+
+const NOTES_SCHEMA = {
+  type: 'object',
+  properties: {
+    title: { type: 'string', maxLength: 200 },
+    text: { type: 'string' },
+    tags: { type: 'array', items: { type: 'string' } },
+  },
+  required: ['title', 'text'],
+}
+
+const SAMPLE_NOTES = [
+  { title: 'Welcome', text: 'This note was stored by agentstore seed.', tags: ['sample'] },
+  { title: 'Shopping list', text: 'Oat milk, coffee beans, basil.', tags: ['home'] },
+  { title: 'Idea', text: 'A diary GPT that summarises the week every Sunday.', tags: ['work', 'gpt'] },
+]
 
 /**
- * Creates (or reuses) GPT `test-gpt` and issues a fresh key for it: never a fixed, well-known key.
+ * Creates (or reuses) GPT `test-gpt` with collection `notes` and, when the collection is new,
+ * sample notes; then issues a fresh key: never a fixed, well-known key.
  */
 export async function seed(services: Services) {
   let created = true
@@ -14,6 +32,10 @@ export async function seed(services: Services) {
     if (!(error instanceof AppError && error.code === ErrorCode.Conflict)) throw error
     created = false
   }
+  const collection = await services.collections.upsertCollection(SEED_GPT_ID, SEED_COLLECTION, NOTES_SCHEMA)
+  if (collection.created) {
+    for (const note of SAMPLE_NOTES) await services.objects.createObject(SEED_GPT_ID, SEED_COLLECTION, note, null)
+  }
   const key = await services.keys.createKey(SEED_GPT_ID, { name: 'seed', scopes: ['read', 'write', 'admin'] })
-  return { gpt_id: SEED_GPT_ID, gpt_created: created, key }
+  return { gpt_id: SEED_GPT_ID, gpt_created: created, collection: SEED_COLLECTION, key }
 }

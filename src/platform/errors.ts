@@ -42,6 +42,8 @@ export interface FieldError {
   pointer: string
   message: string
   location?: 'body' | 'query' | 'params' | 'headers'
+  /** The line of an NDJSON import the error belongs to. */
+  line?: number
 }
 
 export class AppError extends Error {
@@ -80,6 +82,7 @@ export const ERR = {
   notFound: (what: string, id?: string) =>
     new AppError(ErrorCode.NotFound, id === undefined ? `${what} not found.` : `${what} ${JSON.stringify(id)} not found.`),
   payloadTooLarge: (detail: string) => new AppError(ErrorCode.PayloadTooLarge, detail),
+  unsupportedMediaType: (detail: string) => new AppError(ErrorCode.UnsupportedMediaType, detail),
   conflict: (detail: string) => new AppError(ErrorCode.Conflict, detail),
   preconditionFailed: (detail: string) => new AppError(ErrorCode.PreconditionFailed, detail),
   validation: (detail: string, errors: FieldError[]) => new AppError(ErrorCode.ValidationFailed, detail, { errors }),

@@ -14,6 +14,7 @@ export const Problem = Type.Object(
           pointer: Type.String({ description: 'JSON pointer to the offending member.' }),
           message: Type.String(),
           location: Type.Optional(Type.String()),
+          line: Type.Optional(Type.Integer({ description: 'Line of an NDJSON import.' })),
         }),
       ),
     ),

@@ -1,0 +1,48 @@
+import { Type, type Static } from 'typebox'
+import { GptId } from '../gpts/gpts.schemas.js'
+
+export const COLLECTION_NAME_PATTERN = '^[A-Za-z0-9_-]{1,64}$'
+
+export const CollectionName = Type.String({
+  pattern: COLLECTION_NAME_PATTERN,
+  description: 'Collection name: 1–64 letters, digits, `_` or `-`.',
+  examples: ['notes'],
+})
+
+export const CollectionParams = Type.Object({ gpt_id: GptId, name: CollectionName })
+
+const JsonSchema = Type.Object({}, {
+  additionalProperties: true,
+  description: 'A JSON Schema (draft 2020-12 by default, or draft-07 by `$schema`) that documents must satisfy.',
+})
+
+export const CreateCollectionBody = Type.Object(
+  { name: CollectionName, schema: Type.Optional(Type.Union([JsonSchema, Type.Null()])) },
+  { additionalProperties: false },
+)
+export type CreateCollectionInput = Static<typeof CreateCollectionBody>
+
+export const PatchCollectionBody = Type.Object(
+  { schema: Type.Union([JsonSchema, Type.Null()]) },
+  { additionalProperties: false },
+)
+
+export const Collection = Type.Object({
+  gpt_id: Type.String(),
+  name: Type.String(),
+  schema: Type.Union([Type.Object({}, { additionalProperties: true }), Type.Null()]),
+  created_at: Type.String({ format: 'date-time' }),
+  updated_at: Type.String({ format: 'date-time' }),
+})
+export type CollectionView = Static<typeof Collection>
+
+export const PatchedCollection = Type.Object({
+  ...Collection.properties,
+  invalid_documents: Type.Integer({ description: 'How many stored documents fail the new schema (they are kept).' }),
+})
+
+export const CollectionList = Type.Object({
+  collections: Type.Array(Collection),
+  next_cursor: Type.Union([Type.String(), Type.Null()]),
+  has_more: Type.Boolean(),
+})

@@ -1,0 +1,86 @@
+import type { ValidateFunction } from 'ajv'
+import type { JsonObject } from '../../platform/db/tables.js'
+import { ERR } from '../../platform/errors.js'
+import { dateKey, pageRequest, toPage, type Page, type SortOrder } from '../../platform/http/pagination.js'
+import { checkCollectionSchema, compileCollectionSchema, releaseCollectionSchema } from '../../platform/json-schema.js'
+import type { CollectionRow, CollectionsRepository } from './collections.repo.js'
+import type { CollectionView } from './collections.schemas.js'
+
+export function toCollectionView(row: CollectionRow): CollectionView {
+  return {
+    gpt_id: row.gpt_id,
+    name: row.name,
+    schema: row.schema,
+    created_at: row.created_at.toISOString(),
+    updated_at: row.updated_at.toISOString(),
+  }
+}
+
+/** A collection with its compiled schema (null when it has none). */
+export interface CollectionHandle {
+  row: CollectionRow
+  validate: ValidateFunction | null
+}
+
+const CACHE_LIMIT = 1000
+
+export class CollectionsService {
+  /** Compiled validators by gpt/name/updated_at: compiling per write would cost more than the write. */
+  private readonly validators = new Map<string, { validate: ValidateFunction; schema: JsonObject }>()
+
+  constructor(
+    private readonly repo: CollectionsRepository,
+    private readonly limits: { defaultPageSize: number },
+  ) {}
+
+  async upsertCollection(gptId: string, name: string, schema: JsonObject | null | undefined) {
+    if (schema) checkCollectionSchema(schema)
+    const { row, created } = await this.repo.upsertCollection(gptId, name, schema)
+    return { collection: toCollectionView(row), created }
+  }
+
+  async getCollection(gptId: string, name: string): Promise<CollectionView> {
+    return toCollectionView((await this.requireCollection(gptId, name)).row)
+  }
+
+  /** The collection and its validator, or 404. */
+  async requireCollection(gptId: string, name: string): Promise<CollectionHandle> {
+    const row = await this.repo.findCollection(gptId, name)
+    if (!row) throw ERR.notFound('Collection', name)
+    return { row, validate: this.validatorOf(row) }
+  }
+
+  async updateSchema(gptId: string, name: string, schema: JsonObject | null): Promise<CollectionHandle> {
+    if (schema) checkCollectionSchema(schema)
+    const row = await this.repo.updateSchema(gptId, name, schema)
+    if (!row) throw ERR.notFound('Collection', name)
+    return { row, validate: this.validatorOf(row) }
+  }
+
+  async listCollections(gptId: string, query: { limit?: number; cursor?: string; order?: SortOrder }): Promise<Page<CollectionView>> {
+    const page = pageRequest(query, `collections:${gptId}`, { defaultPageSize: this.limits.defaultPageSize, order: 'asc' })
+    const after = page.after ? ([dateKey(page.after[0]), String(page.after[1])] as [Date, string]) : null
+    const rows = await this.repo.listCollections(gptId, { ...page, after })
+    const result = toPage(rows, page, (row) => [row.created_at.toISOString(), row.name])
+    return { ...result, items: result.items.map(toCollectionView) }
+  }
+
+  async deleteCollection(gptId: string, name: string): Promise<void> {
+    if (!(await this.repo.deleteCollection(gptId, name))) throw ERR.notFound('Collection', name)
+  }
+
+  private validatorOf(row: CollectionRow): ValidateFunction | null {
+    if (row.schema === null) return null
+    const cacheKey = `${row.gpt_id}/${row.name}@${row.updated_at.getTime()}`
+    const cached = this.validators.get(cacheKey)
+    if (cached) return cached.validate
+    const validate = compileCollectionSchema(row.schema)
+    if (this.validators.size >= CACHE_LIMIT) {
+      const [oldestKey, oldest] = this.validators.entries().next().value!
+      this.validators.delete(oldestKey)
+      releaseCollectionSchema(oldest.schema)
+    }
+    this.validators.set(cacheKey, { validate, schema: row.schema })
+    return validate
+  }
+}

@@ -1,0 +1,113 @@
+import { sql, type Kysely, type Selectable } from 'kysely'
+import type { JsonObject, ObjectsTable, Tables } from '../../platform/db/tables.js'
+import type { SortOrder } from '../../platform/http/pagination.js'
+
+export type ObjectRow = Omit<Selectable<ObjectsTable>, 'search'>
+
+const COLUMNS = ['gpt_id', 'id', 'collection', 'body', 'version', 'created_at', 'updated_at'] as const
+
+export interface ObjectFilters {
+  where: JsonObject | null
+  q: string | null
+  createdAfter: Date | null
+  createdBefore: Date | null
+}
+
+export type ObjectSeek =
+  | { by: 'created_at' | 'updated_at'; order: SortOrder; limit: number; after: [Date, string] | null }
+  /** Ranked full-text results: best first, then by id. */
+  | { by: 'rank'; limit: number; after: [number, string] | null }
+
+export type ListedObject = ObjectRow & { rank: number | null }
+
+export class ObjectsRepository {
+  constructor(private readonly db: Kysely<Tables>) {}
+
+  async insertObjects(
+    db: Kysely<Tables>,
+    rows: { gpt_id: string; id: string; collection: string; body: JsonObject }[],
+  ): Promise<ObjectRow[]> {
+    if (rows.length === 0) return []
+    return db
+      .insertInto('objects')
+      .values(rows.map((row) => ({ ...row, body: JSON.stringify(row.body) })))
+      .returning(COLUMNS)
+      .execute()
+  }
+
+  async findObject(gptId: string, id: string): Promise<ObjectRow | null> {
+    return (
+      (await this.db.selectFrom('objects').select(COLUMNS).where('gpt_id', '=', gptId).where('id', '=', id).executeTakeFirst()) ??
+      null
+    )
+  }
+
+  /** Replaces the body if the stored version is still `version`; null when it moved on (or is gone). */
+  async updateBody(gptId: string, id: string, version: number, body: JsonObject): Promise<ObjectRow | null> {
+    return (
+      (await this.db
+        .updateTable('objects')
+        .set({ body: JSON.stringify(body), version: sql`version + 1`, updated_at: sql`now()` })
+        .where('gpt_id', '=', gptId)
+        .where('id', '=', id)
+        .where('version', '=', version)
+        .returning(COLUMNS)
+        .executeTakeFirst()) ?? null
+    )
+  }
+
+  /** Deletes the object (only at `version` when given); tells whether a row went. */
+  async deleteObject(gptId: string, id: string, version: number | null): Promise<boolean> {
+    let query = this.db.deleteFrom('objects').where('gpt_id', '=', gptId).where('id', '=', id)
+    if (version !== null) query = query.where('version', '=', version)
+    return (await query.executeTakeFirst()).numDeletedRows > 0n
+  }
+
+  async listObjects(gptId: string, collection: string, filters: ObjectFilters, seek: ObjectSeek): Promise<ListedObject[]> {
+    let query = this.db
+      .selectFrom('objects')
+      .select(COLUMNS)
+      .where('gpt_id', '=', gptId)
+      .where('collection', '=', collection)
+    if (filters.where) query = query.where(sql<boolean>`body @> ${JSON.stringify(filters.where)}::jsonb`)
+    if (filters.createdAfter) query = query.where('created_at', '>', filters.createdAfter)
+    if (filters.createdBefore) query = query.where('created_at', '<', filters.createdBefore)
+
+    if (seek.by === 'rank') {
+      const tsquery = sql`websearch_to_tsquery('simple', ${filters.q ?? ''})`
+      const rank = sql<number>`ts_rank(search, ${tsquery})::float8`
+      let ranked = query.select(rank.as('rank')).where(sql<boolean>`search @@ ${tsquery}`)
+      if (seek.after) {
+        const [afterRank, afterId] = seek.after
+        ranked = ranked.where(sql<boolean>`(${rank}, id) < (${afterRank}::float8, ${afterId}::uuid)`)
+      }
+      return ranked.orderBy(rank, 'desc').orderBy('id', 'desc').limit(seek.limit + 1).execute()
+    }
+
+    if (filters.q) query = query.where(sql<boolean>`search @@ websearch_to_tsquery('simple', ${filters.q})`)
+    const cmp = seek.order === 'asc' ? '>' : '<'
+    if (seek.after) {
+      const [at, afterId] = seek.after
+      query = query.where((eb) => eb(eb.refTuple(seek.by, 'id'), cmp, eb.tuple(at, afterId)))
+    }
+    const rows = await query.orderBy(seek.by, seek.order).orderBy('id', seek.order).limit(seek.limit + 1).execute()
+    return rows.map((row) => ({ ...row, rank: null }))
+  }
+
+  /**
+   * Pages through a whole collection oldest first, a batch at a time on the list index, so that an
+   * export or a schema report holds one batch in memory whatever the collection's size.
+   */
+  async *scanCollection(gptId: string, collection: string, batchSize: number): AsyncGenerator<ObjectRow[]> {
+    let after: [Date, string] | null = null
+    for (;;) {
+      const filters = { where: null, q: null, createdAfter: null, createdBefore: null }
+      const rows = await this.listObjects(gptId, collection, filters, { by: 'created_at', order: 'asc', limit: batchSize - 1, after })
+      if (rows.length === 0) return
+      yield rows
+      if (rows.length < batchSize) return
+      const last = rows[rows.length - 1]!
+      after = [last.created_at, last.id]
+    }
+  }
+}

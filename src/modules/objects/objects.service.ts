@@ -1,0 +1,287 @@
+import { uuidv7 } from 'uuidv7'
+import type { Kysely } from 'kysely'
+import type { JsonObject, Tables } from '../../platform/db/tables.js'
+import { AppError, ErrorCode, ERR, type FieldError } from '../../platform/errors.js'
+import { dateKey, pageRequest, toPage, type Page, type SortOrder } from '../../platform/http/pagination.js'
+import type { IdempotencyStore } from '../../platform/idempotency.js'
+import { exceedsDepth } from '../../platform/json-depth.js'
+import { documentErrors } from '../../platform/json-schema.js'
+import type { CollectionHandle, CollectionsService } from '../collections/collections.service.js'
+import { toCollectionView } from '../collections/collections.service.js'
+import type { ListedObject, ObjectFilters, ObjectRow, ObjectsRepository, ObjectSeek } from './objects.repo.js'
+import type { ObjectView } from './objects.schemas.js'
+
+export interface ObjectsLimits {
+  defaultPageSize: number
+  maxJsonDepth: number
+  importMaxLines: number
+}
+
+export interface ListObjectsQuery {
+  limit?: number
+  cursor?: string
+  order?: SortOrder
+  sort?: 'created_at' | 'updated_at'
+  where?: string
+  q?: string
+  created_after?: string
+  created_before?: string
+}
+
+/** An object and its entity tag. */
+export interface Versioned {
+  object: ObjectView
+  etag: string
+}
+
+const UPDATE_ATTEMPTS = 5
+const EXPORT_BATCH = 500
+
+export const etagOf = (row: Pick<ObjectRow, 'version'>) => `"${row.version}"`
+
+export function toObjectView(row: ObjectRow): ObjectView {
+  return {
+    id: row.id,
+    gpt_id: row.gpt_id,
+    collection: row.collection,
+    body: row.body,
+    created_at: row.created_at.toISOString(),
+    updated_at: row.updated_at.toISOString(),
+  }
+}
+
+/** GPT Actions send the document itself; `{"body": {…}}` alone is the envelope form. */
+export function unwrapDocument(payload: JsonObject): JsonObject {
+  const keys = Object.keys(payload)
+  const inner = payload.body
+  if (keys.length === 1 && keys[0] === 'body' && inner !== null && typeof inner === 'object' && !Array.isArray(inner)) {
+    return inner
+  }
+  return payload
+}
+
+/** RFC 9110 If-Match: `*` or a list of strong entity tags. */
+function ifMatchAllows(header: string | undefined, etag: string): boolean {
+  if (header === undefined) return true
+  const trimmed = header.trim()
+  if (trimmed === '*') return true
+  return trimmed.split(',').some((candidate) => candidate.trim() === etag)
+}
+
+export class ObjectsService {
+  constructor(
+    private readonly db: Kysely<Tables>,
+    private readonly repo: ObjectsRepository,
+    private readonly collections: CollectionsService,
+    private readonly idempotency: IdempotencyStore,
+    private readonly limits: ObjectsLimits,
+  ) {}
+
+  async createObject(
+    gptId: string,
+    collection: string,
+    payload: JsonObject,
+    idempotency: { key: string; fingerprint: string } | null,
+  ): Promise<Versioned & { replayed: boolean }> {
+    const handle = await this.collections.requireCollection(gptId, collection)
+    const body = this.checkDocument(handle, unwrapDocument(payload))
+    const insert = async (db: Kysely<Tables>) => {
+      const [row] = await this.repo.insertObjects(db, [{ gpt_id: gptId, id: uuidv7(), collection, body }])
+      return row!
+    }
+    if (idempotency === null) {
+      const row = await insert(this.db)
+      return { object: toObjectView(row), etag: etagOf(row), replayed: false }
+    }
+    const stored = await this.idempotency.run(gptId, idempotency.key, idempotency.fingerprint, async (trx) => {
+      const row = await insert(trx)
+      return { status: 201, body: toObjectView(row), headers: { etag: etagOf(row) } }
+    })
+    return { object: stored.body as ObjectView, etag: stored.headers.etag ?? '', replayed: stored.replayed }
+  }
+
+  /** One object of the GPT; another GPT's object (or one outside `collection` when given) is 404. */
+  async getObject(gptId: string, id: string, collection?: string): Promise<Versioned> {
+    const row = await this.requireObject(gptId, id, collection)
+    return { object: toObjectView(row), etag: etagOf(row) }
+  }
+
+  /** Merges top-level fields into the body (PATCH) or replaces it (PUT), re-validated; no lost updates. */
+  async updateObject(
+    gptId: string,
+    id: string,
+    change: { mode: 'merge' | 'replace'; payload: JsonObject; ifMatch?: string; collection?: string },
+  ): Promise<Versioned> {
+    const fields = unwrapDocument(change.payload)
+    for (let attempt = 0; attempt < UPDATE_ATTEMPTS; attempt++) {
+      const row = await this.requireObject(gptId, id, change.collection)
+      if (!ifMatchAllows(change.ifMatch, etagOf(row))) {
+        throw ERR.preconditionFailed(`The object changed: its ETag is ${etagOf(row)}, not ${change.ifMatch}.`)
+      }
+      const next = change.mode === 'merge' ? { ...row.body, ...fields } : fields
+      const handle = await this.collections.requireCollection(gptId, row.collection)
+      const updated = await this.repo.updateBody(gptId, id, row.version, this.checkDocument(handle, next))
+      if (updated) return { object: toObjectView(updated), etag: etagOf(updated) }
+      // Changed between read and write: with If-Match that is a failed precondition, without it we merge again.
+      if (change.ifMatch !== undefined) throw ERR.preconditionFailed('The object changed while it was being updated.')
+    }
+    throw ERR.conflict('The object is being changed by other requests; retry.')
+  }
+
+  async deleteObject(gptId: string, id: string, options: { ifMatch?: string; collection?: string } = {}): Promise<void> {
+    const row = await this.requireObject(gptId, id, options.collection)
+    if (!ifMatchAllows(options.ifMatch, etagOf(row))) {
+      throw ERR.preconditionFailed(`The object changed: its ETag is ${etagOf(row)}, not ${options.ifMatch}.`)
+    }
+    const deleted = await this.repo.deleteObject(gptId, id, options.ifMatch === undefined ? null : row.version)
+    if (!deleted && options.ifMatch !== undefined) throw ERR.preconditionFailed('The object changed while it was being deleted.')
+  }
+
+  async listObjects(gptId: string, collection: string, query: ListObjectsQuery): Promise<Page<ListedObject>> {
+    await this.collections.requireCollection(gptId, collection)
+    const filters = parseFilters(query)
+    const by = filters.q !== null ? 'rank' : (query.sort ?? 'created_at')
+    // The cursor belongs to this collection, sort and order: a cursor from another list is refused.
+    const page = pageRequest(query, `objects:${gptId}/${collection}:${by}`, { defaultPageSize: this.limits.defaultPageSize, order: 'desc' })
+    let seek: ObjectSeek
+    if (by === 'rank') {
+      const after = page.after ? ([cursorNumber(page.after[0]), cursorUuid(page.after[1])] as [number, string]) : null
+      seek = { by, limit: page.limit, after }
+    } else {
+      const after = page.after ? ([dateKey(page.after[0]), cursorUuid(page.after[1])] as [Date, string]) : null
+      seek = { by, order: page.order, limit: page.limit, after }
+    }
+    const rows = await this.repo.listObjects(gptId, collection, filters, seek)
+    return toPage(rows, page, (row) =>
+      by === 'rank' ? [row.rank, row.id] : [(by === 'updated_at' ? row.updated_at : row.created_at).toISOString(), row.id],
+    )
+  }
+
+  /** NDJSON lines of every document, oldest first, produced batch by batch. */
+  async *exportObjects(gptId: string, collection: string): AsyncGenerator<string> {
+    for await (const rows of this.repo.scanCollection(gptId, collection, EXPORT_BATCH)) {
+      yield rows.map((row) => `${JSON.stringify(toObjectView(row))}\n`).join('')
+    }
+  }
+
+  async requireExportable(gptId: string, collection: string): Promise<void> {
+    await this.collections.requireCollection(gptId, collection)
+  }
+
+  /**
+   * Imports NDJSON (one document per line, plain or `{"body": …}`), all or nothing: every line is
+   * checked first and any failure is reported with its line number, with nothing stored.
+   */
+  async importObjects(gptId: string, collection: string, text: string): Promise<{ imported: number }> {
+    const handle = await this.collections.requireCollection(gptId, collection)
+    const documents: JsonObject[] = []
+    const errors: FieldError[] = []
+    const lines = text.split('\n')
+    let count = 0
+    for (const [index, raw] of lines.entries()) {
+      const line = raw.trim()
+      if (line === '') continue
+      if (++count > this.limits.importMaxLines) {
+        throw ERR.payloadTooLarge(`An import may hold at most ${this.limits.importMaxLines} documents (IMPORT_MAX_LINES).`)
+      }
+      let parsed: unknown
+      try {
+        parsed = JSON.parse(line)
+      } catch {
+        errors.push({ line: index + 1, pointer: '', message: 'is not valid JSON' })
+        continue
+      }
+      if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+        errors.push({ line: index + 1, pointer: '', message: 'must be a JSON object' })
+        continue
+      }
+      try {
+        documents.push(this.checkDocument(handle, unwrapDocument(parsed as JsonObject)))
+      } catch (error) {
+        if (!(error instanceof AppError)) throw error
+        for (const fieldError of error.extra.errors ?? [{ pointer: '', message: error.detail }]) {
+          errors.push({ line: index + 1, pointer: fieldError.pointer, message: fieldError.message })
+        }
+      }
+    }
+    if (errors.length > 0) {
+      throw new AppError(ErrorCode.BadRequest, `${new Set(errors.map((e) => e.line)).size} line(s) failed; nothing was imported.`, {
+        errors,
+      })
+    }
+    await this.db.transaction().execute(async (trx) => {
+      for (let start = 0; start < documents.length; start += EXPORT_BATCH) {
+        const batch = documents.slice(start, start + EXPORT_BATCH)
+        await this.repo.insertObjects(trx, batch.map((body) => ({ gpt_id: gptId, id: uuidv7(), collection, body })))
+      }
+    })
+    return { imported: documents.length }
+  }
+
+  /** Changes a collection's schema and reports how many stored documents fail it (they are kept). */
+  async changeCollectionSchema(gptId: string, collection: string, schema: JsonObject | null) {
+    const handle = await this.collections.updateSchema(gptId, collection, schema)
+    let invalid = 0
+    if (handle.validate) {
+      for await (const rows of this.repo.scanCollection(gptId, collection, EXPORT_BATCH)) {
+        for (const row of rows) if (!handle.validate(row.body)) invalid++
+      }
+    }
+    return { ...toCollectionView(handle.row), invalid_documents: invalid }
+  }
+
+  private async requireObject(gptId: string, id: string, collection?: string): Promise<ObjectRow> {
+    const row = await this.repo.findObject(gptId, id)
+    if (!row || (collection !== undefined && row.collection !== collection)) throw ERR.notFound('Object', id)
+    return row
+  }
+
+  /** Bounded depth, then the collection's schema: 422 for the shape, 400 for the schema. */
+  private checkDocument(handle: CollectionHandle, body: JsonObject): JsonObject {
+    if (exceedsDepth(body, this.limits.maxJsonDepth)) {
+      throw ERR.validation(`The document nests deeper than ${this.limits.maxJsonDepth} levels (MAX_JSON_DEPTH).`, [
+        { pointer: '', message: `must not nest deeper than ${this.limits.maxJsonDepth} levels` },
+      ])
+    }
+    if (handle.validate) {
+      const errors = documentErrors(handle.validate, body)
+      if (errors.length > 0) {
+        throw new AppError(ErrorCode.BadRequest, `The document does not match the schema of collection "${handle.row.name}".`, {
+          errors,
+        })
+      }
+    }
+    return body
+  }
+}
+
+function parseFilters(query: ListObjectsQuery): ObjectFilters {
+  let where: JsonObject | null = null
+  if (query.where !== undefined) {
+    let parsed: unknown
+    try {
+      parsed = JSON.parse(query.where)
+    } catch {
+      throw ERR.validation('`where` is not valid JSON.', [{ pointer: '/where', location: 'query', message: 'must be a JSON object' }])
+    }
+    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+      throw ERR.validation('`where` must be a JSON object.', [{ pointer: '/where', location: 'query', message: 'must be a JSON object' }])
+    }
+    where = parsed as JsonObject
+  }
+  const q = query.q?.trim() ? query.q.trim() : null
+  const date = (value: string | undefined) => (value === undefined ? null : new Date(value))
+  return { where, q, createdAfter: date(query.created_after), createdBefore: date(query.created_before) }
+}
+
+function cursorNumber(value: unknown): number {
+  if (typeof value !== 'number' || !Number.isFinite(value)) throw ERR.invalidCursor('The cursor is malformed.')
+  return value
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+
+function cursorUuid(value: unknown): string {
+  if (typeof value !== 'string' || !UUID.test(value)) throw ERR.invalidCursor('The cursor is malformed.')
+  return value
+}
