@@ -10,6 +10,8 @@ import { migrateToLatest } from './platform/db/migrate.js'
 import { MemoryRateLimitStore } from './platform/limits/memory.store.js'
 import type { RateLimitStore } from './platform/limits/rate-limit.store.js'
 import { RedisRateLimitStore } from './platform/limits/redis.store.js'
+import { PgBossJobQueue } from './platform/jobs/pg-boss.queue.js'
+import { buildJobDefinitions, registerJobs } from './platform/jobs/registry.js'
 import { createRedis } from './platform/redis.js'
 import { openConfiguredDatabase, readinessChecks, vectorBackend } from './runtime.js'
 import { createServices } from './services.js'
@@ -30,9 +32,11 @@ export async function startServer(config: Config): Promise<RunningServer> {
   let redis: Redis | null = null
   let store: RateLimitStore | null = null
   let channel: AdminChannel | null = null
+  let jobs: PgBossJobQueue | null = null
   let app: FastifyInstance | null = null
   const cleanup = async () => {
     await channel?.close()
+    await jobs?.stop()
     await store?.close()
     redis?.disconnect()
     await opened.close()
@@ -41,6 +45,12 @@ export async function startServer(config: Config): Promise<RunningServer> {
     await migrateToLatest(database.db)
     const services = createServices(database, config, (error) => logger.warn({ err: error }, 'background write failed'))
     const version = packageVersion()
+    if (config.jobsEnabled) {
+      // Shorter than the HTTP grace period, so that a stop ends within SHUTDOWN_TIMEOUT_MS overall.
+      jobs = new PgBossJobQueue({ database, logger, stopTimeoutMs: Math.max(1000, Math.floor(config.shutdownTimeoutMs / 2)) })
+      registerJobs(jobs, buildJobDefinitions({ database, logger }))
+      await jobs.start()
+    }
     if (config.redisUrl !== null) {
       redis = createRedis(config.redisUrl, logger)
       await redis.connect().catch(() => {})
@@ -61,6 +71,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
         version,
         database: database.kind === 'pglite' ? `embedded PGlite in ${config.dataDir}` : 'PostgreSQL',
         vector: await vectorBackend(database),
+        jobs: jobs ? 'on (pg-boss)' : 'off',
         rate_limits: config.rateLimits.length === 0 ? 'off' : store.name,
         admin_api: config.adminToken !== null ? 'on' : 'off (set ADMIN_TOKEN to enable)',
       },

@@ -1,0 +1,33 @@
+import type pg from 'pg'
+import type PgBoss from 'pg-boss'
+
+/**
+ * pg-boss's `db` option, so that pg-boss shares the service's pool instead of opening its own: on
+ * PGlite the pool of one connection is the only way in. pg-boss sends its DDL and maintenance as one
+ * multi-statement string without parameters, which `pg` sends over the simple protocol; both
+ * PostgreSQL and PGlite's adapter run it as one transaction.
+ */
+export class PoolExecutor implements PgBoss.Db {
+  private readonly inFlight = new Set<Promise<unknown>>()
+  private closed = false
+
+  constructor(private readonly pool: pg.Pool) {}
+
+  executeSql(text: string, values?: unknown[]): Promise<pg.QueryResult> {
+    // pg-boss fires some statements without awaiting them (its cron worker's completions). Once
+    // stopped, answering "no result" like pg-boss's own closed Db keeps them from hitting a closed
+    // pool and surfacing as unhandled rejections.
+    if (this.closed) return Promise.resolve(undefined as unknown as pg.QueryResult)
+    const query = this.pool.query(text, values)
+    this.inFlight.add(query)
+    const forget = () => this.inFlight.delete(query)
+    query.then(forget, forget)
+    return query
+  }
+
+  /** Waits for statements already sent, so that the caller may close the database right after. */
+  async close(): Promise<void> {
+    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight])
+    this.closed = true
+  }
+}

@@ -1,0 +1,22 @@
+import { purgeExpiredKeysJob } from '../../modules/keys/keys.purge-expired.job.js'
+import type { Database } from '../db/database.js'
+import type { JobDefinition, JobLogger, JobQueue } from './jobs.queue.js'
+
+export interface JobDependencies {
+  database: Database
+  logger: JobLogger
+  /** Days a revoked or expired API key is kept before the daily purge deletes it (default 30). */
+  keyRetentionDays?: number
+}
+
+/**
+ * Every background job of the service, one file each next to its module. A new job is added here,
+ * so that the list of what runs in the background is in one place.
+ */
+export function buildJobDefinitions(deps: JobDependencies): JobDefinition[] {
+  return [purgeExpiredKeysJob({ db: deps.database.db, logger: deps.logger, retentionDays: deps.keyRetentionDays })]
+}
+
+export function registerJobs(queue: JobQueue, definitions: readonly JobDefinition[]): void {
+  for (const definition of definitions) queue.register(definition)
+}
