@@ -15,6 +15,7 @@ import { healthRoutes } from './modules/health/health.routes.js'
 import { keyRoutes, meRoutes } from './modules/keys/keys.routes.js'
 import { collectionRoutes } from './modules/collections/collections.routes.js'
 import { objectRoutes } from './modules/objects/objects.routes.js'
+import { actionRoutes } from './modules/actions/actions.routes.js'
 import type { Services } from './services.js'
 
 export interface AppDeps {
@@ -70,6 +71,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     collectionRoutes({ collections: services.collections, objects: services.objects, importBodyLimit: config.importBodyLimit, ...listDeps }),
   )
   await app.register(objectRoutes({ objects: services.objects, ...listDeps }))
+  await app.register(
+    actionRoutes({ gpts: services.gpts, collections: services.collections, publicUrl: config.publicUrl, version: deps.version }),
+  )
   // No admin token, no admin API: its routes do not exist (404).
   if (config.adminToken !== null) {
     await app.register(adminGptRoutes({ gpts: services.gpts, ...listDeps }))

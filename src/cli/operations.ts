@@ -3,7 +3,7 @@ import { Value } from 'typebox/value'
 import type { Database } from '../platform/db/database.js'
 import { migrateToLatest, migrationStatus } from '../platform/db/migrate.js'
 import { ERR } from '../platform/errors.js'
-import type { Page } from '../platform/http/pagination.js'
+import { allPages } from '../platform/http/pagination.js'
 import { CreateGptBody } from '../modules/gpts/gpts.schemas.js'
 import { CreateKeyBody } from '../modules/keys/keys.schemas.js'
 import type { Services } from '../services.js'
@@ -20,18 +20,6 @@ interface Operation<S extends TSchema> {
 }
 
 const op = <S extends TSchema>(definition: Operation<S>) => definition
-
-/** Reads every page of a list, for commands that print all of it. */
-async function allPages<T>(list: (cursor?: string) => Promise<Page<T>>): Promise<T[]> {
-  const items: T[] = []
-  let cursor: string | undefined
-  do {
-    const page = await list(cursor)
-    items.push(...page.items)
-    cursor = page.nextCursor ?? undefined
-  } while (cursor !== undefined)
-  return items
-}
 
 /**
  * What the CLI can do, as plain operations over the services. The CLI runs them in-process, or asks a

@@ -87,3 +87,15 @@ export function dateKey(value: unknown): Date {
   if (typeof value !== 'string' || Number.isNaN(date.getTime())) throw ERR.invalidCursor('The cursor is malformed.')
   return date
 }
+
+/** Reads every page of a list (for callers that need all of it: the CLI, a GPT's Action spec). */
+export async function allPages<T>(list: (cursor?: string) => Promise<Page<T>>): Promise<T[]> {
+  const items: T[] = []
+  let cursor: string | undefined
+  do {
+    const page = await list(cursor)
+    items.push(...page.items)
+    cursor = page.nextCursor ?? undefined
+  } while (cursor !== undefined)
+  return items
+}
