@@ -4,6 +4,7 @@ import type { Config } from './config.js'
 import { authPlugin } from './platform/auth/auth.plugin.js'
 import type { Database } from './platform/db/database.js'
 import { problemPlugin } from './platform/http/problem.plugin.js'
+import { requestValidatorCompiler } from './platform/http/validation.js'
 import { rateLimitPlugin } from './platform/limits/rate-limit.plugin.js'
 import type { RateLimitStore } from './platform/limits/rate-limit.store.js'
 import { loggerOptions } from './platform/logger.js'
@@ -44,8 +45,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       const given = request.headers['x-request-id']
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID()
     },
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: true } },
   })
+  app.setValidatorCompiler(requestValidatorCompiler())
   // Only JSON bodies: anything else is 415, not a string that fails validation later.
   app.removeContentTypeParser('text/plain')
   app.addHook('onRequest', async (request, reply) => {

@@ -124,7 +124,8 @@ export function loadConfig(env: Env = process.env): Config {
   }
   const defaultPageSize = int('DEFAULT_PAGE_SIZE', 1, 1000)
   const maxPageSize = int('MAX_PAGE_SIZE', 1, 1000)
-  if (defaultPageSize > maxPageSize) problems.push('DEFAULT_PAGE_SIZE: must not exceed MAX_PAGE_SIZE')
+  const pageSizesValid = !problems.some((problem) => /^(DEFAULT|MAX)_PAGE_SIZE/.test(problem))
+  if (pageSizesValid && defaultPageSize > maxPageSize) problems.push('DEFAULT_PAGE_SIZE: must not exceed MAX_PAGE_SIZE')
   const publicUrl = url('PUBLIC_URL', ['http:', 'https:'])
 
   const config: Config = {

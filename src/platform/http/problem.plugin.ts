@@ -118,7 +118,9 @@ export const problemPlugin = fp(
 
     app.setNotFoundHandler((request, reply) => {
       const path = request.url.split('?')[0]!
-      const allowed = (['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as const).filter((method) => shadow.find(method, path))
+      const allowed: string[] = (['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as const).filter((method) => shadow.find(method, path))
+      // HEAD is answered wherever GET is.
+      if (allowed.includes('GET')) allowed.splice(1, 0, 'HEAD')
       if (allowed.length > 0) {
         reply.header('allow', allowed.join(', '))
         return sendProblem(
