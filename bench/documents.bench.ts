@@ -1,0 +1,169 @@
+import { randomBytes } from 'node:crypto'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import pg from 'pg'
+import { drive, type LoadOptions, type LoadResult } from './lib/load.js'
+import { portFromLog, startProcess, type Started } from './lib/processes.js'
+
+export interface BenchContext extends LoadOptions {
+  db: 'pglite' | 'postgres'
+  /** PostgreSQL server to create the bench database on. */
+  postgresUrl: string
+  documents: number
+  logLevel: string
+  log: (line: string) => void
+}
+
+const GPT = 'bench-gpt'
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const address = server.address()
+      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0))
+    })
+  })
+}
+
+async function json<T>(response: Response): Promise<T> {
+  if (!response.ok) throw new Error(`${response.status} ${await response.text()}`)
+  return (await response.json()) as T
+}
+
+/** A database of its own for the run: a temp PGlite dir, or a new PostgreSQL database (dropped after). */
+async function benchDatabase(context: BenchContext): Promise<{ env: Record<string, string>; drop(): Promise<void> }> {
+  if (context.db === 'pglite') {
+    const dir = await mkdtemp(join(tmpdir(), 'agentstore-bench-'))
+    return { env: { DATA_DIR: dir }, drop: () => rm(dir, { recursive: true, force: true }) }
+  }
+  const name = `agentstore_bench_${randomBytes(4).toString('hex')}`
+  const admin = async (sql: string) => {
+    const client = new pg.Client({ connectionString: context.postgresUrl })
+    await client.connect()
+    await client.query(sql)
+    await client.end()
+  }
+  await admin(`CREATE DATABASE ${name}`)
+  const url = new URL(context.postgresUrl)
+  url.pathname = `/${name}`
+  return { env: { DATABASE_URL: url.toString() }, drop: () => admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) }
+}
+
+/** Loads `count` documents into collection `big` through the import endpoint, 10,000 per request. */
+async function loadDocuments(base: string, headers: Record<string, string>, count: number): Promise<void> {
+  for (let start = 0; start < count; start += 10_000) {
+    const lines: string[] = []
+    for (let n = start; n < Math.min(count, start + 10_000); n++) {
+      lines.push(JSON.stringify({ n, title: `Document ${n}`, tags: [n % 2 ? 'odd' : 'even'], text: `Lorem ipsum ${n} dolor sit amet` }))
+    }
+    await json(await fetch(`${base}/v1/gpts/${GPT}/collections/big/import`, { method: 'POST', headers: { ...headers, 'content-type': 'application/x-ndjson' }, body: lines.join('\n') }))
+  }
+}
+
+/** A cursor about 90% of the way through the newest-first list, found by walking it. */
+async function deepCursor(base: string, headers: Record<string, string>, count: number): Promise<string> {
+  let cursor: string | null = null
+  for (let seen = 0; seen < count * 0.9; seen += 200) {
+    const page: { next_cursor: string | null } = await json(
+      await fetch(`${base}/v1/gpts/${GPT}/collections/big/objects?limit=200${cursor ? `&cursor=${cursor}` : ''}`, { headers }),
+    )
+    if (!page.next_cursor) break
+    cursor = page.next_cursor
+  }
+  if (!cursor) throw new Error('no deep cursor')
+  return cursor
+}
+
+async function waitForHealth(url: string): Promise<void> {
+  for (let attempt = 0; attempt < 600; attempt++) {
+    try {
+      if ((await fetch(`${url}/health`)).ok) return
+    } catch {
+      // Not listening yet.
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+  throw new Error(`${url} did not become healthy`)
+}
+
+export interface DocumentsReport {
+  results: (LoadResult & { ratioToBaseline: number })[]
+  baseline: LoadResult
+  deepToFirstPageP50: number
+}
+
+/**
+ * The document store under load: GET one object, the first and a deep page of a large collection,
+ * and POST, each against a bare node:http + pg server doing the same primary-key select on the same
+ * database in the same run.
+ */
+export async function runDocumentsBench(context: BenchContext): Promise<DocumentsReport> {
+  const database = await benchDatabase(context)
+  const adminToken = randomBytes(24).toString('hex')
+  let running: Started | null = null
+  try {
+    const port = await freePort()
+    running = await startProcess(
+      'src/cli/index.ts',
+      ['serve'],
+      {
+        ...database.env,
+        PORT: String(port),
+        ADMIN_TOKEN: adminToken,
+        RATE_LIMITS: 'off',
+        LOG_LEVEL: context.logLevel,
+        IMPORT_BODY_LIMIT: '20mb',
+        JOBS_ENABLED: 'false',
+      },
+      port,
+    )
+    const base = `http://127.0.0.1:${port}`
+    await waitForHealth(base)
+    const admin = { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' }
+    await json(await fetch(`${base}/v1/admin/gpts`, { method: 'POST', headers: admin, body: JSON.stringify({ id: GPT, name: 'Bench' }) }))
+    const key: { key: string } = await json(
+      await fetch(`${base}/v1/admin/gpts/${GPT}/keys`, { method: 'POST', headers: admin, body: JSON.stringify({ scopes: ['read', 'write', 'admin'] }) }),
+    )
+    const headers = { authorization: `Bearer ${key.key}` }
+    const jsonHeaders = { ...headers, 'content-type': 'application/json' }
+    for (const name of ['big', 'small']) {
+      await json(await fetch(`${base}/v1/gpts/${GPT}/collections`, { method: 'POST', headers: jsonHeaders, body: JSON.stringify({ name }) }))
+    }
+    context.log(`loading ${context.documents} documents…`)
+    await loadDocuments(base, headers, context.documents)
+    const one: { id: string } = await json(
+      await fetch(`${base}/v1/gpts/${GPT}/collections/small/objects`, { method: 'POST', headers: jsonHeaders, body: JSON.stringify({ title: 'The one', n: 1 }) }),
+    )
+    const cursor = await deepCursor(base, headers, context.documents)
+    const list = `${base}/v1/gpts/${GPT}/collections/big/objects?limit=50`
+    const results: LoadResult[] = []
+    for (const [scenario, request] of [
+      ['GET one object', { url: `${base}/v1/objects/${one.id}`, headers }],
+      ['list first page', { url: list, headers }],
+      ['list deep page (90%)', { url: `${list}&cursor=${cursor}`, headers }],
+      ['POST object', { url: `${base}/v1/gpts/${GPT}/collections/small/objects`, method: 'POST' as const, headers: jsonHeaders, body: JSON.stringify({ title: 'Posted', n: 2 }) }],
+    ] as const) {
+      context.log(`driving ${scenario}…`)
+      results.push(await drive(scenario, request, context))
+    }
+    // PGlite admits one process per data directory: the baseline opens it once the service is gone.
+    await running?.stop()
+    running = await startProcess('bench/baseline-server.ts', [], { ...database.env, BENCH_GPT_ID: GPT, BENCH_OBJECT_ID: one.id }, portFromLog)
+    context.log('driving baseline…')
+    const baseline = await drive('baseline: node:http + pg select', { url: running.url }, context)
+    const first = results.find((result) => result.scenario === 'list first page')!
+    const deep = results.find((result) => result.scenario === 'list deep page (90%)')!
+    return {
+      results: results.map((result) => ({ ...result, ratioToBaseline: round(result.requestsPerSecond / baseline.requestsPerSecond) })),
+      baseline,
+      deepToFirstPageP50: round(deep.p50Ms / Math.max(first.p50Ms, 0.001)),
+    }
+  } finally {
+    await running?.stop()
+    await database.drop()
+  }
+}
+
+const round = (value: number) => Math.round(value * 100) / 100

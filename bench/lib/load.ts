@@ -1,0 +1,34 @@
+import autocannon from 'autocannon'
+
+export interface LoadResult {
+  scenario: string
+  requestsPerSecond: number
+  p50Ms: number
+  p99Ms: number
+  non2xx: number
+  errors: number
+}
+
+export interface LoadOptions {
+  connections: number
+  durationSeconds: number
+}
+
+/** Drives one URL with autocannon over loopback; a warm-up second is discarded first. */
+export async function drive(
+  scenario: string,
+  request: { url: string; method?: 'GET' | 'POST'; headers?: Record<string, string>; body?: string },
+  options: LoadOptions,
+): Promise<LoadResult> {
+  const base = { url: request.url, method: request.method ?? 'GET', headers: request.headers, body: request.body, connections: options.connections }
+  await autocannon({ ...base, duration: 1 })
+  const result = await autocannon({ ...base, duration: options.durationSeconds })
+  return {
+    scenario,
+    requestsPerSecond: Math.round(result.requests.average),
+    p50Ms: result.latency.p50,
+    p99Ms: result.latency.p99,
+    non2xx: result.non2xx,
+    errors: result.errors,
+  }
+}

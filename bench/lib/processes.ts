@@ -1,0 +1,59 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { createInterface } from 'node:readline'
+
+export interface Started {
+  url: string
+  child: ChildProcess
+  stop(): Promise<void>
+}
+
+/**
+ * Starts a TypeScript entry in its own process (so that the load generator does not share its event
+ * loop). With `port` a function, waits until a line of its output names the port; with a number, the
+ * caller knows the port and checks readiness itself.
+ */
+export async function startProcess(
+  entry: string,
+  args: string[],
+  env: Record<string, string>,
+  port: ((line: string) => number | null) | number,
+): Promise<Started> {
+  const child = spawn(process.execPath, ['--import', 'tsx', entry, ...args], {
+    cwd: new URL('../..', import.meta.url).pathname,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  })
+  const listening = typeof port === 'number' ? port : await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${entry} did not start within 60 s`)), 60_000)
+    child.once('exit', (code) => reject(new Error(`${entry} exited with ${code}`)))
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      const found = port(line)
+      if (found !== null) {
+        clearTimeout(timer)
+        resolve(found)
+      }
+    })
+  })
+  return {
+    url: `http://127.0.0.1:${listening}`,
+    child,
+    stop: () =>
+      new Promise((resolve) => {
+        if (child.exitCode !== null) return resolve()
+        child.once('exit', () => resolve())
+        child.kill('SIGTERM')
+      }),
+  }
+}
+
+/** The service logs `{"url": …, "msg": "agentstore listening on …"}`; the baseline prints `{"listening": port}`. */
+export function portFromLog(line: string): number | null {
+  try {
+    const parsed = JSON.parse(line) as { url?: string; listening?: number; msg?: string }
+    if (typeof parsed.listening === 'number') return parsed.listening
+    if (parsed.url && parsed.msg?.startsWith('agentstore listening')) return Number(new URL(parsed.url).port)
+  } catch {
+    // Not a JSON line.
+  }
+  return null
+}
