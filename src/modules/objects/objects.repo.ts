@@ -35,6 +35,14 @@ export class ObjectsRepository {
       .execute()
   }
 
+  /**
+   * Refreshes the planner's statistics after a bulk load: with the stale estimate of a few rows the
+   * planner sorts the whole collection for every page instead of walking the list index.
+   */
+  async analyzeObjects(): Promise<void> {
+    await sql`analyze objects`.execute(this.db)
+  }
+
   async findObject(gptId: string, id: string): Promise<ObjectRow | null> {
     return (
       (await this.db.selectFrom('objects').select(COLUMNS).where('gpt_id', '=', gptId).where('id', '=', id).executeTakeFirst()) ??

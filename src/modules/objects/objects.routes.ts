@@ -5,7 +5,6 @@ import { keyPrincipal } from '../../platform/auth/auth.plugin.js'
 import type { JsonObject } from '../../platform/db/tables.js'
 import { setNextLink } from '../../platform/http/pagination.js'
 import { problemResponses } from '../../platform/http/problem.schemas.js'
-import { requestFingerprint } from '../../platform/idempotency.js'
 import { BEARER_SECURITY } from '../../platform/openapi.plugin.js'
 import { CollectionParams } from '../collections/collections.schemas.js'
 import {
@@ -50,10 +49,7 @@ export function objectRoutes({ objects, publicUrl, maxPageSize }: Deps) {
       },
       async (request, reply) => {
         const { gpt_id, name } = request.params
-        const key = request.headers['idempotency-key']
-        const idempotency =
-          key === undefined ? null : { key, fingerprint: requestFingerprint('POST', `${gpt_id}/${name}`, request.body) }
-        const result = await objects.createObject(gpt_id, name, request.body as JsonObject, idempotency)
+        const result = await objects.createObject(gpt_id, name, request.body as JsonObject, request.headers['idempotency-key'] ?? null)
         if (result.replayed) reply.header('idempotent-replayed', 'true')
         return sendVersioned(reply.header('location', `/v1/objects/${result.object.id}`), result, 201)
       },

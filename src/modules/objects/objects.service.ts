@@ -3,8 +3,8 @@ import type { Kysely } from 'kysely'
 import type { JsonObject, Tables } from '../../platform/db/tables.js'
 import { AppError, ErrorCode, ERR, type FieldError } from '../../platform/errors.js'
 import { dateKey, pageRequest, toPage, type Page, type SortOrder } from '../../platform/http/pagination.js'
-import type { IdempotencyStore } from '../../platform/idempotency.js'
-import { exceedsDepth } from '../../platform/json-depth.js'
+import { requestFingerprint, type IdempotencyStore } from '../../platform/idempotency.js'
+import { exceedsDepth, findUnstorableText, unstorableReason } from '../../platform/json-depth.js'
 import { documentErrors } from '../../platform/json-schema.js'
 import type { CollectionHandle, CollectionsService } from '../collections/collections.service.js'
 import { toCollectionView } from '../collections/collections.service.js'
@@ -36,6 +36,8 @@ export interface Versioned {
 
 const UPDATE_ATTEMPTS = 5
 const EXPORT_BATCH = 500
+/** Imports at least this large refresh planner statistics (autovacuum would, but only later). */
+const ANALYZE_AFTER_IMPORT = 1000
 
 export const etagOf = (row: Pick<ObjectRow, 'version'>) => `"${row.version}"`
 
@@ -81,7 +83,7 @@ export class ObjectsService {
     gptId: string,
     collection: string,
     payload: JsonObject,
-    idempotency: { key: string; fingerprint: string } | null,
+    idempotencyKey: string | null,
   ): Promise<Versioned & { replayed: boolean }> {
     const handle = await this.collections.requireCollection(gptId, collection)
     const body = this.checkDocument(handle, unwrapDocument(payload))
@@ -89,11 +91,13 @@ export class ObjectsService {
       const [row] = await this.repo.insertObjects(db, [{ gpt_id: gptId, id: uuidv7(), collection, body }])
       return row!
     }
-    if (idempotency === null) {
+    if (idempotencyKey === null) {
       const row = await insert(this.db)
       return { object: toObjectView(row), etag: etagOf(row), replayed: false }
     }
-    const stored = await this.idempotency.run(gptId, idempotency.key, idempotency.fingerprint, async (trx) => {
+    // Fingerprinted only once the document passed the depth check (a deeper one overflows JSON.stringify).
+    const fingerprint = requestFingerprint('POST', `${gptId}/${collection}`, payload)
+    const stored = await this.idempotency.run(gptId, idempotencyKey, fingerprint, async (trx) => {
       const row = await insert(trx)
       return { status: 201, body: toObjectView(row), headers: { etag: etagOf(row) } }
     })
@@ -215,6 +219,7 @@ export class ObjectsService {
         await this.repo.insertObjects(trx, batch.map((body) => ({ gpt_id: gptId, id: uuidv7(), collection, body })))
       }
     })
+    if (documents.length >= ANALYZE_AFTER_IMPORT) await this.repo.analyzeObjects()
     return { imported: documents.length }
   }
 
@@ -243,6 +248,8 @@ export class ObjectsService {
         { pointer: '', message: `must not nest deeper than ${this.limits.maxJsonDepth} levels` },
       ])
     }
+    const unstorable = findUnstorableText(body)
+    if (unstorable) throw ERR.validation('The document holds text that cannot be stored.', [unstorable])
     if (handle.validate) {
       const errors = documentErrors(handle.validate, body)
       if (errors.length > 0) {
@@ -267,9 +274,15 @@ function parseFilters(query: ListObjectsQuery): ObjectFilters {
     if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
       throw ERR.validation('`where` must be a JSON object.', [{ pointer: '/where', location: 'query', message: 'must be a JSON object' }])
     }
+    const unstorable = findUnstorableText(parsed)
+    if (unstorable) {
+      throw ERR.validation('`where` holds text that cannot be stored.', [{ pointer: '/where', location: 'query', message: unstorable.message }])
+    }
     where = parsed as JsonObject
   }
   const q = query.q?.trim() ? query.q.trim() : null
+  const qReason = q === null ? null : unstorableReason(q)
+  if (qReason) throw ERR.validation('`q` holds text that cannot be searched.', [{ pointer: '/q', location: 'query', message: qReason }])
   const date = (value: string | undefined) => (value === undefined ? null : new Date(value))
   return { where, q, createdAfter: date(query.created_after), createdBefore: date(query.created_before) }
 }
