@@ -20,6 +20,7 @@ export interface Config {
   defaultPageSize: number
   maxPageSize: number
   keyTouchIntervalMs: number
+  keyCacheTtlMs: number
   jobsEnabled: boolean
   maxJsonDepth: number
   importBodyLimit: number
@@ -44,6 +45,7 @@ export const SETTINGS = {
   DEFAULT_PAGE_SIZE: { default: '50', help: 'List page size when `limit` is not given.' },
   MAX_PAGE_SIZE: { default: '200', help: 'Largest `limit` a list accepts.' },
   KEY_TOUCH_INTERVAL_MS: { default: '60000', help: 'How stale an API key\'s last_used_at may get before it is written again.' },
+  KEY_CACHE_TTL_MS: { default: '5000', help: 'How long a process may reuse a checked API key without reading it again (0 disables); revocations reach every process at once through the event bus.' },
   JOBS_ENABLED: { default: 'true', help: 'Run background jobs (pg-boss) in this process.' },
   MAX_JSON_DEPTH: { default: '32', help: 'Deepest nesting of objects/arrays a stored document may have (422 past it).' },
   IMPORT_BODY_LIMIT: { default: '10mb', help: 'Largest NDJSON body of a collection import.' },
@@ -145,6 +147,7 @@ export function loadConfig(env: Env = process.env): Config {
     defaultPageSize,
     maxPageSize,
     keyTouchIntervalMs: int('KEY_TOUCH_INTERVAL_MS', 0, 86_400_000),
+    keyCacheTtlMs: int('KEY_CACHE_TTL_MS', 0, 300_000),
     jobsEnabled: bool('JOBS_ENABLED'),
     maxJsonDepth: int('MAX_JSON_DEPTH', 2, 1000),
     importBodyLimit: bytes('IMPORT_BODY_LIMIT'),

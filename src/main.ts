@@ -10,6 +10,8 @@ import { migrateToLatest } from './platform/db/migrate.js'
 import { MemoryRateLimitStore } from './platform/limits/memory.store.js'
 import type { RateLimitStore } from './platform/limits/rate-limit.store.js'
 import { RedisRateLimitStore } from './platform/limits/redis.store.js'
+import type { EventBus } from './platform/events/event-bus.js'
+import { createEventBus } from './platform/events/create-event-bus.js'
 import { PgBossJobQueue } from './platform/jobs/pg-boss.queue.js'
 import { buildJobDefinitions, registerJobs } from './platform/jobs/registry.js'
 import { createRedis } from './platform/redis.js'
@@ -33,27 +35,30 @@ export async function startServer(config: Config): Promise<RunningServer> {
   let store: RateLimitStore | null = null
   let channel: AdminChannel | null = null
   let jobs: PgBossJobQueue | null = null
+  let events: EventBus | null = null
   let app: FastifyInstance | null = null
   const cleanup = async () => {
     await channel?.close()
     await jobs?.stop()
     await store?.close()
+    await events?.close()
     redis?.disconnect()
     await opened.close()
   }
   try {
     await migrateToLatest(database.db)
-    const services = createServices(database, config, (error) => logger.warn({ err: error }, 'background write failed'))
+    if (config.redisUrl !== null) {
+      redis = createRedis(config.redisUrl, logger)
+      await redis.connect().catch(() => {})
+    }
+    events = createEventBus({ databaseUrl: config.databaseUrl, database, redis }, logger)
+    const services = createServices({ database, config, events, log: logger })
     const version = packageVersion()
     if (config.jobsEnabled) {
       // Shorter than the HTTP grace period, so that a stop ends within SHUTDOWN_TIMEOUT_MS overall.
       jobs = new PgBossJobQueue({ database, logger, stopTimeoutMs: Math.max(1000, Math.floor(config.shutdownTimeoutMs / 2)) })
       registerJobs(jobs, buildJobDefinitions({ database, logger }))
       await jobs.start()
-    }
-    if (config.redisUrl !== null) {
-      redis = createRedis(config.redisUrl, logger)
-      await redis.connect().catch(() => {})
     }
     store = redis ? new RedisRateLimitStore(redis) : new MemoryRateLimitStore()
     app = await buildApp({ config, database, services, rateLimitStore: store, readinessChecks: readinessChecks(database, redis), version, logger })
@@ -72,6 +77,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
         database: database.kind === 'pglite' ? `embedded PGlite in ${config.dataDir}` : 'PostgreSQL',
         vector: await vectorBackend(database),
         jobs: jobs ? 'on (pg-boss)' : 'off',
+        events: events.kind,
         rate_limits: config.rateLimits.length === 0 ? 'off' : store.name,
         admin_api: config.adminToken !== null ? 'on' : 'off (set ADMIN_TOKEN to enable)',
       },
@@ -90,7 +96,12 @@ export async function startServer(config: Config): Promise<RunningServer> {
             running.server.closeAllConnections()
           }, config.shutdownTimeoutMs)
           timer.unref()
+          // close() drops the connections idle at that moment only; a keep-alive connection whose
+          // in-flight request finishes later would hold the stop until the timer above fires.
+          const reaper = setInterval(() => running.server.closeIdleConnections(), 100)
+          reaper.unref()
           await running.close()
+          clearInterval(reaper)
           clearTimeout(timer)
           await cleanup()
         })()

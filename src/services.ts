@@ -7,6 +7,8 @@ import { CollectionsService } from './modules/collections/collections.service.js
 import { ObjectsRepository } from './modules/objects/objects.repo.js'
 import { ObjectsService } from './modules/objects/objects.service.js'
 import { IdempotencyStore } from './platform/idempotency.js'
+import type { EventBus } from './platform/events/event-bus.js'
+import { KeyCache } from './modules/keys/key-cache.js'
 import { KeysRepository } from './modules/keys/keys.repo.js'
 import { KeysService } from './modules/keys/keys.service.js'
 
@@ -18,13 +20,18 @@ export interface Services {
 }
 
 /** Wires every domain service over one database; the HTTP app and the CLI both use these. */
-export function createServices(
-  database: Database,
-  config: Pick<Config, 'defaultPageSize' | 'keyTouchIntervalMs' | 'maxJsonDepth' | 'importMaxLines'>,
-  onBackgroundError: (error: unknown) => void,
-): Services {
-  const gpts = new GptsService(new GptsRepository(database.db), config)
-  const keys = new KeysService(new KeysRepository(database.db), gpts, {
+export interface ServiceDeps {
+  database: Database
+  config: Pick<Config, 'defaultPageSize' | 'keyTouchIntervalMs' | 'keyCacheTtlMs' | 'maxJsonDepth' | 'importMaxLines'>
+  events: EventBus
+  log: { warn(object: object, message: string): void }
+}
+
+export function createServices({ database, config, events, log }: ServiceDeps): Services {
+  const keyCache = new KeyCache(config.keyCacheTtlMs, events, log)
+  const gpts = new GptsService(new GptsRepository(database.db), config, (gptId) => keyCache.forgetGpt(gptId))
+  const onBackgroundError = (error: unknown) => log.warn({ err: error }, 'background write failed')
+  const keys = new KeysService(new KeysRepository(database.db), gpts, keyCache, {
     defaultPageSize: config.defaultPageSize,
     keyTouchIntervalMs: config.keyTouchIntervalMs,
     onTouchError: onBackgroundError,

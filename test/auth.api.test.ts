@@ -94,3 +94,46 @@ describe('API key authentication', () => {
     expect(text).not.toContain(keyA.token.split('_')[2])
   })
 })
+
+describe('key cache across processes', () => {
+  it('a revocation made by another process is honoured at once', async () => {
+    // Two app instances over one database, each with its own bus of the kind production would use.
+    const { PostgresEventBus } = await import('../src/platform/events/postgres.bus.js')
+    const { LocalEventBus } = await import('../src/platform/events/event-bus.js')
+    const shared = new LocalEventBus()
+    const busFor = () => (t.db.url ? new PostgresEventBus(t.db.url, t.db.database.pool, { warn: () => {} }) : shared)
+    const busA = busFor()
+    const busB = busFor()
+    const a = await createTestApp({ db: t.db, events: busA })
+    const b = await createTestApp({ db: t.db, events: busB })
+    try {
+      if (busA instanceof PostgresEventBus && busB instanceof PostgresEventBus) await Promise.all([busA.ready(), busB.ready()])
+      const key = await createGptWithKey(a.services, 'gpt-a')
+      // Both processes have the key cached now.
+      expect((await a.app.inject({ url: '/v1/me', headers: bearer(key.token) })).statusCode).toBe(200)
+      expect((await b.app.inject({ url: '/v1/me', headers: bearer(key.token) })).statusCode).toBe(200)
+      const revoked = await b.app.inject({ method: 'DELETE', url: `/v1/admin/keys/${key.keyId}`, headers: bearer(b.adminToken) })
+      expect(revoked.statusCode).toBe(204)
+      expect((await b.app.inject({ url: '/v1/me', headers: bearer(key.token) })).statusCode).toBe(401)
+      // The other process hears of it over the bus well within the cache TTL.
+      let status = 200
+      for (let attempt = 0; attempt < 40 && status === 200; attempt++) {
+        await new Promise((resolve) => setTimeout(resolve, 25))
+        status = (await a.app.inject({ url: '/v1/me', headers: bearer(key.token) })).statusCode
+      }
+      expect(status).toBe(401)
+    } finally {
+      await a.close()
+      await b.close()
+      if (busA !== shared) await busA.close()
+      if (busB !== shared) await busB.close()
+    }
+  })
+
+  it('deleting a GPT drops its cached keys', async () => {
+    const key = await createGptWithKey(t.services, 'gpt-doomed')
+    expect((await t.app.inject({ url: '/v1/me', headers: bearer(key.token) })).statusCode).toBe(200)
+    await t.services.gpts.deleteGpt('gpt-doomed')
+    expect((await t.app.inject({ url: '/v1/me', headers: bearer(key.token) })).statusCode).toBe(401)
+  })
+})

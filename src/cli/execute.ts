@@ -1,6 +1,8 @@
 import type { Config } from '../config.js'
 import { readLock } from '../platform/db/data-dir-lock.js'
 import { migrateToLatest } from '../platform/db/migrate.js'
+import { createEventBus } from '../platform/events/create-event-bus.js'
+import { createRedis } from '../platform/redis.js'
 import { openConfiguredDatabase } from '../runtime.js'
 import { createServices } from '../services.js'
 import { callAdminChannel } from './admin-channel.js'
@@ -27,11 +29,22 @@ export async function executeOperation(config: Config, name: OperationName, args
     }
   }
   const opened = await openConfiguredDatabase(config)
+  const log = {
+    warn: (object: object, message: string) => {
+      process.stderr.write(`agentstore: ${message} (${String((object as { err?: unknown }).err)})\n`)
+    },
+  }
+  const redis = config.redisUrl === null ? null : createRedis(config.redisUrl, { ...log, info: () => {} })
+  await redis?.connect().catch(() => {})
+  // Revocations made here reach the caches of running servers through the same bus they listen on.
+  const events = createEventBus({ databaseUrl: config.databaseUrl, database: opened.database, redis }, log)
   try {
     if (name !== 'migrate.status' && name !== 'migrate.up') await migrateToLatest(opened.database.db)
-    const services = createServices(opened.database, config, () => {})
+    const services = createServices({ database: opened.database, config, events, log })
     return await runOperation({ services, database: opened.database }, name, args)
   } finally {
+    await events.close()
+    redis?.disconnect()
     await opened.close()
   }
 }

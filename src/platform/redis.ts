@@ -1,11 +1,10 @@
 import { Redis } from 'ioredis'
-import type { FastifyBaseLogger } from 'fastify'
 
 /**
  * A Redis client that never queues commands while disconnected: callers get an error at once and
  * fail open, instead of requests hanging while Redis is away. It keeps reconnecting in the background.
  */
-export function createRedis(url: string, log: Pick<FastifyBaseLogger, 'warn' | 'info'>): Redis {
+export function createRedis(url: string, log: { warn(object: object, message: string): void; info(message: string): void }): Redis {
   const redis = new Redis(url, {
     enableOfflineQueue: false,
     maxRetriesPerRequest: 0,

@@ -4,6 +4,7 @@ import { pino, type Logger } from 'pino'
 import { Writable } from 'node:stream'
 import { buildApp } from '../../src/app.js'
 import { loadConfig, type Config } from '../../src/config.js'
+import { LocalEventBus, type EventBus } from '../../src/platform/events/event-bus.js'
 import { MemoryRateLimitStore } from '../../src/platform/limits/memory.store.js'
 import type { RateLimitStore } from '../../src/platform/limits/rate-limit.store.js'
 import type { ReadinessCheck } from '../../src/platform/readiness.js'
@@ -28,6 +29,8 @@ export interface TestAppOptions {
   readinessChecks?: (defaults: ReadinessCheck[]) => ReadinessCheck[]
   /** Reuse another test app's database (two app instances over one database). */
   db?: TestDatabase
+  /** The event bus between processes (default: in memory). */
+  events?: EventBus
   /** Routes a test adds before the app is ready. */
   extend?: (app: FastifyInstance) => void
 }
@@ -49,7 +52,8 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
   const db = options.db ?? (await createTestDatabase())
   const logs: Record<string, unknown>[] = []
   const logger = capturingLogger(logs)
-  const services = createServices(db.database, config, (error) => logger.warn({ err: error }, 'background write failed'))
+  const events = options.events ?? new LocalEventBus()
+  const services = createServices({ database: db.database, config, events, log: logger })
   const store = options.rateLimitStore ?? new MemoryRateLimitStore()
   const defaults = readinessChecks(db.database, null)
   const app = await buildApp({

@@ -19,6 +19,8 @@ export class GptsService {
   constructor(
     private readonly repo: GptsRepository,
     private readonly limits: { defaultPageSize: number },
+    /** Runs after a GPT is deleted (for example to drop cached keys of it everywhere). */
+    private readonly afterDelete: (gptId: string) => Promise<void> = async () => {},
   ) {}
 
   async createGpt(input: CreateGptInput): Promise<GptView> {
@@ -49,5 +51,6 @@ export class GptsService {
   /** Deletes the GPT with all its keys and data. */
   async deleteGpt(gptId: string): Promise<void> {
     if (!(await this.repo.deleteGpt(gptId))) throw ERR.notFound('GPT', gptId)
+    await this.afterDelete(gptId)
   }
 }

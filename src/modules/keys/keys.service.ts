@@ -4,6 +4,7 @@ import { parseDuration } from '../../platform/duration.js'
 import { ERR } from '../../platform/errors.js'
 import { dateKey, pageRequest, toPage, type Page, type SortOrder } from '../../platform/http/pagination.js'
 import type { GptsService } from '../gpts/gpts.service.js'
+import type { KeyCache } from './key-cache.js'
 import type { KeyRow, KeysRepository } from './keys.repo.js'
 import type { CreatedKeyView, CreateKeyInput, KeyView } from './keys.schemas.js'
 
@@ -29,6 +30,7 @@ export class KeysService {
   constructor(
     private readonly repo: KeysRepository,
     private readonly gpts: GptsService,
+    private readonly cache: KeyCache,
     private readonly options: { defaultPageSize: number; keyTouchIntervalMs: number; onTouchError: (error: unknown) => void },
   ) {}
 
@@ -60,6 +62,7 @@ export class KeysService {
   async revokeKey(gptId: string | null, keyId: string): Promise<KeyView> {
     const row = await this.repo.revokeKey(keyId, gptId)
     if (!row) throw ERR.notFound('API key', keyId)
+    await this.cache.forgetKey(keyId)
     return toKeyView(row)
   }
 
@@ -67,12 +70,21 @@ export class KeysService {
   async authenticate(token: string, now = new Date()): Promise<Extract<Principal, { kind: 'key' }>> {
     const parsed = parseApiKey(token)
     if (!parsed) throw ERR.unauthorized('The bearer token is not a valid API key.')
-    const row = await this.repo.findKey(parsed.id)
+    const row = await this.findKey(parsed.id, now)
     if (!row || !secretMatches(parsed.secret, row.secret_hash)) throw ERR.unauthorized('The API key is not valid.')
     if (row.revoked_at !== null) throw ERR.unauthorized('The API key has been revoked.')
     if (row.expires_at !== null && row.expires_at <= now) throw ERR.unauthorized('The API key has expired.')
     this.touch(row, now)
     return { kind: 'key', keyId: row.id, gptId: row.gpt_id, scopes: row.scopes as Scope[] }
+  }
+
+  private async findKey(keyId: string, now: Date): Promise<KeyRow | null> {
+    const cached = this.cache.get(keyId, now.getTime())
+    if (cached) return cached
+    const row = await this.repo.findKey(keyId)
+    // Only usable keys are cached: a revoked one is answered from the database each time.
+    if (row && row.revoked_at === null) this.cache.set(row, now.getTime())
+    return row
   }
 
   /** Keeps last_used_at within keyTouchIntervalMs of the truth without a write per request. */
@@ -82,6 +94,7 @@ export class KeysService {
     this.touching.add(row.id)
     this.repo
       .touchKey(row.id)
+      .then(() => this.cache.markUsed(row.id, now))
       .catch(this.options.onTouchError)
       .finally(() => this.touching.delete(row.id))
   }
