@@ -1,6 +1,7 @@
 import type { LightMyRequestResponse } from 'fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { bearer, createTestApp, type TestApp } from './helpers/test-app.js'
+import { PROBLEMS } from '../src/platform/errors.js'
 
 let t: TestApp
 let small: TestApp
@@ -303,5 +304,26 @@ describe('X-Request-Id', () => {
     expect(response.headers['x-request-id']).toMatch(UUID)
     expect(response.headers['x-request-id']).not.toBe(id)
     if (id.length > 0) expect(JSON.stringify(t.logs)).not.toContain(JSON.stringify(id).slice(1, -1))
+  })
+})
+
+describe('problem types resolve', () => {
+  it.each(Object.entries(PROBLEMS))('/problems/%s describes the problem', async (code, kind) => {
+    const response = await t.app.inject({ url: `/problems/${code}` })
+    expect(response.statusCode).toBe(200)
+    expect(response.json()).toEqual({ type: `/problems/${code}`, status: kind.status, title: kind.title, description: kind.description })
+    expect(kind.description.length).toBeGreaterThan(20)
+  })
+
+  it('an unknown problem type is 404', async () => {
+    const response = await t.app.inject({ url: '/problems/no-such-thing' })
+    expect(response.statusCode).toBe(404)
+    expect(response.json().type).toBe('/problems/not-found')
+  })
+
+  it('the type of an error answer is a path that resolves', async () => {
+    const error = await t.app.inject({ url: '/v1/gpts/x', headers: {} })
+    const described = await t.app.inject({ url: error.json().type })
+    expect(described.json()).toMatchObject({ status: 401, title: 'Unauthorized' })
   })
 })

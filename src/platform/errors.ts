@@ -7,7 +7,6 @@ export enum ErrorCode {
   Forbidden = 'forbidden',
   NotFound = 'not-found',
   MethodNotAllowed = 'method-not-allowed',
-  NotAcceptable = 'not-acceptable',
   Conflict = 'conflict',
   PreconditionFailed = 'precondition-failed',
   PayloadTooLarge = 'payload-too-large',
@@ -18,23 +17,29 @@ export enum ErrorCode {
   Unavailable = 'unavailable',
 }
 
-const STATUS: Record<ErrorCode, [number, string]> = {
-  [ErrorCode.BadRequest]: [400, 'Bad Request'],
-  [ErrorCode.MalformedJson]: [400, 'Malformed JSON'],
-  [ErrorCode.InvalidCursor]: [400, 'Invalid Cursor'],
-  [ErrorCode.Unauthorized]: [401, 'Unauthorized'],
-  [ErrorCode.Forbidden]: [403, 'Forbidden'],
-  [ErrorCode.NotFound]: [404, 'Not Found'],
-  [ErrorCode.MethodNotAllowed]: [405, 'Method Not Allowed'],
-  [ErrorCode.NotAcceptable]: [406, 'Not Acceptable'],
-  [ErrorCode.Conflict]: [409, 'Conflict'],
-  [ErrorCode.PreconditionFailed]: [412, 'Precondition Failed'],
-  [ErrorCode.PayloadTooLarge]: [413, 'Payload Too Large'],
-  [ErrorCode.UnsupportedMediaType]: [415, 'Unsupported Media Type'],
-  [ErrorCode.ValidationFailed]: [422, 'Validation Failed'],
-  [ErrorCode.RateLimited]: [429, 'Too Many Requests'],
-  [ErrorCode.Internal]: [500, 'Internal Server Error'],
-  [ErrorCode.Unavailable]: [503, 'Service Unavailable'],
+interface ProblemKind {
+  status: number
+  title: string
+  /** What it means and what to do: served at /problems/<code>, where each problem's `type` points. */
+  description: string
+}
+
+export const PROBLEMS: Record<ErrorCode, ProblemKind> = {
+  [ErrorCode.BadRequest]: { status: 400, title: 'Bad Request', description: 'The request cannot be processed as sent; `detail` says why, and `errors` lists failing fields or lines (for example a document that fails its collection schema).' },
+  [ErrorCode.MalformedJson]: { status: 400, title: 'Malformed JSON', description: 'The body is not valid JSON. Send one JSON value with Content-Type application/json.' },
+  [ErrorCode.InvalidCursor]: { status: 400, title: 'Invalid Cursor', description: 'The cursor is malformed or belongs to another list or sort order. Start again without `cursor`, then pass `next_cursor` unchanged.' },
+  [ErrorCode.Unauthorized]: { status: 401, title: 'Unauthorized', description: 'No valid credentials: send `Authorization: Bearer <key>` with a key that exists, is not revoked and has not expired.' },
+  [ErrorCode.Forbidden]: { status: 403, title: 'Forbidden', description: 'The key is valid but may not do this: it belongs to another GPT, or lacks the scope (read, write, admin) the operation needs.' },
+  [ErrorCode.NotFound]: { status: 404, title: 'Not Found', description: 'No such route, or no such item for this GPT.' },
+  [ErrorCode.MethodNotAllowed]: { status: 405, title: 'Method Not Allowed', description: 'The path exists but not with this method; the `Allow` header lists the methods it takes.' },
+  [ErrorCode.Conflict]: { status: 409, title: 'Conflict', description: 'The request conflicts with the current state (an id that is taken, a change racing another); `detail` says which.' },
+  [ErrorCode.PreconditionFailed]: { status: 412, title: 'Precondition Failed', description: '`If-Match` named an ETag that is no longer current: read the item again, reapply the change, and retry with the new ETag.' },
+  [ErrorCode.PayloadTooLarge]: { status: 413, title: 'Payload Too Large', description: 'The body (or the number of documents in an import) is over the configured limit.' },
+  [ErrorCode.UnsupportedMediaType]: { status: 415, title: 'Unsupported Media Type', description: 'The Content-Type is not one this route reads: application/json, or application/x-ndjson for imports.' },
+  [ErrorCode.ValidationFailed]: { status: 422, title: 'Validation Failed', description: 'The request is well-formed but not valid; `errors` lists each failing member as a JSON pointer with a message.' },
+  [ErrorCode.RateLimited]: { status: 429, title: 'Too Many Requests', description: 'A rate limit is used up; retry after `Retry-After` seconds. `RateLimit-*` headers show the budget.' },
+  [ErrorCode.Internal]: { status: 500, title: 'Internal Server Error', description: 'An unexpected failure. The service log has the details under the `request_id` of the answer.' },
+  [ErrorCode.Unavailable]: { status: 503, title: 'Service Unavailable', description: 'A dependency the service needs (the database, its migrations) is not ready.' },
 }
 
 /** One failing field: where it is (a JSON pointer into the request part named by `location`) and what is wrong. */
@@ -57,18 +62,13 @@ export class AppError extends Error {
   ) {
     super(detail)
     this.name = 'AppError'
-    const [status, title] = STATUS[code]
-    this.status = status
-    this.title = title
+    this.status = PROBLEMS[code].status
+    this.title = PROBLEMS[code].title
   }
 }
 
-export function statusOf(code: ErrorCode): number {
-  return STATUS[code][0]
-}
-
 export function codeForStatus(status: number): ErrorCode {
-  const found = (Object.keys(STATUS) as ErrorCode[]).find((code) => STATUS[code][0] === status)
+  const found = (Object.keys(PROBLEMS) as ErrorCode[]).find((code) => PROBLEMS[code].status === status)
   return found ?? (status >= 500 ? ErrorCode.Internal : ErrorCode.BadRequest)
 }
 

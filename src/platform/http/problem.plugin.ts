@@ -1,7 +1,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import FindMyWay from 'find-my-way'
-import { AppError, codeForStatus, ErrorCode, type FieldError } from '../errors.js'
+import { AppError, codeForStatus, ErrorCode, PROBLEMS, type FieldError } from '../errors.js'
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json'
 
@@ -107,6 +107,18 @@ export const problemPlugin = fp(
         shadow.on(method as 'GET', route.url, () => {})
       }
     })
+
+    // Each problem's `type` (/problems/<code>) resolves to what it means.
+    app.get<{ Params: { code: string } }>(
+      '/problems/:code',
+      { config: { access: 'public' }, schema: { hide: true } },
+      async (request) => {
+        const code = request.params.code as ErrorCode
+        const kind = Object.hasOwn(PROBLEMS, code) ? PROBLEMS[code] : null
+        if (!kind) throw new AppError(ErrorCode.NotFound, `No problem type ${JSON.stringify(request.params.code)}.`)
+        return { type: `/problems/${code}`, ...kind }
+      },
+    )
 
     app.setErrorHandler((error: FastifyError, request, reply) => {
       const appError = toAppError(error)
