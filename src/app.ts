@@ -7,7 +7,7 @@ import { problemPlugin } from './platform/http/problem.plugin.js'
 import { requestValidatorCompiler } from './platform/http/validation.js'
 import { rateLimitPlugin } from './platform/limits/rate-limit.plugin.js'
 import type { RateLimitStore } from './platform/limits/rate-limit.store.js'
-import { loggerOptions } from './platform/logger.js'
+import { loggerOptions, throttledWarning } from './platform/logger.js'
 import { metricsPlugin } from './platform/metrics.plugin.js'
 import { openApiPlugin } from './platform/openapi.plugin.js'
 import type { ReadinessCheck } from './platform/readiness.js'
@@ -59,7 +59,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(rateLimitPlugin, {
     rules: config.rateLimits,
     store: deps.rateLimitStore,
-    onStoreError: (error) => app.log.warn({ err: error }, 'rate limit store failed; request let through'),
+    onStoreError: throttledWarning(app.log, 'rate limit store failed; requests let through'),
   })
   await app.register(authPlugin, { adminToken: config.adminToken, authenticateKey: (token) => services.keys.authenticate(token) })
 

@@ -32,7 +32,7 @@ function redisClient(url: string, log = silentLog): Redis {
 
 const RATE_HEADERS = ['ratelimit-limit', 'ratelimit-remaining', 'ratelimit-reset', 'retry-after']
 const rateHeaders = (headers: Record<string, unknown>) => Object.fromEntries(RATE_HEADERS.filter((name) => name in headers).map((name) => [name, headers[name]]))
-const storeFailures = (t: TestApp) => t.logs.filter((line) => line.msg === 'rate limit store failed; request let through')
+const storeFailures = (t: TestApp) => t.logs.filter((line) => line.msg === 'rate limit store failed; requests let through')
 
 beforeAll(async () => {
   base = await createTestApp()
@@ -216,7 +216,7 @@ describe('rate limits fail open', () => {
     }
   })
 
-  it('serves every request of the full app and logs each store failure', async () => {
+  it('serves every request of the full app and logs the store failure once, not per request', async () => {
     const store = new BrokenStore()
     const t = await appWith({ env: { RATE_LIMITS: 'key:1/m,write:1/m,ip:1/m' }, rateLimitStore: store })
     for (let i = 0; i < 3; i++) {
@@ -226,7 +226,7 @@ describe('rate limits fail open', () => {
     }
     // ip and key buckets on each of the three requests.
     expect(store.calls).toBe(6)
-    expect(storeFailures(t)).toHaveLength(6)
+    expect(storeFailures(t)).toHaveLength(1)
     expect(storeFailures(t)[0]).toMatchObject({ level: 40, err: { message: 'store is down' } })
   })
 
@@ -247,7 +247,7 @@ describe('rate limits fail open', () => {
     }
     // Commands fail at once instead of waiting for a connection.
     expect(Date.now() - started).toBeLessThan(3000)
-    expect(storeFailures(t)).toHaveLength(6)
+    expect(storeFailures(t)).toHaveLength(1)
     expect(warnings.length).toBeGreaterThanOrEqual(1)
     expect(warnings[0]![1]).toBe('redis unavailable; rate limits fail open until it is back')
     const ready = await t.app.inject({ url: '/ready' })

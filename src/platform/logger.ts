@@ -17,3 +17,27 @@ export function loggerOptions(level: LogLevel): LoggerOptions {
     redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
   }
 }
+
+/**
+ * A warning that can fire on every request while a dependency is down: the first is logged at once,
+ * then at most one per interval, carrying how many were suppressed in between.
+ */
+export function throttledWarning(
+  log: { warn(object: object, message: string): void },
+  message: string,
+  intervalMs = 30_000,
+  now: () => number = Date.now,
+): (error: unknown) => void {
+  let last = -Infinity
+  let suppressed = 0
+  return (error) => {
+    const at = now()
+    if (at - last < intervalMs) {
+      suppressed++
+      return
+    }
+    log.warn({ err: error, suppressed }, message)
+    last = at
+    suppressed = 0
+  }
+}
