@@ -77,8 +77,14 @@ export class IdempotencyStore {
       .where('created_at', '>', sql<Date>`now() - make_interval(hours => ${IDEMPOTENCY_TTL_HOURS})`)
       .executeTakeFirst()
     if (!row) {
-      // An expired record must not block the key's reuse.
-      await this.db.deleteFrom('idempotency_keys').where('gpt_id', '=', gptId).where('key', '=', key).execute()
+      // An expired record must not block the key's reuse. Only an expired one: a record committed
+      // since the select above belongs to a concurrent first request and must stay.
+      await this.db
+        .deleteFrom('idempotency_keys')
+        .where('gpt_id', '=', gptId)
+        .where('key', '=', key)
+        .where('created_at', '<=', sql<Date>`now() - make_interval(hours => ${IDEMPOTENCY_TTL_HOURS})`)
+        .execute()
       return null
     }
     if (row.fingerprint !== fingerprint) {

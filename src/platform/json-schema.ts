@@ -2,6 +2,7 @@ import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv'
 import { Ajv2020 } from 'ajv/dist/2020.js'
 import { ERR, type FieldError } from './errors.js'
 import { fieldErrorsFromAjv } from './http/problem.plugin.js'
+import { findUnstorableText } from './json-depth.js'
 import { addFormats } from './http/validation.js'
 
 
@@ -65,6 +66,11 @@ export function releaseCollectionSchema(schema: Record<string, unknown>): void {
 
 /** Compiles only to check; nothing stays cached. */
 export function checkCollectionSchema(schema: Record<string, unknown>): void {
+  // Stored as jsonb: text PostgreSQL cannot hold is a 422 here, not a failed insert later.
+  const unstorable = findUnstorableText(schema)
+  if (unstorable) {
+    throw ERR.validation('The schema holds text that cannot be stored.', [{ pointer: `/schema${unstorable.pointer}`, message: unstorable.message }])
+  }
   compileCollectionSchema(schema)
   releaseCollectionSchema(schema)
 }

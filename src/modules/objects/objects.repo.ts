@@ -43,17 +43,17 @@ export class ObjectsRepository {
     await sql`analyze objects`.execute(this.db)
   }
 
-  async findObject(gptId: string, id: string): Promise<ObjectRow | null> {
-    return (
-      (await this.db.selectFrom('objects').select(COLUMNS).where('gpt_id', '=', gptId).where('id', '=', id).executeTakeFirst()) ??
-      null
-    )
+  /** The object; with `forUpdate` (inside a transaction `db`) its row stays locked until commit. */
+  async findObject(gptId: string, id: string, db: Kysely<Tables> = this.db, forUpdate = false): Promise<ObjectRow | null> {
+    let query = db.selectFrom('objects').select(COLUMNS).where('gpt_id', '=', gptId).where('id', '=', id)
+    if (forUpdate) query = query.forUpdate()
+    return (await query.executeTakeFirst()) ?? null
   }
 
   /** Replaces the body if the stored version is still `version`; null when it moved on (or is gone). */
-  async updateBody(gptId: string, id: string, version: number, body: JsonObject): Promise<ObjectRow | null> {
+  async updateBody(gptId: string, id: string, version: number, body: JsonObject, db: Kysely<Tables> = this.db): Promise<ObjectRow | null> {
     return (
-      (await this.db
+      (await db
         .updateTable('objects')
         .set({ body: JSON.stringify(body), version: sql`version + 1`, updated_at: sql`now()` })
         .where('gpt_id', '=', gptId)

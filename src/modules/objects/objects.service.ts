@@ -34,7 +34,6 @@ export interface Versioned {
   etag: string
 }
 
-const UPDATE_ATTEMPTS = 5
 const EXPORT_BATCH = 500
 /** Imports at least this large refresh planner statistics (autovacuum would, but only later). */
 const ANALYZE_AFTER_IMPORT = 1000
@@ -117,19 +116,29 @@ export class ObjectsService {
     change: { mode: 'merge' | 'replace'; payload: JsonObject; ifMatch?: string; collection?: string },
   ): Promise<Versioned> {
     const fields = unwrapDocument(change.payload)
-    for (let attempt = 0; attempt < UPDATE_ATTEMPTS; attempt++) {
-      const row = await this.requireObject(gptId, id, change.collection)
+    const apply = async (row: ObjectRow, handle: CollectionHandle, db: Kysely<Tables>) => {
       if (!ifMatchAllows(change.ifMatch, etagOf(row))) {
         throw ERR.preconditionFailed(`The object changed: its ETag is ${etagOf(row)}, not ${change.ifMatch}.`)
       }
       const next = change.mode === 'merge' ? { ...row.body, ...fields } : fields
-      const handle = await this.collections.requireCollection(gptId, row.collection)
-      const updated = await this.repo.updateBody(gptId, id, row.version, this.checkDocument(handle, next))
-      if (updated) return { object: toObjectView(updated), etag: etagOf(updated) }
-      // Changed between read and write: with If-Match that is a failed precondition, without it we merge again.
-      if (change.ifMatch !== undefined) throw ERR.preconditionFailed('The object changed while it was being updated.')
+      return this.repo.updateBody(gptId, id, row.version, this.checkDocument(handle, next), db)
     }
-    throw ERR.conflict('The object is being changed by other requests; retry.')
+    // Optimistic first: one read and one conditional write, no transaction.
+    const row = await this.requireObject(gptId, id, change.collection)
+    const handle = await this.collections.requireCollection(gptId, row.collection)
+    const updated = await apply(row, handle, this.db)
+    if (updated) return { object: toObjectView(updated), etag: etagOf(updated) }
+    // Changed between read and write: with If-Match that is a failed precondition.
+    if (change.ifMatch !== undefined) throw ERR.preconditionFailed('The object changed while it was being updated.')
+    // Without If-Match, merge again holding the row lock, so that no concurrent change is lost and a
+    // busy document is not a 409. (Only the transaction's connection is used inside: PGlite has one.)
+    const locked = await this.db.transaction().execute(async (trx) => {
+      const current = await this.repo.findObject(gptId, id, trx, true)
+      if (!current) throw ERR.notFound('Object', id)
+      return apply(current, handle, trx)
+    })
+    if (!locked) throw ERR.conflict('The object is being changed by other requests; retry.')
+    return { object: toObjectView(locked), etag: etagOf(locked) }
   }
 
   async deleteObject(gptId: string, id: string, options: { ifMatch?: string; collection?: string } = {}): Promise<void> {
