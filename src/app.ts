@@ -4,6 +4,7 @@ import type { Config } from './config.js'
 import { authPlugin } from './platform/auth/auth.plugin.js'
 import type { Database } from './platform/db/database.js'
 import { problemPlugin } from './platform/http/problem.plugin.js'
+import { storableTextPlugin } from './platform/http/storable-text.plugin.js'
 import { requestValidatorCompiler } from './platform/http/validation.js'
 import { rateLimitPlugin } from './platform/limits/rate-limit.plugin.js'
 import type { RateLimitStore } from './platform/limits/rate-limit.store.js'
@@ -54,6 +55,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   })
 
   await app.register(problemPlugin)
+  await app.register(storableTextPlugin)
   await app.register(metricsPlugin, { pool: database.pool })
   await app.register(openApiPlugin, { version: deps.version, publicUrl: config.publicUrl })
   await app.register(rateLimitPlugin, {

@@ -327,3 +327,21 @@ describe('problem types resolve', () => {
     expect(described.json()).toMatchObject({ status: 401, title: 'Unauthorized' })
   })
 })
+
+describe('text PostgreSQL cannot store', () => {
+  it.each([
+    { name: 'NUL in a GPT name', url: '/v1/admin/gpts', payload: '{"id":"nul-gpt","name":"a\\u0000b"}', pointer: '/name', location: 'body' },
+    { name: 'lone surrogate in a description', url: '/v1/admin/gpts', payload: '{"id":"sur-gpt","name":"x","description":"\\ud800"}', pointer: '/description', location: 'body' },
+    { name: 'NUL in a member name', url: '/v1/admin/gpts', payload: '{"id":"k-gpt","name":"x","a\\u0000":1}', pointer: '/a\u0000', location: 'body' },
+  ])('$name → 422', async ({ url, payload, pointer, location }) => {
+    const response = await t.app.inject({ method: 'POST', url, headers: { ...admin(), 'content-type': 'application/json' }, payload })
+    expectProblem(response, 422, url)
+    expect(response.json().errors[0]).toMatchObject({ pointer, location })
+  })
+
+  it('NUL in a query string → 422', async () => {
+    const response = await t.app.inject({ url: '/v1/admin/gpts?cursor=%00', headers: admin() })
+    expectProblem(response, 422, '/v1/admin/gpts')
+    expect(response.json().errors[0]).toMatchObject({ pointer: '/cursor', location: 'query' })
+  })
+})

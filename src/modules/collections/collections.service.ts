@@ -25,7 +25,10 @@ export interface CollectionHandle {
 const CACHE_LIMIT = 1000
 
 export class CollectionsService {
-  /** Compiled validators by gpt/name/updated_at: compiling per write would cost more than the write. */
+  /**
+   * Compiled validators by schema text: compiling per write would cost more than the write, and the
+   * text (unlike a timestamp) changes with every change of the schema. Equal schemas share one.
+   */
   private readonly validators = new Map<string, { validate: ValidateFunction; schema: JsonObject }>()
 
   constructor(
@@ -71,7 +74,7 @@ export class CollectionsService {
 
   private validatorOf(row: CollectionRow): ValidateFunction | null {
     if (row.schema === null) return null
-    const cacheKey = `${row.gpt_id}/${row.name}@${row.updated_at.getTime()}`
+    const cacheKey = JSON.stringify(row.schema)
     const cached = this.validators.get(cacheKey)
     if (cached) return cached.validate
     const validate = compileCollectionSchema(row.schema)
