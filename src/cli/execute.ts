@@ -1,5 +1,5 @@
 import type { Config } from '../config.js'
-import { readLock } from '../platform/db/data-dir-lock.js'
+import { processAlive, readLock } from '../platform/db/data-dir-lock.js'
 import { migrateToLatest } from '../platform/db/migrate.js'
 import { createEventBus } from '../platform/events/create-event-bus.js'
 import { createRedis } from '../platform/redis.js'
@@ -7,15 +7,6 @@ import { openConfiguredDatabase } from '../runtime.js'
 import { createServices } from '../services.js'
 import { callAdminChannel } from './admin-channel.js'
 import { runOperation, type OperationName } from './operations.js'
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM'
-  }
-}
 
 /**
  * Runs an operation where the data is: through the running embedded server's admin channel when

@@ -1,4 +1,4 @@
-import { sql, type Kysely, type Selectable } from 'kysely'
+import { sql, type Insertable, type Kysely, type Selectable } from 'kysely'
 import type { ApiKeysTable, Tables } from '../../platform/db/tables.js'
 import type { PageRequest } from '../../platform/http/pagination.js'
 
@@ -7,14 +7,7 @@ export type KeyRow = Selectable<ApiKeysTable>
 export class KeysRepository {
   constructor(private readonly db: Kysely<Tables>) {}
 
-  async insertKey(key: {
-    id: string
-    gpt_id: string
-    name: string | null
-    secret_hash: Buffer
-    scopes: string[]
-    expires_at: Date | null
-  }): Promise<KeyRow> {
+  async insertKey(key: Insertable<ApiKeysTable>): Promise<KeyRow> {
     return this.db.insertInto('api_keys').values(key).returningAll().executeTakeFirstOrThrow()
   }
 

@@ -4,11 +4,12 @@ import type { JsonObject, Tables } from '../../platform/db/tables.js'
 import { AppError, ErrorCode, ERR, type FieldError } from '../../platform/errors.js'
 import { dateKey, pageRequest, toPage, type Page, type SortOrder } from '../../platform/http/pagination.js'
 import { requestFingerprint, type IdempotencyStore } from '../../platform/idempotency.js'
-import { exceedsDepth, findUnstorableText, unstorableReason } from '../../platform/json-depth.js'
+import { exceedsDepth, findUnstorableText } from '../../platform/json-depth.js'
 import { documentErrors } from '../../platform/json-schema.js'
 import type { CollectionHandle, CollectionsService } from '../collections/collections.service.js'
 import { toCollectionView } from '../collections/collections.service.js'
-import type { ListedObject, ObjectFilters, ObjectRow, ObjectsRepository, ObjectSeek } from './objects.repo.js'
+import type { ListedObject, ObjectRow, ObjectsRepository, ObjectSeek } from './objects.repo.js'
+import { cursorNumber, cursorUuid, parseFilters, type ListObjectsQuery } from './objects.query.js'
 import type { ObjectView } from './objects.schemas.js'
 
 export interface ObjectsLimits {
@@ -17,16 +18,6 @@ export interface ObjectsLimits {
   importMaxLines: number
 }
 
-export interface ListObjectsQuery {
-  limit?: number
-  cursor?: string
-  order?: SortOrder
-  sort?: 'created_at' | 'updated_at'
-  where?: string
-  q?: string
-  created_after?: string
-  created_before?: string
-}
 
 /** An object and its entity tag. */
 export interface Versioned {
@@ -269,41 +260,4 @@ export class ObjectsService {
     }
     return body
   }
-}
-
-function parseFilters(query: ListObjectsQuery): ObjectFilters {
-  let where: JsonObject | null = null
-  if (query.where !== undefined) {
-    let parsed: unknown
-    try {
-      parsed = JSON.parse(query.where)
-    } catch {
-      throw ERR.validation('`where` is not valid JSON.', [{ pointer: '/where', location: 'query', message: 'must be a JSON object' }])
-    }
-    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
-      throw ERR.validation('`where` must be a JSON object.', [{ pointer: '/where', location: 'query', message: 'must be a JSON object' }])
-    }
-    const unstorable = findUnstorableText(parsed)
-    if (unstorable) {
-      throw ERR.validation('`where` holds text that cannot be stored.', [{ pointer: '/where', location: 'query', message: unstorable.message }])
-    }
-    where = parsed as JsonObject
-  }
-  const q = query.q?.trim() ? query.q.trim() : null
-  const qReason = q === null ? null : unstorableReason(q)
-  if (qReason) throw ERR.validation('`q` holds text that cannot be searched.', [{ pointer: '/q', location: 'query', message: qReason }])
-  const date = (value: string | undefined) => (value === undefined ? null : new Date(value))
-  return { where, q, createdAfter: date(query.created_after), createdBefore: date(query.created_before) }
-}
-
-function cursorNumber(value: unknown): number {
-  if (typeof value !== 'number' || !Number.isFinite(value)) throw ERR.invalidCursor('The cursor is malformed.')
-  return value
-}
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
-
-function cursorUuid(value: unknown): string {
-  if (typeof value !== 'string' || !UUID.test(value)) throw ERR.invalidCursor('The cursor is malformed.')
-  return value
 }

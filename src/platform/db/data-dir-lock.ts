@@ -38,7 +38,8 @@ export function adminSocketPath(dataDir: string): string {
   return join(tmpdir(), `agentstore-${createHash('sha256').update(dataDir).digest('hex').slice(0, 16)}.sock`)
 }
 
-function alive(pid: number): boolean {
+/** Whether a process with this pid exists (EPERM: it does, owned by another user). */
+export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0)
     return true
@@ -90,7 +91,7 @@ export function acquireDataDirLock(dataDir: string): DataDirLock {
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
       const holder = readLock(dataDir)
-      if (holder && holder.pid !== process.pid && alive(holder.pid)) throw new DataDirBusyError(dataDir, holder)
+      if (holder && holder.pid !== process.pid && processAlive(holder.pid)) throw new DataDirBusyError(dataDir, holder)
       unlinkSync(path)
     }
   }
