@@ -1,15 +1,8 @@
 import type { LightMyRequestResponse } from 'fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { bearer, createGptWithKey, createTestApp, type TestApp } from './helpers/test-app.js'
+import { expectProblem } from './helpers/problem.js'
 
-interface Problem {
-  type: string
-  title: string
-  status: number
-  detail: string
-  instance: string
-  errors?: { pointer: string; message: string; location?: string }[]
-}
 interface CollectionView {
   gpt_id: string
   name: string
@@ -58,21 +51,6 @@ function call(method: Method, url: string, token: string, payload?: unknown): Pr
   })
 }
 
-/** A problem+json answer with the house fields; returns the parsed body. */
-function expectProblem(response: LightMyRequestResponse, status: number, url: string): Problem {
-  expect(response.statusCode, response.body).toBe(status)
-  expect(response.headers['content-type']).toMatch(/^application\/problem\+json/)
-  const body = response.json<Problem>()
-  expect(body).toMatchObject({
-    type: expect.stringMatching(/^\/problems\/[a-z-]+$/),
-    title: expect.any(String),
-    status,
-    detail: expect.any(String),
-    instance: url.split('?')[0],
-  })
-  expect(response.body).not.toMatch(/\bat .+:\d+:\d+/)
-  return body
-}
 
 describe('creating collections', () => {
   it('creates with 201 and Location, then answers 200 for the same name', async () => {

@@ -1,6 +1,6 @@
-import type { LightMyRequestResponse } from 'fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { bearer, createTestApp, type TestApp } from './helpers/test-app.js'
+import { expectProblem } from './helpers/problem.js'
 import { PROBLEMS } from '../src/platform/errors.js'
 
 let t: TestApp
@@ -31,24 +31,6 @@ afterAll(async () => {
 
 const admin = () => bearer(t.adminToken)
 
-/** Every problem answer has the RFC 9457 shape, the problem content type and the request id. */
-function expectProblem(response: LightMyRequestResponse, status: number, url: string) {
-  expect(response.statusCode, response.body).toBe(status)
-  expect(response.headers['content-type']).toMatch(/^application\/problem\+json/)
-  const body = response.json()
-  expect(body).toMatchObject({
-    type: expect.stringMatching(/^\/problems\/[a-z-]+$/),
-    title: expect.any(String),
-    status,
-    detail: expect.any(String),
-    instance: url.split('?')[0],
-  })
-  expect(body.title.length).toBeGreaterThan(0)
-  expect(body.detail.length).toBeGreaterThan(0)
-  expect(body.request_id).toBe(response.headers['x-request-id'])
-  expect(response.body).not.toMatch(/\bat .+:\d+:\d+/) // no stack frames
-  return body as { type: string; title: string; detail: string; errors?: { pointer: string; message: string; location?: string }[] }
-}
 
 describe('problem details for every error', () => {
   const scenarios: {

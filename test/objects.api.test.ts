@@ -2,21 +2,8 @@ import type { LightMyRequestResponse } from 'fastify'
 import { sql } from 'kysely'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { bearer, createGptWithKey, createTestApp, type TestApp } from './helpers/test-app.js'
+import { expectProblem } from './helpers/problem.js'
 
-interface FieldError {
-  pointer: string
-  message: string
-  location?: string
-  line?: number
-}
-interface Problem {
-  type: string
-  title: string
-  status: number
-  detail: string
-  instance: string
-  errors?: FieldError[]
-}
 type Body = Record<string, unknown>
 interface ObjectView {
   id: string
@@ -84,21 +71,6 @@ function call(method: Method, url: string, payload?: unknown, options: CallOptio
   return app.app.inject({ method, url, headers: { 'content-type': 'application/json', ...headers }, payload: JSON.stringify(payload) })
 }
 
-function expectProblem(response: LightMyRequestResponse, status: number, url: string, type?: string): Problem {
-  expect(response.statusCode, response.body).toBe(status)
-  expect(response.headers['content-type']).toMatch(/^application\/problem\+json/)
-  const body = response.json<Problem>()
-  expect(body).toMatchObject({
-    type: expect.stringMatching(/^\/problems\/[a-z-]+$/),
-    title: expect.any(String),
-    status,
-    detail: expect.any(String),
-    instance: url.split('?')[0],
-  })
-  if (type) expect(body.type).toBe(`/problems/${type}`)
-  expect(response.body).not.toMatch(/\bat .+:\d+:\d+/)
-  return body
-}
 
 async function createCollection(name: string, schema?: Body, app: TestApp = t, token = admin): Promise<void> {
   const response = await app.app.inject({
