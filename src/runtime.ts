@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis'
 import type { Config } from './config.js'
 import { acquireDataDirLock, type DataDirLock } from './platform/db/data-dir-lock.js'
 import { openDatabase, type Database } from './platform/db/database.js'
-import { migrateToLatest, migrationStatus } from './platform/db/migrate.js'
+import { migrationStatus } from './platform/db/migrate.js'
 import { sql } from 'kysely'
 import type { ReadinessCheck } from './platform/readiness.js'
 
