@@ -42,11 +42,12 @@ export const metricsPlugin = fp<MetricsOptions>(
     poolGauge('db_pool_waiting_clients', 'Queries waiting for a database connection.', () => pool.waitingCount)
 
     app.decorate('metrics', registry)
-    app.addHook('onResponse', async (request, reply) => {
+    app.addHook('onResponse', (request, reply, done) => {
       // The route template, never the raw URL, so that ids do not explode the label set.
       const labels = { method: request.method, route: request.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) }
       requests.inc(labels)
       duration.observe(labels, reply.elapsedTime / 1000)
+      done()
     })
 
     app.get('/metrics', { config: { access: 'public' }, schema: { hide: true } }, async (_request, reply) => {

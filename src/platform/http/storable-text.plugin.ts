@@ -10,7 +10,7 @@ import { findUnstorableText } from '../json-depth.js'
  */
 export const storableTextPlugin = fp(
   async (app: FastifyInstance) => {
-    app.addHook('preValidation', async (request) => {
+    app.addHook('preValidation', (request, _reply, done) => {
       for (const [location, value] of [
         ['body', request.body],
         ['query', request.query],
@@ -18,9 +18,11 @@ export const storableTextPlugin = fp(
         if (value === null || (typeof value !== 'object' && typeof value !== 'string')) continue
         const found = findUnstorableText(value)
         if (found) {
-          throw ERR.validation('The request holds text that cannot be stored.', [{ pointer: found.pointer, location, message: found.message }])
+          const problem = [{ pointer: found.pointer, location, message: found.message }]
+          return done(ERR.validation('The request holds text that cannot be stored.', problem))
         }
       }
+      done()
     })
   },
   { name: 'storable-text' },
