@@ -31,11 +31,12 @@ for (const suite of suites) {
     logLevel: values['log-level']!,
     log,
   })
-  const rows = [...report.results, { ...report.baseline, ratioToBaseline: 1 }]
+  const rows = [...report.results, { ...report.baseline, scenario: `${report.baseline.scenario} (median)`, ratioToBaseline: 1 }]
   console.log(`\n${suite} on ${db} — ${values.connections} connections, ${values.duration} s per scenario, ${values.documents} documents`)
   console.table(
     rows.map((row) => ({ scenario: row.scenario, 'req/s': row.requestsPerSecond, 'p50 ms': row.p50Ms, 'p99 ms': row.p99Ms, 'vs baseline': row.ratioToBaseline, 'non-2xx': row.non2xx })),
   )
+  console.log('"vs baseline": req/s over the baseline measured just before the scenario (PostgreSQL) or once (PGlite)')
   console.log(`deep page p50 / first page p50: ${report.deepToFirstPageP50}`)
   mkdirSync(new URL('./results/', import.meta.url), { recursive: true })
   const file = new URL(`./results/${suite}-${db}-${started.toISOString().replace(/[:.]/g, '-')}.json`, import.meta.url)
