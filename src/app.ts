@@ -18,6 +18,11 @@ import { keyRoutes, meRoutes } from './modules/keys/keys.routes.js'
 import { collectionRoutes } from './modules/collections/collections.routes.js'
 import { objectRoutes } from './modules/objects/objects.routes.js'
 import { actionRoutes } from './modules/actions/actions.routes.js'
+import { agentRoutes } from './modules/agents/agents.routes.js'
+import { conversationRoutes } from './modules/mail/conversations.routes.js'
+import { mailRoutes } from './modules/mail/mail.routes.js'
+import { InboxStreams } from './modules/mail/mail.stream.js'
+import type { EventBus } from './platform/events/event-bus.js'
 import type { Services } from './services.js'
 
 export interface AppDeps {
@@ -26,6 +31,8 @@ export interface AppDeps {
   services: Services
   rateLimitStore: RateLimitStore
   readinessChecks: ReadinessCheck[]
+  /** The bus that carries delivered mail to the inbox streams of every process. */
+  events: EventBus
   version: string
   /** Overrides the logger built from config (tests pass a silent or capturing one). */
   logger?: FastifyServerOptions['loggerInstance']
@@ -76,6 +83,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     collectionRoutes({ collections: services.collections, objects: services.objects, importBodyLimit: config.importBodyLimit, ...listDeps }),
   )
   await app.register(objectRoutes({ objects: services.objects, ...listDeps }))
+  await app.register(agentRoutes({ agents: services.agents, ...listDeps }))
+  const streams = new InboxStreams(deps.events, services.mail, config.sseHeartbeatMs, app.log)
+  app.addHook('onClose', async () => streams.close())
+  await app.register(
+    mailRoutes({ mail: services.mail, streams, maxRecipients: config.maxRecipients, maxMailChars: config.maxMailChars, ...listDeps }),
+  )
+  await app.register(conversationRoutes({ conversations: services.conversations, mail: services.mail, ...listDeps }))
   await app.register(
     actionRoutes({ gpts: services.gpts, collections: services.collections, publicUrl: config.publicUrl, version: deps.version }),
   )

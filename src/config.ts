@@ -25,6 +25,9 @@ export interface Config {
   maxJsonDepth: number
   importBodyLimit: number
   importMaxLines: number
+  maxMailChars: number
+  maxRecipients: number
+  sseHeartbeatMs: number
 }
 
 /** Every setting, its default, and what it means: the source for `.env.example` and the docs. */
@@ -49,6 +52,9 @@ export const SETTINGS = {
   JOBS_ENABLED: { default: 'true', help: 'Run background jobs (pg-boss) in this process.' },
   MAX_JSON_DEPTH: { default: '32', help: 'Deepest nesting of objects/arrays a stored document may have (422 past it).' },
   IMPORT_BODY_LIMIT: { default: '10mb', help: 'Largest NDJSON body of a collection import.' },
+  MAX_MAIL_CHARS: { default: '10000', help: 'Longest mail content, in characters (422 past it).' },
+  MAX_RECIPIENTS: { default: '100', help: 'Most recipients one mail may have.' },
+  SSE_HEARTBEAT_MS: { default: '15000', help: 'How often an idle event stream gets a heartbeat comment.' },
   IMPORT_MAX_LINES: { default: '10000', help: 'Most documents one collection import may hold.' },
 } as const
 
@@ -152,6 +158,9 @@ export function loadConfig(env: Env = process.env): Config {
     maxJsonDepth: int('MAX_JSON_DEPTH', 2, 1000),
     importBodyLimit: bytes('IMPORT_BODY_LIMIT'),
     importMaxLines: int('IMPORT_MAX_LINES', 1, 1_000_000),
+    maxMailChars: int('MAX_MAIL_CHARS', 1, 1_000_000),
+    maxRecipients: int('MAX_RECIPIENTS', 1, 10_000),
+    sseHeartbeatMs: int('SSE_HEARTBEAT_MS', 100, 600_000),
   }
   if (problems.length > 0) throw new ConfigError(problems)
   return config

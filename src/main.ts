@@ -61,7 +61,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
       await jobs.start()
     }
     store = redis ? new RedisRateLimitStore(redis) : new MemoryRateLimitStore()
-    app = await buildApp({ config, database, services, rateLimitStore: store, readinessChecks: readinessChecks(database, redis), version, logger })
+    app = await buildApp({ config, database, services, rateLimitStore: store, readinessChecks: readinessChecks(database, redis), version, logger, events })
     await app.listen({ host: config.host, port: config.port })
     const address = app.server.address()
     const port = typeof address === 'object' && address ? address.port : config.port

@@ -2,6 +2,12 @@ import type { Config } from './config.js'
 import type { Database } from './platform/db/database.js'
 import { GptsRepository } from './modules/gpts/gpts.repo.js'
 import { GptsService } from './modules/gpts/gpts.service.js'
+import { AgentsRepository } from './modules/agents/agents.repo.js'
+import { AgentsService } from './modules/agents/agents.service.js'
+import { ConversationsRepository } from './modules/mail/conversations.repo.js'
+import { ConversationsService } from './modules/mail/conversations.service.js'
+import { MailRepository } from './modules/mail/mail.repo.js'
+import { MailService } from './modules/mail/mail.service.js'
 import { CollectionsRepository } from './modules/collections/collections.repo.js'
 import { CollectionsService } from './modules/collections/collections.service.js'
 import { ObjectsRepository } from './modules/objects/objects.repo.js'
@@ -17,6 +23,9 @@ export interface Services {
   keys: KeysService
   collections: CollectionsService
   objects: ObjectsService
+  agents: AgentsService
+  conversations: ConversationsService
+  mail: MailService
 }
 
 /** Wires every domain service over one database; the HTTP app and the CLI both use these. */
@@ -31,7 +40,8 @@ export function createServices({ database, config, events, log }: ServiceDeps): 
   const keyCache = new KeyCache(config.keyCacheTtlMs, events, log)
   const gpts = new GptsService(new GptsRepository(database.db), config, (gptId) => keyCache.forgetGpt(gptId))
   const onBackgroundError = (error: unknown) => log.warn({ err: error }, 'background write failed')
-  const keys = new KeysService(new KeysRepository(database.db), gpts, keyCache, {
+  const agents = new AgentsService(new AgentsRepository(database.db), config)
+  const keys = new KeysService(new KeysRepository(database.db), gpts, agents, keyCache, {
     defaultPageSize: config.defaultPageSize,
     keyTouchIntervalMs: config.keyTouchIntervalMs,
     onTouchError: onBackgroundError,
@@ -44,5 +54,7 @@ export function createServices({ database, config, events, log }: ServiceDeps): 
     new IdempotencyStore(database.db),
     config,
   )
-  return { gpts, keys, collections, objects }
+  const conversations = new ConversationsService(new ConversationsRepository(database.db), config)
+  const mail = new MailService(new MailRepository(database.db), agents, conversations, events, config, log)
+  return { gpts, keys, collections, objects, agents, conversations, mail }
 }

@@ -236,12 +236,13 @@ describe('admin keys', () => {
       expires_at: null,
       revoked_at: null,
       last_used_at: null,
+      agent_id: null,
       created_at: expect.any(String),
     })
     expect(key.key.startsWith(`ak_${key.id.replaceAll('-', '')}_`)).toBe(true)
     const used = await me(key.key)
     expect(used.statusCode).toBe(200)
-    expect(used.json()).toEqual({ key_id: key.id, gpt_id: 'keyed', scopes: ['read'] })
+    expect(used.json()).toEqual({ key_id: key.id, gpt_id: 'keyed', scopes: ['read'], agent_id: null })
 
     const list = await call('GET', '/v1/admin/gpts/keyed/keys')
     expect(list.statusCode).toBe(200)
@@ -428,7 +429,7 @@ describe('tenant key routes (admin-scoped key)', () => {
     expect(created.statusCode, created.body).toBe(201)
     const key = created.json()
     expect(key).toMatchObject({ gpt_id: 'tenant-a', name: 'child', scopes: ['read'], key: expect.stringMatching(TOKEN) })
-    expect((await me(key.key)).json()).toEqual({ key_id: key.id, gpt_id: 'tenant-a', scopes: ['read'] })
+    expect((await me(key.key)).json()).toEqual({ key_id: key.id, gpt_id: 'tenant-a', scopes: ['read'], agent_id: null })
 
     const list = await t.app.inject({ url: '/v1/gpts/tenant-a/keys', headers: bearer(own.token) })
     expect(list.statusCode).toBe(200)

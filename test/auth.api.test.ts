@@ -64,7 +64,7 @@ describe('API key authentication', () => {
 
   it('answers /v1/me with the key identity', async () => {
     const response = await t.app.inject({ url: '/v1/me', headers: bearer(keyA.token) })
-    expect(response.json()).toEqual({ key_id: keyA.keyId, gpt_id: 'gpt-a', scopes: ['read', 'write'] })
+    expect(response.json()).toEqual({ key_id: keyA.keyId, gpt_id: 'gpt-a', scopes: ['read', 'write'], agent_id: null })
   })
 
   it('revocation takes effect on the next request', async () => {

@@ -2,6 +2,7 @@ import type { Config } from '../config.js'
 import { processAlive, readLock } from '../platform/db/data-dir-lock.js'
 import { migrateToLatest } from '../platform/db/migrate.js'
 import { createEventBus } from '../platform/events/create-event-bus.js'
+import type { EventBus } from '../platform/events/event-bus.js'
 import { createRedis } from '../platform/redis.js'
 import { openConfiguredDatabase } from '../runtime.js'
 import { createServices } from '../services.js'
@@ -28,7 +29,15 @@ export async function executeOperation(config: Config, name: OperationName, args
   const redis = config.redisUrl === null ? null : createRedis(config.redisUrl, { ...log, info: () => {} })
   await redis?.connect().catch(() => {})
   // Revocations made here reach the caches of running servers through the same bus they listen on.
-  const events = createEventBus({ databaseUrl: config.databaseUrl, database: opened.database, redis }, log)
+  const bus = createEventBus({ databaseUrl: config.databaseUrl, database: opened.database, redis }, log)
+  // A one-shot command only publishes. Listening would open a connection (LISTEN on PostgreSQL) that a
+  // close racing its connect leaves open, and the command would then never exit.
+  const events: EventBus = {
+    kind: bus.kind,
+    publish: (channel, payload) => bus.publish(channel, payload),
+    subscribe: () => () => {},
+    close: () => bus.close(),
+  }
   try {
     if (name !== 'migrate.status' && name !== 'migrate.up') await migrateToLatest(opened.database.db)
     const services = createServices({ database: opened.database, config, events, log })

@@ -61,10 +61,12 @@ function program(): Command {
     .option('--name <name>', 'a name to recognise the key by')
     .addOption(new Option('--scopes <list>', 'comma-separated: read, write, admin').default('read,write'))
     .option('--expires <when>', 'lifetime (30d, 12h, 2w) or an RFC 3339 time')
+    .option('--agent <agent_id>', 'bind the key to one agent: it may then act only as that agent')
     .action(
-      run('key.create', (gptId: string, options: { name?: string; scopes: string; expires?: string }) => ({
+      run('key.create', (gptId: string, options: { name?: string; scopes: string; expires?: string; agent?: string }) => ({
         gpt_id: gptId,
         ...(options.name !== undefined ? { name: options.name } : {}),
+        ...(options.agent !== undefined ? { agent_id: options.agent } : {}),
         scopes: options.scopes.split(',').map((scope) => scope.trim()).filter(Boolean),
         ...(options.expires === undefined
           ? {}

@@ -62,6 +62,7 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     services,
     rateLimitStore: store,
     readinessChecks: options.readinessChecks ? options.readinessChecks(defaults) : defaults,
+    events,
     version: '0.0.0-test',
     logger,
   })

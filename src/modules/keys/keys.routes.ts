@@ -93,20 +93,21 @@ export function meRoutes() {
     app.get(
       '/v1/me',
       {
+        config: { agentKeys: true },
         schema: {
           tags: ['keys'],
           security: BEARER_SECURITY,
           operationId: 'getMe',
           summary: 'The calling API key: its id, GPT and scopes',
           response: {
-            200: Type.Object({ key_id: Type.String(), gpt_id: Type.String(), scopes: Type.Array(Type.String()) }),
+            200: Type.Object({ key_id: Type.String(), gpt_id: Type.String(), scopes: Type.Array(Type.String()), agent_id: Type.Union([Type.String(), Type.Null()]) }),
             ...problemResponses(401),
           },
         },
       },
       async (request) => {
         const principal = keyPrincipal(request)
-        return { key_id: principal.keyId, gpt_id: principal.gptId, scopes: principal.scopes }
+        return { key_id: principal.keyId, gpt_id: principal.gptId, scopes: principal.scopes, agent_id: principal.agentId }
       },
     )
   }

@@ -13,6 +13,7 @@ export const CreateKeyBody = Type.Object(
       Type.String({ pattern: DURATION_PATTERN, description: 'Lifetime such as `30d`, `12h`, `2w`.', examples: ['30d'] }),
     ),
     expires_at: Type.Optional(Type.String({ format: 'date-time' })),
+    agent_id: Type.Optional(Type.String({ format: 'uuid', description: 'Bind the key to this agent: it may then act only as that agent.' })),
   },
   { additionalProperties: false },
 )
@@ -26,6 +27,7 @@ const keyFields = {
   expires_at: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
   revoked_at: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
   last_used_at: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+  agent_id: Type.Union([Type.String({ format: 'uuid' }), Type.Null()]),
   created_at: Type.String({ format: 'date-time' }),
 }
 

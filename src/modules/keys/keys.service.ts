@@ -3,6 +3,7 @@ import type { Principal, Scope } from '../../platform/auth/principal.js'
 import { parseDuration } from '../../platform/duration.js'
 import { ERR } from '../../platform/errors.js'
 import { dateKey, pageRequest, toPage, type Page, type SortOrder } from '../../platform/http/pagination.js'
+import type { AgentsService } from '../agents/agents.service.js'
 import type { GptsService } from '../gpts/gpts.service.js'
 import type { KeyCache } from './key-cache.js'
 import type { KeyRow, KeysRepository } from './keys.repo.js'
@@ -19,6 +20,7 @@ export function toKeyView(row: KeyRow): KeyView {
     expires_at: iso(row.expires_at),
     revoked_at: iso(row.revoked_at),
     last_used_at: iso(row.last_used_at),
+    agent_id: row.agent_id,
     created_at: row.created_at.toISOString(),
   }
 }
@@ -30,6 +32,7 @@ export class KeysService {
   constructor(
     private readonly repo: KeysRepository,
     private readonly gpts: GptsService,
+    private readonly agents: AgentsService,
     private readonly cache: KeyCache,
     private readonly options: { defaultPageSize: number; keyTouchIntervalMs: number; onTouchError: (error: unknown) => void },
   ) {}
@@ -37,6 +40,9 @@ export class KeysService {
   async createKey(gptId: string, input: CreateKeyInput, now = new Date()): Promise<CreatedKeyView> {
     await this.gpts.getGpt(gptId)
     const expiresAt = resolveExpiry(input, now)
+    if (input.agent_id !== undefined && (await this.agents.missingAgents(gptId, [input.agent_id])).length > 0) {
+      throw ERR.validation('agent_id is not an agent of this GPT.', [{ pointer: '/agent_id', message: 'must be an agent of this GPT' }])
+    }
     const issued = issueApiKey()
     const row = await this.repo.insertKey({
       id: issued.id,
@@ -45,6 +51,7 @@ export class KeysService {
       secret_hash: issued.secretHash,
       scopes: input.scopes ?? ['read', 'write'],
       expires_at: expiresAt,
+      agent_id: input.agent_id ?? null,
     })
     return { ...toKeyView(row), key: issued.token }
   }
@@ -75,7 +82,7 @@ export class KeysService {
     if (row.revoked_at !== null) throw ERR.unauthorized('The API key has been revoked.')
     if (row.expires_at !== null && row.expires_at <= now) throw ERR.unauthorized('The API key has expired.')
     this.touch(row, now)
-    return { kind: 'key', keyId: row.id, gptId: row.gpt_id, scopes: row.scopes as Scope[] }
+    return { kind: 'key', keyId: row.id, gptId: row.gpt_id, scopes: row.scopes as Scope[], agentId: row.agent_id }
   }
 
   private async findKey(keyId: string, now: Date): Promise<KeyRow | null> {

@@ -13,6 +13,8 @@ declare module 'fastify' {
     access?: RouteAccess
     /** The scope a key needs; defaults to `read` for GET/HEAD and `write` for everything else. */
     scope?: Scope
+    /** Keys bound to an agent may use this route (their service checks which agent); others are 403 for them. */
+    agentKeys?: boolean
   }
   interface FastifyRequest {
     principal: Principal | null
@@ -59,6 +61,9 @@ export const authPlugin = fp<AuthOptions>(
       const gptId = (request.params as { gpt_id?: unknown } | undefined)?.gpt_id
       if (typeof gptId === 'string' && gptId !== principal.gptId) {
         throw ERR.forbidden('This API key belongs to another GPT.')
+      }
+      if (principal.agentId !== null && !request.routeOptions.config.agentKeys) {
+        throw ERR.forbidden('This key is bound to an agent: it can only send and read that agent\'s mail, inbox and conversations.')
       }
       const scope = requiredScope(request)
       if (!principal.scopes.includes(scope)) {

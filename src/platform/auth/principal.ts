@@ -3,5 +3,6 @@ export type Scope = (typeof SCOPES)[number]
 
 /** Who is calling: a GPT's API key, or the operator with the admin token. */
 export type Principal =
-  | { kind: 'key'; keyId: string; gptId: string; scopes: Scope[] }
+  /** `agentId`: the key is bound to that agent and acts only as it. */
+  | { kind: 'key'; keyId: string; gptId: string; scopes: Scope[]; agentId: string | null }
   | { kind: 'admin' }

@@ -21,9 +21,23 @@ const LOCATION: Record<ValidationContext, FieldError['location']> = {
   headers: 'headers',
 }
 
+/**
+ * Where a value failed every branch of an anyOf/oneOf (for example "a string or null"), the
+ * branches' "must be null" and the bare "must match a schema in anyOf" say nothing useful next to
+ * the real reasons: they are dropped when a real reason remains for that member.
+ */
+function withoutBranchNoise(issues: AjvIssue[]): AjvIssue[] {
+  const branched = new Set(issues.filter((i) => i.keyword === 'anyOf' || i.keyword === 'oneOf').map((i) => i.instancePath))
+  const noise = (i: AjvIssue) => i.keyword === 'anyOf' || i.keyword === 'oneOf' || i.keyword === 'type'
+  return issues.filter((issue) => {
+    if (!branched.has(issue.instancePath) || !noise(issue)) return true
+    return !issues.some((other) => other.instancePath === issue.instancePath && !noise(other))
+  })
+}
+
 /** Translates ajv's issues into `{pointer, message}`, pointing at the offending member itself. */
 export function fieldErrorsFromAjv(issues: AjvIssue[], location?: FieldError['location']): FieldError[] {
-  return issues.map((issue) => {
+  return withoutBranchNoise(issues).map((issue) => {
     let pointer = issue.instancePath
     const member = issue.params.missingProperty ?? issue.params.additionalProperty ?? issue.params.propertyName
     if (typeof member === 'string' && issue.keyword !== 'propertyNames') pointer += `/${escapePointer(member)}`

@@ -1,0 +1,165 @@
+import { sql, type Kysely, type Selectable } from 'kysely'
+import type { JsonObject, JsonValue, MailMetadataTable, MailRecipientsTable, MailTable, Tables } from '../../platform/db/tables.js'
+import type { SortOrder } from '../../platform/http/pagination.js'
+
+export type MailRow = Selectable<MailTable>
+export type RecipientRow = Selectable<MailRecipientsTable>
+export type MetadataRow = Selectable<MailMetadataTable>
+export type InboxRow = MailRow & { direction: 'received' | 'sent'; read_at: Date | null }
+
+export interface InboxFilters {
+  unread: boolean
+  includeSent: boolean
+  conversationId: string | null
+  minImportance: number | null
+}
+
+const MAIL_COLUMNS = ['m.gpt_id', 'm.id', 'm.sender_id', 'm.conversation_id', 'm.parent_id', 'm.type', 'm.importance', 'm.content', 'm.metadata', 'm.created_at'] as const
+
+export class MailRepository {
+  constructor(private readonly db: Kysely<Tables>) {}
+
+  /** The mail and one recipient row per addressee, in one transaction. */
+  async insertMail(mail: Omit<MailRow, 'created_at' | 'metadata'> & { metadata: JsonObject }, recipients: string[]): Promise<MailRow> {
+    return this.db.transaction().execute(async (trx) => {
+      const row = await trx
+        .insertInto('mail')
+        .values({ ...mail, metadata: JSON.stringify(mail.metadata) })
+        .returningAll()
+        .executeTakeFirstOrThrow()
+      await trx
+        .insertInto('mail_recipients')
+        .values(recipients.map((agentId) => ({ gpt_id: mail.gpt_id, mail_id: mail.id, agent_id: agentId, created_at: row.created_at })))
+        .execute()
+      return row
+    })
+  }
+
+  async findMail(gptId: string, id: string): Promise<MailRow | null> {
+    return (await this.db.selectFrom('mail').selectAll().where('gpt_id', '=', gptId).where('id', '=', id).executeTakeFirst()) ?? null
+  }
+
+  async recipientsOf(gptId: string, mailIds: string[]): Promise<RecipientRow[]> {
+    if (mailIds.length === 0) return []
+    return this.db.selectFrom('mail_recipients').selectAll().where('gpt_id', '=', gptId).where('mail_id', 'in', mailIds).orderBy('agent_id').execute()
+  }
+
+  async metadataOf(gptId: string, mailIds: string[]): Promise<MetadataRow[]> {
+    if (mailIds.length === 0) return []
+    return this.db.selectFrom('mail_metadata').selectAll().where('gpt_id', '=', gptId).where('mail_id', 'in', mailIds).orderBy('key').execute()
+  }
+
+  async putMetadata(gptId: string, mailId: string, key: string, value: JsonValue, setBy: string | null): Promise<MetadataRow> {
+    const json = JSON.stringify(value)
+    return this.db
+      .insertInto('mail_metadata')
+      .values({ gpt_id: gptId, mail_id: mailId, key, value: json, set_by: setBy })
+      .onConflict((oc) => oc.columns(['gpt_id', 'mail_id', 'key']).doUpdateSet({ value: json, set_by: setBy, updated_at: sql`now()` }))
+      .returningAll()
+      .executeTakeFirstOrThrow()
+  }
+
+  /** An agent's mail, received (and sent with `includeSent`), seeking on (created_at, id). */
+  async inbox(gptId: string, agentId: string, filters: InboxFilters, page: { order: SortOrder; limit: number; after: [Date, string] | null }): Promise<InboxRow[]> {
+    const cmp = page.order === 'asc' ? '>' : '<'
+    const received = this.db
+      .selectFrom('mail_recipients as r')
+      .innerJoin('mail as m', (join) => join.onRef('m.gpt_id', '=', 'r.gpt_id').onRef('m.id', '=', 'r.mail_id'))
+      .select(MAIL_COLUMNS)
+      .select([sql<'received' | 'sent'>`'received'`.as('direction'), 'r.read_at'])
+      .where('r.gpt_id', '=', gptId)
+      .where('r.agent_id', '=', agentId)
+      .$if(filters.unread, (q) => q.where('r.read_at', 'is', null))
+      .$if(filters.conversationId !== null, (q) => q.where('m.conversation_id', '=', filters.conversationId))
+      .$if(filters.minImportance !== null, (q) => q.where('m.importance', '>=', filters.minImportance!))
+      .$if(page.after !== null, (q) => q.where((eb) => eb(eb.refTuple('r.created_at', 'r.mail_id'), cmp, eb.tuple(page.after![0], page.after![1]))))
+    if (!filters.includeSent || filters.unread) {
+      return received.orderBy('m.created_at', page.order).orderBy('m.id', page.order).limit(page.limit + 1).execute()
+    }
+    const sent = this.db
+      .selectFrom('mail as m')
+      .select(MAIL_COLUMNS)
+      .select([sql<'received' | 'sent'>`'sent'`.as('direction'), sql<Date | null>`null::timestamptz`.as('read_at')])
+      .where('m.gpt_id', '=', gptId)
+      .where('m.sender_id', '=', agentId)
+      // Mail to oneself is listed once, as received.
+      .where((eb) =>
+        eb.not(
+          eb.exists(
+            eb.selectFrom('mail_recipients as self').select('self.mail_id').whereRef('self.gpt_id', '=', 'm.gpt_id').whereRef('self.mail_id', '=', 'm.id').where('self.agent_id', '=', agentId),
+          ),
+        ),
+      )
+      .$if(filters.conversationId !== null, (q) => q.where('m.conversation_id', '=', filters.conversationId))
+      .$if(filters.minImportance !== null, (q) => q.where('m.importance', '>=', filters.minImportance!))
+      .$if(page.after !== null, (q) => q.where((eb) => eb(eb.refTuple('m.created_at', 'm.id'), cmp, eb.tuple(page.after![0], page.after![1]))))
+    const rows = await this.db
+      .selectFrom(received.unionAll(sent).as('both'))
+      .selectAll()
+      .orderBy('created_at', page.order)
+      .orderBy('id', page.order)
+      .limit(page.limit + 1)
+      .execute()
+    return rows as InboxRow[]
+  }
+
+  /** Marks the agent's unread rows read, up to a time or by ids; returns how many changed. */
+  async markRead(gptId: string, agentId: string, which: { upTo: Date } | { ids: string[] }): Promise<number> {
+    let query = this.db
+      .updateTable('mail_recipients')
+      .set({ read_at: sql`now()` })
+      .where('gpt_id', '=', gptId)
+      .where('agent_id', '=', agentId)
+      .where('read_at', 'is', null)
+    query = 'upTo' in which ? query.where('created_at', '<=', which.upTo) : query.where('mail_id', 'in', which.ids)
+    return Number((await query.executeTakeFirst()).numUpdatedRows)
+  }
+
+  async conversationMail(gptId: string, conversationId: string, limit: number): Promise<MailRow[]> {
+    return this.db
+      .selectFrom('mail')
+      .selectAll()
+      .where('gpt_id', '=', gptId)
+      .where('conversation_id', '=', conversationId)
+      .orderBy('created_at', 'asc')
+      .orderBy('id', 'asc')
+      .limit(limit)
+      .execute()
+  }
+
+  async conversationTotals(gptId: string, conversationId: string): Promise<{ total: number; unread: { agent_id: string; unread: number }[] }> {
+    const total = await this.db
+      .selectFrom('mail')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('gpt_id', '=', gptId)
+      .where('conversation_id', '=', conversationId)
+      .executeTakeFirstOrThrow()
+    const unread = await this.db
+      .selectFrom('mail_recipients as r')
+      .innerJoin('mail as m', (join) => join.onRef('m.gpt_id', '=', 'r.gpt_id').onRef('m.id', '=', 'r.mail_id'))
+      .select(['r.agent_id', sql<number>`count(*) filter (where r.read_at is null)::int`.as('unread')])
+      .where('m.gpt_id', '=', gptId)
+      .where('m.conversation_id', '=', conversationId)
+      .groupBy('r.agent_id')
+      .execute()
+    return { total: Number(total.n), unread }
+  }
+
+  /** Whether the agent sent or received any mail in the conversation. */
+  async takesPart(gptId: string, conversationId: string, agentId: string): Promise<boolean> {
+    const row = await this.db
+      .selectFrom('mail as m')
+      .select('m.id')
+      .where('m.gpt_id', '=', gptId)
+      .where('m.conversation_id', '=', conversationId)
+      .where((eb) =>
+        eb.or([
+          eb('m.sender_id', '=', agentId),
+          eb.exists(eb.selectFrom('mail_recipients as r').select('r.mail_id').whereRef('r.gpt_id', '=', 'm.gpt_id').whereRef('r.mail_id', '=', 'm.id').where('r.agent_id', '=', agentId)),
+        ]),
+      )
+      .limit(1)
+      .executeTakeFirst()
+    return row !== undefined
+  }
+}

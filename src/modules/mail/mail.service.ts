@@ -1,0 +1,206 @@
+import { uuidv7 } from 'uuidv7'
+import type { Principal } from '../../platform/auth/principal.js'
+import type { JsonObject, JsonValue } from '../../platform/db/tables.js'
+import { ERR, type FieldError } from '../../platform/errors.js'
+import type { EventBus } from '../../platform/events/event-bus.js'
+import { encodeCursor, pageRequest, toPage, type Page, type SortOrder } from '../../platform/http/pagination.js'
+import { timeIdAfter } from '../../platform/http/seek.js'
+import type { AgentsService } from '../agents/agents.service.js'
+import type { ConversationsService } from './conversations.service.js'
+import type { InboxRow, MailRepository, MailRow } from './mail.repo.js'
+import type { InboxItemView, MailView, MetadataEntryView, SendMailInput } from './mail.schemas.js'
+
+export type KeyPrincipal = Extract<Principal, { kind: 'key' }>
+
+/** Published after a mail is stored: every process tells the open inbox streams of its recipients. */
+export const MAIL_CHANNEL = 'mail.delivered'
+export interface MailDelivered {
+  gpt_id: string
+  mail_id: string
+  agent_ids: string[]
+}
+
+export interface InboxQuery {
+  limit?: number
+  cursor?: string
+  order?: SortOrder
+  unread?: boolean
+  include?: 'sent'
+  conversation_id?: string
+  min_importance?: number
+}
+
+const DETAILS_LIMIT = 1000
+const iso = (date: Date | null) => (date === null ? null : date.toISOString())
+
+/** The stream/replay position of an inbox item: its time and id, opaque. */
+export const inboxEventId = (row: Pick<MailRow, 'created_at' | 'id'>) => encodeCursor('inbox', [row.created_at.toISOString(), row.id])
+
+export class MailService {
+  constructor(
+    private readonly repo: MailRepository,
+    private readonly agents: AgentsService,
+    private readonly conversations: ConversationsService,
+    private readonly events: EventBus,
+    private readonly limits: { defaultPageSize: number },
+    private readonly log: { warn(object: object, message: string): void },
+  ) {}
+
+  async sendMail(principal: KeyPrincipal, input: SendMailInput): Promise<MailView> {
+    const gptId = principal.gptId
+    if (principal.agentId !== null && input.from !== principal.agentId) {
+      throw ERR.forbidden('This key is bound to another agent: it may send only as that agent.')
+    }
+    const errors: FieldError[] = []
+    const missing = new Set(await this.agents.missingAgents(gptId, [input.from, ...input.to]))
+    if (missing.has(input.from)) errors.push({ pointer: '/from', message: 'is not an agent of this GPT' })
+    input.to.forEach((id, index) => {
+      if (missing.has(id)) errors.push({ pointer: `/to/${index}`, message: 'is not an agent of this GPT' })
+    })
+    if (input.conversation_id && !(await this.conversations.conversationExists(gptId, input.conversation_id))) {
+      errors.push({ pointer: '/conversation_id', message: 'is not a conversation of this GPT' })
+    }
+    if (input.parent_id) {
+      const parent = await this.repo.findMail(gptId, input.parent_id)
+      if (!parent) errors.push({ pointer: '/parent_id', message: 'is not a mail of this GPT' })
+    }
+    if (errors.length > 0) throw ERR.validation('The mail refers to things that do not exist in this GPT.', errors)
+    const row = await this.repo.insertMail(
+      {
+        gpt_id: gptId,
+        id: uuidv7(),
+        sender_id: input.from,
+        conversation_id: input.conversation_id ?? null,
+        parent_id: input.parent_id ?? null,
+        type: input.type ?? 'text',
+        importance: input.importance ?? 5,
+        content: input.content,
+        metadata: (input.metadata ?? {}) as JsonObject,
+      },
+      input.to,
+    )
+    const delivered: MailDelivered = { gpt_id: gptId, mail_id: row.id, agent_ids: input.to }
+    // Stored is delivered: a lost notification only delays live streams (Last-Event-ID replays it).
+    await this.events.publish(MAIL_CHANNEL, { ...delivered }).catch((error: unknown) => this.log.warn({ err: error }, 'mail notification failed'))
+    return (await this.views(gptId, [row]))[0]!
+  }
+
+  /** For the sender and the recipients; another agent's key gets 403. */
+  async getMail(principal: KeyPrincipal, id: string): Promise<MailView> {
+    const row = await this.repo.findMail(principal.gptId, id)
+    if (!row) throw ERR.notFound('Mail', id)
+    const [view] = await this.views(principal.gptId, [row])
+    this.assertParty(principal, view!)
+    return view!
+  }
+
+  async putMetadata(principal: KeyPrincipal, id: string, key: string, value: JsonValue): Promise<MetadataEntryView> {
+    await this.getMail(principal, id)
+    const row = await this.repo.putMetadata(principal.gptId, id, key, value, principal.agentId)
+    return { key: row.key, value: row.value, set_by: row.set_by, updated_at: row.updated_at.toISOString() }
+  }
+
+  async inbox(principal: KeyPrincipal, agentId: string, query: InboxQuery): Promise<Page<InboxItemView>> {
+    await this.assertInboxOwner(principal, agentId)
+    const filters = {
+      unread: query.unread === true,
+      includeSent: query.include === 'sent',
+      conversationId: query.conversation_id ?? null,
+      minImportance: query.min_importance ?? null,
+    }
+    const scope = `inbox:${principal.gptId}/${agentId}:${filters.includeSent && !filters.unread ? 'both' : 'received'}`
+    const page = pageRequest(query, scope, { defaultPageSize: this.limits.defaultPageSize, order: 'desc' })
+    const rows = await this.repo.inbox(principal.gptId, agentId, filters, { ...page, after: timeIdAfter(page) })
+    const result = toPage(rows, page, (row) => [row.created_at.toISOString(), row.id])
+    return { ...result, items: await this.inboxViews(principal.gptId, result.items) }
+  }
+
+  /** Received mail after a stream position, oldest first (for Last-Event-ID replay). */
+  async inboxSince(gptId: string, agentId: string, after: [Date, string] | null, limit: number): Promise<(InboxItemView & { event_id: string })[]> {
+    const filters = { unread: false, includeSent: false, conversationId: null, minImportance: null }
+    const rows = (await this.repo.inbox(gptId, agentId, filters, { order: 'asc', limit, after })).slice(0, limit)
+    const views = await this.inboxViews(gptId, rows)
+    return views.map((view, index) => ({ ...view, event_id: inboxEventId(rows[index]!) }))
+  }
+
+  /** One received mail as the recipient's stream shows it. */
+  async inboxItem(gptId: string, agentId: string, mailId: string): Promise<(InboxItemView & { event_id: string }) | null> {
+    const row = await this.repo.findMail(gptId, mailId)
+    if (!row) return null
+    const [view] = await this.views(gptId, [row])
+    const recipient = view!.to.find((to) => to.agent_id === agentId)
+    if (!recipient) return null
+    return { ...view!, direction: 'received', read_at: recipient.read_at, event_id: inboxEventId(row) }
+  }
+
+  async markRead(principal: KeyPrincipal, agentId: string, which: { up_to: string } | { ids: string[] }): Promise<{ updated_count: number }> {
+    await this.assertInboxOwner(principal, agentId)
+    const count = await this.repo.markRead(principal.gptId, agentId, 'up_to' in which ? { upTo: new Date(which.up_to) } : { ids: which.ids })
+    return { updated_count: count }
+  }
+
+  /** Whether the caller may see the conversation: GPT keys always, agent keys when they take part. */
+  async assertConversationAccess(principal: KeyPrincipal, conversationId: string): Promise<void> {
+    await this.conversations.getConversation(principal.gptId, conversationId)
+    if (principal.agentId !== null && !(await this.repo.takesPart(principal.gptId, conversationId, principal.agentId))) {
+      throw ERR.forbidden('This agent takes no part in the conversation.')
+    }
+  }
+
+  async conversationDetails(principal: KeyPrincipal, conversationId: string) {
+    await this.assertConversationAccess(principal, conversationId)
+    const gptId = principal.gptId
+    const conversation = await this.conversations.getConversation(gptId, conversationId)
+    const rows = await this.repo.conversationMail(gptId, conversationId, DETAILS_LIMIT)
+    const messages = await this.views(gptId, rows)
+    const totals = await this.repo.conversationTotals(gptId, conversationId)
+    const agentIds = [...new Set(messages.flatMap((mail) => [mail.from, ...mail.to.map((to) => to.agent_id)]))]
+    const agents = await Promise.all(agentIds.map((id) => this.agents.getAgent(gptId, id).catch(() => null)))
+    const unreadBy = Object.fromEntries(totals.unread.map((row) => [row.agent_id, row.unread]))
+    return {
+      conversation,
+      messages,
+      agents: agents.filter((agent) => agent !== null),
+      total_messages: totals.total,
+      unread_count: principal.agentId !== null ? (unreadBy[principal.agentId] ?? 0) : unreadBy,
+    }
+  }
+
+  private async assertInboxOwner(principal: KeyPrincipal, agentId: string): Promise<void> {
+    if (principal.agentId !== null && principal.agentId !== agentId) throw ERR.forbidden("This key may read only its own agent's inbox.")
+    await this.agents.getAgent(principal.gptId, agentId)
+  }
+
+  private assertParty(principal: KeyPrincipal, mail: MailView): void {
+    if (principal.agentId === null) return
+    if (mail.from !== principal.agentId && !mail.to.some((to) => to.agent_id === principal.agentId)) {
+      throw ERR.forbidden('This agent is neither the sender nor a recipient of the mail.')
+    }
+  }
+
+  private async views(gptId: string, rows: MailRow[]): Promise<MailView[]> {
+    const ids = rows.map((row) => row.id)
+    const [recipients, metadata] = await Promise.all([this.repo.recipientsOf(gptId, ids), this.repo.metadataOf(gptId, ids)])
+    return rows.map((row) => ({
+      id: row.id,
+      gpt_id: row.gpt_id,
+      from: row.sender_id,
+      to: recipients.filter((r) => r.mail_id === row.id).map((r) => ({ agent_id: r.agent_id, read_at: iso(r.read_at) })),
+      conversation_id: row.conversation_id,
+      parent_id: row.parent_id,
+      type: row.type,
+      importance: row.importance,
+      content: row.content,
+      metadata: row.metadata,
+      metadata_entries: metadata
+        .filter((m) => m.mail_id === row.id)
+        .map((m) => ({ key: m.key, value: m.value, set_by: m.set_by, updated_at: m.updated_at.toISOString() })),
+      created_at: row.created_at.toISOString(),
+    }))
+  }
+
+  private async inboxViews(gptId: string, rows: InboxRow[]): Promise<InboxItemView[]> {
+    const views = await this.views(gptId, rows)
+    return views.map((view, index) => ({ ...view, direction: rows[index]!.direction, read_at: iso(rows[index]!.read_at) }))
+  }
+}
