@@ -40,7 +40,7 @@ export function createServices({ database, config, events, log }: ServiceDeps): 
   const keyCache = new KeyCache(config.keyCacheTtlMs, events, log)
   const gpts = new GptsService(new GptsRepository(database.db), config, (gptId) => keyCache.forgetGpt(gptId))
   const onBackgroundError = (error: unknown) => log.warn({ err: error }, 'background write failed')
-  const agents = new AgentsService(new AgentsRepository(database.db), config)
+  const agents = new AgentsService(new AgentsRepository(database.db), config, (_gptId, agentId) => keyCache.forgetAgent(agentId))
   const keys = new KeysService(new KeysRepository(database.db), gpts, agents, keyCache, {
     defaultPageSize: config.defaultPageSize,
     keyTouchIntervalMs: config.keyTouchIntervalMs,

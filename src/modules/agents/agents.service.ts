@@ -23,6 +23,8 @@ export class AgentsService {
   constructor(
     private readonly repo: AgentsRepository,
     private readonly limits: { defaultPageSize: number },
+    /** Runs after an agent is deleted (its bound keys went with it: no process may keep them cached). */
+    private readonly afterDelete: (gptId: string, agentId: string) => Promise<void> = async () => {},
   ) {}
 
   async createAgent(gptId: string, input: CreateAgentInput): Promise<AgentView> {
@@ -67,5 +69,6 @@ export class AgentsService {
   /** Deletes the agent with the mail it sent, its inbox rows and the keys bound to it. */
   async deleteAgent(gptId: string, id: string): Promise<void> {
     if (!(await this.repo.deleteAgent(gptId, id))) throw ERR.notFound('Agent', id)
+    await this.afterDelete(gptId, id)
   }
 }

@@ -25,7 +25,8 @@ export class KeyCache {
     this.unsubscribe =
       bus?.subscribe(CHANNEL, (message) => {
         if (typeof message.key_id === 'string') this.entries.delete(message.key_id)
-        if (typeof message.gpt_id === 'string') this.dropGpt(message.gpt_id)
+        if (typeof message.gpt_id === 'string') this.dropWhere((row) => row.gpt_id === message.gpt_id)
+        if (typeof message.agent_id === 'string') this.dropWhere((row) => row.agent_id === message.agent_id)
       }) ?? null
   }
 
@@ -59,8 +60,14 @@ export class KeyCache {
   }
 
   async forgetGpt(gptId: string): Promise<void> {
-    this.dropGpt(gptId)
+    this.dropWhere((row) => row.gpt_id === gptId)
     await this.broadcast({ gpt_id: gptId })
+  }
+
+  /** The keys bound to a deleted agent went with it. */
+  async forgetAgent(agentId: string): Promise<void> {
+    this.dropWhere((row) => row.agent_id === agentId)
+    await this.broadcast({ agent_id: agentId })
   }
 
   close(): void {
@@ -68,8 +75,8 @@ export class KeyCache {
     this.entries.clear()
   }
 
-  private dropGpt(gptId: string): void {
-    for (const [id, entry] of this.entries) if (entry.row.gpt_id === gptId) this.entries.delete(id)
+  private dropWhere(matches: (row: KeyRow) => boolean): void {
+    for (const [id, entry] of this.entries) if (matches(entry.row)) this.entries.delete(id)
   }
 
   private async broadcast(message: Record<string, string>): Promise<void> {

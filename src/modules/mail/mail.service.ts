@@ -156,7 +156,9 @@ export class MailService {
     const totals = await this.repo.conversationTotals(gptId, conversationId)
     const agentIds = [...new Set(messages.flatMap((mail) => [mail.from, ...mail.to.map((to) => to.agent_id)]))]
     const agents = await Promise.all(agentIds.map((id) => this.agents.getAgent(gptId, id).catch(() => null)))
-    const unreadBy = Object.fromEntries(totals.unread.map((row) => [row.agent_id, row.unread]))
+    // Every agent taking part has a count, a sender who received nothing here included (0).
+    const unreadBy: Record<string, number> = Object.fromEntries(agentIds.map((id) => [id, 0]))
+    for (const row of totals.unread) unreadBy[row.agent_id] = row.unread
     return {
       conversation,
       messages,
