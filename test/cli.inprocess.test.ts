@@ -82,7 +82,8 @@ describe('agentstore (in process)', () => {
     expect(refused.stderr).toMatch(/add --yes to confirm/)
     expect((await cli('gpt', 'delete', 'inproc-gpt', '--yes')).stdout).toBe('Deleted GPT inproc-gpt and all its data.\n')
     expect((await cli('gpt', 'list')).stdout).toContain('(none)')
-  })
+    // Each command opens the embedded database anew (~2–4 s each on PGlite).
+  }, 180_000)
 
   it('reports migrations and seeds sample data with a fresh key', async () => {
     const status = await cli('migrate', 'status')
@@ -93,7 +94,7 @@ describe('agentstore (in process)', () => {
     const json = JSON.parse((await cli('--json', 'seed')).stdout) as { gpt_created: boolean; collection: string; key: { key: string } }
     expect(json).toMatchObject({ gpt_created: false, collection: 'notes' })
     expect(json.key.key).toMatch(/^ak_/)
-  })
+  }, 120_000)
 
   it.each([
     { args: ['gpt', 'create', 'bad id!', '--name', 'x'], message: /Invalid arguments for gpt\.create[\s\S]*\/id: must match pattern/ },
