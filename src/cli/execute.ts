@@ -30,8 +30,8 @@ export async function executeOperation(config: Config, name: OperationName, args
   await redis?.connect().catch(() => {})
   // Revocations made here reach the caches of running servers through the same bus they listen on.
   const bus = createEventBus({ databaseUrl: config.databaseUrl, database: opened.database, redis }, log)
-  // A one-shot command only publishes. Listening would open a connection (LISTEN on PostgreSQL) that a
-  // close racing its connect leaves open, and the command would then never exit.
+  // A one-shot command only publishes: it has no cache worth keeping fresh, so it opens no listening
+  // connection (LISTEN on PostgreSQL, a Redis subscriber).
   const events: EventBus = {
     kind: bus.kind,
     publish: (channel, payload) => bus.publish(channel, payload),

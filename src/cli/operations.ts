@@ -5,7 +5,7 @@ import { migrateToLatest, migrationStatus } from '../platform/db/migrate.js'
 import { ERR } from '../platform/errors.js'
 import { allPages } from '../platform/http/pagination.js'
 import { CreateGptBody } from '../modules/gpts/gpts.schemas.js'
-import { CreateKeyBody } from '../modules/keys/keys.schemas.js'
+import { CreateKeyBody, KeyParams } from '../modules/keys/keys.schemas.js'
 import type { Services } from '../services.js'
 import { seed } from './seed.js'
 
@@ -47,7 +47,8 @@ export const operations = {
     run: (ctx, args) => allPages((cursor) => ctx.services.keys.listKeys(args.gpt_id, { cursor, limit: 200 })),
   }),
   'key.revoke': op({
-    args: Type.Object({ key_id: Type.String() }),
+    // A uuid, checked here: an arbitrary string would reach the database and fail there with a stack trace.
+    args: KeyParams,
     run: (ctx, args) => ctx.services.keys.revokeKey(null, args.key_id),
   }),
   'migrate.up': op({

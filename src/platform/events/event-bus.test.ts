@@ -104,3 +104,23 @@ describe.skipIf(!process.env.REDIS_URL)('RedisEventBus (pub/sub)', () => {
     expect(await heard.waitFor(1)).toEqual([{ gpt_id: 'g' }])
   })
 })
+
+describe.skipIf(!process.env.TEST_DATABASE_URL)('PostgresEventBus close', () => {
+  it('ends a listening connection that is still being opened when close is called', async () => {
+    const db = await createTestDatabase()
+    try {
+      const bus = new PostgresEventBus(db.url!, db.database.pool, silent)
+      bus.subscribe('test.race', () => {})
+      await bus.close()
+      // Had the connection survived, this database could not be dropped without force and the
+      // process would hold an idle client: count the backends listening on it.
+      await new Promise((resolve) => setTimeout(resolve, 200))
+      const { rows } = await db.database.pool.query<{ n: number }>(
+        "select count(*)::int as n from pg_stat_activity where datname = current_database() and query like 'LISTEN%'",
+      )
+      expect(rows[0]!.n).toBe(0)
+    } finally {
+      await db.drop()
+    }
+  })
+})

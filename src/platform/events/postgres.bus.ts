@@ -41,8 +41,10 @@ export class PostgresEventBus implements EventBus {
     await this.connect()
   }
 
+  /** Ends the listening connection, also one still being opened when close is called. */
   async close(): Promise<void> {
     this.closed = true
+    await this.connecting?.catch(() => {})
     const client = this.client
     this.client = null
     await client?.end().catch(() => {})
@@ -70,11 +72,16 @@ export class PostgresEventBus implements EventBus {
         }
       })
       client.on('error', (error) => {
+        if (this.closed) return
         this.log.warn({ err: error }, 'event bus: connection lost; reconnecting')
         this.client = null
         setTimeout(() => void this.connect().catch(() => {}), 1000).unref()
       })
       await client.connect()
+      if (this.closed) {
+        await client.end()
+        return
+      }
       for (const channel of this.registry.channels()) await client.query(`LISTEN "${channel}"`)
       this.client = client
     })().finally(() => {
