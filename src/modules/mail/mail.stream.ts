@@ -16,6 +16,8 @@ type Listener = (mailId: string) => void
 export class InboxStreams {
   private readonly listeners = new Map<string, Set<Listener>>()
   private readonly open = new Set<() => void>()
+  /** In-flight loads of a delivered mail, shared by the streams of one agent (one load, not one per stream). */
+  private readonly loading = new Map<string, ReturnType<MailService['inboxItem']>>()
   private readonly unsubscribe: () => void
 
   constructor(
@@ -56,11 +58,15 @@ export class InboxStreams {
       sent.add(item.id)
       raw.write(`id: ${item.event_id}\nevent: mail\ndata: ${JSON.stringify(item)}\n\n`)
     }
+    // Loads run concurrently, but each mail is written after the ones delivered before it: out of order,
+    // a client resuming from the newest id it saw would skip an older mail that had not arrived yet.
+    let written: Promise<unknown> = Promise.resolve()
     const deliver = (mailId: string) => {
-      this.mail
-        .inboxItem(gptId, agentId, mailId)
-        .then((item) => item && write(item))
-        .catch((error: unknown) => this.log.warn({ err: error }, 'inbox stream: could not load a delivered mail'))
+      const loading = this.load(gptId, agentId, mailId).catch((error: unknown) => {
+        this.log.warn({ err: error }, 'inbox stream: could not load a delivered mail')
+        return null
+      })
+      written = written.then(() => loading).then((item) => item && write(item))
     }
     // Listen before replaying, so that nothing sent in between is lost; hold live mail until the replay is out.
     const listener: Listener = (mailId) => (buffered ? buffered.push(mailId) : deliver(mailId))
@@ -95,6 +101,16 @@ export class InboxStreams {
     const pending = buffered
     buffered = null
     pending.forEach(deliver)
+  }
+
+  private load(gptId: string, agentId: string, mailId: string): ReturnType<MailService['inboxItem']> {
+    const key = `${gptId}/${agentId}/${mailId}`
+    let pending = this.loading.get(key)
+    if (!pending) {
+      pending = this.mail.inboxItem(gptId, agentId, mailId).finally(() => this.loading.delete(key))
+      this.loading.set(key, pending)
+    }
+    return pending
   }
 
   /** Ends every open stream (at shutdown, so that closing the server does not wait for them). */

@@ -12,7 +12,9 @@ export class RedisEventBus implements EventBus {
     private readonly publisher: Redis,
     private readonly log: BusLogger,
   ) {
-    this.subscriber = publisher.duplicate({ enableOfflineQueue: true, lazyConnect: false })
+    // Not the publisher's fail-fast settings (500 ms command timeout, no retries): a SUBSCRIBE that times
+    // out while the process starts or Redis reconnects is never retried, and the process then hears nothing.
+    this.subscriber = publisher.duplicate({ enableOfflineQueue: true, lazyConnect: false, commandTimeout: undefined, maxRetriesPerRequest: null })
     this.subscriber.on('error', (error) => this.log.warn({ err: error }, 'event bus: redis subscriber error'))
     this.subscriber.on('message', (channel: string, message: string) => {
       try {
