@@ -733,3 +733,17 @@ describe('conversation details', () => {
     expect(details).toEqual({ conversation: empty, messages: [], agents: [], total_messages: 0, unread_count: {} })
   })
 })
+
+describe('conversation list `where` holding text PostgreSQL cannot compare', () => {
+  it.each([
+    { where: '{"p":"\\u0000"}', message: /U\+0000/ },
+    { where: '{"p":"\\ud800"}', message: /surrogate/ },
+    { where: '[1]', message: /JSON object/ },
+    { where: '{nope', message: /JSON object/ },
+  ])('where=$where → 422', async ({ where, message }) => {
+    const url = `/v1/gpts/${GPT}/conversations?where=${encodeURIComponent(where)}`
+    const response = await call('GET', url)
+    const problem = expectProblem(response, 422, url)
+    expect(problem.errors).toEqual([{ pointer: '/where', location: 'query', message: expect.stringMatching(message) }])
+  })
+})

@@ -3,6 +3,7 @@ import type { JsonObject } from '../../platform/db/tables.js'
 import { ERR } from '../../platform/errors.js'
 import { pageRequest, toPage, type Page, type SortOrder } from '../../platform/http/pagination.js'
 import { timeIdAfter } from '../../platform/http/seek.js'
+import { parseWhereParam } from '../../platform/http/where-param.js'
 import type { ConversationRow, ConversationsRepository } from './conversations.repo.js'
 import type { ConversationView, CreateConversationInput, PatchConversationInput } from './conversations.schemas.js'
 
@@ -63,19 +64,7 @@ export class ConversationsService {
 
   /** Newest first; with `participant`, only conversations that agent took part in. */
   async listConversations(gptId: string, query: ListConversationsQuery, participant: string | null): Promise<Page<ConversationView>> {
-    let where: JsonObject | null = null
-    if (query.where !== undefined) {
-      let parsed: unknown
-      try {
-        parsed = JSON.parse(query.where)
-      } catch {
-        parsed = null
-      }
-      if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
-        throw ERR.validation('`where` must be a JSON object.', [{ pointer: '/where', location: 'query', message: 'must be a JSON object' }])
-      }
-      where = parsed as JsonObject
-    }
+    const where = parseWhereParam(query.where)
     const page = pageRequest(query, `conversations:${gptId}`, { defaultPageSize: this.limits.defaultPageSize, order: 'desc' })
     const rows = await this.repo.listConversations(gptId, { archived: query.archived ?? null, where, participant }, { ...page, after: timeIdAfter(page) })
     const result = toPage(rows, page, (row) => [row.created_at.toISOString(), row.id])
