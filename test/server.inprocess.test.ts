@@ -1,0 +1,114 @@
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs'
+import { rm } from 'node:fs/promises'
+import { request } from 'node:http'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { callAdminChannel, RemoteOperationError } from '../src/cli/admin-channel.js'
+import { loadConfig } from '../src/config.js'
+import { startServer, type RunningServer } from '../src/main.js'
+import { acquireDataDirLock, adminSocketPath, DataDirBusyError, readLock } from '../src/platform/db/data-dir-lock.js'
+
+// The embedded server in this process: start, the local admin channel the CLI uses, the data
+// directory lock, and a clean stop. test/server.test.ts drives the real binary.
+
+const dirs: string[] = []
+const tempDir = () => {
+  const dir = mkdtempSync(join(tmpdir(), 'agentstore-srv-'))
+  dirs.push(dir)
+  return dir
+}
+let dataDir: string
+let server: RunningServer
+let socket: string
+
+beforeAll(async () => {
+  dataDir = tempDir()
+  server = await startServer(loadConfig({ DATA_DIR: dataDir, PORT: '0', LOG_LEVEL: 'silent', RATE_LIMITS: 'off', SHUTDOWN_TIMEOUT_MS: '2000' }))
+  socket = readLock(dataDir)!.socket!
+}, 60_000)
+
+afterAll(async () => {
+  await server?.stop()
+  for (const dir of dirs) await rm(dir, { recursive: true, force: true })
+})
+
+function rawChannelCall(path: string, body: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ socketPath: socket, path, method: 'POST' }, (res) => {
+      let text = ''
+      res.on('data', (chunk: Buffer) => (text += chunk.toString()))
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }))
+    })
+    req.on('error', reject)
+    req.end(body)
+  })
+}
+
+describe('embedded server in process', () => {
+  it('listens, is ready, and records itself in the lock with its admin socket', async () => {
+    expect((await fetch(`${server.url}/health`)).status).toBe(200)
+    const ready = await fetch(`${server.url}/ready`)
+    expect(ready.status).toBe(200)
+    expect(await ready.json()).toMatchObject({ status: 'ready', checks: { database: { ok: true, state: 'pglite' }, migrations: { ok: true } } })
+    expect(readLock(dataDir)).toMatchObject({ pid: process.pid, socket: adminSocketPath(dataDir) })
+    expect(existsSync(socket)).toBe(true)
+  })
+
+  it('runs CLI operations over the admin channel, on the data the server serves', async () => {
+    const gpt = (await callAdminChannel(socket, 'gpt.create', { id: 'chan-gpt', name: 'Channel' })) as { id: string }
+    expect(gpt.id).toBe('chan-gpt')
+    const key = (await callAdminChannel(socket, 'key.create', { gpt_id: 'chan-gpt', scopes: ['read'] })) as { key: string }
+    const response = await fetch(`${server.url}/v1/gpts/chan-gpt`, { headers: { authorization: `Bearer ${key.key}` } })
+    expect(response.status).toBe(200)
+    const listed = (await callAdminChannel(socket, 'gpt.list', {})) as { id: string }[]
+    expect(listed.map((g) => g.id)).toContain('chan-gpt')
+  })
+
+  it('answers bad operations with problems, never a crash', async () => {
+    const invalid = await callAdminChannel(socket, 'gpt.create', { id: 'bad id', name: 'x' }).catch((error: unknown) => error)
+    expect(invalid).toBeInstanceOf(RemoteOperationError)
+    expect((invalid as RemoteOperationError).status).toBe(422)
+    expect((invalid as RemoteOperationError).problem.errors).toEqual([expect.objectContaining({ pointer: '/id' })])
+    const taken = await callAdminChannel(socket, 'gpt.create', { id: 'chan-gpt', name: 'again' }).catch((error: unknown) => error)
+    expect((taken as RemoteOperationError).status).toBe(409)
+    expect(await rawChannelCall('/operations/no.such', '{}')).toMatchObject({ status: 404 })
+    expect(await rawChannelCall('/operations/gpt.list', '{not json')).toMatchObject({ status: 400 })
+    expect((await rawChannelCall('/operations/gpt.list', 'x'.repeat(70_000))).status).toBe(413)
+    expect((await fetch(`${server.url}/health`)).status).toBe(200)
+  })
+})
+
+describe('data directory lock', () => {
+  it('refuses a directory held by another live process, naming it', () => {
+    const dir = tempDir()
+    writeFileSync(join(dir, 'agentstore.lock'), JSON.stringify({ pid: 1, socket: null, started_at: new Date().toISOString() }))
+    expect(() => acquireDataDirLock(dir)).toThrow(DataDirBusyError)
+    expect(() => acquireDataDirLock(dir)).toThrow(/in use by process 1; PGlite allows one process per directory/)
+  })
+
+  it('takes over a lock left by a dead process, and releases it', () => {
+    const dir = tempDir()
+    writeFileSync(join(dir, 'agentstore.lock'), JSON.stringify({ pid: 2 ** 22 + 12345, socket: null, started_at: '2020-01-01T00:00:00Z' }))
+    const lock = acquireDataDirLock(dir)
+    expect(readLock(dir)?.pid).toBe(process.pid)
+    lock.update({ socket: '/tmp/x.sock' })
+    expect(readLock(dir)?.socket).toBe('/tmp/x.sock')
+    lock.release()
+    lock.release()
+    expect(existsSync(join(dir, 'agentstore.lock'))).toBe(false)
+  })
+
+  it('puts the socket of a long data directory in the temp dir (Unix socket paths are short)', () => {
+    const long = join(tmpdir(), 'x'.repeat(120))
+    expect(adminSocketPath(long)).toMatch(new RegExp(`^${tmpdir()}/agentstore-[0-9a-f]{16}\\.sock$`))
+    expect(adminSocketPath('/tmp/short')).toBe('/tmp/short/agentstore.sock')
+  })
+
+  it('a clean stop removes the lock and the socket', async () => {
+    await server.stop()
+    expect(existsSync(join(dataDir, 'agentstore.lock'))).toBe(false)
+    expect(existsSync(socket)).toBe(false)
+    await server.stop()
+  })
+})
