@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import http from 'node:http'
+import { openSseStream, type SseStream } from './helpers/sse.js'
 import { performance } from 'node:perf_hooks'
 import { createInterface } from 'node:readline'
 import pg from 'pg'
@@ -81,88 +81,16 @@ function startService(name: string, env: Record<string, string>): Promise<Servic
   })
 }
 
-// ---------------------------------------------------------------------------------------------
-// A compact Server-Sent Events reader
-// ---------------------------------------------------------------------------------------------
-
-interface SseEvent {
-  id: string | null
-  event: string
-  data: string
-  at: number
-}
-
-class SseStream {
-  readonly events: SseEvent[] = []
-  retry: number | null = null
-  private buffer = ''
-  private block: { id: string | null; event: string | null; data: string[] } = { id: null, event: null, data: [] }
-
-  constructor(
-    readonly response: http.IncomingMessage,
-    private readonly request: http.ClientRequest,
-  ) {
-    response.setEncoding('utf8')
-    response.on('data', (chunk: string) => {
-      this.buffer += chunk
-      for (let newline = this.buffer.indexOf('\n'); newline >= 0; newline = this.buffer.indexOf('\n')) {
-        this.line(this.buffer.slice(0, newline).replace(/\r$/, ''))
-        this.buffer = this.buffer.slice(newline + 1)
-      }
-    })
-    response.on('error', () => {})
-  }
-
-  mailIds(): string[] {
-    return this.events.filter((event) => event.event === 'mail').map((event) => (JSON.parse(event.data) as { id: string }).id)
-  }
-
-  async waitFor(what: string, predicate: () => boolean, timeoutMs = 2000): Promise<void> {
-    const deadline = Date.now() + timeoutMs
-    while (!predicate()) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; events: ${JSON.stringify(this.events)}`)
-      await new Promise((resolve) => setTimeout(resolve, 5))
-    }
-  }
-
-  close(): void {
-    this.request.destroy()
-    this.response.destroy()
-  }
-
-  private line(line: string): void {
-    if (line === '') {
-      const { id, event, data } = this.block
-      if (data.length > 0) this.events.push({ id, event: event ?? 'message', data: data.join('\n'), at: performance.now() })
-      this.block = { id: null, event: null, data: [] }
-    } else if (!line.startsWith(':')) {
-      const colon = line.indexOf(':')
-      const field = colon < 0 ? line : line.slice(0, colon)
-      const value = colon < 0 ? '' : line.slice(colon + 1).replace(/^ /, '')
-      if (field === 'data') this.block.data.push(value)
-      else if (field === 'id') this.block.id = value
-      else if (field === 'event') this.block.event = value
-      else if (field === 'retry') this.retry = Number(value)
-    }
-  }
-}
 
 const streams: SseStream[] = []
 
 /** Opens an inbox stream and resolves once its `retry:` line is in (its listener is then in place). */
-function openStream(url: string, token: string, headers: Record<string, string> = {}): Promise<SseStream> {
-  return new Promise((resolve, reject) => {
-    const request = http.get(url, { headers: { authorization: `Bearer ${token}`, accept: 'text/event-stream', ...headers }, agent: false }, (response) => {
-      if (response.statusCode !== 200) {
-        response.resume()
-        return reject(new Error(`stream ${url}: ${response.statusCode}`))
-      }
-      const stream = new SseStream(response, request)
-      streams.push(stream)
-      stream.waitFor('the retry line', () => stream.retry !== null).then(() => resolve(stream), reject)
-    })
-    request.on('error', reject)
-  })
+async function openStream(url: string, token: string, headers: Record<string, string> = {}): Promise<SseStream> {
+  const stream = await openSseStream(url, { authorization: `Bearer ${token}`, ...headers })
+  streams.push(stream)
+  if (stream.status !== 200) throw new Error(`stream ${url}: ${stream.status}`)
+  await stream.waitFor('the retry line', () => stream.retry !== null)
+  return stream
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -220,8 +148,8 @@ async function proveDelivery(a: ServiceProcess, b: ServiceProcess, adminToken: s
     expect(onB.events[n]!.at - started).toBeLessThan(1000)
   }
   await onA.waitFor('the mail on process A', () => onA.events.length >= 3, 1000)
-  expect(onB.mailIds()).toEqual(sent.map((mail) => mail.id))
-  expect(onA.mailIds()).toEqual(sent.map((mail) => mail.id))
+  expect(onB.mail().map((mail) => mail.id)).toEqual(sent.map((mail) => mail.id))
+  expect(onA.mail().map((mail) => mail.id)).toEqual(sent.map((mail) => mail.id))
   const item = JSON.parse(onB.events[0]!.data) as { from: string; content: string; direction: string; event_id: string }
   expect(item).toMatchObject({ from: s.sender, content: 'across 0', direction: 'received' })
   expect(onB.events[0]!.id).toBe(item.event_id)
@@ -232,14 +160,14 @@ async function proveDelivery(a: ServiceProcess, b: ServiceProcess, adminToken: s
   const back = await call<{ id: string }>('POST', `${b.url}/v1/gpts/${s.gptId}/mail`, s.senderKey, { from: s.sender, to: [s.recipient, s.bystander], content: 'back' })
   await onA.waitFor('the mail from B on process A', () => onA.events.length >= 4, 1000)
   await bystanderOnB.waitFor('the shared mail', () => bystanderOnB.events.length >= 1, 1000)
-  expect(onA.mailIds()[3]).toBe(back.id)
-  expect(bystanderOnB.mailIds()).toEqual([back.id])
+  expect(onA.mail().map((mail) => mail.id)[3]).toBe(back.id)
+  expect(bystanderOnB.mail().map((mail) => mail.id)).toEqual([back.id])
 
   // A stream resumed on B from the first mail's id replays the rest, whichever process took them.
   const resumed = await openStream(`${b.url}/v1/agents/${s.recipient}/inbox/stream`, s.recipientKey, { 'last-event-id': onB.events[0]!.id! })
   await resumed.waitFor('the replay', () => resumed.events.length >= 3)
   await new Promise((resolve) => setTimeout(resolve, 200))
-  expect(resumed.mailIds()).toEqual([sent[1]!.id, sent[2]!.id, back.id])
+  expect(resumed.mail().map((mail) => mail.id)).toEqual([sent[1]!.id, sent[2]!.id, back.id])
   for (const stream of [onA, onB, bystanderOnB, resumed]) stream.close()
 }
 
