@@ -482,3 +482,16 @@ describe('tenant key routes (admin-scoped key)', () => {
     expectProblem(await call('GET', '/v1/admin/gpts', undefined, bearer(own.token)), 401, 'unauthorized')
   })
 })
+
+describe('tampered cursors', () => {
+  const cursor = (scope: string, key: unknown[]) => Buffer.from(JSON.stringify({ s: scope, k: key })).toString('base64url')
+  it.each([
+    { name: 'a key list cursor whose id is not a uuid', url: `/v1/admin/gpts/keyed/keys?cursor=${cursor('keys:keyed:asc', ['2026-01-01T00:00:00.000Z', 'not-a-uuid'])}` },
+    { name: 'a GPT list cursor whose id is not text', url: `/v1/admin/gpts?cursor=${cursor('gpts:asc', ['2026-01-01T00:00:00.000Z', 42])}` },
+    { name: 'a cursor whose time is not a time', url: `/v1/admin/gpts?cursor=${cursor('gpts:asc', ['yesterday', 'x'])}` },
+  ])('$name → 400, not a database error', async ({ url }) => {
+    const response = await call('GET', url)
+    expect(response.statusCode).toBe(400)
+    expect(response.json()).toMatchObject({ type: '/problems/invalid-cursor', detail: 'The cursor is malformed.' })
+  })
+})

@@ -1,7 +1,8 @@
 import type { ValidateFunction } from 'ajv'
 import type { JsonObject } from '../../platform/db/tables.js'
 import { ERR } from '../../platform/errors.js'
-import { dateKey, pageRequest, toPage, type Page, type SortOrder } from '../../platform/http/pagination.js'
+import { timeNameAfter } from '../../platform/http/seek.js'
+import { pageRequest, toPage, type Page, type SortOrder } from '../../platform/http/pagination.js'
 import { checkCollectionSchema, compileCollectionSchema, releaseCollectionSchema } from '../../platform/json-schema.js'
 import type { CollectionRow, CollectionsRepository } from './collections.repo.js'
 import type { CollectionView } from './collections.schemas.js'
@@ -62,8 +63,7 @@ export class CollectionsService {
 
   async listCollections(gptId: string, query: { limit?: number; cursor?: string; order?: SortOrder }): Promise<Page<CollectionView>> {
     const page = pageRequest(query, `collections:${gptId}`, { defaultPageSize: this.limits.defaultPageSize, order: 'asc' })
-    const after = page.after ? ([dateKey(page.after[0]), String(page.after[1])] as [Date, string]) : null
-    const rows = await this.repo.listCollections(gptId, { ...page, after })
+    const rows = await this.repo.listCollections(gptId, { ...page, after: timeNameAfter(page) })
     const result = toPage(rows, page, (row) => [row.created_at.toISOString(), row.name])
     return { ...result, items: result.items.map(toCollectionView) }
   }

@@ -1,5 +1,6 @@
 import { ERR } from '../../platform/errors.js'
-import { dateKey, pageRequest, toPage, type Page, type SortOrder } from '../../platform/http/pagination.js'
+import { timeNameAfter } from '../../platform/http/seek.js'
+import { pageRequest, toPage, type Page, type SortOrder } from '../../platform/http/pagination.js'
 import type { GptRow, GptsRepository } from './gpts.repo.js'
 import { GPT_ID_PATTERN, type CreateGptInput, type GptView } from './gpts.schemas.js'
 
@@ -42,8 +43,7 @@ export class GptsService {
 
   async listGpts(query: { limit?: number; cursor?: string; order?: SortOrder }): Promise<Page<GptView>> {
     const page = pageRequest(query, 'gpts', { defaultPageSize: this.limits.defaultPageSize, order: 'asc' })
-    const after = page.after ? ([dateKey(page.after[0]), String(page.after[1])] as [Date, string]) : null
-    const rows = await this.repo.listGpts({ ...page, after })
+    const rows = await this.repo.listGpts({ ...page, after: timeNameAfter(page) })
     const result = toPage(rows, page, (row) => [row.created_at.toISOString(), row.id])
     return { ...result, items: result.items.map(toGptView) }
   }

@@ -2,7 +2,8 @@ import { issueApiKey, parseApiKey, secretMatches } from '../../platform/auth/api
 import type { Principal, Scope } from '../../platform/auth/principal.js'
 import { parseDuration } from '../../platform/duration.js'
 import { ERR } from '../../platform/errors.js'
-import { dateKey, pageRequest, toPage, type Page, type SortOrder } from '../../platform/http/pagination.js'
+import { timeIdAfter } from '../../platform/http/seek.js'
+import { pageRequest, toPage, type Page, type SortOrder } from '../../platform/http/pagination.js'
 import type { AgentsService } from '../agents/agents.service.js'
 import type { GptsService } from '../gpts/gpts.service.js'
 import type { KeyCache } from './key-cache.js'
@@ -59,8 +60,7 @@ export class KeysService {
   async listKeys(gptId: string, query: { limit?: number; cursor?: string; order?: SortOrder }): Promise<Page<KeyView>> {
     await this.gpts.getGpt(gptId)
     const page = pageRequest(query, `keys:${gptId}`, { defaultPageSize: this.options.defaultPageSize, order: 'asc' })
-    const after = page.after ? ([dateKey(page.after[0]), String(page.after[1])] as [Date, string]) : null
-    const rows = await this.repo.listKeys(gptId, { ...page, after })
+    const rows = await this.repo.listKeys(gptId, { ...page, after: timeIdAfter(page) })
     const result = toPage(rows, page, (row) => [row.created_at.toISOString(), row.id])
     return { ...result, items: result.items.map(toKeyView) }
   }

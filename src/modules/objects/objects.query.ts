@@ -25,10 +25,3 @@ export function cursorNumber(value: unknown): number {
   if (typeof value !== 'number' || !Number.isFinite(value)) throw ERR.invalidCursor('The cursor is malformed.')
   return value
 }
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
-
-export function cursorUuid(value: unknown): string {
-  if (typeof value !== 'string' || !UUID.test(value)) throw ERR.invalidCursor('The cursor is malformed.')
-  return value
-}

@@ -2,14 +2,15 @@ import { uuidv7 } from 'uuidv7'
 import type { Kysely } from 'kysely'
 import type { JsonObject, Tables } from '../../platform/db/tables.js'
 import { AppError, ErrorCode, ERR, type FieldError } from '../../platform/errors.js'
-import { dateKey, pageRequest, toPage, type Page } from '../../platform/http/pagination.js'
+import { pageRequest, toPage, type Page } from '../../platform/http/pagination.js'
 import { requestFingerprint, type IdempotencyStore } from '../../platform/idempotency.js'
 import { exceedsDepth, findUnstorableText } from '../../platform/json-depth.js'
 import { documentErrors } from '../../platform/json-schema.js'
 import type { CollectionHandle, CollectionsService } from '../collections/collections.service.js'
 import { toCollectionView } from '../collections/collections.service.js'
 import type { ListedObject, ObjectRow, ObjectsRepository, ObjectSeek } from './objects.repo.js'
-import { cursorNumber, cursorUuid, parseFilters, type ListObjectsQuery } from './objects.query.js'
+import { cursorUuid, timeIdAfter } from '../../platform/http/seek.js'
+import { cursorNumber, parseFilters, type ListObjectsQuery } from './objects.query.js'
 import type { ObjectView } from './objects.schemas.js'
 
 export interface ObjectsLimits {
@@ -152,8 +153,7 @@ export class ObjectsService {
       const after = page.after ? ([cursorNumber(page.after[0]), cursorUuid(page.after[1])] as [number, string]) : null
       seek = { by, limit: page.limit, after }
     } else {
-      const after = page.after ? ([dateKey(page.after[0]), cursorUuid(page.after[1])] as [Date, string]) : null
-      seek = { by, order: page.order, limit: page.limit, after }
+      seek = { by, order: page.order, limit: page.limit, after: timeIdAfter(page) }
     }
     const rows = await this.repo.listObjects(gptId, collection, filters, seek)
     return toPage(rows, page, (row) =>
