@@ -7,6 +7,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
+import { killChildren } from './helpers/children.js'
 import { SETTINGS } from '../src/config.js'
 import { ApiKey, CreatedApiKey } from '../src/modules/keys/keys.schemas.js'
 import { readLock } from '../src/platform/db/data-dir-lock.js'
@@ -255,15 +256,7 @@ function cliContract(mode: Mode): { key?: CreatedKey; seeded?: CreatedKey } {
 }
 
 afterAll(async () => {
-  // Whatever a failed step left running (normally nothing): killed and waited for before its files go.
-  await Promise.all(
-    [...children].map(async (child) => {
-      if (child.exitCode !== null || child.signalCode !== null) return
-      const closed = new Promise((resolve) => child.once('close', resolve))
-      child.kill('SIGKILL')
-      await closed
-    }),
-  )
+  await killChildren(children)
   await Promise.all(tempDirs.map((dir) => rm(dir, { recursive: true, force: true })))
 })
 

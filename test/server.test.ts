@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
+import { killChildren } from './helpers/children.js'
 import { SETTINGS } from '../src/config.js'
 
 /*
@@ -172,14 +173,7 @@ beforeAll(async () => {
 })
 
 afterAll(async () => {
-  await Promise.all(
-    [...children].map(async (child) => {
-      if (child.exitCode !== null || child.signalCode !== null) return
-      const done = new Promise((resolve) => child.once('close', resolve))
-      child.kill('SIGKILL')
-      await done
-    }),
-  )
+  await killChildren(children)
   await rm(workDir, { recursive: true, force: true })
 })
 
