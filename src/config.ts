@@ -28,6 +28,34 @@ export interface Config {
   maxMailChars: number
   maxRecipients: number
   sseHeartbeatMs: number
+  maxMessageChars: number
+  chatHistoryMessages: number
+  partialSaveMs: number
+  llm: LlmConfig
+  embeddings: EmbeddingsConfig
+  maxBatch: number
+  maxMemoryChars: number
+}
+
+export type LlmProviderName = 'openai' | 'anthropic' | 'offline'
+
+export interface LlmConfig {
+  /** Null: detected from the key's form (see SETTINGS.LLM_PROVIDER). */
+  provider: LlmProviderName | null
+  model: string | null
+  apiKey: string | null
+  baseUrl: string | null
+  timeoutMs: number
+}
+
+export interface EmbeddingsConfig {
+  provider: 'local' | 'openai'
+  model: string | null
+  baseUrl: string | null
+  apiKey: string | null
+  /** Null: the provider's own dimension. */
+  dimensions: number | null
+  timeoutMs: number
 }
 
 /** Every setting, its default, and what it means: the source for `.env.example` and the docs. */
@@ -56,6 +84,22 @@ export const SETTINGS = {
   MAX_RECIPIENTS: { default: '100', help: 'Most recipients one mail may have.' },
   SSE_HEARTBEAT_MS: { default: '15000', help: 'How often an idle event stream gets a heartbeat comment.' },
   IMPORT_MAX_LINES: { default: '10000', help: 'Most documents one collection import may hold.' },
+  MAX_MESSAGE_CHARS: { default: '10000', help: 'Longest chat message content, in characters (422 past it).' },
+  CHAT_HISTORY_MESSAGES: { default: '20', help: 'How many recent messages of a session go into the prompt of a generation.' },
+  PARTIAL_SAVE_MS: { default: '500', help: 'How often the text generated so far is saved while tokens arrive (what a crash can lose at most).' },
+  LLM_PROVIDER: { default: '', help: 'openai (any OpenAI-compatible endpoint), anthropic or offline; unset: anthropic for an sk-ant- key, openai for another key or a base URL alone, else the deterministic offline provider.' },
+  LLM_MODEL: { default: '', help: 'Model for chat generation; unset: the provider\'s default (gpt-4o-mini, claude-3-5-haiku-latest, offline-echo-1).' },
+  LLM_API_KEY: { default: '', help: 'API key of the LLM provider.' },
+  LLM_BASE_URL: { default: '', help: 'Base URL of an OpenAI-compatible or Anthropic endpoint (for example http://127.0.0.1:11434/v1 for Ollama).' },
+  LLM_TIMEOUT_MS: { default: '60000', help: 'A generation fails when the provider sends nothing for this long.' },
+  EMBEDDINGS_PROVIDER: { default: 'local', help: 'local (offline, in process) or openai (any OpenAI-compatible /embeddings endpoint; embeds in the background).' },
+  EMBEDDINGS_MODEL: { default: '', help: 'Embedding model; unset: the provider\'s default.' },
+  EMBEDDINGS_BASE_URL: { default: '', help: 'Base URL of an OpenAI-compatible embeddings endpoint.' },
+  EMBEDDINGS_API_KEY: { default: '', help: 'API key of the embeddings endpoint.' },
+  EMBEDDINGS_DIM: { default: '', help: 'Dimension of the vectors; unset: the model\'s own. A model that returns another dimension is an error.' },
+  EMBEDDINGS_TIMEOUT_MS: { default: '30000', help: 'How long one embeddings request may take.' },
+  MAX_BATCH: { default: '100', help: 'Most memories one batch request may hold.' },
+  MAX_MEMORY_CHARS: { default: '10000', help: 'Longest memory content, in characters (422 past it).' },
 } as const
 
 export type SettingName = keyof typeof SETTINGS
@@ -103,6 +147,14 @@ export function loadConfig(env: Env = process.env): Config {
       problems.push(`${name}: expected a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}`)
       return null
     }
+  }
+
+  const oneOf = <T extends string>(name: SettingName, allowed: readonly T[]): T | null => {
+    const text = raw(name).toLowerCase()
+    if (text === '') return null
+    if ((allowed as readonly string[]).includes(text)) return text as T
+    problems.push(`${name}=${JSON.stringify(text)}: expected ${allowed.join(', ')} or unset`)
+    return null
   }
 
   const host = raw('HOST')
@@ -161,6 +213,26 @@ export function loadConfig(env: Env = process.env): Config {
     maxMailChars: int('MAX_MAIL_CHARS', 1, 1_000_000),
     maxRecipients: int('MAX_RECIPIENTS', 1, 10_000),
     sseHeartbeatMs: int('SSE_HEARTBEAT_MS', 100, 600_000),
+    maxMessageChars: int('MAX_MESSAGE_CHARS', 1, 1_000_000),
+    chatHistoryMessages: int('CHAT_HISTORY_MESSAGES', 0, 1000),
+    partialSaveMs: int('PARTIAL_SAVE_MS', 10, 60_000),
+    llm: {
+      provider: oneOf('LLM_PROVIDER', ['openai', 'anthropic', 'offline']),
+      model: raw('LLM_MODEL') || null,
+      apiKey: raw('LLM_API_KEY') || null,
+      baseUrl: url('LLM_BASE_URL', ['http:', 'https:']),
+      timeoutMs: int('LLM_TIMEOUT_MS', 100, 600_000),
+    },
+    embeddings: {
+      provider: oneOf('EMBEDDINGS_PROVIDER', ['local', 'openai']) ?? 'local',
+      model: raw('EMBEDDINGS_MODEL') || null,
+      baseUrl: url('EMBEDDINGS_BASE_URL', ['http:', 'https:']),
+      apiKey: raw('EMBEDDINGS_API_KEY') || null,
+      dimensions: raw('EMBEDDINGS_DIM') === '' ? null : int('EMBEDDINGS_DIM', 1, 16_000),
+      timeoutMs: int('EMBEDDINGS_TIMEOUT_MS', 100, 600_000),
+    },
+    maxBatch: int('MAX_BATCH', 1, 10_000),
+    maxMemoryChars: int('MAX_MEMORY_CHARS', 1, 1_000_000),
   }
   if (problems.length > 0) throw new ConfigError(problems)
   return config

@@ -107,6 +107,92 @@ export interface MailMetadataTable {
   updated_at: UpdatedAt
 }
 
+export interface CharactersTable {
+  gpt_id: string
+  id: string
+  name: string
+  agent_role: string
+  model: string | null
+  temperature: number | null
+  memory: JsonColumn<CharacterMemory>
+  created_at: CreatedAt
+  updated_at: UpdatedAt
+  deleted_at: Date | null
+}
+
+export interface CharacterMemory {
+  enabled: boolean
+  top_k?: number
+  entity_type?: string
+}
+
+export interface ChatSessionsTable {
+  gpt_id: string
+  id: string
+  user_id: string
+  name: string | null
+  metadata: JsonColumn
+  character_id: string | null
+  is_favorite: ColumnType<boolean, boolean | undefined, boolean>
+  last_activity_at: ColumnType<Date, Date | undefined, Date>
+  generating_message_id: string | null
+  generation_lease_until: Date | null
+  created_at: CreatedAt
+  updated_at: UpdatedAt
+}
+
+export type MessageSender = 'user' | 'ai' | 'system' | 'tool'
+export type MessageStatus = 'pending' | 'in_progress' | 'complete' | 'failed'
+
+export interface ChatMessagesTable {
+  gpt_id: string
+  session_id: string
+  id: string
+  sender: MessageSender
+  content: ColumnType<string, string | undefined, string>
+  context: ColumnType<JsonValue | null, string | null | undefined, string | null>
+  status: ColumnType<MessageStatus, MessageStatus | undefined, MessageStatus>
+  partial_content: ColumnType<string, string | undefined, string>
+  error_message: string | null
+  model: string | null
+  character_id: string | null
+  created_at: CreatedAt
+  updated_at: UpdatedAt
+  search: ColumnType<string, never, never>
+}
+
+export type EmbeddingStatus = 'pending' | 'ready' | 'failed'
+
+export interface MemoriesTable {
+  gpt_id: string
+  id: string
+  entity_type: string | null
+  entity_id: string | null
+  user_id: string | null
+  content: string
+  metadata: JsonColumn
+  embedding_status: ColumnType<EmbeddingStatus, EmbeddingStatus | undefined, EmbeddingStatus>
+  embedding_error: string | null
+  embedding_attempts: ColumnType<number, number | undefined, number>
+  revision: ColumnType<number, number | undefined, number>
+  created_at: CreatedAt
+  updated_at: UpdatedAt
+  search: ColumnType<string, never, never>
+}
+
+export interface EmbeddingsTable {
+  gpt_id: string
+  id: ColumnType<string, never, never>
+  memory_id: string | null
+  object_id: string | null
+  message_id: string | null
+  model: string
+  dims: number
+  /** Written as a vector literal `[1,2,…]`, which both vector and real[] columns accept through a cast. */
+  embedding: ColumnType<unknown, string, string>
+  embedded_at: ColumnType<Date, Date | undefined, Date>
+}
+
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue }
 export type JsonObject = { [key: string]: JsonValue }
 
@@ -122,4 +208,9 @@ export interface Tables {
   mail: MailTable
   mail_recipients: MailRecipientsTable
   mail_metadata: MailMetadataTable
+  characters: CharactersTable
+  chat_sessions: ChatSessionsTable
+  chat_messages: ChatMessagesTable
+  memories: MemoriesTable
+  embeddings: EmbeddingsTable
 }
