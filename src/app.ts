@@ -22,6 +22,11 @@ import { agentRoutes } from './modules/agents/agents.routes.js'
 import { conversationRoutes } from './modules/mail/conversations.routes.js'
 import { mailRoutes } from './modules/mail/mail.routes.js'
 import { InboxStreams } from './modules/mail/mail.stream.js'
+import { characterRoutes } from './modules/characters/characters.routes.js'
+import { sessionRoutes } from './modules/chat/sessions.routes.js'
+import { messageRoutes } from './modules/chat/messages.routes.js'
+import { memoryRoutes } from './modules/memories/memories.routes.js'
+import { searchRoutes } from './modules/search/search.routes.js'
 import type { EventBus } from './platform/events/event-bus.js'
 import type { Services } from './services.js'
 
@@ -65,7 +70,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   await app.register(problemPlugin)
   await app.register(storableTextPlugin)
-  await app.register(metricsPlugin, { pool: database.pool })
+  await app.register(metricsPlugin, { pool: database.pool, registry: services.registry })
   await app.register(openApiPlugin, { version: deps.version, publicUrl: config.publicUrl })
   await app.register(rateLimitPlugin, {
     rules: config.rateLimits,
@@ -90,6 +95,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     mailRoutes({ mail: services.mail, streams, maxRecipients: config.maxRecipients, maxMailChars: config.maxMailChars, ...listDeps }),
   )
   await app.register(conversationRoutes({ conversations: services.conversations, mail: services.mail, ...listDeps }))
+  await app.register(characterRoutes({ characters: services.characters, maxMessageChars: config.maxMessageChars, ...listDeps }))
+  await app.register(sessionRoutes({ sessions: services.sessions, ...listDeps }))
+  await app.register(messageRoutes({ messages: services.messages, maxMessageChars: config.maxMessageChars, ...listDeps }))
+  await app.register(
+    memoryRoutes({ memories: services.memories, maxMemoryChars: config.maxMemoryChars, maxBatch: config.maxBatch, ...listDeps }),
+  )
+  await app.register(searchRoutes({ search: services.search }))
   await app.register(
     actionRoutes({ gpts: services.gpts, collections: services.collections, publicUrl: config.publicUrl, version: deps.version }),
   )

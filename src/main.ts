@@ -15,7 +15,7 @@ import { createEventBus } from './platform/events/create-event-bus.js'
 import { PgBossJobQueue } from './platform/jobs/pg-boss.queue.js'
 import { buildJobDefinitions, registerJobs } from './platform/jobs/registry.js'
 import { createRedis } from './platform/redis.js'
-import { openConfiguredDatabase, readinessChecks, vectorBackend } from './runtime.js'
+import { openConfiguredDatabase, openEmbeddings, readinessChecks } from './runtime.js'
 import { createServices } from './services.js'
 import { packageVersion } from './version.js'
 
@@ -52,12 +52,17 @@ export async function startServer(config: Config): Promise<RunningServer> {
       await redis.connect().catch(() => {})
     }
     events = createEventBus({ databaseUrl: config.databaseUrl, database, redis }, logger)
-    const services = createServices({ database, config, events, log: logger })
-    const version = packageVersion()
+    const embeddings = await openEmbeddings(config, database)
     if (config.jobsEnabled) {
       // Shorter than the HTTP grace period, so that a stop ends within SHUTDOWN_TIMEOUT_MS overall.
       jobs = new PgBossJobQueue({ database, logger, stopTimeoutMs: Math.max(1000, Math.floor(config.shutdownTimeoutMs / 2)) })
-      registerJobs(jobs, buildJobDefinitions({ database, logger }))
+    }
+    const queue = jobs
+    const services = createServices({ database, config, events, log: logger, embeddings, jobs: () => queue })
+    await services.embedder.store.ensureIndex()
+    const version = packageVersion()
+    if (jobs) {
+      registerJobs(jobs, buildJobDefinitions({ database, logger, embeddingWorker: services.embeddingWorker }))
       await jobs.start()
     }
     store = redis ? new RedisRateLimitStore(redis) : new MemoryRateLimitStore()
@@ -75,7 +80,8 @@ export async function startServer(config: Config): Promise<RunningServer> {
         url,
         version,
         database: database.kind === 'pglite' ? `embedded PGlite in ${config.dataDir}` : 'PostgreSQL',
-        vector: await vectorBackend(database),
+        vector: services.embedder.store.mode === 'hnsw' ? 'pgvector (HNSW)' : 'exact scan (no pgvector)',
+        embeddings: `${embeddings.provider.name} (${embeddings.provider.dimensions} dimensions)`,
         jobs: jobs ? 'on (pg-boss)' : 'off',
         events: events.kind,
         rate_limits: config.rateLimits.length === 0 ? 'off' : store.name,

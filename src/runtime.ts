@@ -5,6 +5,9 @@ import { openDatabase, type Database } from './platform/db/database.js'
 import { migrationStatus } from './platform/db/migrate.js'
 import { sql } from 'kysely'
 import type { ReadinessCheck } from './platform/readiness.js'
+import type { EmbeddingsProvider } from './platform/embeddings/embeddings.provider.js'
+import { createEmbeddingsProvider } from './platform/embeddings/create-embeddings-provider.js'
+import type { VectorBackend } from './modules/search/vector-store.js'
 
 /** The database of a process: embedded PGlite under an exclusive lock of DATA_DIR, or PostgreSQL. */
 export interface OpenedDatabase {
@@ -38,6 +41,14 @@ export async function openConfiguredDatabase(config: Pick<Config, 'databaseUrl' 
 export async function vectorBackend(database: Database): Promise<'pgvector' | 'exact'> {
   const { rows } = await sql<{ present: boolean }>`select exists (select 1 from pg_extension where extname = 'vector') as present`.execute(database.db)
   return rows[0]?.present ? 'pgvector' : 'exact'
+}
+
+/** The embeddings provider of the configuration and the vector backend the database offers. */
+export async function openEmbeddings(
+  config: Pick<Config, 'embeddings'>,
+  database: Database,
+): Promise<{ provider: EmbeddingsProvider; backend: VectorBackend }> {
+  return { provider: await createEmbeddingsProvider(config.embeddings), backend: await vectorBackend(database) }
 }
 
 export function readinessChecks(database: Database, redis: Redis | null): ReadinessCheck[] {

@@ -17,6 +17,23 @@ import type { EventBus } from './platform/events/event-bus.js'
 import { KeyCache } from './modules/keys/key-cache.js'
 import { KeysRepository } from './modules/keys/keys.repo.js'
 import { KeysService } from './modules/keys/keys.service.js'
+import { CharactersRepository } from './modules/characters/characters.repo.js'
+import { CharactersService } from './modules/characters/characters.service.js'
+import { SessionsRepository } from './modules/chat/sessions.repo.js'
+import { SessionsService } from './modules/chat/sessions.service.js'
+import { MessagesRepository } from './modules/chat/messages.repo.js'
+import { MessagesService } from './modules/chat/messages.service.js'
+import { Registry } from 'prom-client'
+import type { EmbeddingsProvider } from './platform/embeddings/embeddings.provider.js'
+import type { JobQueue } from './platform/jobs/jobs.queue.js'
+import { memoryEmbedQueue } from './modules/memories/memories.embed.job.js'
+import { MemoriesRepository } from './modules/memories/memories.repo.js'
+import { MemoriesService } from './modules/memories/memories.service.js'
+import { Embedder } from './modules/search/embedder.js'
+import { EmbeddingWorker } from './modules/search/embedding-worker.js'
+import { SearchRepository } from './modules/search/search.repo.js'
+import { SearchService } from './modules/search/search.service.js'
+import { VectorStore, type VectorBackend } from './modules/search/vector-store.js'
 
 export interface Services {
   gpts: GptsService
@@ -26,6 +43,16 @@ export interface Services {
   agents: AgentsService
   conversations: ConversationsService
   mail: MailService
+  characters: CharactersService
+  sessions: SessionsService
+  messages: MessagesService
+  memories: MemoriesService
+  search: SearchService
+  /** Embeds outside requests (background jobs, `agentstore reindex`). */
+  embeddingWorker: EmbeddingWorker
+  embedder: Embedder
+  /** Metrics of the services (embeddings), shown by /metrics beside the HTTP ones. */
+  registry: Registry
 }
 
 /** Wires every domain service over one database; the HTTP app and the CLI both use these. */
@@ -34,9 +61,12 @@ export interface ServiceDeps {
   config: Pick<Config, 'defaultPageSize' | 'keyTouchIntervalMs' | 'keyCacheTtlMs' | 'maxJsonDepth' | 'importMaxLines'>
   events: EventBus
   log: { warn(object: object, message: string): void }
+  embeddings: { provider: EmbeddingsProvider; backend: VectorBackend }
+  /** The background job queue, once there is one (none: memories wait for a process that runs jobs). */
+  jobs?: () => JobQueue | null
 }
 
-export function createServices({ database, config, events, log }: ServiceDeps): Services {
+export function createServices({ database, config, events, log, embeddings, jobs = () => null }: ServiceDeps): Services {
   const keyCache = new KeyCache(config.keyCacheTtlMs, events, log)
   const gpts = new GptsService(new GptsRepository(database.db), config, (gptId) => keyCache.forgetGpt(gptId))
   const onBackgroundError = (error: unknown) => log.warn({ err: error }, 'background write failed')
@@ -56,5 +86,26 @@ export function createServices({ database, config, events, log }: ServiceDeps): 
   )
   const conversations = new ConversationsService(new ConversationsRepository(database.db), config)
   const mail = new MailService(new MailRepository(database.db), agents, conversations, events, config, log)
-  return { gpts, keys, collections, objects, agents, conversations, mail }
+  const characters = new CharactersService(new CharactersRepository(database.db), config)
+  const sessionsRepo = new SessionsRepository(database.db)
+  const sessions = new SessionsService(sessionsRepo, characters, config)
+  const messages = new MessagesService(
+    database.db,
+    new MessagesRepository(database.db),
+    sessionsRepo,
+    sessions,
+    new IdempotencyStore(database.db),
+    config,
+  )
+  const registry = new Registry()
+  const store = new VectorStore(database.db, embeddings.backend, embeddings.provider.dimensions, embeddings.provider.model)
+  const embedder = new Embedder(embeddings.provider, store, registry)
+  const memoriesRepo = new MemoriesRepository(database.db)
+  const embeddingWorker = new EmbeddingWorker(database.db, memoriesRepo, embedder)
+  const memories = new MemoriesService(database.db, memoriesRepo, embedder, () => {
+    const queue = jobs()
+    return queue ? memoryEmbedQueue(queue) : null
+  }, config, log)
+  const search = new SearchService(new SearchRepository(database.db), embedder, log)
+  return { gpts, keys, collections, objects, agents, conversations, mail, characters, sessions, messages, memories, search, embeddingWorker, embedder, registry }
 }

@@ -4,7 +4,7 @@ import { migrateToLatest } from '../platform/db/migrate.js'
 import { createEventBus } from '../platform/events/create-event-bus.js'
 import type { EventBus } from '../platform/events/event-bus.js'
 import { createRedis } from '../platform/redis.js'
-import { openConfiguredDatabase } from '../runtime.js'
+import { openConfiguredDatabase, openEmbeddings } from '../runtime.js'
 import { createServices } from '../services.js'
 import { callAdminChannel } from './admin-channel.js'
 import { runOperation, type OperationName } from './operations.js'
@@ -40,7 +40,8 @@ export async function executeOperation(config: Config, name: OperationName, args
   }
   try {
     if (name !== 'migrate.status' && name !== 'migrate.up') await migrateToLatest(opened.database.db)
-    const services = createServices({ database: opened.database, config, events, log })
+    const embeddings = await openEmbeddings(config, opened.database)
+    const services = createServices({ database: opened.database, config, events, log, embeddings })
     return await runOperation({ services, database: opened.database }, name, args)
   } finally {
     await events.close()

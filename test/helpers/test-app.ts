@@ -8,7 +8,8 @@ import { LocalEventBus, type EventBus } from '../../src/platform/events/event-bu
 import { MemoryRateLimitStore } from '../../src/platform/limits/memory.store.js'
 import type { RateLimitStore } from '../../src/platform/limits/rate-limit.store.js'
 import type { ReadinessCheck } from '../../src/platform/readiness.js'
-import { readinessChecks } from '../../src/runtime.js'
+import { openEmbeddings, readinessChecks } from '../../src/runtime.js'
+import type { JobQueue } from '../../src/platform/jobs/jobs.queue.js'
 import { createServices, type Services } from '../../src/services.js'
 import { createTestDatabase, type TestDatabase } from './test-database.js'
 
@@ -33,6 +34,8 @@ export interface TestAppOptions {
   events?: EventBus
   /** Routes a test adds before the app is ready. */
   extend?: (app: FastifyInstance) => void
+  /** The background job queue memories hand remote embedding to (default: none). */
+  jobs?: () => JobQueue | null
 }
 
 function capturingLogger(lines: Record<string, unknown>[]): Logger {
@@ -53,7 +56,9 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
   const logs: Record<string, unknown>[] = []
   const logger = capturingLogger(logs)
   const events = options.events ?? new LocalEventBus()
-  const services = createServices({ database: db.database, config, events, log: logger })
+  const embeddings = await openEmbeddings(config, db.database)
+  const services = createServices({ database: db.database, config, events, log: logger, embeddings, jobs: options.jobs })
+  await services.embedder.store.ensureIndex()
   const store = options.rateLimitStore ?? new MemoryRateLimitStore()
   const defaults = readinessChecks(db.database, null)
   const app = await buildApp({

@@ -9,6 +9,10 @@ import { migrateToLatest } from '../db/migrate.js'
 import type { JobInfo, JobLogger, JobQueue, JobState } from './jobs.queue.js'
 import { PgBossJobQueue, type PgBossJobQueueOptions } from './pg-boss.queue.js'
 import { buildJobDefinitions, registerJobs } from './registry.js'
+import { loadConfig } from '../../config.js'
+import { openEmbeddings } from '../../runtime.js'
+import { createServices } from '../../services.js'
+import { LocalEventBus } from '../events/event-bus.js'
 
 interface Backend {
   name: string
@@ -107,7 +111,9 @@ describe.each(backends)('background jobs on $name', (backend) => {
   beforeAll(async () => {
     ;({ database, drop } = await backend.open())
     queue = new PgBossJobQueue({ database, logger: capturingLogger(logs), ...FAST })
-    registerJobs(queue, buildJobDefinitions({ database, logger: capturingLogger(logs), keyRetentionDays: 30 }))
+    const config = loadConfig({})
+    const services = createServices({ database, config, events: new LocalEventBus(), log: capturingLogger(logs), embeddings: await openEmbeddings(config, database) })
+    registerJobs(queue, buildJobDefinitions({ database, logger: capturingLogger(logs), keyRetentionDays: 30, embeddingWorker: services.embeddingWorker }))
     queue.register<{ word: string; n: number }>({
       name: 'test.echo',
       async handler(data, ctx) {

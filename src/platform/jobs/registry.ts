@@ -1,4 +1,7 @@
 import { purgeExpiredKeysJob } from '../../modules/keys/keys.purge-expired.job.js'
+import { embedMemoriesJob } from '../../modules/memories/memories.embed.job.js'
+import { backfillEmbeddingsJob } from '../../modules/search/embeddings.backfill.job.js'
+import type { EmbeddingWorker } from '../../modules/search/embedding-worker.js'
 import type { Database } from '../db/database.js'
 import type { JobDefinition, JobLogger, JobQueue } from './jobs.queue.js'
 
@@ -7,6 +10,7 @@ export interface JobDependencies {
   logger: JobLogger
   /** Days a revoked or expired API key is kept before the daily purge deletes it (default 30). */
   keyRetentionDays?: number
+  embeddingWorker: EmbeddingWorker
 }
 
 /**
@@ -14,7 +18,11 @@ export interface JobDependencies {
  * so that the list of what runs in the background is in one place.
  */
 export function buildJobDefinitions(deps: JobDependencies): JobDefinition[] {
-  return [purgeExpiredKeysJob({ db: deps.database.db, logger: deps.logger, retentionDays: deps.keyRetentionDays })]
+  return [
+    purgeExpiredKeysJob({ db: deps.database.db, logger: deps.logger, retentionDays: deps.keyRetentionDays }),
+    embedMemoriesJob({ worker: deps.embeddingWorker, logger: deps.logger }),
+    backfillEmbeddingsJob({ worker: deps.embeddingWorker, logger: deps.logger }),
+  ]
 }
 
 export function registerJobs(queue: JobQueue, definitions: readonly JobDefinition[]): void {

@@ -1,0 +1,92 @@
+import { uuidv7 } from 'uuidv7'
+import type { CharacterMemory } from '../../platform/db/tables.js'
+import { ERR } from '../../platform/errors.js'
+import { pageRequest, toPage, type Page, type SortOrder } from '../../platform/http/pagination.js'
+import { timeIdAfter } from '../../platform/http/seek.js'
+import type { CharacterRow, CharactersRepository } from './characters.repo.js'
+import {
+  DEFAULT_MEMORY_TOP_K,
+  type CharacterView,
+  type CreateCharacterInput,
+  type MemoryInput,
+  type PatchCharacterInput,
+} from './characters.schemas.js'
+
+export function toCharacterView(row: CharacterRow): CharacterView {
+  return {
+    id: row.id,
+    gpt_id: row.gpt_id,
+    name: row.name,
+    agent_role: row.agent_role,
+    model: row.model,
+    temperature: row.temperature,
+    memory: {
+      enabled: row.memory.enabled === true,
+      top_k: row.memory.top_k ?? DEFAULT_MEMORY_TOP_K,
+      entity_type: row.memory.entity_type ?? null,
+    },
+    created_at: row.created_at.toISOString(),
+    updated_at: row.updated_at.toISOString(),
+  }
+}
+
+/** Stored with its default filled in, so that a later change of the default does not alter it. */
+function storedMemory(input: MemoryInput): CharacterMemory {
+  return {
+    enabled: input.enabled,
+    top_k: input.top_k ?? DEFAULT_MEMORY_TOP_K,
+    ...(input.entity_type !== undefined ? { entity_type: input.entity_type } : {}),
+  }
+}
+
+export class CharactersService {
+  constructor(
+    private readonly repo: CharactersRepository,
+    private readonly limits: { defaultPageSize: number },
+  ) {}
+
+  async createCharacter(gptId: string, input: CreateCharacterInput): Promise<CharacterView> {
+    const row = await this.repo.insertCharacter({
+      gpt_id: gptId,
+      id: uuidv7(),
+      name: input.name,
+      agent_role: input.agent_role,
+      model: input.model ?? null,
+      temperature: input.temperature ?? null,
+      memory: storedMemory(input.memory ?? { enabled: false }),
+    })
+    return toCharacterView(row)
+  }
+
+  /** The character when it exists in the GPT and is not deleted; null otherwise (for generation and references). */
+  async findActiveCharacter(gptId: string, id: string): Promise<CharacterView | null> {
+    const row = await this.repo.findActive(gptId, id)
+    return row ? toCharacterView(row) : null
+  }
+
+  /** Like `findActiveCharacter`, but a missing or deleted character is a 404. */
+  async getCharacter(gptId: string, id: string): Promise<CharacterView> {
+    const character = await this.findActiveCharacter(gptId, id)
+    if (!character) throw ERR.notFound('Character', id)
+    return character
+  }
+
+  async updateCharacter(gptId: string, id: string, input: PatchCharacterInput): Promise<CharacterView> {
+    const { memory, ...rest } = input
+    const row = await this.repo.updateCharacter(gptId, id, { ...rest, ...(memory ? { memory: storedMemory(memory) } : {}) })
+    if (!row) throw ERR.notFound('Character', id)
+    return toCharacterView(row)
+  }
+
+  async listCharacters(gptId: string, query: { limit?: number; cursor?: string; order?: SortOrder }): Promise<Page<CharacterView>> {
+    const page = pageRequest(query, `characters:${gptId}`, { defaultPageSize: this.limits.defaultPageSize, order: 'asc' })
+    const rows = await this.repo.listCharacters(gptId, { ...page, after: timeIdAfter(page) })
+    const result = toPage(rows, page, (row) => [row.created_at.toISOString(), row.id])
+    return { ...result, items: result.items.map(toCharacterView) }
+  }
+
+  /** Soft delete: hidden from now on; sessions and messages keep their `character_id`. */
+  async deleteCharacter(gptId: string, id: string): Promise<void> {
+    if (!(await this.repo.softDeleteCharacter(gptId, id))) throw ERR.notFound('Character', id)
+  }
+}

@@ -1,0 +1,96 @@
+import { sql, type Kysely, type Selectable } from 'kysely'
+import type { ChatSessionsTable, JsonObject, Tables } from '../../platform/db/tables.js'
+import type { PageRequest } from '../../platform/http/pagination.js'
+
+export type SessionRow = Selectable<ChatSessionsTable>
+
+export interface SessionFilters {
+  userId: string | null
+  favorite: boolean | null
+  /** Case-insensitive substring of the name, taken literally. */
+  q: string | null
+}
+
+/** `%`, `_` and `\` match themselves in a LIKE pattern (whose escape character is `\`). */
+export const likeLiteral = (text: string) => text.replace(/[\\%_]/g, (char) => `\\${char}`)
+
+export class SessionsRepository {
+  constructor(private readonly db: Kysely<Tables>) {}
+
+  async insertSession(row: {
+    gpt_id: string
+    id: string
+    user_id: string
+    name: string | null
+    metadata: JsonObject
+    character_id: string | null
+    is_favorite: boolean
+  }): Promise<SessionRow> {
+    return this.db
+      .insertInto('chat_sessions')
+      .values({ ...row, metadata: JSON.stringify(row.metadata) })
+      .returningAll()
+      .executeTakeFirstOrThrow()
+  }
+
+  async findSession(gptId: string, id: string, db: Kysely<Tables> = this.db): Promise<SessionRow | null> {
+    return (await db.selectFrom('chat_sessions').selectAll().where('gpt_id', '=', gptId).where('id', '=', id).executeTakeFirst()) ?? null
+  }
+
+  async updateSession(
+    gptId: string,
+    id: string,
+    change: { name?: string | null; is_favorite?: boolean; metadata?: JsonObject; character_id?: string | null },
+  ): Promise<SessionRow | null> {
+    const { metadata, ...rest } = change
+    return (
+      (await this.db
+        .updateTable('chat_sessions')
+        .set({
+          ...rest,
+          // Metadata merges by top-level key, like PATCH everywhere in this API.
+          ...(metadata ? { metadata: sql`metadata || ${JSON.stringify(metadata)}::jsonb` } : {}),
+          updated_at: sql`now()`,
+        })
+        .where('gpt_id', '=', gptId)
+        .where('id', '=', id)
+        .returningAll()
+        .executeTakeFirst()) ?? null
+    )
+  }
+
+  /**
+   * Marks activity on the session (a message was added), inside the caller's transaction so that it
+   * commits with the message; the row stays locked until then. Null when there is no such session.
+   */
+  async touchSession(gptId: string, id: string, db: Kysely<Tables> = this.db): Promise<SessionRow | null> {
+    return (
+      (await db
+        .updateTable('chat_sessions')
+        .set({ last_activity_at: sql`now()`, updated_at: sql`now()` })
+        .where('gpt_id', '=', gptId)
+        .where('id', '=', id)
+        .returningAll()
+        .executeTakeFirst()) ?? null
+    )
+  }
+
+  /** Sorted by (last_activity_at, id) in the page's order. */
+  async listSessions(gptId: string, filters: SessionFilters, page: PageRequest & { after: [Date, string] | null }): Promise<SessionRow[]> {
+    const cmp = page.order === 'asc' ? '>' : '<'
+    let query = this.db.selectFrom('chat_sessions').selectAll().where('gpt_id', '=', gptId)
+    if (filters.userId !== null) query = query.where('user_id', '=', filters.userId)
+    if (filters.favorite !== null) query = query.where('is_favorite', '=', filters.favorite)
+    if (filters.q !== null) query = query.where(sql<boolean>`name ilike ${`%${likeLiteral(filters.q)}%`} escape '\\'`)
+    if (page.after) {
+      const [activity, id] = page.after
+      query = query.where((eb) => eb(eb.refTuple('last_activity_at', 'id'), cmp, eb.tuple(activity, id)))
+    }
+    return query.orderBy('last_activity_at', page.order).orderBy('id', page.order).limit(page.limit + 1).execute()
+  }
+
+  /** Deletes the session; its messages go with it (foreign key cascade). */
+  async deleteSession(gptId: string, id: string): Promise<boolean> {
+    return (await this.db.deleteFrom('chat_sessions').where('gpt_id', '=', gptId).where('id', '=', id).executeTakeFirst()).numDeletedRows > 0n
+  }
+}

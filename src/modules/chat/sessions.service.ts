@@ -1,0 +1,105 @@
+import { uuidv7 } from 'uuidv7'
+import type { JsonObject } from '../../platform/db/tables.js'
+import { ERR } from '../../platform/errors.js'
+import { pageRequest, toPage, type Page } from '../../platform/http/pagination.js'
+import { timeIdAfter } from '../../platform/http/seek.js'
+import { exceedsDepth } from '../../platform/json-depth.js'
+import type { CharactersService } from '../characters/characters.service.js'
+import type { SessionRow, SessionsRepository } from './sessions.repo.js'
+import type { CreateSessionInput, ListSessionsQuery, PatchSessionInput, SessionView } from './sessions.schemas.js'
+
+export function toSessionView(row: SessionRow): SessionView {
+  return {
+    id: row.id,
+    gpt_id: row.gpt_id,
+    user_id: row.user_id,
+    name: row.name,
+    metadata: row.metadata,
+    character_id: row.character_id,
+    is_favorite: row.is_favorite,
+    last_activity_at: row.last_activity_at.toISOString(),
+    created_at: row.created_at.toISOString(),
+    updated_at: row.updated_at.toISOString(),
+  }
+}
+
+export interface SessionsLimits {
+  defaultPageSize: number
+  maxJsonDepth: number
+}
+
+export class SessionsService {
+  constructor(
+    private readonly repo: SessionsRepository,
+    private readonly characters: CharactersService,
+    private readonly limits: SessionsLimits,
+  ) {}
+
+  async createSession(gptId: string, input: CreateSessionInput): Promise<SessionView> {
+    const metadata = this.checkMetadata(input.metadata)
+    await this.checkCharacter(gptId, input.character_id)
+    const row = await this.repo.insertSession({
+      gpt_id: gptId,
+      id: uuidv7(),
+      user_id: input.user_id,
+      name: input.name ?? null,
+      metadata: metadata ?? {},
+      character_id: input.character_id ?? null,
+      is_favorite: input.is_favorite ?? false,
+    })
+    return toSessionView(row)
+  }
+
+  /** The session, or null when the GPT has no such session. */
+  async findSession(gptId: string, id: string): Promise<SessionView | null> {
+    const row = await this.repo.findSession(gptId, id)
+    return row ? toSessionView(row) : null
+  }
+
+  /** The session; a missing one (or another GPT's) is a 404. */
+  async getSession(gptId: string, id: string): Promise<SessionView> {
+    const session = await this.findSession(gptId, id)
+    if (!session) throw ERR.notFound('Session', id)
+    return session
+  }
+
+  async updateSession(gptId: string, id: string, input: PatchSessionInput): Promise<SessionView> {
+    const metadata = this.checkMetadata(input.metadata)
+    await this.checkCharacter(gptId, input.character_id)
+    const row = await this.repo.updateSession(gptId, id, { ...input, metadata })
+    if (!row) throw ERR.notFound('Session', id)
+    return toSessionView(row)
+  }
+
+  /** Newest activity first by default; `q` matches a substring of the name, ignoring case. */
+  async listSessions(gptId: string, query: ListSessionsQuery): Promise<Page<SessionView>> {
+    const page = pageRequest(query, `sessions:${gptId}`, { defaultPageSize: this.limits.defaultPageSize, order: 'desc' })
+    const filters = { userId: query.user_id ?? null, favorite: query.favorite ?? null, q: query.q ?? null }
+    const rows = await this.repo.listSessions(gptId, filters, { ...page, after: timeIdAfter(page) })
+    const result = toPage(rows, page, (row) => [row.last_activity_at.toISOString(), row.id])
+    return { ...result, items: result.items.map(toSessionView) }
+  }
+
+  /** Deletes the session and all its messages. */
+  async deleteSession(gptId: string, id: string): Promise<void> {
+    if (!(await this.repo.deleteSession(gptId, id))) throw ERR.notFound('Session', id)
+  }
+
+  /** A session may only name a character of its GPT that is not deleted: 422 otherwise. */
+  private async checkCharacter(gptId: string, characterId: string | null | undefined): Promise<void> {
+    if (characterId === undefined || characterId === null) return
+    if (await this.characters.findActiveCharacter(gptId, characterId)) return
+    throw ERR.validation('The session refers to a character that does not exist in this GPT.', [
+      { pointer: '/character_id', location: 'body', message: 'is not a character of this GPT (or it was deleted)' },
+    ])
+  }
+
+  private checkMetadata(metadata: object | undefined): JsonObject | undefined {
+    if (metadata !== undefined && exceedsDepth(metadata, this.limits.maxJsonDepth)) {
+      throw ERR.validation(`The metadata nests deeper than ${this.limits.maxJsonDepth} levels (MAX_JSON_DEPTH).`, [
+        { pointer: '/metadata', location: 'body', message: `must not nest deeper than ${this.limits.maxJsonDepth} levels` },
+      ])
+    }
+    return metadata as JsonObject | undefined
+  }
+}

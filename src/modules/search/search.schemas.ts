@@ -1,0 +1,65 @@
+import { Type, type Static } from 'typebox'
+
+export const SEARCH_SOURCES = ['memories', 'objects', 'messages'] as const
+
+const Source = Type.Union([Type.Literal('memories'), Type.Literal('objects'), Type.Literal('messages')])
+const Mode = (description?: string) =>
+  Type.Union([Type.Literal('semantic'), Type.Literal('keyword'), Type.Literal('hybrid')], description ? { description } : {})
+
+const Label = (description: string) => Type.String({ minLength: 1, maxLength: 200, description })
+
+export const SearchBody = Type.Object(
+  {
+    query: Type.String({ minLength: 1, maxLength: 2000, pattern: '\\S', description: 'What to look for; not blank.' }),
+    top_k: Type.Optional(Type.Integer({ minimum: 1, maximum: 50, default: 10, description: 'Results to return (1–50, default 10).' })),
+    mode: Type.Optional(
+      Mode('`semantic` (vectors), `keyword` (full text) or `hybrid` (both, fused by reciprocal rank; default).'),
+    ),
+    sources: Type.Optional(
+      Type.Array(Source, {
+        minItems: 1,
+        uniqueItems: true,
+        description: 'What to search: memories, objects (documents) and messages (chat); default all.',
+      }),
+    ),
+    filters: Type.Optional(
+      Type.Object(
+        {
+          entity_type: Type.Optional(Label('Memories of this entity type; documents of this collection. Leaves messages out.')),
+          user_id: Type.Optional(Label('Memories and chat messages of this end user. Leaves documents out.')),
+          where: Type.Optional(
+            Type.Object({}, { additionalProperties: true, description: 'Containment: memory metadata, document body, message context.' }),
+          ),
+          created_after: Type.Optional(Type.String({ format: 'date-time' })),
+          created_before: Type.Optional(Type.String({ format: 'date-time' })),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+  },
+  { additionalProperties: false },
+)
+export type SearchInput = Static<typeof SearchBody>
+
+export const SearchResult = Type.Object({
+  source: Source,
+  id: Type.String({ format: 'uuid' }),
+  score: Type.Number({ description: 'Cosine similarity (semantic), full-text rank (keyword) or fused reciprocal-rank score (hybrid).' }),
+  content: Type.String({ description: 'The memory or message text; a document as JSON.' }),
+  metadata: Type.Object({}, { additionalProperties: true }),
+  details: Type.Object({}, {
+    additionalProperties: true,
+    description: 'Memory: entity_type, entity_id, user_id. Document: collection. Message: session_id, sender, user_id.',
+  }),
+  created_at: Type.String({ format: 'date-time' }),
+})
+
+export const SearchResponse = Type.Object({
+  results: Type.Array(SearchResult),
+  mode: Mode('The mode actually used.'),
+  sources: Type.Array(Source),
+  vector_backend: Type.Union([Type.Literal('hnsw'), Type.Literal('exact')]),
+  embedding_model: Type.String(),
+  warnings: Type.Optional(Type.Array(Type.String(), { description: 'Why the answer is partial (for example semantic search unavailable, so hybrid fell back to keyword).' })),
+})
+export type SearchView = Static<typeof SearchResponse>

@@ -1,0 +1,102 @@
+import type { JsonObject } from '../../platform/db/tables.js'
+import { ERR } from '../../platform/errors.js'
+import type { Embedder } from './embedder.js'
+import { keywordQuery, reciprocalRankFusion } from './search.ranking.js'
+import type { SearchFilters, SearchHit, SearchRepository } from './search.repo.js'
+import { SEARCH_SOURCES, type SearchInput, type SearchView } from './search.schemas.js'
+import type { SearchSource } from './vector-store.js'
+
+type Mode = SearchView['mode']
+
+/** Candidates each ranked list contributes before fusion: deeper lists let items found by both rise. */
+function depthFor(topK: number): number {
+  return Math.max(topK * 3, 30)
+}
+
+export class SearchService {
+  constructor(
+    private readonly repo: SearchRepository,
+    private readonly embedder: Embedder,
+    private readonly log: { warn(object: object, message: string): void },
+  ) {}
+
+  async search(gptId: string, input: SearchInput): Promise<SearchView> {
+    const topK = input.top_k ?? 10
+    const requested: Mode = input.mode ?? 'hybrid'
+    const sources: SearchSource[] = input.sources ?? [...SEARCH_SOURCES]
+    const filters = toFilters(input.filters)
+    const warnings: string[] = []
+
+    let vector: number[] | null = null
+    if (requested !== 'keyword') {
+      try {
+        vector = (await this.embedder.embed([input.query], 'queries'))[0] ?? null
+      } catch (error) {
+        this.log.warn({ err: error }, 'could not embed a search query')
+        const reason = error instanceof Error ? error.message : String(error)
+        if (requested === 'semantic') throw ERR.unavailable(`Semantic search is unavailable: the embeddings provider failed (${reason}).`)
+        warnings.push(`Semantic search is unavailable (${reason}); these are keyword results only.`)
+      }
+    }
+    const mode: Mode = requested === 'hybrid' && vector === null ? 'keyword' : requested
+    const depth = mode === 'hybrid' ? depthFor(topK) : topK
+
+    const semantic = vector ? await this.semantic(gptId, sources, vector, filters, depth) : []
+    const keyword = mode !== 'semantic' ? await this.keyword(gptId, sources, input.query, filters, depth) : []
+    const ranked =
+      mode === 'hybrid'
+        ? reciprocalRankFusion([semantic, keyword], (hit) => `${hit.source}:${hit.id}`).map(({ item, score }) => ({ ...item, score }))
+        : mode === 'semantic'
+          ? semantic
+          : keyword
+    return {
+      results: ranked.slice(0, topK).map((hit) => ({
+        source: hit.source,
+        id: hit.id,
+        score: hit.score,
+        content: hit.content,
+        metadata: hit.metadata,
+        details: hit.details,
+        created_at: hit.created_at.toISOString(),
+      })),
+      mode,
+      sources,
+      vector_backend: this.embedder.store.mode,
+      embedding_model: this.embedder.model,
+      ...(warnings.length > 0 ? { warnings } : {}),
+    }
+  }
+
+  /** Nearest items of every source, merged by similarity (cosine scores compare across sources). */
+  private async semantic(gptId: string, sources: SearchSource[], vector: number[], filters: SearchFilters, limit: number): Promise<SearchHit[]> {
+    const lists = []
+    for (const source of sources) lists.push(await this.repo.semantic(gptId, source, this.embedder.store, vector, filters, limit))
+    return lists.flat().sort((a, b) => b.score - a.score).slice(0, limit)
+  }
+
+  private async keyword(gptId: string, sources: SearchSource[], query: string, filters: SearchFilters, limit: number): Promise<SearchHit[]> {
+    const tsquery = keywordQuery(query)
+    if (tsquery === null) return []
+    const lists = []
+    for (const source of sources) lists.push(await this.repo.keyword(gptId, source, tsquery, filters, limit))
+    return lists.flat().sort((a, b) => b.score - a.score).slice(0, limit)
+  }
+}
+
+function toFilters(filters: SearchInput['filters']): SearchFilters {
+  if (!filters) return {}
+  const after = filters.created_after ? new Date(filters.created_after) : undefined
+  const before = filters.created_before ? new Date(filters.created_before) : undefined
+  if (after && before && after >= before) {
+    throw ERR.validation('created_after must be before created_before.', [
+      { pointer: '/filters/created_after', location: 'body', message: 'must be before created_before' },
+    ])
+  }
+  return {
+    ...(filters.entity_type !== undefined ? { entityType: filters.entity_type } : {}),
+    ...(filters.user_id !== undefined ? { userId: filters.user_id } : {}),
+    ...(filters.where !== undefined ? { where: filters.where as JsonObject } : {}),
+    ...(after ? { createdAfter: after } : {}),
+    ...(before ? { createdBefore: before } : {}),
+  }
+}
