@@ -26,6 +26,8 @@ import { characterRoutes } from './modules/characters/characters.routes.js'
 import { sessionRoutes } from './modules/chat/sessions.routes.js'
 import { messageRoutes } from './modules/chat/messages.routes.js'
 import { memoryRoutes } from './modules/memories/memories.routes.js'
+import { generationRoutes } from './modules/chat/generation.routes.js'
+import { GenerationStreams } from './modules/chat/generation.stream.js'
 import { searchRoutes } from './modules/search/search.routes.js'
 import type { EventBus } from './platform/events/event-bus.js'
 import type { Services } from './services.js'
@@ -98,6 +100,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(characterRoutes({ characters: services.characters, maxMessageChars: config.maxMessageChars, ...listDeps }))
   await app.register(sessionRoutes({ sessions: services.sessions, ...listDeps }))
   await app.register(messageRoutes({ messages: services.messages, maxMessageChars: config.maxMessageChars, ...listDeps }))
+  const replies = new GenerationStreams(services.generationHub, (gptId, id) => services.generation.currentMessage(gptId, id), config.sseHeartbeatMs, app.log)
+  // Streams end first, so that closing the server does not wait for them; generations are then stopped and stored.
+  app.addHook('onClose', async () => {
+    replies.closeAll()
+    await services.generation.close()
+  })
+  await app.register(generationRoutes({ generation: services.generation, streams: replies, maxMessageChars: config.maxMessageChars }))
   await app.register(
     memoryRoutes({ memories: services.memories, maxMemoryChars: config.maxMemoryChars, maxBatch: config.maxBatch, ...listDeps }),
   )

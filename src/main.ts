@@ -60,9 +60,12 @@ export async function startServer(config: Config): Promise<RunningServer> {
     const queue = jobs
     const services = createServices({ database, config, events, log: logger, embeddings, jobs: () => queue })
     await services.embedder.store.ensureIndex()
+    // Embedded: this is the only process, so every unfinished generation was interrupted by the last stop.
+    const interrupted = await services.generation.recoverInterrupted(database.kind === 'pglite')
+    if (interrupted > 0) logger.warn({ interrupted }, 'marked generations interrupted by the last stop as failed')
     const version = packageVersion()
     if (jobs) {
-      registerJobs(jobs, buildJobDefinitions({ database, logger, embeddingWorker: services.embeddingWorker }))
+      registerJobs(jobs, buildJobDefinitions({ database, logger, embeddingWorker: services.embeddingWorker, generation: services.generation }))
       await jobs.start()
     }
     store = redis ? new RedisRateLimitStore(redis) : new MemoryRateLimitStore()

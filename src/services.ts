@@ -24,6 +24,10 @@ import { SessionsService } from './modules/chat/sessions.service.js'
 import { MessagesRepository } from './modules/chat/messages.repo.js'
 import { MessagesService } from './modules/chat/messages.service.js'
 import { Registry } from 'prom-client'
+import { createLlmProvider } from './platform/llm/index.js'
+import { GenerationHub } from './modules/chat/generation.hub.js'
+import { GenerationRepository } from './modules/chat/generation.repo.js'
+import { GenerationService, type RecallMemories } from './modules/chat/generation.service.js'
 import type { EmbeddingsProvider } from './platform/embeddings/embeddings.provider.js'
 import type { JobQueue } from './platform/jobs/jobs.queue.js'
 import { memoryEmbedQueue } from './modules/memories/memories.embed.job.js'
@@ -48,6 +52,9 @@ export interface Services {
   messages: MessagesService
   memories: MemoriesService
   search: SearchService
+  generation: GenerationService
+  /** Live AI replies: deltas to this process's followers, progress to the others. */
+  generationHub: GenerationHub
   /** Embeds outside requests (background jobs, `agentstore reindex`). */
   embeddingWorker: EmbeddingWorker
   embedder: Embedder
@@ -58,7 +65,10 @@ export interface Services {
 /** Wires every domain service over one database; the HTTP app and the CLI both use these. */
 export interface ServiceDeps {
   database: Database
-  config: Pick<Config, 'defaultPageSize' | 'keyTouchIntervalMs' | 'keyCacheTtlMs' | 'maxJsonDepth' | 'importMaxLines'>
+  config: Pick<
+    Config,
+    'defaultPageSize' | 'keyTouchIntervalMs' | 'keyCacheTtlMs' | 'maxJsonDepth' | 'importMaxLines' | 'llm' | 'chatHistoryMessages' | 'partialSaveMs'
+  >
   events: EventBus
   log: { warn(object: object, message: string): void }
   embeddings: { provider: EmbeddingsProvider; backend: VectorBackend }
@@ -89,9 +99,10 @@ export function createServices({ database, config, events, log, embeddings, jobs
   const characters = new CharactersService(new CharactersRepository(database.db), config)
   const sessionsRepo = new SessionsRepository(database.db)
   const sessions = new SessionsService(sessionsRepo, characters, config)
+  const messagesRepo = new MessagesRepository(database.db)
   const messages = new MessagesService(
     database.db,
-    new MessagesRepository(database.db),
+    messagesRepo,
     sessionsRepo,
     sessions,
     new IdempotencyStore(database.db),
@@ -107,5 +118,42 @@ export function createServices({ database, config, events, log, embeddings, jobs
     return queue ? memoryEmbedQueue(queue) : null
   }, config, log)
   const search = new SearchService(new SearchRepository(database.db), embedder, log)
-  return { gpts, keys, collections, objects, agents, conversations, mail, characters, sessions, messages, memories, search, embeddingWorker, embedder, registry }
+  const recall: RecallMemories = async (gptId, query, settings) => {
+    const filters = { user_id: settings.user_id, ...(settings.entity_type !== null ? { entity_type: settings.entity_type } : {}) }
+    const found = await search.search(gptId, { query, top_k: settings.top_k, mode: 'hybrid', sources: ['memories'], filters })
+    return found.results.map((result) => ({ id: result.id, content: result.content, score: result.score }))
+  }
+  const generationHub = new GenerationHub(events, log)
+  const generation = new GenerationService({
+    db: database.db,
+    repo: new GenerationRepository(database.db),
+    messagesRepo,
+    sessionsRepo,
+    sessions,
+    characters,
+    llm: createLlmProvider(config.llm),
+    hub: generationHub,
+    recall,
+    limits: config,
+    log,
+  })
+  return {
+    gpts,
+    keys,
+    collections,
+    objects,
+    agents,
+    conversations,
+    mail,
+    characters,
+    sessions,
+    messages,
+    memories,
+    search,
+    generation,
+    generationHub,
+    embeddingWorker,
+    embedder,
+    registry,
+  }
 }

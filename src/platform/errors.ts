@@ -14,6 +14,7 @@ export enum ErrorCode {
   ValidationFailed = 'validation-failed',
   RateLimited = 'rate-limited',
   Internal = 'internal',
+  BadGateway = 'bad-gateway',
   Unavailable = 'unavailable',
 }
 
@@ -39,6 +40,7 @@ export const PROBLEMS: Record<ErrorCode, ProblemKind> = {
   [ErrorCode.ValidationFailed]: { status: 422, title: 'Validation Failed', description: 'The request is well-formed but not valid; `errors` lists each failing member as a JSON pointer with a message.' },
   [ErrorCode.RateLimited]: { status: 429, title: 'Too Many Requests', description: 'A rate limit is used up; retry after `Retry-After` seconds. `RateLimit-*` headers show the budget.' },
   [ErrorCode.Internal]: { status: 500, title: 'Internal Server Error', description: 'An unexpected failure. The service log has the details under the `request_id` of the answer.' },
+  [ErrorCode.BadGateway]: { status: 502, title: 'Bad Gateway', description: 'An upstream service (the LLM provider) failed or timed out. What was generated is kept: `message_id` names the stored message, which `POST /v1/sessions/{id}/resume` continues.' },
   [ErrorCode.Unavailable]: { status: 503, title: 'Service Unavailable', description: 'A dependency the service needs (the database, its migrations) is not ready.' },
 }
 
@@ -79,6 +81,8 @@ export const ERR = {
   unauthorized: (detail: string) =>
     new AppError(ErrorCode.Unauthorized, detail, { headers: { 'www-authenticate': 'Bearer realm="agentstore"' } }),
   forbidden: (detail: string) => new AppError(ErrorCode.Forbidden, detail),
+  notFoundDetail: (detail: string) => new AppError(ErrorCode.NotFound, detail),
+  badGateway: (detail: string, extra: Record<string, unknown> = {}) => new AppError(ErrorCode.BadGateway, detail, extra),
   notFound: (what: string, id?: string) =>
     new AppError(ErrorCode.NotFound, id === undefined ? `${what} not found.` : `${what} ${JSON.stringify(id)} not found.`),
   payloadTooLarge: (detail: string) => new AppError(ErrorCode.PayloadTooLarge, detail),

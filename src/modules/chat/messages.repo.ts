@@ -84,7 +84,7 @@ export class MessagesRepository {
         })
         .where('gpt_id', '=', gptId)
         .where('id', '=', id)
-        // MUTATION
+        .where('status', '=', expected)
         .returning(MESSAGE_COLUMNS)
         .executeTakeFirst()) ?? null
     )

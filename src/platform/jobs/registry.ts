@@ -2,6 +2,8 @@ import { purgeExpiredKeysJob } from '../../modules/keys/keys.purge-expired.job.j
 import { embedMemoriesJob } from '../../modules/memories/memories.embed.job.js'
 import { backfillEmbeddingsJob } from '../../modules/search/embeddings.backfill.job.js'
 import type { EmbeddingWorker } from '../../modules/search/embedding-worker.js'
+import { recoverInterruptedJob } from '../../modules/chat/chat.recover-interrupted.job.js'
+import type { GenerationService } from '../../modules/chat/generation.service.js'
 import type { Database } from '../db/database.js'
 import type { JobDefinition, JobLogger, JobQueue } from './jobs.queue.js'
 
@@ -11,6 +13,7 @@ export interface JobDependencies {
   /** Days a revoked or expired API key is kept before the daily purge deletes it (default 30). */
   keyRetentionDays?: number
   embeddingWorker: EmbeddingWorker
+  generation: GenerationService
 }
 
 /**
@@ -22,6 +25,7 @@ export function buildJobDefinitions(deps: JobDependencies): JobDefinition[] {
     purgeExpiredKeysJob({ db: deps.database.db, logger: deps.logger, retentionDays: deps.keyRetentionDays }),
     embedMemoriesJob({ worker: deps.embeddingWorker, logger: deps.logger }),
     backfillEmbeddingsJob({ worker: deps.embeddingWorker, logger: deps.logger }),
+    recoverInterruptedJob({ generation: deps.generation, logger: deps.logger }),
   ]
 }
 

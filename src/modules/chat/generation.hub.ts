@@ -1,0 +1,68 @@
+import { randomUUID } from 'node:crypto'
+import type { EventBus } from '../../platform/events/event-bus.js'
+import type { MessageView } from './messages.schemas.js'
+
+export const GENERATION_CHANNEL = 'chat.generation'
+
+/** What a follower of a message hears. `changed`: another process saved progress or finished; read the message again. */
+export type GenerationEvent =
+  | { type: 'delta'; offset: number; text: string }
+  | { type: 'done'; message: MessageView }
+  | { type: 'changed' }
+
+type Listener = (event: GenerationEvent) => void
+
+/**
+ * Live generations. Deltas reach the followers in this process as they arrive; other processes hear,
+ * over the event bus, each time progress is saved and when the message is finished, and read it again.
+ */
+export class GenerationHub {
+  private readonly listeners = new Map<string, Set<Listener>>()
+  /** Tells this process's own announcements apart from other processes'. */
+  private readonly origin = randomUUID()
+  private readonly unsubscribe: () => void
+
+  constructor(
+    private readonly events: EventBus,
+    private readonly log: { warn(object: object, message: string): void },
+  ) {
+    this.unsubscribe = events.subscribe(GENERATION_CHANNEL, (payload) => {
+      if (payload.origin === this.origin || typeof payload.message_id !== 'string') return
+      this.deliver(payload.message_id, { type: 'changed' })
+    })
+  }
+
+  follow(messageId: string, listener: Listener): () => void {
+    let set = this.listeners.get(messageId)
+    if (!set) {
+      set = new Set()
+      this.listeners.set(messageId, set)
+    }
+    set.add(listener)
+    return () => {
+      set.delete(listener)
+      if (set.size === 0 && this.listeners.get(messageId) === set) this.listeners.delete(messageId)
+    }
+  }
+
+  /** A delta or the end, to this process's followers. */
+  emit(messageId: string, event: GenerationEvent): void {
+    this.deliver(messageId, event)
+  }
+
+  /** Tells the other processes that the stored message changed (progress saved, finished, or marked interrupted). */
+  announce(gptId: string, messageId: string): void {
+    this.events.publish(GENERATION_CHANNEL, { gpt_id: gptId, message_id: messageId, origin: this.origin }).catch((error: unknown) => {
+      this.log.warn({ err: error }, 'could not announce generation progress to other processes')
+    })
+  }
+
+  close(): void {
+    this.unsubscribe()
+    this.listeners.clear()
+  }
+
+  private deliver(messageId: string, event: GenerationEvent): void {
+    for (const listener of [...(this.listeners.get(messageId) ?? [])]) listener(event)
+  }
+}

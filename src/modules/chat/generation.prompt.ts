@@ -1,0 +1,55 @@
+import type { JsonValue } from '../../platform/db/tables.js'
+import type { ChatTurn } from '../../platform/llm/index.js'
+import type { MessageRow } from './messages.repo.js'
+
+export interface RecalledMemory {
+  id: string
+  content: string
+  score: number
+}
+
+export interface Prompt {
+  system: string | null
+  messages: ChatTurn[]
+}
+
+function contextText(context: JsonValue): string {
+  return typeof context === 'string' ? context : JSON.stringify(context, null, 2)
+}
+
+/**
+ * The prompt of a generation: the character's system prompt, the session's system messages, the RAG
+ * context of the latest user turn and recalled memories go into the system part; user, tool and
+ * finished AI messages make the turns. Unfinished AI messages are left out (a resumed one is passed
+ * as the text to continue instead). Consecutive turns of one role are joined, since some providers
+ * require the roles to alternate.
+ */
+export function buildPrompt(input: { agentRole: string | null; history: MessageRow[]; memories?: RecalledMemory[] }): Prompt {
+  const system: string[] = []
+  if (input.agentRole) system.push(input.agentRole)
+  const turns: ChatTurn[] = []
+  let context: JsonValue | null = null
+  for (const message of input.history) {
+    if (message.sender === 'system') {
+      system.push(message.content)
+      continue
+    }
+    if (message.sender === 'ai') {
+      if (message.status === 'complete' && message.content !== '') turns.push({ role: 'assistant', content: message.content })
+      continue
+    }
+    if (message.sender === 'user' && message.context !== null) context = message.context
+    turns.push({ role: 'user', content: message.sender === 'tool' ? `[tool result]\n${message.content}` : message.content })
+  }
+  if (context !== null) system.push(`Context for this turn:\n${contextText(context)}`)
+  if (input.memories && input.memories.length > 0) {
+    system.push(`What you remember that may be relevant:\n${input.memories.map((memory) => `- ${memory.content}`).join('\n')}`)
+  }
+  const merged: ChatTurn[] = []
+  for (const turn of turns) {
+    const last = merged[merged.length - 1]
+    if (last && last.role === turn.role) last.content = `${last.content}\n\n${turn.content}`
+    else merged.push({ ...turn })
+  }
+  return { system: system.length > 0 ? system.join('\n\n') : null, messages: merged }
+}

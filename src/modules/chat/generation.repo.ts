@@ -1,0 +1,153 @@
+import { sql, type Kysely } from 'kysely'
+import type { JsonValue, Tables } from '../../platform/db/tables.js'
+import { MESSAGE_COLUMNS, type MessageRow } from './messages.repo.js'
+
+export const INTERRUPTED = 'interrupted: the generation stopped before it finished (the service restarted or stopped); resume it to continue'
+
+/**
+ * The writes of a generation. At most one runs per session: it holds the session's lease
+ * (`generating_message_id` until `generation_lease_until`), renewed while it runs, so that a process
+ * that dies simply lets the lease run out.
+ */
+export class GenerationRepository {
+  constructor(private readonly db: Kysely<Tables>) {}
+
+  /** Takes the session's lease for the message; false when another live generation holds it. */
+  async acquireLease(db: Kysely<Tables>, gptId: string, sessionId: string, messageId: string, leaseMs: number): Promise<boolean> {
+    const result = await db
+      .updateTable('chat_sessions')
+      .set({ generating_message_id: messageId, generation_lease_until: sql`now() + make_interval(secs => ${leaseMs / 1000})` })
+      .where('gpt_id', '=', gptId)
+      .where('id', '=', sessionId)
+      .where((eb) =>
+        eb.or([eb('generating_message_id', 'is', null), eb('generation_lease_until', '<', sql<Date>`now()`), eb('generating_message_id', '=', messageId)]),
+      )
+      .executeTakeFirst()
+    return result.numUpdatedRows > 0n
+  }
+
+  async renewLease(gptId: string, sessionId: string, messageId: string, leaseMs: number): Promise<void> {
+    await this.db
+      .updateTable('chat_sessions')
+      .set({ generation_lease_until: sql`now() + make_interval(secs => ${leaseMs / 1000})` })
+      .where('gpt_id', '=', gptId)
+      .where('id', '=', sessionId)
+      .where('generating_message_id', '=', messageId)
+      .execute()
+  }
+
+  async releaseLease(gptId: string, sessionId: string, messageId: string): Promise<void> {
+    await this.db
+      .updateTable('chat_sessions')
+      .set({ generating_message_id: null, generation_lease_until: null, last_activity_at: sql`now()`, updated_at: sql`now()` })
+      .where('gpt_id', '=', gptId)
+      .where('id', '=', sessionId)
+      .where('generating_message_id', '=', messageId)
+      .execute()
+  }
+
+  /** The newest AI message of the session (what resume continues). */
+  async lastAiMessage(gptId: string, sessionId: string): Promise<MessageRow | null> {
+    return (
+      (await this.db
+        .selectFrom('chat_messages')
+        .select(MESSAGE_COLUMNS)
+        .where('gpt_id', '=', gptId)
+        .where('session_id', '=', sessionId)
+        .where('sender', '=', 'ai')
+        .orderBy('created_at', 'desc')
+        .orderBy('id', 'desc')
+        .limit(1)
+        .executeTakeFirst()) ?? null
+    )
+  }
+
+  /** The history before a message, oldest first (at most `limit` messages). */
+  async historyBefore(gptId: string, sessionId: string, before: { created_at: Date; id: string } | null, limit: number): Promise<MessageRow[]> {
+    if (limit <= 0) return []
+    let query = this.db.selectFrom('chat_messages').select(MESSAGE_COLUMNS).where('gpt_id', '=', gptId).where('session_id', '=', sessionId)
+    if (before) query = query.where((eb) => eb(eb.refTuple('created_at', 'id'), '<', eb.tuple(before.created_at, before.id)))
+    const rows = await query.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(limit).execute()
+    return rows.reverse()
+  }
+
+  /** pending/failed → in_progress, with the text it resumes from (or none). */
+  async start(gptId: string, id: string, partial: string, context: JsonValue | null | undefined): Promise<MessageRow | null> {
+    return (
+      (await this.db
+        .updateTable('chat_messages')
+        .set({
+          status: 'in_progress',
+          partial_content: partial,
+          error_message: null,
+          ...(context !== undefined ? { context: context === null ? null : JSON.stringify(context) } : {}),
+          updated_at: sql`now()`,
+        })
+        .where('gpt_id', '=', gptId)
+        .where('id', '=', id)
+        .where('status', 'in', ['pending', 'failed', 'in_progress'])
+        .returning(MESSAGE_COLUMNS)
+        .executeTakeFirst()) ?? null
+    )
+  }
+
+  async savePartial(gptId: string, id: string, partial: string): Promise<void> {
+    await this.db
+      .updateTable('chat_messages')
+      .set({ partial_content: partial, updated_at: sql`now()` })
+      .where('gpt_id', '=', gptId)
+      .where('id', '=', id)
+      .where('status', '=', 'in_progress')
+      .execute()
+  }
+
+  async complete(gptId: string, id: string, content: string): Promise<MessageRow | null> {
+    return this.finish(gptId, id, { status: 'complete', content, partial_content: content, error_message: null })
+  }
+
+  async fail(gptId: string, id: string, partial: string, error: string): Promise<MessageRow | null> {
+    return this.finish(gptId, id, { status: 'failed', partial_content: partial, error_message: error.slice(0, 2000) })
+  }
+
+  private async finish(
+    gptId: string,
+    id: string,
+    change: { status: 'complete' | 'failed'; content?: string; partial_content: string; error_message: string | null },
+  ): Promise<MessageRow | null> {
+    return (
+      (await this.db
+        .updateTable('chat_messages')
+        .set({ ...change, updated_at: sql`now()` })
+        .where('gpt_id', '=', gptId)
+        .where('id', '=', id)
+        .where('status', '=', 'in_progress')
+        .returning(MESSAGE_COLUMNS)
+        .executeTakeFirst()) ?? null
+    )
+  }
+
+  /**
+   * Marks failed the in-progress messages no live generation holds: with `all` (one embedded process,
+   * just started) every one of them, otherwise those whose session lease ran out or belongs to another
+   * message. Their sessions' stale leases are cleared. Returns how many messages it marked.
+   */
+  async failInterrupted(all: boolean): Promise<number> {
+    return this.db.transaction().execute(async (trx) => {
+      const { rows } = await sql<{ id: string }>`
+        update chat_messages m
+        set status = 'failed', error_message = ${INTERRUPTED}, updated_at = now()
+        where m.status = 'in_progress'
+          ${all ? sql`` : sql`and not exists (
+            select 1 from chat_sessions s
+            where s.gpt_id = m.gpt_id and s.id = m.session_id and s.generating_message_id = m.id and s.generation_lease_until > now()
+          )`}
+        returning m.id
+      `.execute(trx)
+      await sql`
+        update chat_sessions set generating_message_id = null, generation_lease_until = null
+        where generating_message_id is not null ${all ? sql`` : sql`and generation_lease_until < now()`}
+      `.execute(trx)
+      return rows.length
+    })
+  }
+}

@@ -1,0 +1,290 @@
+import type { Kysely } from 'kysely'
+import { uuidv7 } from 'uuidv7'
+import type { JsonValue, Tables } from '../../platform/db/tables.js'
+import { ERR } from '../../platform/errors.js'
+import type { LlmProvider } from '../../platform/llm/index.js'
+import type { CharactersService } from '../characters/characters.service.js'
+import type { CharacterView } from '../characters/characters.schemas.js'
+import { INTERRUPTED, type GenerationRepository } from './generation.repo.js'
+import type { GenerationHub } from './generation.hub.js'
+import { buildPrompt, type RecalledMemory } from './generation.prompt.js'
+import type { MessageRow, MessagesRepository } from './messages.repo.js'
+import type { MessageView } from './messages.schemas.js'
+import { toMessageView } from './messages.service.js'
+import type { SessionsRepository } from './sessions.repo.js'
+import type { SessionsService } from './sessions.service.js'
+import type { SessionView } from './sessions.schemas.js'
+
+/** How long a generation's hold on its session lasts without renewal; renewed every third of it. */
+export const LEASE_MS = 30_000
+const STOPPED = 'interrupted: the service stopped during the generation; resume it to continue'
+
+export interface GenerateInput {
+  character_id?: string
+  model?: string
+}
+
+export interface ChatInput {
+  character_id: string
+  session_id?: string
+  user_id?: string
+  content: string
+  context?: unknown
+  model?: string
+}
+
+/** A generation under way: the AI message as it started, and its end (never rejects). */
+export interface Started {
+  message: MessageView
+  /** Where the new text starts: 0, or the length of the text a resume continues. */
+  offset: number
+  finished: Promise<MessageView | null>
+}
+
+/** Finds memories for a character that has memory enabled (the search module); null when there is none. */
+export type RecallMemories = (gptId: string, query: string, settings: { top_k: number; entity_type: string | null; user_id: string }) => Promise<RecalledMemory[]>
+
+interface Running {
+  gptId: string
+  text: string
+  controller: AbortController
+  abortReason: string
+  finished: Promise<MessageView | null>
+}
+
+interface Deps {
+  db: Kysely<Tables>
+  repo: GenerationRepository
+  messagesRepo: MessagesRepository
+  sessionsRepo: SessionsRepository
+  sessions: SessionsService
+  characters: CharactersService
+  llm: LlmProvider
+  hub: GenerationHub
+  recall: RecallMemories | null
+  limits: { chatHistoryMessages: number; partialSaveMs: number }
+  log: { warn(object: object, message: string): void }
+}
+
+/**
+ * Generates AI replies through the configured LLM provider, detached from the request that asked:
+ * a client that disconnects does not stop it. Text is saved as it arrives (at least every
+ * PARTIAL_SAVE_MS) and followers hear each delta; a failure keeps what was generated for resume.
+ */
+export class GenerationService {
+  private readonly running = new Map<string, Running>()
+
+  constructor(private readonly deps: Deps) {}
+
+  async generate(gptId: string, sessionId: string, input: GenerateInput): Promise<Started> {
+    const session = await this.deps.sessions.getSession(gptId, sessionId)
+    const character = await this.character(gptId, input.character_id ?? session.character_id, input.character_id !== undefined)
+    const history = await this.deps.repo.historyBefore(gptId, sessionId, null, this.deps.limits.chatHistoryMessages)
+    return this.begin(gptId, session, character, history, input.model, null)
+  }
+
+  /** Stores the user's message and generates the reply, in a new session when none is named. */
+  async chat(gptId: string, input: ChatInput): Promise<Started & { sessionId: string }> {
+    const character = await this.character(gptId, input.character_id, true)
+    let session: SessionView
+    if (input.session_id !== undefined) {
+      const found = await this.deps.sessions.findSession(gptId, input.session_id)
+      if (!found) throw ERR.validation('No such session in this GPT.', [{ pointer: '/session_id', location: 'body', message: 'no such session' }])
+      session = found
+    } else {
+      if (input.user_id === undefined) {
+        throw ERR.validation('A new chat needs the end user it belongs to.', [
+          { pointer: '/user_id', location: 'body', message: 'required when session_id is not given' },
+        ])
+      }
+      session = await this.deps.sessions.createSession(gptId, { user_id: input.user_id, character_id: character!.id })
+    }
+    const userMessage = { sender: 'user' as const, content: input.content, context: (input.context ?? null) as JsonValue | null }
+    const history = await this.deps.repo.historyBefore(gptId, session.id, null, Math.max(0, this.deps.limits.chatHistoryMessages - 1))
+    const started = await this.begin(gptId, session, character, history, input.model, userMessage)
+    return { ...started, sessionId: session.id }
+  }
+
+  /** Continues the session's last AI message from the text it kept (pending or failed), without regenerating it. */
+  async resume(gptId: string, sessionId: string, input: GenerateInput): Promise<Started> {
+    const session = await this.deps.sessions.getSession(gptId, sessionId)
+    const last = await this.deps.repo.lastAiMessage(gptId, sessionId)
+    if (!last) throw ERR.notFoundDetail('Nothing to resume: this session has no AI message.')
+    if (last.status === 'complete') throw ERR.conflict('Nothing to resume: the last AI message of this session is complete.')
+    if (this.running.has(last.id)) throw ERR.conflict('A generation is running for this session.')
+    const characterId = input.character_id ?? last.character_id ?? session.character_id
+    const character = await this.character(gptId, characterId, input.character_id !== undefined)
+    const history = await this.deps.repo.historyBefore(gptId, sessionId, last, this.deps.limits.chatHistoryMessages)
+    const acquired = await this.deps.db.transaction().execute((trx) => this.deps.repo.acquireLease(trx, gptId, sessionId, last.id, LEASE_MS))
+    if (!acquired) throw ERR.conflict('A generation is running for this session.')
+    return this.launch(gptId, session, last, character, history, input.model ?? last.model ?? undefined, last.partial_content)
+  }
+
+  /** The message as stored, with the text generated so far when this process is generating it. */
+  async currentMessage(gptId: string, id: string): Promise<MessageView | null> {
+    const row = await this.deps.messagesRepo.findMessage(gptId, id)
+    if (!row) return null
+    const live = this.running.get(id)
+    const view = toMessageView(row)
+    return live && view.status === 'in_progress' ? { ...view, partial_content: live.text } : view
+  }
+
+  /**
+   * Marks failed the generations no live process holds ("interrupted"), and tells followers. With `all`
+   * (an embedded database: this is the only process) every unfinished one is marked.
+   */
+  async recoverInterrupted(all: boolean): Promise<number> {
+    return this.deps.repo.failInterrupted(all)
+  }
+
+  /** Stops every generation of this process (at shutdown): each is stored failed, with its text, for resume. */
+  async close(): Promise<void> {
+    for (const running of this.running.values()) {
+      running.abortReason = STOPPED
+      running.controller.abort()
+    }
+    await Promise.allSettled([...this.running.values()].map((running) => running.finished))
+  }
+
+  private async character(gptId: string, id: string | null | undefined, named: boolean): Promise<CharacterView | null> {
+    if (id === null || id === undefined) return null
+    const character = await this.deps.characters.findActiveCharacter(gptId, id)
+    if (!character && named) {
+      throw ERR.validation('No such character in this GPT.', [{ pointer: '/character_id', location: 'body', message: 'no such character (or deleted)' }])
+    }
+    // A session's character deleted since keeps its history; the reply is made without its prompt.
+    return character
+  }
+
+  /**
+   * Takes the session's lease, stores the user message (chat) and a pending AI message in one
+   * transaction (409 and nothing stored when a generation is running), then starts generating.
+   */
+  private async begin(
+    gptId: string,
+    session: SessionView,
+    character: CharacterView | null,
+    history: MessageRow[],
+    model: string | undefined,
+    userMessage: { sender: 'user'; content: string; context: JsonValue | null } | null,
+  ): Promise<Started> {
+    const chosenModel = model ?? character?.model ?? this.deps.llm.defaultModel
+    // Both rows get the transaction's now(): their ids (time-ordered) keep the user's message first.
+    const userId = uuidv7()
+    const id = uuidv7()
+    const { ai, user } = await this.deps.db.transaction().execute(async (trx) => {
+      if (!(await this.deps.repo.acquireLease(trx, gptId, session.id, id, LEASE_MS))) throw ERR.conflict('A generation is running for this session.')
+      if (!(await this.deps.sessionsRepo.touchSession(gptId, session.id, trx))) throw ERR.notFound('Session', session.id)
+      const base = { gpt_id: gptId, session_id: session.id, partial_content: '', error_message: null }
+      const user = userMessage
+        ? await this.deps.messagesRepo.insertMessage({ ...base, ...userMessage, id: userId, status: 'complete', model: null, character_id: null }, trx)
+        : null
+      const ai = await this.deps.messagesRepo.insertMessage(
+        { ...base, id, sender: 'ai', content: '', context: null, status: 'pending', model: chosenModel, character_id: character?.id ?? session.character_id },
+        trx,
+      )
+      return { ai, user }
+    })
+    return this.launch(gptId, session, ai, character, user ? [...history, user] : history, chosenModel, '')
+  }
+
+  private async launch(
+    gptId: string,
+    session: SessionView,
+    message: MessageRow,
+    character: CharacterView | null,
+    history: MessageRow[],
+    model: string | undefined,
+    continueFrom: string,
+  ): Promise<Started> {
+    const memories = await this.recallFor(gptId, session, character, history)
+    const context = memories ? ({ memories } as unknown as JsonValue) : undefined
+    const started = await this.deps.repo.start(gptId, message.id, continueFrom, context)
+    if (!started) {
+      await this.deps.repo.releaseLease(gptId, session.id, message.id)
+      throw ERR.conflict('The message changed while the generation was starting; read it again.')
+    }
+    const prompt = buildPrompt({ agentRole: character?.agent_role ?? null, history, memories: memories ?? undefined })
+    const running: Running = { gptId, text: continueFrom, controller: new AbortController(), abortReason: INTERRUPTED, finished: Promise.resolve(null) }
+    this.running.set(message.id, running)
+    running.finished = this.run(running, session.id, message.id, {
+      ...prompt,
+      model,
+      temperature: character?.temperature ?? undefined,
+      continueFrom: continueFrom === '' ? undefined : continueFrom,
+    }).finally(() => this.running.delete(message.id))
+    return { message: toMessageView(started), offset: continueFrom.length, finished: running.finished }
+  }
+
+  /** Memories for a character with memory enabled, recalled by the latest user message. */
+  private async recallFor(gptId: string, session: SessionView, character: CharacterView | null, history: MessageRow[]): Promise<RecalledMemory[] | null> {
+    if (!character?.memory.enabled || !this.deps.recall) return null
+    const query = [...history].reverse().find((message) => message.sender === 'user')?.content
+    if (!query) return null
+    try {
+      return await this.deps.recall(gptId, query, { top_k: character.memory.top_k, entity_type: character.memory.entity_type, user_id: session.user_id })
+    } catch (error) {
+      // A reply without memories beats no reply.
+      this.deps.log.warn({ err: error }, 'could not recall memories for a chat reply')
+      return null
+    }
+  }
+
+  private async run(
+    running: Running,
+    sessionId: string,
+    id: string,
+    request: Parameters<LlmProvider['stream']>[0],
+  ): Promise<MessageView | null> {
+    const { repo, hub, log } = this.deps
+    const { gptId } = running
+    let saved = running.text.length
+    let saving: Promise<void> | null = null
+    const save = () => {
+      if (saving || running.text.length === saved) return
+      const text = running.text
+      saving = repo
+        .savePartial(gptId, id, text)
+        .then(() => {
+          saved = text.length
+          hub.announce(gptId, id)
+        })
+        .catch((error: unknown) => log.warn({ err: error }, 'could not save the partial reply'))
+        .finally(() => {
+          saving = null
+        })
+    }
+    const saver = setInterval(save, this.deps.limits.partialSaveMs)
+    const renewer = setInterval(() => {
+      repo.renewLease(gptId, sessionId, id, LEASE_MS).catch((error: unknown) => log.warn({ err: error }, 'could not renew a generation lease'))
+    }, LEASE_MS / 3)
+    let final: MessageRow | null = null
+    try {
+      try {
+        for await (const delta of this.deps.llm.stream({ ...request, signal: running.controller.signal })) {
+          const offset = running.text.length
+          running.text += delta
+          hub.emit(id, { type: 'delta', offset, text: delta })
+        }
+        clearInterval(saver)
+        await saving
+        final = await repo.complete(gptId, id, running.text)
+      } catch (error) {
+        clearInterval(saver)
+        await saving
+        const reason = running.controller.signal.aborted ? running.abortReason : error instanceof Error ? error.message : String(error)
+        final = await repo.fail(gptId, id, running.text, reason)
+      }
+    } catch (error) {
+      log.warn({ err: error }, 'could not store the end of a generation')
+    } finally {
+      clearInterval(saver)
+      clearInterval(renewer)
+      await repo.releaseLease(gptId, sessionId, id).catch((error: unknown) => log.warn({ err: error }, 'could not release a generation lease'))
+    }
+    const view = final ? toMessageView(final) : await this.currentMessage(gptId, id).catch(() => null)
+    hub.emit(id, view ? { type: 'done', message: view } : { type: 'changed' })
+    hub.announce(gptId, id)
+    return view
+  }
+}

@@ -1,0 +1,7 @@
+export type { ChatRole, ChatTurn, GenerateRequest, LlmProvider, LlmProviderName, LlmSettings } from './llm.js'
+export { DEFAULT_MODELS } from './llm.js'
+export { LlmConfigError, LlmError, type LlmErrorCode } from './llm-error.js'
+export { createLlmProvider, resolveLlmProviderName } from './create-llm-provider.js'
+export { OpenAiProvider, type OpenAiProviderOptions, CONTINUE_INSTRUCTION } from './openai.provider.js'
+export { AnthropicProvider, type AnthropicProviderOptions, ANTHROPIC_DEFAULT_MAX_TOKENS } from './anthropic.provider.js'
+export { OfflineProvider, offlineReply, offlineTokens, OFFLINE_RESTART_SEPARATOR } from './offline.provider.js'

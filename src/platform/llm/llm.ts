@@ -1,0 +1,58 @@
+/** The contract between the chat module and whichever LLM answers it. */
+
+export type LlmProviderName = 'openai' | 'anthropic' | 'offline'
+
+export type ChatRole = 'system' | 'user' | 'assistant'
+
+export interface ChatTurn {
+  role: ChatRole
+  content: string
+}
+
+export interface GenerateRequest {
+  /** The character's system prompt (plus context), sent the provider's native way; null or '' for none. */
+  system: string | null
+  /** History, oldest first; the last turn is normally the user's. */
+  messages: ChatTurn[]
+  /** Overrides the provider's default model. */
+  model?: string
+  temperature?: number
+  maxTokens?: number
+  /**
+   * Text already generated for this reply (resume after a failure or interruption). The provider
+   * yields only what follows it, so the final reply is `continueFrom + (deltas joined)`.
+   */
+  continueFrom?: string
+  /** Aborting stops the request; the stream then throws an LlmError with code 'aborted'. */
+  signal?: AbortSignal
+}
+
+export interface LlmProvider {
+  readonly name: LlmProviderName
+  readonly defaultModel: string
+  /**
+   * Yields text deltas as they arrive. Throws LlmError on any failure, also after some deltas were
+   * yielded; a stream that ends without the provider's end-of-message marker is a failure too.
+   * Breaking out of the loop cancels the request.
+   */
+  stream(request: GenerateRequest): AsyncIterable<string>
+}
+
+export interface LlmSettings {
+  /** null: detect from apiKey and baseUrl (see resolveLlmProviderName). */
+  provider: LlmProviderName | null
+  model: string | null
+  apiKey: string | null
+  baseUrl: string | null
+  /** Longest wait for the first chunk, and between two chunks, before the stream fails. */
+  timeoutMs: number
+  /** Offline provider only: pause before each word, so that streaming is observable (default 8). */
+  offlineDelayMs?: number
+}
+
+export const DEFAULT_MODELS: Readonly<Record<LlmProviderName, string>> = {
+  openai: 'gpt-4o-mini',
+  // The SDK's current Haiku alias; older `claude-3-5-haiku-latest` is no longer in its model list.
+  anthropic: 'claude-haiku-4-5',
+  offline: 'offline-echo-1',
+}
