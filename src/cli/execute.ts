@@ -9,15 +9,26 @@ import { createServices } from '../services.js'
 import { callAdminChannel } from './admin-channel.js'
 import { runOperation, type OperationName } from './operations.js'
 
+export type RunOperation = (name: OperationName, args: unknown) => Promise<unknown>
+
 /**
  * Runs an operation where the data is: through the running embedded server's admin channel when
  * one holds DATA_DIR (PGlite allows one process per directory), else in this process.
  */
 export async function executeOperation(config: Config, name: OperationName, args: unknown): Promise<unknown> {
+  return withOperations(config, (run) => run(name, args), name === 'migrate.status' || name === 'migrate.up')
+}
+
+/**
+ * Gives `use` a way to run several operations in a row (a long job in steps, with progress between
+ * them) over one database connection, or over the running server's admin channel.
+ */
+export async function withOperations<T>(config: Config, use: (run: RunOperation) => Promise<T>, skipMigrations = false): Promise<T> {
   if (config.databaseUrl === null) {
     const holder = readLock(config.dataDir)
     if (holder?.socket && holder.pid !== process.pid && processAlive(holder.pid)) {
-      return callAdminChannel(holder.socket, name, args)
+      const socket = holder.socket
+      return use((name, args) => callAdminChannel(socket, name, args))
     }
   }
   const opened = await openConfiguredDatabase(config)
@@ -39,10 +50,10 @@ export async function executeOperation(config: Config, name: OperationName, args
     close: () => bus.close(),
   }
   try {
-    if (name !== 'migrate.status' && name !== 'migrate.up') await migrateToLatest(opened.database.db)
+    if (!skipMigrations) await migrateToLatest(opened.database.db)
     const embeddings = await openEmbeddings(config, opened.database)
     const services = createServices({ database: opened.database, config, events, log, embeddings })
-    return await runOperation({ services, database: opened.database }, name, args)
+    return await use((name, args) => runOperation({ services, database: opened.database }, name, args))
   } finally {
     await events.close()
     redis?.disconnect()

@@ -7,6 +7,7 @@ import { RemoteOperationError } from './admin-channel.js'
 import { executeOperation } from './execute.js'
 import type { OperationName } from './operations.js'
 import { formatters } from './output.js'
+import { reindex } from './reindex.js'
 import { serve } from './serve.js'
 
 /** Raised for wrong usage that commander itself cannot see. */
@@ -77,6 +78,18 @@ function program(): Command {
     )
   key.command('list').argument('<gpt_id>').action(run('key.list', (gptId: string) => ({ gpt_id: gptId })))
   key.command('revoke').argument('<key_id>').action(run('key.revoke', (keyId: string) => ({ key_id: keyId })))
+
+  cli
+    .command('reindex')
+    .description('embed again everything without a vector of the current embeddings model (resumable; shows progress)')
+    .option('--gpt <gpt_id>', 'only this GPT')
+    .option('--include-failed', 'also retry memories whose embedding failed')
+    .addOption(new Option('--batch <n>', 'items per step (1–1000)').default('64'))
+    .action(async (options: { gpt?: string; includeFailed?: boolean; batch: string }) => {
+      const batch = Number(options.batch)
+      if (!Number.isInteger(batch) || batch < 1 || batch > 1000) throw new UsageError('--batch: expected a whole number from 1 to 1000')
+      await reindex(loadConfig(), { gptId: options.gpt, includeFailed: Boolean(options.includeFailed), batch, json: Boolean(cli.opts().json) })
+    })
 
   cli
     .command('seed')

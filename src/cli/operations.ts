@@ -21,6 +21,11 @@ interface Operation<S extends TSchema> {
 
 const op = <S extends TSchema>(definition: Operation<S>) => definition
 
+const ReindexArgs = Type.Object(
+  { gpt_id: Type.Optional(Type.String({ minLength: 1 })), include_failed: Type.Optional(Type.Boolean()) },
+  { additionalProperties: false },
+)
+
 /**
  * What the CLI can do, as plain operations over the services. The CLI runs them in-process, or asks a
  * running embedded server to run them over its local admin channel: the same code either way.
@@ -57,6 +62,20 @@ export const operations = {
   }),
   'migrate.status': op({ args: Type.Object({}), run: async (ctx) => ({ status: await migrationStatus(ctx.database.db) }) }),
   seed: op({ args: Type.Object({}), run: (ctx) => seed(ctx.services) }),
+  'reindex.status': op({
+    args: ReindexArgs,
+    run: async (ctx, args) => ({
+      model: ctx.services.embedder.model,
+      remaining: await ctx.services.embeddingWorker.countStale(args.gpt_id ?? null, args.include_failed ?? false),
+    }),
+  }),
+  'reindex.step': op({
+    args: Type.Object({ ...ReindexArgs.properties, batch: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })) }, { additionalProperties: false }),
+    run: async (ctx, args) => {
+      if (args.gpt_id !== undefined) await ctx.services.gpts.getGpt(args.gpt_id)
+      return ctx.services.embeddingWorker.reindexStep(args.gpt_id ?? null, args.batch ?? 64, args.include_failed ?? false)
+    },
+  }),
 }
 
 export type OperationName = keyof typeof operations

@@ -30,6 +30,9 @@ export const formatters: { [N in OperationName]: (result: never) => string } = {
   'migrate.up': (result: { applied: string[]; status: MigrationStatus[] }) =>
     `${result.applied.length === 0 ? 'Nothing to apply.' : `Applied: ${result.applied.join(', ')}.`}\n${migrations(result.status)}`,
   'migrate.status': (result: { status: MigrationStatus[] }) => migrations(result.status),
+  // `agentstore reindex` prints its own progress and summary (src/cli/reindex.ts).
+  'reindex.status': (result: { model: string; remaining: Record<string, number> }) => `${JSON.stringify(result)}\n`,
+  'reindex.step': (result: { embedded: Record<string, number>; failed: number }) => `${JSON.stringify(result)}\n`,
   seed: (result: { gpt_id: string; gpt_created: boolean; key: CreatedKeyView }) =>
     `${result.gpt_created ? 'Created' : 'Reused'} GPT ${result.gpt_id}.\n${createdKey(result.key)}`,
 }

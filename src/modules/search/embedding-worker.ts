@@ -120,14 +120,32 @@ export class EmbeddingWorker {
     return items.length
   }
 
+  /**
+   * One step of a reindex: embeds up to `batch` items that have no vector of the current model,
+   * memories first, then documents, then messages. Resumable by nature: what is done is not stale.
+   */
+  async reindexStep(gptId: string | null, batch: number, includeFailed: boolean): Promise<{ embedded: Record<SearchSource, number>; failed: number }> {
+    const embedded = { memories: 0, objects: 0, messages: 0 }
+    const rows = await this.staleMemories(gptId, batch, { includeFailed })
+    if (rows.length > 0) {
+      const result = await this.embedMemories(rows, false)
+      return { embedded: { ...embedded, memories: result.ready }, failed: result.failed }
+    }
+    for (const source of ['objects', 'messages'] as const) {
+      embedded[source] = await this.embedStale(source, gptId, batch)
+      if (embedded[source] > 0) break
+    }
+    return { embedded, failed: 0 }
+  }
+
   /** How many items of each source still need a vector of the current model. */
-  async countStale(gptId: string | null): Promise<Record<SearchSource, number>> {
+  async countStale(gptId: string | null, includeFailed = true): Promise<Record<SearchSource, number>> {
     const count = async (from: string, column: string, extra: RawBuilder<unknown>) => {
       const { rows } = await sql<{ n: string }>`select count(*) as n from ${sql.raw(from)} x ${this.staleJoin(column, gptId)} ${extra}`.execute(this.db)
       return Number(rows[0]?.n ?? 0)
     }
     return {
-      memories: await count('memories', 'memory_id', sql``),
+      memories: await count('memories', 'memory_id', includeFailed ? sql`` : sql`and x.embedding_status <> 'failed'`),
       objects: await count('objects', 'object_id', sql``),
       messages: await count('chat_messages', 'message_id', MESSAGE_READY),
     }
