@@ -158,7 +158,7 @@ export class MemoriesRepository {
     return result.numUpdatedRows > 0n
   }
 
-  /** Records a failed attempt; `final` marks the memory failed, otherwise it stays pending for a retry. */
+  /** Records a failed attempt on the revision tried; `final` marks the memory failed, otherwise its status stays for a retry. */
   async recordFailure(gptId: string, ids: string[], revisions: Map<string, number>, error: string, final: boolean): Promise<void> {
     if (ids.length === 0) return
     await this.db
@@ -170,7 +170,6 @@ export class MemoriesRepository {
       })
       .where('gpt_id', '=', gptId)
       .where('id', 'in', ids)
-      .where('embedding_status', '=', 'pending')
       .where((eb) => eb.or(ids.map((id) => eb.and([eb('id', '=', id), eb('revision', '=', revisions.get(id) ?? -1)]))))
       .execute()
   }
