@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { bearer, createTestApp, type TestApp } from './helpers/test-app.js'
+import { bearer, createGptWithKey, createTestApp, type TestApp } from './helpers/test-app.js'
 import { expectProblem } from './helpers/problem.js'
 import { PROBLEMS } from '../src/platform/errors.js'
 
@@ -325,5 +325,26 @@ describe('text PostgreSQL cannot store', () => {
     const response = await t.app.inject({ url: '/v1/admin/gpts?cursor=%00', headers: admin() })
     expectProblem(response, 422, '/v1/admin/gpts')
     expect(response.json().errors[0]).toMatchObject({ pointer: '/cursor', location: 'query' })
+  })
+})
+
+describe('nesting depth of any body', () => {
+  it('answers 422, not 500, for metadata nested thousands of levels deep', async () => {
+    const t = await createTestApp()
+    try {
+      const { token } = await createGptWithKey(t.services, 'deep-gpt')
+      // Sent as text: building it as an object would overflow the test's own JSON.stringify.
+      const metadata = `${'{"a":'.repeat(5000)}{}${'}'.repeat(5000)}`
+      const payload = `{"name":"x","title":"x","content":"x","metadata":${metadata}}`
+      for (const url of ['/v1/gpts/deep-gpt/agents', '/v1/gpts/deep-gpt/conversations', '/v1/gpts/deep-gpt/memories']) {
+        const headers = { ...bearer(token), 'content-type': 'application/json' }
+        const response = await t.app.inject({ method: 'POST', url, headers, payload })
+        expect(response.statusCode, url).toBe(422)
+        expect(response.headers['content-type']).toContain('application/problem+json')
+        expect(response.json().detail).toContain('deeper than 36 levels')
+      }
+    } finally {
+      await t.close()
+    }
   })
 })
