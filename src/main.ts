@@ -85,6 +85,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
         database: database.kind === 'pglite' ? `embedded PGlite in ${config.dataDir}` : 'PostgreSQL',
         vector: services.embedder.store.mode === 'hnsw' ? 'pgvector (HNSW)' : 'exact scan (no pgvector)',
         embeddings: `${embeddings.provider.name} (${embeddings.provider.dimensions} dimensions)`,
+        llm: services.generation.llm,
         jobs: jobs ? 'on (pg-boss)' : 'off',
         events: events.kind,
         rate_limits: config.rateLimits.length === 0 ? 'off' : store.name,

@@ -76,6 +76,11 @@ export class GenerationService {
 
   constructor(private readonly deps: Deps) {}
 
+  /** For the start log: which provider and default model answer. */
+  get llm(): string {
+    return `${this.deps.llm.name} (${this.deps.llm.defaultModel})`
+  }
+
   async generate(gptId: string, sessionId: string, input: GenerateInput): Promise<Started> {
     const session = await this.deps.sessions.getSession(gptId, sessionId)
     const character = await this.character(gptId, input.character_id ?? session.character_id, input.character_id !== undefined)

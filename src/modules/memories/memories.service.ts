@@ -51,7 +51,9 @@ export class MemoriesService {
   /** Creates a memory, or replaces the content of the memory with the same entity (upsert). */
   async writeMemory(gptId: string, input: MemoryInput): Promise<{ memory: MemoryView; outcome: WriteOutcome }> {
     const { memories, inserted } = await this.write(gptId, [input])
-    return { memory: memories[0]!, outcome: this.embedder.inline && memories[0]!.embedding_status === 'ready' ? (inserted[0] ? 'created' : 'replaced') : 'accepted' }
+    // 202 only when a vector is being made in the background: a same-content upsert of a ready memory is a 200.
+    const outcome = memories[0]!.embedding_status === 'pending' ? 'accepted' : inserted[0] ? 'created' : 'replaced'
+    return { memory: memories[0]!, outcome }
   }
 
   /** Up to MAX_BATCH memories in one transaction: all are stored, or none. */
@@ -70,7 +72,7 @@ export class MemoriesService {
     })
     const { memories, inserted } = await this.write(gptId, inputs)
     const created = inserted.filter(Boolean).length
-    return { memories, created, updated: inputs.length - created, accepted: memories.some((memory) => memory.embedding_status !== 'ready') }
+    return { memories, created, updated: inputs.length - created, accepted: memories.some((memory) => memory.embedding_status === 'pending') }
   }
 
   private async write(gptId: string, inputs: MemoryInput[]): Promise<{ memories: MemoryView[]; inserted: boolean[] }> {
@@ -141,7 +143,12 @@ export class MemoriesService {
         embedding_status: vector ? 'ready' : 'pending',
       })
       if (updated === 'taken') {
-        throw ERR.conflict(`Another memory of this GPT has entity ${JSON.stringify(input.entity_type)}/${JSON.stringify(input.entity_id)}.`)
+        // Only the fields the PATCH sets are known here (the other one is the stored value).
+        const entity = (['entity_type', 'entity_id'] as const)
+          .filter((field) => input[field] !== undefined)
+          .map((field) => `${field} ${JSON.stringify(input[field])}`)
+          .join(' and ')
+        throw ERR.conflict(`Another memory of this GPT already has this entity (${entity}).`)
       }
       if (updated && vector && input.content !== undefined) await this.embedder.store.put(trx, gptId, { source: 'memories', id }, vector[0]!)
       return updated
