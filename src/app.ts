@@ -101,11 +101,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(sessionRoutes({ sessions: services.sessions, ...listDeps }))
   await app.register(messageRoutes({ messages: services.messages, maxMessageChars: config.maxMessageChars, ...listDeps }))
   const replies = new GenerationStreams(services.generationHub, (gptId, id) => services.generation.currentMessage(gptId, id), config.sseHeartbeatMs, app.log)
-  // Streams end first, so that closing the server does not wait for them; generations are then stopped and stored.
-  app.addHook('onClose', async () => {
+  // Streams end before the server closes, so that it does not wait for them; generations still running
+  // once in-flight requests are done are stopped and stored, ready for resume.
+  app.addHook('preClose', (done) => {
     replies.closeAll()
-    await services.generation.close()
+    done()
   })
+  app.addHook('onClose', async () => services.generation.close())
   await app.register(generationRoutes({ generation: services.generation, streams: replies, maxMessageChars: config.maxMessageChars }))
   await app.register(
     memoryRoutes({ memories: services.memories, maxMemoryChars: config.maxMemoryChars, maxBatch: config.maxBatch, ...listDeps }),
