@@ -71,7 +71,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   })
 
   await app.register(problemPlugin)
-  await app.register(storableTextPlugin, { maxDepth: config.maxJsonDepth + 4 })
+  await app.register(storableTextPlugin, { maxDepth: Math.max(256, config.maxJsonDepth * 8), maxJsonDepth: config.maxJsonDepth })
   await app.register(metricsPlugin, { pool: database.pool, registry: services.registry })
   await app.register(openApiPlugin, { version: deps.version, publicUrl: config.publicUrl })
   await app.register(rateLimitPlugin, {

@@ -1,4 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
+import { openEventStream } from '../../platform/http/event-stream.js'
 import type { GenerationEvent, GenerationHub } from './generation.hub.js'
 import type { MessageView } from './messages.schemas.js'
 
@@ -22,16 +23,7 @@ export class GenerationStreams {
   ) {}
 
   async follow(request: FastifyRequest, reply: FastifyReply, gptId: string, messageId: string, offset: number): Promise<void> {
-    reply.hijack()
-    const raw = reply.raw
-    raw.writeHead(200, {
-      'content-type': 'text/event-stream; charset=utf-8',
-      'cache-control': 'no-cache, no-transform',
-      connection: 'keep-alive',
-      'x-accel-buffering': 'no',
-      'x-request-id': request.id,
-    })
-    raw.write('retry: 2000\n\n')
+    const raw = openEventStream(request, reply)
     let sent = offset
     let finished = false
     const send = (event: string, data: unknown, id?: number) => {

@@ -1,4 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
+import { openEventStream } from '../../platform/http/event-stream.js'
 import type { EventBus } from '../../platform/events/event-bus.js'
 import { decodeCursor } from '../../platform/http/pagination.js'
 import { timeIdAfter } from '../../platform/http/seek.js'
@@ -41,16 +42,7 @@ export class InboxStreams {
   }
 
   async stream(request: FastifyRequest, reply: FastifyReply, gptId: string, agentId: string, after: [Date, string] | null): Promise<void> {
-    reply.hijack()
-    const raw = reply.raw
-    raw.writeHead(200, {
-      'content-type': 'text/event-stream; charset=utf-8',
-      'cache-control': 'no-cache, no-transform',
-      connection: 'keep-alive',
-      'x-accel-buffering': 'no',
-      'x-request-id': request.id,
-    })
-    raw.write('retry: 2000\n\n')
+    const raw = openEventStream(request, reply)
     const sent = new Set<string>()
     let buffered: string[] | null = []
     const write = (item: { id: string; event_id: string }) => {

@@ -5,17 +5,17 @@ import { exceedsDepth, findUnstorableText } from '../json-depth.js'
 
 /**
  * PostgreSQL text and jsonb cannot hold U+0000 or unpaired surrogates, which JSON and URLs can
- * carry, nor nesting deep enough to exhaust its stack. Checked once for every request's body and
- * query, so that no route turns them into a database error (500): the answer is a 422. Routes that
- * store a document check its own depth precisely (MAX_JSON_DEPTH); this bound leaves room for the
- * envelope around it.
+ * carry; and no JSON nests deep enough to exhaust a stack (the service's or PostgreSQL's). Checked
+ * once for every request's body and query, so that no route turns them into a 500: the answer is a
+ * 422. Routes check the JSON they store against MAX_JSON_DEPTH themselves, with precise pointers;
+ * `maxDepth` is only the backstop far above it.
  */
-export const storableTextPlugin = fp<{ maxDepth: number }>(
-  async (app: FastifyInstance, { maxDepth }) => {
+export const storableTextPlugin = fp<{ maxDepth: number; maxJsonDepth: number }>(
+  async (app: FastifyInstance, { maxDepth, maxJsonDepth }) => {
     app.addHook('preValidation', (request, _reply, done) => {
       if (request.body !== null && typeof request.body === 'object' && exceedsDepth(request.body, maxDepth)) {
         const problem = [{ pointer: '', location: 'body' as const, message: `nests objects and arrays deeper than ${maxDepth} levels` }]
-        return done(ERR.validation(`The body nests deeper than ${maxDepth} levels.`, problem))
+        return done(ERR.validation(`The body nests deeper than ${maxDepth} levels; stored JSON may nest ${maxJsonDepth} (MAX_JSON_DEPTH).`, problem))
       }
       for (const [location, value] of [
         ['body', request.body],
