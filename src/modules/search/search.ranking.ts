@@ -16,13 +16,33 @@ const MAX_TERMS = 32
 /** Shorter words match only whole; longer ones also match as prefixes ("breakfast" finds "breakfasts"). */
 const PREFIX_FROM = 4
 
+function wordsOf(text: string): string[] {
+  return [...new Set(text.normalize('NFKC').toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? [])]
+}
+
+/** The words of a query that keyword search looks for (function words dropped when others remain). */
+export function queryTerms(text: string): string[] {
+  const words = wordsOf(text)
+  const content = words.filter((word) => !STOP_WORDS.has(word))
+  return (content.length > 0 ? content : words).slice(0, MAX_TERMS)
+}
+
 /** The words of a query as a to_tsquery('simple') expression that matches any of them; null when it has none. */
 export function keywordQuery(text: string): string | null {
-  const words = [...new Set(text.normalize('NFKC').toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? [])]
-  if (words.length === 0) return null
-  const content = words.filter((word) => !STOP_WORDS.has(word))
-  const terms = (content.length > 0 ? content : words).slice(0, MAX_TERMS)
+  const terms = queryTerms(text)
+  if (terms.length === 0) return null
   return terms.map((term) => (term.length >= PREFIX_FROM ? `'${term}':*` : `'${term}'`)).join(' | ')
+}
+
+/**
+ * The share of `terms` that `text` holds, matched as keyword search matches them (longer terms as
+ * prefixes). A keyword hit on one word of a four-word question is weak evidence; one on all of them, strong.
+ */
+export function termCoverage(terms: string[], text: string): number {
+  if (terms.length === 0) return 0
+  const words = wordsOf(text)
+  const held = terms.filter((term) => words.some((word) => (term.length >= PREFIX_FROM ? word.startsWith(term) : word === term)))
+  return held.length / terms.length
 }
 
 /** The constant of reciprocal rank fusion (Cormack et al. 2009): damps the weight of the very first ranks. */
@@ -32,13 +52,19 @@ export const RRF_K = 60
  * Fuses ranked lists by reciprocal rank: an item scores the sum over lists of 1 / (k + rank). Items
  * are keyed by `keyOf`; the first list an item appears in supplies the item itself.
  */
-export function reciprocalRankFusion<T>(lists: T[][], keyOf: (item: T) => string, k = RRF_K): { item: T; score: number }[] {
+export function reciprocalRankFusion<T>(
+  lists: T[][],
+  keyOf: (item: T) => string,
+  k = RRF_K,
+  /** How much an item's place in a list counts (default 1): weighted RRF. */
+  weightOf: (item: T, list: number) => number = () => 1,
+): { item: T; score: number }[] {
   const fused = new Map<string, { item: T; score: number }>()
-  for (const list of lists) {
+  for (const [listIndex, list] of lists.entries()) {
     list.forEach((item, index) => {
       const key = keyOf(item)
       const entry = fused.get(key) ?? { item, score: 0 }
-      entry.score += 1 / (k + index + 1)
+      entry.score += weightOf(item, listIndex) / (k + index + 1)
       fused.set(key, entry)
     })
   }
