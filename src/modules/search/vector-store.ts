@@ -7,6 +7,8 @@ export type SearchSource = 'memories' | 'objects' | 'messages'
 /** The item a vector belongs to: exactly one of the embeddings table's item columns. */
 export type VectorOwner = { source: SearchSource; id: string }
 
+export const HNSW_MAX_DIMS = 2000
+
 export const OWNER_COLUMN: Record<SearchSource, 'memory_id' | 'object_id' | 'message_id'> = {
   memories: 'memory_id',
   objects: 'object_id',
@@ -33,13 +35,14 @@ export class VectorStore {
     this.dims = dims
   }
 
+  /** pgvector's HNSW indexes `vector` columns of at most 2,000 dimensions; larger vectors are scanned exactly. */
   get mode(): 'hnsw' | 'exact' {
-    return this.backend === 'pgvector' && !this.forceExact ? 'hnsw' : 'exact'
+    return this.backend === 'pgvector' && !this.forceExact && this.dims <= HNSW_MAX_DIMS ? 'hnsw' : 'exact'
   }
 
   /** An HNSW index needs one fixed dimension: it is made for the configured one, as a partial expression index. */
   async ensureIndex(): Promise<void> {
-    if (this.backend !== 'pgvector') return
+    if (this.mode !== 'hnsw') return
     const name = `embeddings_hnsw_${this.dims}`
     await sql
       .raw(
