@@ -38,7 +38,8 @@ export function buildPrompt(input: { agentRole: string | null; history: MessageR
       if (message.status === 'complete' && message.content !== '') turns.push({ role: 'assistant', content: message.content })
       continue
     }
-    if (message.sender === 'user' && message.context !== null) context = message.context
+    // The latest user message's own context (none when it has none): an earlier turn's is not this turn's.
+    if (message.sender === 'user') context = message.context
     turns.push({ role: 'user', content: message.sender === 'tool' ? `[tool result]\n${message.content}` : message.content })
   }
   if (context !== null) system.push(`Context for this turn:\n${contextText(context)}`)

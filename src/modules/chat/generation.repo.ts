@@ -12,16 +12,17 @@ export const INTERRUPTED = 'interrupted: the generation stopped before it finish
 export class GenerationRepository {
   constructor(private readonly db: Kysely<Tables>) {}
 
-  /** Takes the session's lease for the message; false when another live generation holds it. */
+  /**
+   * Takes the session's lease for the message; false when any live generation holds it — also one of
+   * this same message (a resume must not take over a generation another process is still running).
+   */
   async acquireLease(db: Kysely<Tables>, gptId: string, sessionId: string, messageId: string, leaseMs: number): Promise<boolean> {
     const result = await db
       .updateTable('chat_sessions')
       .set({ generating_message_id: messageId, generation_lease_until: sql`now() + make_interval(secs => ${leaseMs / 1000})` })
       .where('gpt_id', '=', gptId)
       .where('id', '=', sessionId)
-      .where((eb) =>
-        eb.or([eb('generating_message_id', 'is', null), eb('generation_lease_until', '<', sql<Date>`now()`), eb('generating_message_id', '=', messageId)]),
-      )
+      .where((eb) => eb.or([eb('generating_message_id', 'is', null), eb('generation_lease_until', '<', sql<Date>`now()`)]))
       .executeTakeFirst()
     return result.numUpdatedRows > 0n
   }
@@ -71,14 +72,21 @@ export class GenerationRepository {
     return rows.reverse()
   }
 
-  /** pending/failed → in_progress, with the text it resumes from (or none). */
-  async start(gptId: string, id: string, partial: string, context: JsonValue | null | undefined): Promise<MessageRow | null> {
+  /** pending/failed → in_progress, recording the model and character that now write it. */
+  async start(
+    gptId: string,
+    id: string,
+    writer: { partial: string; model: string | null; characterId: string | null },
+    context: JsonValue | null | undefined,
+  ): Promise<MessageRow | null> {
     return (
       (await this.db
         .updateTable('chat_messages')
         .set({
           status: 'in_progress',
-          partial_content: partial,
+          partial_content: writer.partial,
+          model: writer.model,
+          character_id: writer.characterId,
           error_message: null,
           ...(context !== undefined ? { context: context === null ? null : JSON.stringify(context) } : {}),
           updated_at: sql`now()`,
@@ -129,11 +137,11 @@ export class GenerationRepository {
   /**
    * Marks failed the in-progress messages no live generation holds: with `all` (one embedded process,
    * just started) every one of them, otherwise those whose session lease ran out or belongs to another
-   * message. Their sessions' stale leases are cleared. Returns how many messages it marked.
+   * message. Their sessions' stale leases are cleared. Returns the messages it marked.
    */
-  async failInterrupted(all: boolean): Promise<number> {
+  async failInterrupted(all: boolean): Promise<{ id: string; gpt_id: string }[]> {
     return this.db.transaction().execute(async (trx) => {
-      const { rows } = await sql<{ id: string }>`
+      const { rows } = await sql<{ id: string; gpt_id: string }>`
         update chat_messages m
         set status = 'failed', error_message = ${INTERRUPTED}, updated_at = now()
         where m.status = 'in_progress'
@@ -141,13 +149,13 @@ export class GenerationRepository {
             select 1 from chat_sessions s
             where s.gpt_id = m.gpt_id and s.id = m.session_id and s.generating_message_id = m.id and s.generation_lease_until > now()
           )`}
-        returning m.id
+        returning m.id, m.gpt_id
       `.execute(trx)
       await sql`
         update chat_sessions set generating_message_id = null, generation_lease_until = null
         where generating_message_id is not null ${all ? sql`` : sql`and generation_lease_until < now()`}
       `.execute(trx)
-      return rows.length
+      return rows
     })
   }
 }

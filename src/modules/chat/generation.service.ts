@@ -95,6 +95,11 @@ export class GenerationService {
     if (input.session_id !== undefined) {
       const found = await this.deps.sessions.findSession(gptId, input.session_id)
       if (!found) throw ERR.validation('No such session in this GPT.', [{ pointer: '/session_id', location: 'body', message: 'no such session' }])
+      if (input.user_id !== undefined && input.user_id !== found.user_id) {
+        throw ERR.validation('The session belongs to another end user.', [
+          { pointer: '/user_id', location: 'body', message: "differs from the session's user_id (leave it out to continue the session)" },
+        ])
+      }
       session = found
     } else {
       if (input.user_id === undefined) {
@@ -122,7 +127,8 @@ export class GenerationService {
     const history = await this.deps.repo.historyBefore(gptId, sessionId, last, this.deps.limits.chatHistoryMessages)
     const acquired = await this.deps.db.transaction().execute((trx) => this.deps.repo.acquireLease(trx, gptId, sessionId, last.id, LEASE_MS))
     if (!acquired) throw ERR.conflict('A generation is running for this session.')
-    return this.launch(gptId, session, last, character, history, input.model ?? last.model ?? undefined, last.partial_content)
+    const model = input.model ?? (input.character_id !== undefined ? character?.model : null) ?? last.model ?? this.deps.llm.defaultModel
+    return this.launch(gptId, session, last, character, history, model, last.partial_content)
   }
 
   /** The message as stored, with the text generated so far when this process is generating it. */
@@ -139,7 +145,13 @@ export class GenerationService {
    * (an embedded database: this is the only process) every unfinished one is marked.
    */
   async recoverInterrupted(all: boolean): Promise<number> {
-    return this.deps.repo.failInterrupted(all)
+    const marked = await this.deps.repo.failInterrupted(all)
+    // Followers (here, and in the other processes) read the message again and see it failed.
+    for (const { id, gpt_id: gptId } of marked) {
+      this.deps.hub.emit(id, { type: 'changed' })
+      this.deps.hub.announce(gptId, id)
+    }
+    return marked.length
   }
 
   /** Stops every generation of this process (at shutdown): each is stored failed, with its text, for resume. */
@@ -204,7 +216,8 @@ export class GenerationService {
   ): Promise<Started> {
     const memories = await this.recallFor(gptId, session, character, history)
     const context = memories ? ({ memories } as unknown as JsonValue) : undefined
-    const started = await this.deps.repo.start(gptId, message.id, continueFrom, context)
+    const characterId = character?.id ?? message.character_id
+    const started = await this.deps.repo.start(gptId, message.id, { partial: continueFrom, model: model ?? null, characterId }, context)
     if (!started) {
       await this.deps.repo.releaseLease(gptId, session.id, message.id)
       throw ERR.conflict('The message changed while the generation was starting; read it again.')
