@@ -2,40 +2,15 @@ import type { LightMyRequestResponse } from 'fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { expectProblem } from './helpers/problem.js'
 import { bearer, createGptWithKey, createTestApp, type TestApp } from './helpers/test-app.js'
+import type { SessionView } from '../src/modules/chat/sessions.schemas.js'
+import type { MessageView } from '../src/modules/chat/messages.schemas.js'
 
-interface SessionView {
-  id: string
-  gpt_id: string
-  user_id: string
-  name: string | null
-  metadata: Record<string, unknown>
-  character_id: string | null
-  is_favorite: boolean
-  last_activity_at: string
-  created_at: string
-  updated_at: string
-}
 interface SessionList {
   sessions: SessionView[]
   next_cursor: string | null
   has_more: boolean
 }
 type Status = 'pending' | 'in_progress' | 'complete' | 'failed'
-interface MessageView {
-  id: string
-  session_id: string
-  gpt_id: string
-  sender: 'user' | 'ai' | 'system' | 'tool'
-  content: string
-  context: unknown
-  status: Status
-  partial_content: string
-  error_message: string | null
-  model: string | null
-  character_id: string | null
-  created_at: string
-  updated_at: string
-}
 interface MessageList {
   messages: MessageView[]
   next_cursor: string | null

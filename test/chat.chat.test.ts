@@ -5,6 +5,8 @@ import { DEFAULT_FAKE_TOKENS, startFakeLlmServer, type FakeLlmRequest, type Fake
 import { expectProblem } from './helpers/problem.js'
 import { SseStream } from './helpers/sse.js'
 import { bearer, createGptWithKey, createTestApp, type TestApp } from './helpers/test-app.js'
+import type { MessageView } from '../src/modules/chat/messages.schemas.js'
+import type { SessionView } from '../src/modules/chat/sessions.schemas.js'
 
 /**
  * POST /v1/chat: the user's message and the reply in one call, in a new or an existing session, with
@@ -13,25 +15,6 @@ import { bearer, createGptWithKey, createTestApp, type TestApp } from './helpers
  */
 
 type Status = 'pending' | 'in_progress' | 'complete' | 'failed'
-interface MessageView {
-  id: string
-  session_id: string
-  gpt_id: string
-  sender: 'user' | 'ai' | 'system' | 'tool'
-  content: string
-  context: unknown
-  status: Status
-  partial_content: string
-  error_message: string | null
-  model: string | null
-  character_id: string | null
-}
-interface SessionView {
-  id: string
-  gpt_id: string
-  user_id: string
-  character_id: string | null
-}
 interface ChatAnswer {
   session_id: string
   message: MessageView

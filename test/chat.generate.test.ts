@@ -5,6 +5,8 @@ import { DEFAULT_FAKE_TOKENS, startFakeLlmServer, type FakeLlmRequest, type Fake
 import { expectProblem } from './helpers/problem.js'
 import { SseStream } from './helpers/sse.js'
 import { bearer, createGptWithKey, createTestApp, type TestApp } from './helpers/test-app.js'
+import type { MessageView } from '../src/modules/chat/messages.schemas.js'
+import type { SessionView } from '../src/modules/chat/sessions.schemas.js'
 
 /**
  * POST /v1/sessions/{id}/generate against a fake OpenAI-compatible server: the reply, what goes on
@@ -12,26 +14,6 @@ import { bearer, createGptWithKey, createTestApp, type TestApp } from './helpers
  */
 
 type Status = 'pending' | 'in_progress' | 'complete' | 'failed'
-interface MessageView {
-  id: string
-  session_id: string
-  gpt_id: string
-  sender: 'user' | 'ai' | 'system' | 'tool'
-  content: string
-  context: unknown
-  status: Status
-  partial_content: string
-  error_message: string | null
-  model: string | null
-  character_id: string | null
-  created_at: string
-  updated_at: string
-}
-interface SessionView {
-  id: string
-  user_id: string
-  character_id: string | null
-}
 interface Character {
   id: string
   agent_role: string

@@ -6,6 +6,8 @@ import { startFakeLlmServer, type FakeLlmRequest, type FakeLlmServer } from './h
 import { expectProblem } from './helpers/problem.js'
 import { SseStream } from './helpers/sse.js'
 import { bearer, createGptWithKey, createTestApp, type TestApp } from './helpers/test-app.js'
+import type { MessageView } from '../src/modules/chat/messages.schemas.js'
+import type { SessionView } from '../src/modules/chat/sessions.schemas.js'
 
 /**
  * POST /v1/sessions/{id}/resume: a reply the provider broke off is continued from the text it kept,
@@ -14,21 +16,6 @@ import { bearer, createGptWithKey, createTestApp, type TestApp } from './helpers
  */
 
 type Status = 'pending' | 'in_progress' | 'complete' | 'failed'
-interface MessageView {
-  id: string
-  session_id: string
-  sender: 'user' | 'ai' | 'system' | 'tool'
-  content: string
-  context: unknown
-  status: Status
-  partial_content: string
-  error_message: string | null
-  model: string | null
-  character_id: string | null
-}
-interface SessionView {
-  id: string
-}
 interface Character {
   id: string
 }

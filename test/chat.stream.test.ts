@@ -7,6 +7,8 @@ import { LocalEventBus } from '../src/platform/events/event-bus.js'
 import { expectProblem } from './helpers/problem.js'
 import { openSseStream, SseStream } from './helpers/sse.js'
 import { bearer, createGptWithKey, createTestApp, type TestApp } from './helpers/test-app.js'
+import type { MessageView } from '../src/modules/chat/messages.schemas.js'
+import type { SessionView } from '../src/modules/chat/sessions.schemas.js'
 
 /**
  * Generations over real HTTP: a client that goes away does not stop them, GET
@@ -15,18 +17,6 @@ import { bearer, createGptWithKey, createTestApp, type TestApp } from './helpers
  */
 
 type Status = 'pending' | 'in_progress' | 'complete' | 'failed'
-interface MessageView {
-  id: string
-  session_id: string
-  sender: 'user' | 'ai' | 'system' | 'tool'
-  content: string
-  status: Status
-  partial_content: string
-  error_message: string | null
-}
-interface SessionView {
-  id: string
-}
 interface Delta {
   offset: number
   text: string

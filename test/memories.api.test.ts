@@ -4,21 +4,8 @@ import { sql } from 'kysely'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { expectProblem } from './helpers/problem.js'
 import { bearer, createGptWithKey, createTestApp, type TestApp } from './helpers/test-app.js'
+import type { MemoryView } from '../src/modules/memories/memories.schemas.js'
 
-interface MemoryView {
-  id: string
-  gpt_id: string
-  content: string
-  entity_type: string | null
-  entity_id: string | null
-  user_id: string | null
-  metadata: Record<string, unknown>
-  embedding_status: 'pending' | 'ready' | 'failed'
-  embedding_error: string | null
-  embedding_model: string | null
-  created_at: string
-  updated_at: string
-}
 interface MemoryList {
   memories: MemoryView[]
   next_cursor: string | null

@@ -8,26 +8,12 @@ import { buildJobDefinitions, registerJobs } from '../src/platform/jobs/registry
 import { startFakeEmbeddingsServer, type FakeEmbeddingsServer } from './helpers/fake-embeddings-server.js'
 import { bearer, createGptWithKey, createTestApp, type TestApp } from './helpers/test-app.js'
 import { onPostgres } from './helpers/test-database.js'
+import type { MemoryView } from '../src/modules/memories/memories.schemas.js'
 
 /**
  * Memories with a remote (OpenAI-compatible) embeddings provider: writes answer 202 with `pending`, and
  * the `memories.embed` job on a real pg-boss queue makes the vectors, retrying what can be retried.
  */
-
-interface MemoryView {
-  id: string
-  gpt_id: string
-  content: string
-  entity_type: string | null
-  entity_id: string | null
-  user_id: string | null
-  metadata: Record<string, unknown>
-  embedding_status: 'pending' | 'ready' | 'failed'
-  embedding_error: string | null
-  embedding_model: string | null
-  created_at: string
-  updated_at: string
-}
 
 const GPT = 'remote-gpt'
 const MEMORIES = `/v1/gpts/${GPT}/memories`

@@ -2,6 +2,7 @@ import type { LightMyRequestResponse } from 'fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { expectProblem } from './helpers/problem.js'
 import { bearer, createGptWithKey, createTestApp, type TestApp } from './helpers/test-app.js'
+import type { MemoryView } from '../src/modules/memories/memories.schemas.js'
 
 /**
  * Two GPTs store the same things (same texts, entities, users, collection and session names): neither
@@ -14,14 +15,6 @@ interface SearchResult {
   id: string
   content: string
   details: Record<string, unknown>
-}
-interface MemoryView {
-  id: string
-  gpt_id: string
-  content: string
-  user_id: string | null
-  entity_type: string | null
-  entity_id: string | null
 }
 
 const A = 'iso-search-a'
