@@ -1,8 +1,14 @@
-// `npm run bench -- [documents] [mail] [--db pglite|postgres] [--duration 10] [--connections 50] [--documents 100000] [--mails 200] [--streams 100] [--gap-ms 10]`
+// `npm run bench -- [documents] [mail] [search] [chat] [--db pglite|postgres] [--duration 10] [--connections 50] [--documents 100000] [--mails 200] [--streams 100] [--gap-ms 10]`
+//   search (PGlite only): [--memories 10000,100000] [--queries 200] [--other-memories 300] [--max-build-seconds 600]
+//     [--maintenance-work-mem 512MB|default] [--vectors random|clustered]
+//   chat: [--requests 50] [--tokens 50] [--token-ms 2]
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import { runDocumentsBench } from './documents.bench.js'
 import { runMailBench } from './mail.bench.js'
+import { runSearchBench } from './search.bench.js'
+import { runChatBench } from './chat.bench.js'
+import { ratio } from './lib/stats.js'
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -14,6 +20,15 @@ const { values, positionals } = parseArgs({
     mails: { type: 'string', default: '200' },
     streams: { type: 'string', default: '100' },
     'gap-ms': { type: 'string', default: '10' },
+    memories: { type: 'string', default: '10000,100000' },
+    queries: { type: 'string', default: '200' },
+    'other-memories': { type: 'string', default: '300' },
+    'max-build-seconds': { type: 'string', default: '600' },
+    'maintenance-work-mem': { type: 'string', default: '512MB' },
+    vectors: { type: 'string', default: 'random' },
+    requests: { type: 'string', default: '50' },
+    tokens: { type: 'string', default: '50' },
+    'token-ms': { type: 'string', default: '2' },
     'log-level': { type: 'string', default: 'warn' },
     'postgres-url': { type: 'string', default: process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres' },
   },
@@ -74,6 +89,82 @@ const available: Record<string, () => Promise<object>> = {
     console.log(`missing deliveries: ${report.missing}, duplicates: ${report.duplicates}, streams out of order: ${report.outOfOrderStreams}`)
     return report
   },
+  async search() {
+    if (db !== 'pglite') log('search runs on embedded PGlite whatever --db says: HNSW needs pgvector, which this PostgreSQL lacks')
+    const report = await runSearchBench({
+      sizes: values.memories!.split(',').map((size) => Number(size.trim())),
+      queries: Number(values.queries),
+      otherRows: Number(values['other-memories']),
+      maxBuildSeconds: Number(values['max-build-seconds']),
+      maintenanceWorkMem: values['maintenance-work-mem']!,
+      vectors: values.vectors === 'clustered' ? 'clustered' : 'random',
+      logLevel: values['log-level']!,
+      log,
+    })
+    console.log(
+      `\nsearch on ${report.database} — SearchRepository.semantic over memories, top_k ${report.topK}, ${report.queries} ${report.vectors} unit query vectors (${report.dims} dims) per mode, ` +
+        `HNSW (ef_search ${report.efSearch}, iterative scan) vs exact scan, alternating; plus ${report.otherRows} vectors of another GPT in the same index`,
+    )
+    console.table(
+      report.results.flatMap((row) =>
+        (['exact', 'hnsw'] as const).map((mode) => ({
+          memories: row.size,
+          mode,
+          'p50 ms': row[mode].p50Ms,
+          'p99 ms': row[mode].p99Ms,
+          'exact/hnsw p50': mode === 'hnsw' ? row.exactOverHnsw.p50 : '',
+          'exact/hnsw p99': mode === 'hnsw' ? row.exactOverHnsw.p99 : '',
+          'recall@10 (mean/min)': mode === 'hnsw' ? `${row.recallAt10.mean} / ${row.recallAt10.min}` : '',
+        })),
+      ),
+    )
+    for (const row of report.results) {
+      console.log(
+        `${row.size} memories: loaded in ${row.loadSeconds} s (SQL), HNSW build ${row.buildSeconds} s (VectorStore.ensureIndex, maintenance_work_mem ${report.maintenanceWorkMem}), ` +
+          `plan uses the HNSW index: ${row.hnswIndexUsed}; exact hits' mean similarity: 1st ${row.exactSimilarity.first}, 10th ${row.exactSimilarity.tenth}`,
+      )
+    }
+    for (const skipped of report.skipped) console.log(`${skipped.size} memories: SKIPPED — ${skipped.reason}`)
+    if (report.vectors === 'random') {
+      console.log('uniformly random vectors are the worst case for HNSW recall (the true neighbours barely stand out); --vectors clustered is closer to text embeddings')
+    }
+    if (report.http) {
+      const h = report.http
+      console.log(`\nat ${h.size} memories, ${h.queries} text queries, one at a time (the app runs in this process over the same PGlite)`)
+      console.table([
+        { step: 'POST /v1/gpts/{gpt}/search (semantic)', 'p50 ms': h.http.p50Ms, 'p99 ms': h.http.p99Ms, 'vs repository p50': h.httpOverRepository.p50, 'vs repository p99': h.httpOverRepository.p99 },
+        { step: 'local model: embed the query', 'p50 ms': h.embed.p50Ms, 'p99 ms': h.embed.p99Ms, 'vs repository p50': ratio(h.embed.p50Ms, h.repository.p50Ms), 'vs repository p99': ratio(h.embed.p99Ms, h.repository.p99Ms) },
+        { step: 'SearchRepository.semantic (HNSW), baseline', 'p50 ms': h.repository.p50Ms, 'p99 ms': h.repository.p99Ms, 'vs repository p50': 1, 'vs repository p99': 1 },
+      ])
+    }
+    return report
+  },
+  async chat() {
+    const report = await runChatBench({
+      db,
+      postgresUrl: values['postgres-url']!,
+      requests: Number(values.requests),
+      tokens: Number(values.tokens),
+      tokenMs: Number(values['token-ms']),
+      logLevel: values['log-level']!,
+      log,
+    })
+    console.log(
+      `\nchat on ${db} — ${report.requests} streamed generations each way, alternating, one at a time; the fake OpenAI-compatible provider streams ${report.tokens} tokens ${report.tokenMs} ms apart`,
+    )
+    console.table([
+      { path: 'direct: provider first content chunk (baseline)', ...cells(report.direct.firstContent), 'vs direct p50': 1, 'vs direct p99': 1 },
+      { path: 'service: first `delta` event', ...cells(report.service.firstDelta), 'vs direct p50': report.firstByteRatio.p50, 'vs direct p99': report.firstByteRatio.p99 },
+      { path: 'service: `message` event', ...cells(report.service.message), 'vs direct p50': '', 'vs direct p99': '' },
+      { path: 'direct: whole stream ([DONE])', ...cells(report.direct.total), 'vs direct p50': 1, 'vs direct p99': 1 },
+      { path: 'service: `done` event', ...cells(report.service.done), 'vs direct p50': report.totalRatio.p50, 'vs direct p99': report.totalRatio.p99 },
+    ])
+    return report
+  },
+}
+
+function cells(latency: { p50Ms: number; p99Ms: number; maxMs: number; samples: number }) {
+  return { 'p50 ms': latency.p50Ms, 'p99 ms': latency.p99Ms, 'max ms': latency.maxMs, samples: latency.samples }
 }
 
 const suites = positionals.length > 0 ? positionals : ['documents']
@@ -84,7 +175,9 @@ for (const suite of suites) {
   const started = new Date()
   const report = await available[suite]!()
   mkdirSync(new URL('./results/', import.meta.url), { recursive: true })
-  const file = new URL(`./results/${suite}-${db}-${started.toISOString().replace(/[:.]/g, '-')}.json`, import.meta.url)
-  writeFileSync(file, `${JSON.stringify({ suite, db, started, options: values, ...report }, null, 2)}\n`)
+  // The search suite runs on PGlite whatever --db says.
+  const suiteDb = suite === 'search' ? 'pglite' : db
+  const file = new URL(`./results/${suite}-${suiteDb}-${started.toISOString().replace(/[:.]/g, '-')}.json`, import.meta.url)
+  writeFileSync(file, `${JSON.stringify({ suite, db: suiteDb, started, options: values, ...report }, null, 2)}\n`)
   console.log(`written: ${file.pathname}`)
 }
