@@ -44,11 +44,16 @@ export class VectorStore {
   async ensureIndex(): Promise<void> {
     if (this.mode !== 'hnsw') return
     const name = `embeddings_hnsw_${this.dims}`
-    await sql
-      .raw(
-        `CREATE INDEX IF NOT EXISTS ${name} ON embeddings USING hnsw ((embedding::vector(${this.dims})) vector_cosine_ops) WHERE dims = ${this.dims}`,
-      )
-      .execute(this.db)
+    await this.db.transaction().execute(async (trx) => {
+      // An HNSW graph that outgrows maintenance_work_mem (64 MB by default) builds many times slower:
+      // a first build over existing vectors (a new dimension) gets room for about 100k of them.
+      await sql`select set_config('maintenance_work_mem', '512MB', true)`.execute(trx)
+      await sql
+        .raw(
+          `CREATE INDEX IF NOT EXISTS ${name} ON embeddings USING hnsw ((embedding::vector(${this.dims})) vector_cosine_ops) WHERE dims = ${this.dims}`,
+        )
+        .execute(trx)
+    })
   }
 
   /** Stores (or replaces) the vector of one item. */
