@@ -99,6 +99,7 @@ export function createServices({ database, config, events, log, embeddings, jobs
   const characters = new CharactersService(new CharactersRepository(database.db), config)
   const sessionsRepo = new SessionsRepository(database.db)
   const sessions = new SessionsService(sessionsRepo, characters, config)
+  const generationHub = new GenerationHub(events, log)
   const messagesRepo = new MessagesRepository(database.db)
   const messages = new MessagesService(
     database.db,
@@ -107,6 +108,10 @@ export function createServices({ database, config, events, log, embeddings, jobs
     sessions,
     new IdempotencyStore(database.db),
     config,
+    (gptId, id) => {
+      generationHub.emit(id, { type: 'changed' })
+      generationHub.announce(gptId, id)
+    },
   )
   const registry = new Registry()
   const store = new VectorStore(database.db, embeddings.backend, embeddings.provider.dimensions, embeddings.provider.model)
@@ -123,7 +128,6 @@ export function createServices({ database, config, events, log, embeddings, jobs
     const found = await search.search(gptId, { query, top_k: settings.top_k, mode: 'hybrid', sources: ['memories'], filters })
     return found.results.map((result) => ({ id: result.id, content: result.content, score: result.score }))
   }
-  const generationHub = new GenerationHub(events, log)
   const generation = new GenerationService({
     db: database.db,
     repo: new GenerationRepository(database.db),

@@ -521,3 +521,18 @@ describe('generations a stopped process left behind', () => {
     }
   })
 })
+
+describe('a message a client generates itself (PATCH progress)', () => {
+  it('streams its saved progress to followers, then its end', async () => {
+    const session = await sessionWithQuestion()
+    const message = await ok<MessageView>('POST', `/v1/sessions/${session.id}/messages`, { sender: 'ai', status: 'in_progress', partial_content: 'Once' })
+    const stream = await follow(streamUrl(message.id))
+    await stream.waitFor('the stored text', (s) => deltaText(s) === 'Once', WAIT_MS)
+    await ok('PATCH', `/v1/messages/${message.id}`, { partial_content: 'Once upon' })
+    await stream.waitFor('the PATCHed progress', (s) => deltaText(s) === 'Once upon', WAIT_MS)
+    await ok('PATCH', `/v1/messages/${message.id}`, { status: 'complete', content: 'Once upon a time.' })
+    const done = await expectWholeStream(stream, 0)
+    expect(done).toMatchObject({ id: message.id, status: 'complete', content: 'Once upon a time.' })
+    expect(deltaText(stream)).toBe('Once upon a time.')
+  })
+})

@@ -73,6 +73,8 @@ export class MessagesService {
     private readonly sessions: SessionsService,
     private readonly idempotency: IdempotencyStore,
     private readonly limits: MessagesLimits,
+    /** Runs after a PATCH lands, so that followers of the message (its stream) see a client's own progress. */
+    private readonly afterUpdate: (gptId: string, id: string) => void = () => {},
   ) {}
 
   /** POST /v1/sessions/{id}/messages, at most once per Idempotency-Key. */
@@ -133,7 +135,10 @@ export class MessagesService {
       if (!row) throw ERR.notFound('Message', id)
       const change = this.planChange(row, input)
       const updated = await this.repo.updateMessage(gptId, id, row.status, change)
-      if (updated) return toMessageView(updated)
+      if (updated) {
+        this.afterUpdate(gptId, id)
+        return toMessageView(updated)
+      }
     }
     throw ERR.conflict('The message is being changed by other requests; read it again and retry.')
   }
