@@ -14,12 +14,19 @@ export class GenerationRepository {
 
   /**
    * Takes the session's lease for the message; false when any live generation holds it — also one of
-   * this same message (a resume must not take over a generation another process is still running).
+   * this same message (a resume must not take over a generation another process is still running) —
+   * or when the session is gone.
    */
   async acquireLease(db: Kysely<Tables>, gptId: string, sessionId: string, messageId: string, leaseMs: number): Promise<boolean> {
     const result = await db
       .updateTable('chat_sessions')
-      .set({ generating_message_id: messageId, generation_lease_until: sql`now() + make_interval(secs => ${leaseMs / 1000})` })
+      // A generation is activity on the session: marked in the same write.
+      .set({
+        generating_message_id: messageId,
+        generation_lease_until: sql`now() + make_interval(secs => ${leaseMs / 1000})`,
+        last_activity_at: sql`now()`,
+        updated_at: sql`now()`,
+      })
       .where('gpt_id', '=', gptId)
       .where('id', '=', sessionId)
       .where((eb) => eb.or([eb('generating_message_id', 'is', null), eb('generation_lease_until', '<', sql<Date>`now()`)]))

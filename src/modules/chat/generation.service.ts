@@ -125,8 +125,7 @@ export class GenerationService {
     const characterId = input.character_id ?? last.character_id ?? session.character_id
     const character = await this.character(gptId, characterId, input.character_id !== undefined)
     const history = await this.deps.repo.historyBefore(gptId, sessionId, last, this.deps.limits.chatHistoryMessages)
-    const acquired = await this.deps.db.transaction().execute((trx) => this.deps.repo.acquireLease(trx, gptId, sessionId, last.id, LEASE_MS))
-    if (!acquired) throw ERR.conflict('A generation is running for this session.')
+    if (!(await this.deps.repo.acquireLease(this.deps.db, gptId, sessionId, last.id, LEASE_MS))) await this.refuseLease(this.deps.db, gptId, sessionId)
     const model = input.model ?? (input.character_id !== undefined ? character?.model : null) ?? last.model ?? this.deps.llm.defaultModel
     return this.launch(gptId, session, last, character, history, model, last.partial_content)
   }
@@ -163,6 +162,15 @@ export class GenerationService {
     await Promise.allSettled([...this.running.values()].map((running) => running.finished))
   }
 
+  /**
+   * Why the lease could not be had: the session is gone (404), or a generation holds it (409). Read on
+   * `db`, the caller's transaction when there is one (PGlite has one connection: another would wait forever).
+   */
+  private async refuseLease(db: Kysely<Tables>, gptId: string, sessionId: string): Promise<never> {
+    if (!(await this.deps.sessionsRepo.findSession(gptId, sessionId, db))) throw ERR.notFound('Session', sessionId)
+    throw ERR.conflict('A generation is running for this session.')
+  }
+
   private async character(gptId: string, id: string | null | undefined, named: boolean): Promise<CharacterView | null> {
     if (id === null || id === undefined) return null
     const character = await this.deps.characters.findActiveCharacter(gptId, id)
@@ -190,8 +198,7 @@ export class GenerationService {
     const userId = uuidv7()
     const id = uuidv7()
     const { ai, user } = await this.deps.db.transaction().execute(async (trx) => {
-      if (!(await this.deps.repo.acquireLease(trx, gptId, session.id, id, LEASE_MS))) throw ERR.conflict('A generation is running for this session.')
-      if (!(await this.deps.sessionsRepo.touchSession(gptId, session.id, trx))) throw ERR.notFound('Session', session.id)
+      if (!(await this.deps.repo.acquireLease(trx, gptId, session.id, id, LEASE_MS))) await this.refuseLease(trx, gptId, session.id)
       const base = { gpt_id: gptId, session_id: session.id, partial_content: '', error_message: null }
       const user = userMessage
         ? await this.deps.messagesRepo.insertMessage({ ...base, ...userMessage, id: userId, status: 'complete', model: null, character_id: null }, trx)
