@@ -6,6 +6,7 @@ import type { LlmProvider } from '../../platform/llm/index.js'
 import type { CharactersService } from '../characters/characters.service.js'
 import type { CharacterView } from '../characters/characters.schemas.js'
 import { INTERRUPTED, type GenerationRepository } from './generation.repo.js'
+import { LEASE_MS, runGeneration, type LiveGeneration } from './generation.run.js'
 import type { GenerationHub } from './generation.hub.js'
 import { buildPrompt, type RecalledMemory } from './generation.prompt.js'
 import type { MessageRow, MessagesRepository } from './messages.repo.js'
@@ -15,8 +16,6 @@ import type { SessionsRepository } from './sessions.repo.js'
 import type { SessionsService } from './sessions.service.js'
 import type { SessionView } from './sessions.schemas.js'
 
-/** How long a generation's hold on its session lasts without renewal; renewed every third of it. */
-export const LEASE_MS = 30_000
 const STOPPED = 'interrupted: the service stopped during the generation; resume it to continue'
 
 export interface GenerateInput {
@@ -44,11 +43,7 @@ export interface Started {
 /** Finds memories for a character that has memory enabled (the search module); null when there is none. */
 export type RecallMemories = (gptId: string, query: string, settings: { top_k: number; entity_type: string | null; user_id: string }) => Promise<RecalledMemory[]>
 
-interface Running {
-  gptId: string
-  text: string
-  controller: AbortController
-  abortReason: string
+interface Running extends LiveGeneration {
   finished: Promise<MessageView | null>
 }
 
@@ -230,14 +225,26 @@ export class GenerationService {
       throw ERR.conflict('The message changed while the generation was starting; read it again.')
     }
     const prompt = buildPrompt({ agentRole: character?.agent_role ?? null, history, memories: memories ?? undefined })
-    const running: Running = { gptId, text: continueFrom, controller: new AbortController(), abortReason: INTERRUPTED, finished: Promise.resolve(null) }
+    const running: Running = {
+      gptId,
+      sessionId: session.id,
+      id: message.id,
+      text: continueFrom,
+      controller: new AbortController(),
+      abortReason: INTERRUPTED,
+      finished: Promise.resolve(null),
+    }
     this.running.set(message.id, running)
-    running.finished = this.run(running, session.id, message.id, {
-      ...prompt,
-      model,
-      temperature: character?.temperature ?? undefined,
-      continueFrom: continueFrom === '' ? undefined : continueFrom,
-    }).finally(() => this.running.delete(message.id))
+    const request = { ...prompt, model, temperature: character?.temperature ?? undefined, continueFrom: continueFrom === '' ? undefined : continueFrom }
+    running.finished = runGeneration({ ...this.deps, partialSaveMs: this.deps.limits.partialSaveMs }, running, request)
+      .then(async (final) => {
+        const view = final ? toMessageView(final) : await this.currentMessage(gptId, message.id).catch(() => null)
+        // Followers here hear the end at once; the other processes read the stored message again.
+        this.deps.hub.emit(message.id, view ? { type: 'done', message: view } : { type: 'changed' })
+        this.deps.hub.announce(gptId, message.id)
+        return view
+      })
+      .finally(() => this.running.delete(message.id))
     return { message: toMessageView(started), offset: continueFrom.length, finished: running.finished }
   }
 
@@ -253,63 +260,5 @@ export class GenerationService {
       this.deps.log.warn({ err: error }, 'could not recall memories for a chat reply')
       return null
     }
-  }
-
-  private async run(
-    running: Running,
-    sessionId: string,
-    id: string,
-    request: Parameters<LlmProvider['stream']>[0],
-  ): Promise<MessageView | null> {
-    const { repo, hub, log } = this.deps
-    const { gptId } = running
-    let saved = running.text.length
-    let saving: Promise<void> | null = null
-    const save = () => {
-      if (saving || running.text.length === saved) return
-      const text = running.text
-      saving = repo
-        .savePartial(gptId, id, text)
-        .then(() => {
-          saved = text.length
-          hub.announce(gptId, id)
-        })
-        .catch((error: unknown) => log.warn({ err: error }, 'could not save the partial reply'))
-        .finally(() => {
-          saving = null
-        })
-    }
-    const saver = setInterval(save, this.deps.limits.partialSaveMs)
-    const renewer = setInterval(() => {
-      repo.renewLease(gptId, sessionId, id, LEASE_MS).catch((error: unknown) => log.warn({ err: error }, 'could not renew a generation lease'))
-    }, LEASE_MS / 3)
-    let final: MessageRow | null = null
-    try {
-      try {
-        for await (const delta of this.deps.llm.stream({ ...request, signal: running.controller.signal })) {
-          const offset = running.text.length
-          running.text += delta
-          hub.emit(id, { type: 'delta', offset, text: delta })
-        }
-        clearInterval(saver)
-        await saving
-        final = await repo.complete(gptId, id, running.text)
-      } catch (error) {
-        clearInterval(saver)
-        await saving
-        const reason = running.controller.signal.aborted ? running.abortReason : error instanceof Error ? error.message : String(error)
-        final = await repo.fail(gptId, id, running.text, reason)
-      }
-    } catch (error) {
-      log.warn({ err: error }, 'could not store the end of a generation')
-    } finally {
-      clearInterval(saver)
-      clearInterval(renewer)
-      await repo.releaseLease(gptId, sessionId, id).catch((error: unknown) => log.warn({ err: error }, 'could not release a generation lease'))
-    }
-    const view = final ? toMessageView(final) : await this.currentMessage(gptId, id).catch(() => null)
-    hub.emit(id, view ? { type: 'done', message: view } : { type: 'changed' })
-    hub.announce(gptId, id)
-    return view
   }
 }
