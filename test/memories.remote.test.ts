@@ -255,6 +255,19 @@ describe('embedding failures', () => {
     expect(await settled(id)).toMatchObject({ embedding_status: 'ready', embedding_error: null, embedding_model: MODEL })
   })
 
+  it('a failed memory written again with the same content is retried (upsert by entity)', async () => {
+    fake.failNext(1, 400)
+    const body = { content: 'Third chance: bakes sourdough.', entity_type: 'hobby', entity_id: 'bread' }
+    const first = await call('POST', MEMORIES, body)
+    expect(first.statusCode, first.body).toBe(202)
+    const id = first.json<MemoryView>().id
+    expect((await settled(id)).embedding_status).toBe('failed')
+    const again = await call('POST', MEMORIES, body)
+    expect(again.statusCode, again.body).toBe(202)
+    expect(again.json<MemoryView>()).toMatchObject({ id, embedding_status: 'pending', embedding_error: null })
+    expect(await settled(id)).toMatchObject({ embedding_status: 'ready', embedding_model: MODEL })
+  })
+
   it('marks the memory failed when the server answers another dimension than EMBEDDINGS_DIM', async () => {
     fake.setDimensions(32)
     try {

@@ -49,13 +49,15 @@ export class MemoriesRepository {
   /**
    * Inserts the memory, or, when another memory of the GPT has the same entity, replaces that one's
    * content, user and metadata (keeping its id). `inserted` tells which; `changed` whether the
-   * content differs from what was stored (only then does its vector need remaking).
+   * content differs from what was stored, or its embedding had failed (only then is a vector made).
    */
   async upsertMemory(db: Kysely<Tables>, memory: NewMemory): Promise<{ row: MemoryRow; inserted: boolean; changed: boolean }> {
     const metadata = JSON.stringify(memory.metadata)
+    // New content needs a new vector; so does a memory whose embedding failed (writing it again retries).
+    const redo = sql`(m.content is distinct from excluded.content or m.embedding_status = 'failed')`
     const { rows } = await sql<MemoryRow & { inserted: boolean; changed: boolean }>`
       with previous as (
-        select content from memories
+        select content, embedding_status from memories
         where gpt_id = ${memory.gpt_id} and entity_type = ${memory.entity_type} and entity_id = ${memory.entity_id}
       )
       insert into memories as m (gpt_id, id, entity_type, entity_id, user_id, content, metadata, embedding_status)
@@ -65,16 +67,16 @@ export class MemoriesRepository {
         content = excluded.content,
         user_id = excluded.user_id,
         metadata = excluded.metadata,
-        revision = case when m.content is distinct from excluded.content then m.revision + 1 else m.revision end,
-        embedding_status = case when m.content is distinct from excluded.content then excluded.embedding_status else m.embedding_status end,
-        embedding_error = case when m.content is distinct from excluded.content then null else m.embedding_error end,
-        embedding_attempts = case when m.content is distinct from excluded.content then 0 else m.embedding_attempts end,
+        revision = case when ${redo} then m.revision + 1 else m.revision end,
+        embedding_status = case when ${redo} then excluded.embedding_status else m.embedding_status end,
+        embedding_error = case when ${redo} then null else m.embedding_error end,
+        embedding_attempts = case when ${redo} then 0 else m.embedding_attempts end,
         updated_at = now()
       returning m.gpt_id, m.id, m.entity_type, m.entity_id, m.user_id, m.content, m.metadata, m.embedding_status, m.embedding_error,
         m.embedding_attempts, m.revision, m.created_at, m.updated_at,
         (select e.model from embeddings e where e.gpt_id = m.gpt_id and e.memory_id = m.id) as embedding_model,
         (xmax = 0) as inserted,
-        coalesce((select p.content from previous p) is distinct from m.content, true) as changed
+        coalesce((select p.content is distinct from m.content or p.embedding_status = 'failed' from previous p), true) as changed
     `.execute(db)
     const { inserted, changed, ...row } = rows[0]!
     return { row, inserted, changed }
