@@ -1,6 +1,6 @@
 import type { LightMyRequestResponse } from 'fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { bearer, createGptWithKey, createTestApp, type TestApp } from './helpers/test-app.js'
+import { bearer, createGptWithKey, createTestApp, type TestApp, keySecret } from './helpers/test-app.js'
 
 let t: TestApp
 let disabled: TestApp
@@ -253,7 +253,7 @@ describe('admin keys', () => {
       expect(k).not.toHaveProperty('key')
       expect(k).not.toHaveProperty('secret_hash')
     }
-    const secret = key.key.split('_')[2]
+    const secret = keySecret(key.key)
     expect(list.body).not.toContain(secret)
   })
 
@@ -436,7 +436,7 @@ describe('tenant key routes (admin-scoped key)', () => {
     const ids = list.json().keys.map((k: { id: string }) => k.id)
     expect(ids).toEqual(expect.arrayContaining([own.keyId, key.id]))
     expect(ids).not.toContain(other.keyId)
-    expect(list.body).not.toContain(key.key.split('_')[2])
+    expect(list.body).not.toContain(keySecret(key.key))
   })
 
   it.each([

@@ -100,3 +100,10 @@ export async function createGptWithKey(
 }
 
 export const bearer = (token: string) => ({ authorization: `Bearer ${token}` })
+
+/** The secret part of a key `ak_<32 hex id>_<secret>` (the secret is base64url: it may hold `_` itself). */
+export function keySecret(token: string): string {
+  const match = /^ak_[0-9a-f]{32}_(.+)$/.exec(token)
+  if (!match) throw new Error(`not an API key: ${token.slice(0, 12)}…`)
+  return match[1]!
+}
