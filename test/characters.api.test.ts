@@ -2,6 +2,7 @@ import type { LightMyRequestResponse } from 'fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { expectProblem } from './helpers/problem.js'
 import { bearer, createGptWithKey, createTestApp, type TestApp } from './helpers/test-app.js'
+import { walkPages } from './helpers/pages.js'
 
 interface CharacterView {
   id: string
@@ -259,28 +260,7 @@ describe('listing characters', () => {
   })
 
   it('lists oldest first and walks every page with the cursor and Link', async () => {
-    const seen: CharacterView[] = []
-    let url: string | null = `${LIST}?limit=3`
-    let pages = 0
-    while (url !== null) {
-      const response = await call('GET', url, undefined, token)
-      expect(response.statusCode, response.body).toBe(200)
-      const page = response.json<CharacterList>()
-      seen.push(...page.characters)
-      pages++
-      if (page.has_more) {
-        expect(page.characters).toHaveLength(3)
-        const link = response.headers.link as string
-        expect(link).toMatch(/^<http:\/\/agentstore\.test\/v1\/gpts\/characters-list\/characters\?[^>]+>; rel="next"$/)
-        const target = new URL(/^<([^>]+)>/.exec(link)![1]!)
-        expect(target.searchParams.get('cursor')).toBe(page.next_cursor)
-        url = `${target.pathname}${target.search}`
-      } else {
-        expect(page.next_cursor).toBeNull()
-        expect(response.headers.link).toBeUndefined()
-        url = null
-      }
-    }
+    const { items: seen, pages } = await walkPages<CharacterView>((url) => call('GET', url, undefined, token), `${LIST}?limit=3`, 'characters', 'http://agentstore.test/v1/gpts/characters-list/characters')
     expect(pages).toBe(3)
     expect(seen.map((c) => c.id)).toEqual(created.map((c) => c.id))
   })

@@ -4,6 +4,7 @@ import { expectProblem } from './helpers/problem.js'
 import { bearer, createGptWithKey, createTestApp, type TestApp } from './helpers/test-app.js'
 import type { SessionView } from '../src/modules/chat/sessions.schemas.js'
 import type { MessageView } from '../src/modules/chat/messages.schemas.js'
+import { walkPages } from './helpers/pages.js'
 
 interface SessionList {
   sessions: SessionView[]
@@ -248,28 +249,7 @@ describe('listing sessions', () => {
   })
 
   it('lists the most recently active first, and walks every page with the cursor and Link', async () => {
-    const seen: SessionView[] = []
-    let url: string | null = `${LIST}?limit=3`
-    let pages = 0
-    while (url !== null) {
-      const response = await call('GET', url, undefined, token)
-      expect(response.statusCode, response.body).toBe(200)
-      const page = response.json<SessionList>()
-      seen.push(...page.sessions)
-      pages++
-      if (page.has_more) {
-        expect(page.sessions).toHaveLength(3)
-        const link = response.headers.link as string
-        expect(link).toMatch(/^<http:\/\/agentstore\.test\/v1\/gpts\/chat-list\/sessions\?[^>]+>; rel="next"$/)
-        const target = new URL(/^<([^>]+)>/.exec(link)![1]!)
-        expect(target.searchParams.get('cursor')).toBe(page.next_cursor)
-        url = `${target.pathname}${target.search}`
-      } else {
-        expect(page.next_cursor).toBeNull()
-        expect(response.headers.link).toBeUndefined()
-        url = null
-      }
-    }
+    const { items: seen, pages } = await walkPages<SessionView>((url) => call('GET', url, undefined, token), `${LIST}?limit=3`, 'sessions', 'http://agentstore.test/v1/gpts/chat-list/sessions')
     expect(pages).toBe(3)
     expect(seen.map((s) => s.id)).toEqual(made.map((s) => s.id).reverse())
   })

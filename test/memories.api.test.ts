@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { expectProblem } from './helpers/problem.js'
 import { bearer, createGptWithKey, createTestApp, type TestApp } from './helpers/test-app.js'
 import type { MemoryView } from '../src/modules/memories/memories.schemas.js'
+import { walkPages } from './helpers/pages.js'
 
 interface MemoryList {
   memories: MemoryView[]
@@ -405,29 +406,7 @@ describe('listing memories', () => {
   })
 
   it('lists oldest first and walks every page with next_cursor and Link', async () => {
-    const seen: MemoryView[] = []
-    let url: string | null = `${URL}?limit=3`
-    let pages = 0
-    while (url !== null) {
-      const response = await call('GET', url, undefined, token)
-      expect(response.statusCode, response.body).toBe(200)
-      const page = response.json<MemoryList>()
-      seen.push(...page.memories)
-      pages++
-      if (page.has_more) {
-        expect(page.memories).toHaveLength(3)
-        const link = response.headers.link as string
-        expect(link).toMatch(/^<http:\/\/agentstore\.test\/v1\/gpts\/memories-list\/memories\?[^>]+>; rel="next"$/)
-        const target = new globalThis.URL(/^<([^>]+)>/.exec(link)![1]!)
-        expect(target.searchParams.get('cursor')).toBe(page.next_cursor)
-        expect(target.searchParams.get('limit')).toBe('3')
-        url = `${target.pathname}${target.search}`
-      } else {
-        expect(page.next_cursor).toBeNull()
-        expect(response.headers.link).toBeUndefined()
-        url = null
-      }
-    }
+    const { items: seen, pages } = await walkPages<MemoryView>((url) => call('GET', url, undefined, token), `${URL}?limit=3`, 'memories', 'http://agentstore.test/v1/gpts/memories-list/memories')
     expect(pages).toBe(3)
     expect(seen).toEqual(created)
   })
