@@ -1,7 +1,7 @@
 import type { LightMyRequestResponse } from 'fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { expectProblem } from './helpers/problem.js'
-import { bearer, createGptWithKey, createTestApp, type TestApp } from './helpers/test-app.js'
+import { bearer, createGptWithKey, createTestApp, type TestApp, injectJson } from './helpers/test-app.js'
 import type { SessionView } from '../src/modules/chat/sessions.schemas.js'
 import type { MessageView } from '../src/modules/chat/messages.schemas.js'
 import { walkPages } from './helpers/pages.js'
@@ -48,8 +48,7 @@ afterAll(async () => {
 type Method = 'GET' | 'POST' | 'PATCH' | 'DELETE'
 
 function call(method: Method, url: string, payload?: unknown, token = writer, headers: Record<string, string> = {}): Promise<LightMyRequestResponse> {
-  if (payload === undefined) return t.app.inject({ method, url, headers: { ...bearer(token), ...headers } })
-  return t.app.inject({ method, url, headers: { ...bearer(token), 'content-type': 'application/json', ...headers }, payload: JSON.stringify(payload) })
+  return injectJson(t.app, method, url, { ...bearer(token), ...headers }, payload)
 }
 
 async function ok<T>(method: Method, url: string, payload?: unknown, token = writer): Promise<T> {

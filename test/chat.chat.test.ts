@@ -4,7 +4,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { DEFAULT_FAKE_TOKENS, startFakeLlmServer, type FakeLlmRequest, type FakeLlmServer } from './helpers/fake-llm-server.js'
 import { expectProblem } from './helpers/problem.js'
 import { SseStream } from './helpers/sse.js'
-import { bearer, createGptWithKey, createTestApp, type TestApp } from './helpers/test-app.js'
+import { bearer, createGptWithKey, createTestApp, type TestApp, injectJson } from './helpers/test-app.js'
 import type { MessageView } from '../src/modules/chat/messages.schemas.js'
 import type { SessionView } from '../src/modules/chat/sessions.schemas.js'
 
@@ -14,7 +14,6 @@ import type { SessionView } from '../src/modules/chat/sessions.schemas.js'
  * another GPT or another user ever reaching the prompt or the answer.
  */
 
-type Status = 'pending' | 'in_progress' | 'complete' | 'failed'
 interface ChatAnswer {
   session_id: string
   message: MessageView
@@ -94,8 +93,7 @@ beforeEach(() => {
 type Method = 'GET' | 'POST' | 'PATCH' | 'DELETE'
 
 function call(method: Method, url: string, payload?: unknown, token = writer): Promise<LightMyRequestResponse> {
-  if (payload === undefined) return t.app.inject({ method, url, headers: bearer(token) })
-  return t.app.inject({ method, url, headers: { ...bearer(token), 'content-type': 'application/json' }, payload: JSON.stringify(payload) })
+  return injectJson(t.app, method, url, bearer(token), payload)
 }
 
 async function ok<T>(method: Method, url: string, payload?: unknown, token = writer): Promise<T> {

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { DEFAULT_FAKE_TOKENS, startFakeLlmServer, type FakeLlmRequest, type FakeLlmScript, type FakeLlmServer } from './helpers/fake-llm-server.js'
 import { expectProblem } from './helpers/problem.js'
 import { SseStream } from './helpers/sse.js'
-import { bearer, createGptWithKey, createTestApp, type TestApp } from './helpers/test-app.js'
+import { bearer, createGptWithKey, createTestApp, type TestApp, injectJson } from './helpers/test-app.js'
 import type { MessageView } from '../src/modules/chat/messages.schemas.js'
 import type { SessionView } from '../src/modules/chat/sessions.schemas.js'
 
@@ -13,7 +13,6 @@ import type { SessionView } from '../src/modules/chat/sessions.schemas.js'
  * the wire, streaming, the one-generation-per-session rule, and provider failures.
  */
 
-type Status = 'pending' | 'in_progress' | 'complete' | 'failed'
 interface Character {
   id: string
   agent_role: string
@@ -75,8 +74,7 @@ beforeEach(() => {
 type Method = 'GET' | 'POST' | 'PATCH' | 'DELETE'
 
 function call(method: Method, url: string, payload?: unknown, token = writer, headers: Record<string, string> = {}, app = t): Promise<LightMyRequestResponse> {
-  if (payload === undefined) return app.app.inject({ method, url, headers: { ...bearer(token), ...headers } })
-  return app.app.inject({ method, url, headers: { ...bearer(token), 'content-type': 'application/json', ...headers }, payload: JSON.stringify(payload) })
+  return injectJson(app.app, method, url, { ...bearer(token), ...headers }, payload)
 }
 
 async function ok<T>(method: Method, url: string, payload?: unknown, token = writer): Promise<T> {

@@ -1,7 +1,7 @@
 import type { LightMyRequestResponse } from 'fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { expectProblem } from './helpers/problem.js'
-import { bearer, createGptWithKey, createTestApp, type TestApp } from './helpers/test-app.js'
+import { bearer, createGptWithKey, createTestApp, type TestApp, injectJson } from './helpers/test-app.js'
 
 interface Item {
   id: string
@@ -28,8 +28,7 @@ let messageB: Item
 type Method = 'GET' | 'POST' | 'PATCH' | 'DELETE'
 
 function call(method: Method, url: string, token: string, payload?: unknown, headers: Record<string, string> = {}): Promise<LightMyRequestResponse> {
-  if (payload === undefined) return t.app.inject({ method, url, headers: { ...bearer(token), ...headers } })
-  return t.app.inject({ method, url, headers: { ...bearer(token), 'content-type': 'application/json', ...headers }, payload: JSON.stringify(payload) })
+  return injectJson(t.app, method, url, { ...bearer(token), ...headers }, payload)
 }
 
 async function ok<T = Item>(method: Method, url: string, token: string, payload?: unknown): Promise<T> {

@@ -5,7 +5,7 @@ import { CONTINUE_INSTRUCTION, offlineReply, OFFLINE_RESTART_SEPARATOR } from '.
 import { startFakeLlmServer, type FakeLlmRequest, type FakeLlmServer } from './helpers/fake-llm-server.js'
 import { expectProblem } from './helpers/problem.js'
 import { SseStream } from './helpers/sse.js'
-import { bearer, createGptWithKey, createTestApp, type TestApp } from './helpers/test-app.js'
+import { bearer, createGptWithKey, createTestApp, type TestApp, injectJson } from './helpers/test-app.js'
 import type { MessageView } from '../src/modules/chat/messages.schemas.js'
 import type { SessionView } from '../src/modules/chat/sessions.schemas.js'
 
@@ -15,7 +15,6 @@ import type { SessionView } from '../src/modules/chat/sessions.schemas.js'
  * instruction), Anthropic (assistant prefill) and the offline provider.
  */
 
-type Status = 'pending' | 'in_progress' | 'complete' | 'failed'
 interface Character {
   id: string
 }
@@ -76,8 +75,7 @@ beforeEach(() => {
 type Method = 'GET' | 'POST' | 'PATCH' | 'DELETE'
 
 function call(method: Method, url: string, payload?: unknown, token = writer, app = openai): Promise<LightMyRequestResponse> {
-  if (payload === undefined) return app.app.inject({ method, url, headers: bearer(token) })
-  return app.app.inject({ method, url, headers: { ...bearer(token), 'content-type': 'application/json' }, payload: JSON.stringify(payload) })
+  return injectJson(app.app, method, url, bearer(token), payload)
 }
 
 async function ok<T>(method: Method, url: string, payload?: unknown, token = writer): Promise<T> {
@@ -113,14 +111,6 @@ async function failedReply(app: TestApp, sessionId: string, tokens: string[], fa
   expect(failed).toMatchObject({ status: 'failed', content: '', partial_content: tokens.slice(0, failAfter).join('') })
   expect(failed.error_message).toEqual(expect.any(String))
   return failed
-}
-
-async function until(what: string, predicate: () => boolean | Promise<boolean>, timeoutMs = WAIT_MS): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!(await predicate())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 20))
-  }
 }
 
 function postSse(path: string, body: unknown): Promise<SseStream> {

@@ -6,7 +6,7 @@ import { startFakeLlmServer, type FakeLlmServer } from './helpers/fake-llm-serve
 import { LocalEventBus } from '../src/platform/events/event-bus.js'
 import { expectProblem } from './helpers/problem.js'
 import { openSseStream, SseStream } from './helpers/sse.js'
-import { bearer, createGptWithKey, createTestApp, type TestApp } from './helpers/test-app.js'
+import { bearer, createGptWithKey, createTestApp, type TestApp, injectJson } from './helpers/test-app.js'
 import type { MessageView } from '../src/modules/chat/messages.schemas.js'
 import type { SessionView } from '../src/modules/chat/sessions.schemas.js'
 
@@ -73,8 +73,7 @@ async function listen(app: TestApp): Promise<string> {
 }
 
 function call(method: Method, url: string, payload?: unknown, token = writer, app = t, headers: Record<string, string> = {}): Promise<LightMyRequestResponse> {
-  if (payload === undefined) return app.app.inject({ method, url, headers: { ...bearer(token), ...headers } })
-  return app.app.inject({ method, url, headers: { ...bearer(token), 'content-type': 'application/json', ...headers }, payload: JSON.stringify(payload) })
+  return injectJson(app.app, method, url, { ...bearer(token), ...headers }, payload)
 }
 
 async function ok<T>(method: Method, url: string, payload?: unknown, token = writer): Promise<T> {

@@ -3,7 +3,7 @@ import type { LightMyRequestResponse } from 'fastify'
 import { sql } from 'kysely'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { expectProblem } from './helpers/problem.js'
-import { bearer, createGptWithKey, createTestApp, type TestApp } from './helpers/test-app.js'
+import { bearer, createGptWithKey, createTestApp, type TestApp, injectJson } from './helpers/test-app.js'
 import type { MemoryView } from '../src/modules/memories/memories.schemas.js'
 import { walkPages } from './helpers/pages.js'
 
@@ -55,9 +55,7 @@ afterAll(async () => {
 type Method = 'GET' | 'POST' | 'PATCH' | 'DELETE'
 
 function call(method: Method, url: string, payload?: unknown, token: string | null = writer): Promise<LightMyRequestResponse> {
-  const headers: Record<string, string> = token === null ? {} : bearer(token)
-  if (payload === undefined) return t.app.inject({ method, url, headers })
-  return t.app.inject({ method, url, headers: { ...headers, 'content-type': 'application/json' }, payload: JSON.stringify(payload) })
+  return injectJson(t.app, method, url, token === null ? {} : bearer(token), payload)
 }
 
 async function write(body: Record<string, unknown>, status = 201, url = MEMORIES, token = writer): Promise<MemoryView> {

@@ -6,7 +6,7 @@ import type { JobLogger } from '../src/platform/jobs/jobs.queue.js'
 import { PgBossJobQueue } from '../src/platform/jobs/pg-boss.queue.js'
 import { buildJobDefinitions, registerJobs } from '../src/platform/jobs/registry.js'
 import { startFakeEmbeddingsServer, type FakeEmbeddingsServer } from './helpers/fake-embeddings-server.js'
-import { bearer, createGptWithKey, createTestApp, type TestApp } from './helpers/test-app.js'
+import { bearer, createGptWithKey, createTestApp, type TestApp, injectJson } from './helpers/test-app.js'
 import { onPostgres } from './helpers/test-database.js'
 import type { MemoryView } from '../src/modules/memories/memories.schemas.js'
 
@@ -33,8 +33,7 @@ let token: string
 const jobLogs: { msg: string | undefined; obj: object }[] = []
 
 function call(method: 'GET' | 'POST' | 'PATCH' | 'DELETE', url: string, payload?: unknown): Promise<LightMyRequestResponse> {
-  if (payload === undefined) return t.app.inject({ method, url, headers: bearer(token) })
-  return t.app.inject({ method, url, headers: { ...bearer(token), 'content-type': 'application/json' }, payload: JSON.stringify(payload) })
+  return injectJson(t.app, method, url, bearer(token), payload)
 }
 
 async function getMemory(id: string): Promise<MemoryView> {

@@ -1,8 +1,8 @@
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
-import { main } from '../src/cli/main.js'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { runCli } from './helpers/cli.js'
 import { loadConfig } from '../src/config.js'
 import { LocalEventBus } from '../src/platform/events/event-bus.js'
 import { openConfiguredDatabase, openEmbeddings } from '../src/runtime.js'
@@ -18,28 +18,7 @@ let server: FakeEmbeddingsServer
 const saved = { ...process.env }
 const silent = { warn() {} }
 
-async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = ''
-  let stderr = ''
-  const out = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    stdout += String(chunk)
-    return true
-  })
-  const err = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    stderr += String(chunk)
-    return true
-  })
-  process.exitCode = undefined
-  try {
-    await main(['node', 'agentstore', ...args])
-  } finally {
-    out.mockRestore()
-    err.mockRestore()
-  }
-  const code = Number(process.exitCode ?? 0)
-  process.exitCode = undefined
-  return { code, stdout, stderr }
-}
+const cli = runCli
 
 /** Runs `use` over the services of the configured database (the CLI is not running meanwhile). */
 async function withServices<T>(use: (services: ReturnType<typeof createServices>) => Promise<T>): Promise<T> {

@@ -3,7 +3,7 @@ import type { LightMyRequestResponse } from 'fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startFakeEmbeddingsServer, type FakeEmbeddingsServer } from './helpers/fake-embeddings-server.js'
 import { expectProblem } from './helpers/problem.js'
-import { bearer, createGptWithKey, createTestApp, type TestApp } from './helpers/test-app.js'
+import { bearer, createGptWithKey, createTestApp, type TestApp, injectJson } from './helpers/test-app.js'
 import { onPostgres } from './helpers/test-database.js'
 
 type Source = 'memories' | 'objects' | 'messages'
@@ -48,8 +48,7 @@ let cut: string
 type Method = 'GET' | 'POST' | 'PATCH'
 
 function call(method: Method, url: string, payload?: unknown, key = token): Promise<LightMyRequestResponse> {
-  if (payload === undefined) return t.app.inject({ method, url, headers: bearer(key) })
-  return t.app.inject({ method, url, headers: { ...bearer(key), 'content-type': 'application/json' }, payload: JSON.stringify(payload) })
+  return injectJson(t.app, method, url, bearer(key), payload)
 }
 
 async function created(url: string, payload: unknown): Promise<Item> {

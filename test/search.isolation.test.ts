@@ -1,7 +1,7 @@
 import type { LightMyRequestResponse } from 'fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { expectProblem } from './helpers/problem.js'
-import { bearer, createGptWithKey, createTestApp, type TestApp } from './helpers/test-app.js'
+import { bearer, createGptWithKey, createTestApp, type TestApp, injectJson } from './helpers/test-app.js'
 import type { MemoryView } from '../src/modules/memories/memories.schemas.js'
 
 /**
@@ -47,9 +47,7 @@ const SHARED_MESSAGES: Record<string, string[]> = {
 type Method = 'GET' | 'POST' | 'PATCH' | 'DELETE'
 
 function call(method: Method, url: string, gpt: string, payload?: unknown): Promise<LightMyRequestResponse> {
-  const headers = bearer(keys[gpt]!)
-  if (payload === undefined) return t.app.inject({ method, url, headers })
-  return t.app.inject({ method, url, headers: { ...headers, 'content-type': 'application/json' }, payload: JSON.stringify(payload) })
+  return injectJson(t.app, method, url, bearer(keys[gpt]!), payload)
 }
 
 async function ok<T>(method: Method, url: string, gpt: string, payload?: unknown, status = method === 'POST' ? 201 : 200): Promise<T> {

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import type { FastifyInstance } from 'fastify'
+import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
 import { pino, type Logger } from 'pino'
 import { Writable } from 'node:stream'
 import { buildApp } from '../../src/app.js'
@@ -106,4 +106,12 @@ export function keySecret(token: string): string {
   const match = /^ak_[0-9a-f]{32}_(.+)$/.exec(token)
   if (!match) throw new Error(`not an API key: ${token.slice(0, 12)}…`)
   return match[1]!
+}
+
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE'
+
+/** An inject with these headers and, when `payload` is given, it as a JSON body (a given content-type wins). */
+export function injectJson(app: FastifyInstance, method: HttpMethod, url: string, headers: Record<string, string>, payload?: unknown): Promise<LightMyRequestResponse> {
+  if (payload === undefined) return app.inject({ method, url, headers })
+  return app.inject({ method, url, headers: { 'content-type': 'application/json', ...headers }, payload: JSON.stringify(payload) })
 }
