@@ -340,7 +340,7 @@ async function measureHttp(
   const services = createServices({ database, config, events, log: logger, embeddings })
   if (services.embedder.store.mode !== 'hnsw' || embeddings.provider.model !== MODEL) throw new Error('the app would not search these vectors with HNSW')
   const rateLimitStore = new MemoryRateLimitStore()
-  const app = await buildApp({ config, database, services, rateLimitStore, readinessChecks: readinessChecks(database, null), version: 'bench', logger, events })
+  const app = await buildApp({ config, database, services, rateLimitStore, readinessChecks: readinessChecks(database), version: 'bench', logger, events })
   try {
     await app.listen({ host: '127.0.0.1', port: 0 })
     const address = app.server.address()

@@ -11,6 +11,8 @@ export interface Config {
   databaseUrl: string | null
   databasePoolSize: number
   redisUrl: string | null
+  /** Starts every Redis key and channel name, so that deployments can share one Redis. */
+  redisPrefix: string
   adminToken: string | null
   logLevel: LogLevel
   bodyLimit: number
@@ -67,6 +69,7 @@ export const SETTINGS = {
   DATABASE_URL: { default: '', help: 'postgres://… to run on PostgreSQL instead of embedded PGlite.' },
   DATABASE_POOL_SIZE: { default: '10', help: 'PostgreSQL connections per process (1–100).' },
   REDIS_URL: { default: '', help: 'redis://… to share rate limits and events across replicas.' },
+  REDIS_PREFIX: { default: 'agentstore:', help: 'Start of every Redis key and pub/sub channel name: give each deployment sharing one Redis its own.' },
   ADMIN_TOKEN: { default: '', help: 'Bearer token for /v1/admin (at least 32 characters); unset disables the admin API.' },
   LOG_LEVEL: { default: 'info', help: 'fatal, error, warn, info, debug, trace or silent.' },
   BODY_LIMIT: { default: '1mb', help: 'Largest request body, in bytes or with kb/mb suffix.' },
@@ -187,6 +190,10 @@ export function loadConfig(env: Env = process.env): Config {
   const pageSizesValid = !problems.some((problem) => /^(DEFAULT|MAX)_PAGE_SIZE/.test(problem))
   if (pageSizesValid && defaultPageSize > maxPageSize) problems.push('DEFAULT_PAGE_SIZE: must not exceed MAX_PAGE_SIZE')
   const publicUrl = url('PUBLIC_URL', ['http:', 'https:'])
+  const redisPrefix = raw('REDIS_PREFIX')
+  if (!/^[A-Za-z0-9_.:{}-]{1,64}$/.test(redisPrefix)) {
+    problems.push(`REDIS_PREFIX=${JSON.stringify(redisPrefix)}: expected 1–64 letters, digits or _ . : - { }`)
+  }
 
   const config: Config = {
     host,
@@ -196,6 +203,7 @@ export function loadConfig(env: Env = process.env): Config {
     databaseUrl: url('DATABASE_URL', ['postgres:', 'postgresql:']),
     databasePoolSize: int('DATABASE_POOL_SIZE', 1, 100),
     redisUrl: url('REDIS_URL', ['redis:', 'rediss:']),
+    redisPrefix,
     adminToken,
     logLevel,
     bodyLimit,

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify'
 import type { Redis } from 'ioredis'
 import { pino } from 'pino'
 import { buildApp } from './app.js'
-import { loggerOptions } from './platform/logger.js'
+import { loggerOptions, throttledWarning } from './platform/logger.js'
 import type { Config } from './config.js'
 import { startAdminChannel, type AdminChannel } from './cli/admin-channel.js'
 import { adminSocketPath } from './platform/db/data-dir-lock.js'
@@ -10,6 +10,7 @@ import { migrateToLatest } from './platform/db/migrate.js'
 import { MemoryRateLimitStore } from './platform/limits/memory.store.js'
 import type { RateLimitStore } from './platform/limits/rate-limit.store.js'
 import { RedisRateLimitStore } from './platform/limits/redis.store.js'
+import { FallbackRateLimitStore } from './platform/limits/fallback.store.js'
 import type { EventBus } from './platform/events/event-bus.js'
 import { createEventBus } from './platform/events/create-event-bus.js'
 import { PgBossJobQueue } from './platform/jobs/pg-boss.queue.js'
@@ -18,6 +19,8 @@ import { createRedis } from './platform/redis.js'
 import { openConfiguredDatabase, openEmbeddings, readinessChecks } from './runtime.js'
 import { createServices } from './services.js'
 import { packageVersion } from './version.js'
+
+const EVENTS_READY_MS = 5000
 
 export interface RunningServer {
   app: FastifyInstance
@@ -51,7 +54,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
       redis = createRedis(config.redisUrl, logger)
       await redis.connect().catch(() => {})
     }
-    events = createEventBus({ databaseUrl: config.databaseUrl, database, redis }, logger)
+    events = createEventBus({ databaseUrl: config.databaseUrl, database, redis, redisPrefix: config.redisPrefix }, logger)
     const embeddings = await openEmbeddings(config, database)
     if (config.jobsEnabled) {
       // Shorter than the HTTP grace period, so that a stop ends within SHUTDOWN_TIMEOUT_MS overall.
@@ -68,8 +71,20 @@ export async function startServer(config: Config): Promise<RunningServer> {
       registerJobs(jobs, buildJobDefinitions({ database, logger, embeddingWorker: services.embeddingWorker, generation: services.generation }))
       await jobs.start()
     }
-    store = redis ? new RedisRateLimitStore(redis) : new MemoryRateLimitStore()
-    app = await buildApp({ config, database, services, rateLimitStore: store, readinessChecks: readinessChecks(database, redis), version, logger, events })
+    // Subscriptions made by the services must be live before this process answers: a key revoked
+    // elsewhere would otherwise keep working here until its cache entry expires.
+    if (!(await events.ready(EVENTS_READY_MS))) {
+      logger.warn({ events: events.kind }, `event bus not live after ${EVENTS_READY_MS} ms; /ready answers 503 until it is`)
+    }
+    const shared = redis
+      ? new FallbackRateLimitStore(new RedisRateLimitStore(redis, `${config.redisPrefix}rl:`), new MemoryRateLimitStore(), {
+          registry: services.registry,
+          onFallback: throttledWarning(logger, 'redis unreachable: rate limits are per process until it is back'),
+        })
+      : null
+    store = shared ?? new MemoryRateLimitStore()
+    const checks = readinessChecks(database, { redis, events, ...(shared ? { rateLimits: shared } : {}) })
+    app = await buildApp({ config, database, services, rateLimitStore: store, readinessChecks: checks, version, logger, events })
     await app.listen({ host: config.host, port: config.port })
     const address = app.server.address()
     const port = typeof address === 'object' && address ? address.port : config.port

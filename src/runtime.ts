@@ -5,6 +5,7 @@ import { openDatabase, type Database } from './platform/db/database.js'
 import { migrationStatus } from './platform/db/migrate.js'
 import { sql } from 'kysely'
 import type { ReadinessCheck } from './platform/readiness.js'
+import type { EventBus } from './platform/events/event-bus.js'
 import type { EmbeddingsProvider } from './platform/embeddings/embeddings.provider.js'
 import { createEmbeddingsProvider } from './platform/embeddings/create-embeddings-provider.js'
 import type { VectorBackend } from './modules/search/vector-store.js'
@@ -51,7 +52,15 @@ export async function openEmbeddings(
   return { provider: await createEmbeddingsProvider(config.embeddings), backend: await vectorBackend(database) }
 }
 
-export function readinessChecks(database: Database, redis: Redis | null): ReadinessCheck[] {
+export interface ReadinessParts {
+  redis?: Redis | null
+  events?: EventBus
+  /** Present when budgets are shared: degraded while they fall back to per-process ones. */
+  rateLimits?: { degraded: boolean }
+}
+
+export function readinessChecks(database: Database, parts: ReadinessParts = {}): ReadinessCheck[] {
+  const { redis = null, events, rateLimits } = parts
   const checks: ReadinessCheck[] = [
     {
       name: 'database',
@@ -72,6 +81,17 @@ export function readinessChecks(database: Database, redis: Redis | null): Readin
     },
     { name: 'vector', critical: false, run: () => vectorBackend(database) },
   ]
+  if (events) checks.push(eventsCheck(events))
+  if (rateLimits) {
+    checks.push({
+      name: 'rate_limits',
+      critical: false,
+      async run() {
+        if (rateLimits.degraded) throw new Error('per process while Redis is unreachable (each process allows a full budget)')
+        return 'shared (redis)'
+      },
+    })
+  }
   if (redis) {
     checks.push({
       name: 'redis',
@@ -84,4 +104,24 @@ export function readinessChecks(database: Database, redis: Redis | null): Readin
     })
   }
   return checks
+}
+
+/**
+ * Until the bus has been live once, the process is not ready: it would miss revocations and live
+ * events. A later loss only degrades it (API key checks then read the database every time), so that
+ * a Redis outage does not take every replica out of service.
+ */
+function eventsCheck(events: EventBus): ReadinessCheck {
+  let wasLive = false
+  return {
+    name: 'events',
+    get critical() {
+      return !wasLive
+    },
+    async run() {
+      const state = await events.check()
+      wasLive = true
+      return state
+    },
+  }
 }

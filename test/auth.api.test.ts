@@ -107,7 +107,7 @@ describe('key cache across processes', () => {
     const a = await createTestApp({ db: t.db, events: busA })
     const b = await createTestApp({ db: t.db, events: busB })
     try {
-      if (busA instanceof PostgresEventBus && busB instanceof PostgresEventBus) await Promise.all([busA.ready(), busB.ready()])
+      if (busA instanceof PostgresEventBus && busB instanceof PostgresEventBus) await Promise.all([busA.ready(5000), busB.ready(5000)])
       const key = await createGptWithKey(a.services, 'gpt-a')
       // Both processes have the key cached now.
       expect((await a.app.inject({ url: '/v1/me', headers: bearer(key.token) })).statusCode).toBe(200)

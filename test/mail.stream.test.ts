@@ -97,7 +97,7 @@ beforeAll(async () => {
       app.get<{ Params: { id: string } }>('/test/inbox-stream/:id', async (request, reply) => direct!.stream(request, reply, GPT, request.params.id, null)),
   })
   direct = new InboxStreams(bus, t.services.mail, 200, { warn: (object) => directWarnings.push(object) })
-  if (bus instanceof PostgresEventBus) await bus.ready()
+  await bus.ready(5000)
   await t.app.listen({ port: 0, host: '127.0.0.1' })
   base = `http://127.0.0.1:${(t.app.server.address() as AddressInfo).port}`
   gptKey = (await createGptWithKey(t.services, GPT)).token

@@ -7,6 +7,8 @@ import { rateLimitPlugin } from '../src/platform/limits/rate-limit.plugin.js'
 import { parseRateLimits, type RateLimitRule } from '../src/platform/limits/rate-limit.rules.js'
 import type { BucketState, RateLimitStore } from '../src/platform/limits/rate-limit.store.js'
 import { RedisRateLimitStore } from '../src/platform/limits/redis.store.js'
+import { FallbackRateLimitStore } from '../src/platform/limits/fallback.store.js'
+import { MemoryRateLimitStore } from '../src/platform/limits/memory.store.js'
 import { createRedis } from '../src/platform/redis.js'
 import { readinessChecks } from '../src/runtime.js'
 import { bearer, createGptWithKey, createTestApp, type TestApp, type TestAppOptions } from './helpers/test-app.js'
@@ -34,6 +36,19 @@ const RATE_HEADERS = ['ratelimit-limit', 'ratelimit-remaining', 'ratelimit-reset
 const rateHeaders = (headers: Record<string, unknown>) => Object.fromEntries(RATE_HEADERS.filter((name) => name in headers).map((name) => [name, headers[name]]))
 const storeFailures = (t: TestApp) => t.logs.filter((line) => line.msg === 'rate limit store failed; requests let through')
 
+/** The production wiring: shared budgets in Redis, per-process ones while Redis is unreachable. */
+async function fallbackApp(redis: Redis, prefix: string, env: Record<string, string>, onFallback: (error: unknown) => void = () => {}): Promise<TestApp> {
+  let store: FallbackRateLimitStore | null = null
+  return appWith({
+    env,
+    rateLimitStore: { name: 'redis', take: (bucket, rule) => store!.take(bucket, rule), close: async () => store?.close() },
+    readinessChecks: () => readinessChecks(base.db.database, { redis, rateLimits: { get degraded() { return store!.degraded } } }),
+    extend: (app) => {
+      store = new FallbackRateLimitStore(new RedisRateLimitStore(redis, prefix), new MemoryRateLimitStore(), { registry: app.metrics, onFallback })
+    },
+  })
+}
+
 beforeAll(async () => {
   base = await createTestApp()
   key = await createGptWithKey(base.services, 'gpt-rl', ['read', 'write', 'admin'])
@@ -59,14 +74,14 @@ describe('rate limits (memory store)', () => {
     }
     expect(seen).toEqual([
       { 'ratelimit-limit': '3', 'ratelimit-remaining': '2', 'ratelimit-reset': '20' },
-      { 'ratelimit-limit': '3', 'ratelimit-remaining': '1', 'ratelimit-reset': '40' },
-      { 'ratelimit-limit': '3', 'ratelimit-remaining': '0', 'ratelimit-reset': '60' },
+      { 'ratelimit-limit': '3', 'ratelimit-remaining': '1', 'ratelimit-reset': '20' },
+      { 'ratelimit-limit': '3', 'ratelimit-remaining': '0', 'ratelimit-reset': '20' },
     ])
     const limited = await t.app.inject({ url: '/v1/me', headers: bearer(key.token) })
     expect(limited.statusCode).toBe(429)
     expect(limited.headers['content-type']).toMatch(/^application\/problem\+json/)
     // One token comes back every 20 s; a few milliseconds have passed since the bucket emptied.
-    expect(rateHeaders(limited.headers)).toEqual({ 'ratelimit-limit': '3', 'ratelimit-remaining': '0', 'ratelimit-reset': '60', 'retry-after': '20' })
+    expect(rateHeaders(limited.headers)).toEqual({ 'ratelimit-limit': '3', 'ratelimit-remaining': '0', 'ratelimit-reset': '20', 'retry-after': '20' })
     expect(Number(limited.headers['retry-after'])).toBeGreaterThanOrEqual(1)
     expect(limited.json()).toEqual({
       type: '/problems/rate-limited',
@@ -137,6 +152,21 @@ describe('rate limits (memory store)', () => {
     expect((await t.app.inject({ url: '/nope' })).statusCode).toBe(429)
   })
 
+  it('refuses with the headers of the bucket that refused, Retry-After and RateLimit-Reset agreeing', async () => {
+    const t = await appWith({ env: { RATE_LIMITS: 'key:60/m,write:5/m,ip:600/5m' } })
+    const seen = []
+    for (let i = 0; i < 5; i++) {
+      const write = await t.app.inject({ method: 'POST', url: '/v1/gpts/gpt-rl/keys', headers: bearer(key.token), payload: {} })
+      expect(write.statusCode).toBe(201)
+      seen.push(rateHeaders(write.headers))
+    }
+    expect(seen.map((headers) => headers['ratelimit-remaining'])).toEqual(['4', '3', '2', '1', '0'])
+    const limited = await t.app.inject({ method: 'POST', url: '/v1/gpts/gpt-rl/keys', headers: bearer(key.token), payload: {} })
+    expect(limited.statusCode).toBe(429)
+    expect(rateHeaders(limited.headers)).toEqual({ 'ratelimit-limit': '5', 'ratelimit-remaining': '0', 'ratelimit-reset': '12', 'retry-after': '12' })
+    expect(limited.json().detail).toBe('Rate limit exceeded; retry in 12 s.')
+  })
+
   it('answers with the headers of the tightest bucket', async () => {
     const t = await appWith({ env: { RATE_LIMITS: 'key:5/m,write:2/m,ip:10/m' } })
     const read = await t.app.inject({ url: '/v1/me', headers: bearer(key.token) })
@@ -197,7 +227,7 @@ describe('rate limits fail open', () => {
     const rules: RateLimitRule[] = parseRateLimits('ip:1/m')
     const store: RateLimitStore = {
       name: 'memory',
-      take: async (_bucket, rule) => ({ allowed: false, remaining: 0, resetMs: rule.periodMs, retryAfterMs: 1500 }),
+      take: async () => ({ allowed: false, remaining: 0, resetMs: 1500, retryAfterMs: 1500 }),
       close: async () => {},
     }
     const onStoreError = vi.fn()
@@ -209,7 +239,7 @@ describe('rate limits fail open', () => {
       await app.ready()
       const response = await app.inject({ url: '/thing' })
       expect(response.statusCode).toBe(429)
-      expect(rateHeaders(response.headers)).toEqual({ 'ratelimit-limit': '1', 'ratelimit-remaining': '0', 'ratelimit-reset': '60', 'retry-after': '2' })
+      expect(rateHeaders(response.headers)).toEqual({ 'ratelimit-limit': '1', 'ratelimit-remaining': '0', 'ratelimit-reset': '2', 'retry-after': '2' })
       expect(onStoreError).not.toHaveBeenCalled()
     } finally {
       await app.close()
@@ -230,34 +260,27 @@ describe('rate limits fail open', () => {
     expect(storeFailures(t)[0]).toMatchObject({ level: 40, err: { message: 'store is down' } })
   })
 
-  it('serves requests and reports degraded readiness when Redis is configured but down', async () => {
+  it('falls back to per-process budgets, still limiting, when Redis is configured but down; /ready and /metrics say so', async () => {
     const warnings: unknown[][] = []
     const redis = redisClient('redis://127.0.0.1:6390', { warn: (...args: unknown[]) => warnings.push(args), info: () => {} })
     await redis.connect().catch(() => {})
-    const t = await appWith({
-      env: { RATE_LIMITS: 'key:1/m,ip:1/m' },
-      rateLimitStore: new RedisRateLimitStore(redis, `agentstore:test:${randomUUID()}:`),
-      readinessChecks: () => readinessChecks(base.db.database, redis),
-    })
-    const started = Date.now()
-    for (let i = 0; i < 3; i++) {
-      const response = await t.app.inject({ url: '/v1/me', headers: bearer(key.token) })
-      expect(response.statusCode).toBe(200)
-      expect(rateHeaders(response.headers)).toEqual({})
-    }
-    // Commands fail at once instead of waiting for a connection.
-    expect(Date.now() - started).toBeLessThan(3000)
-    expect(storeFailures(t)).toHaveLength(1)
-    expect(warnings.length).toBeGreaterThanOrEqual(1)
-    expect(warnings[0]![1]).toBe('redis unavailable; rate limits fail open until it is back')
+    const fallbacks: unknown[] = []
+    const t = await fallbackApp(redis, `agentstore:test:${randomUUID()}:`, { RATE_LIMITS: 'key:2/m' }, (error) => fallbacks.push(error))
+    const statuses = []
+    for (let i = 0; i < 3; i++) statuses.push((await t.app.inject({ url: '/v1/me', headers: bearer(key.token) })).statusCode)
+    expect(statuses).toEqual([200, 200, 429])
+    expect(fallbacks).toHaveLength(3)
+    expect(warnings[0]![1]).toBe('redis unavailable; rate limits per process, events paused until it is back')
     const ready = await t.app.inject({ url: '/ready' })
     expect(ready.statusCode).toBe(200)
     const body = ready.json()
     expect(body.status).toBe('degraded')
-    expect(body.checks.redis.ok).toBe(false)
-    expect(body.checks.redis.state).toMatch(/^not connected \(/)
+    expect(body.checks.redis).toMatchObject({ ok: false, state: expect.stringMatching(/^not connected \(/) })
+    expect(body.checks.rate_limits).toEqual({ ok: false, state: 'per process while Redis is unreachable (each process allows a full budget)' })
     expect(body.checks.database.ok).toBe(true)
-    expect(body.checks.migrations).toEqual({ ok: true, state: 'current' })
+    const metrics = (await t.app.inject({ url: '/metrics' })).body
+    expect(metrics).toMatch(/^agentstore_rate_limit_fallback_active 1$/m)
+    expect(metrics).toMatch(/^agentstore_rate_limit_fallback_total 3$/m)
   })
 })
 
@@ -278,12 +301,7 @@ describe.skipIf(!process.env.REDIS_URL)('rate limits (Redis store)', () => {
   async function redisApp(env: Record<string, string>): Promise<{ t: TestApp; redis: Redis }> {
     const redis = redisClient(process.env.REDIS_URL!)
     await redis.connect()
-    const t = await appWith({
-      env,
-      rateLimitStore: new RedisRateLimitStore(redis, prefix),
-      readinessChecks: () => readinessChecks(base.db.database, redis),
-    })
-    return { t, redis }
+    return { t: await fallbackApp(redis, prefix, env), redis }
   }
 
   it('limits a key with the same headers as the memory store', async () => {
@@ -298,7 +316,7 @@ describe.skipIf(!process.env.REDIS_URL)('rate limits (Redis store)', () => {
     expect(remaining).toEqual(['2', '1', '0'])
     const limited = await t.app.inject({ url: '/v1/me', headers: bearer(key.token) })
     expect(limited.statusCode).toBe(429)
-    expect(rateHeaders(limited.headers)).toEqual({ 'ratelimit-limit': '3', 'ratelimit-remaining': '0', 'ratelimit-reset': '60', 'retry-after': '20' })
+    expect(rateHeaders(limited.headers)).toEqual({ 'ratelimit-limit': '3', 'ratelimit-remaining': '0', 'ratelimit-reset': '20', 'retry-after': '20' })
     expect(limited.headers['content-type']).toMatch(/^application\/problem\+json/)
   })
 
@@ -314,24 +332,26 @@ describe.skipIf(!process.env.REDIS_URL)('rate limits (Redis store)', () => {
     expect((await on(b.t)).statusCode).toBe(429)
   })
 
-  it('reports ready with Redis up, and fails open once the connection is gone', async () => {
+  it('reports ready with Redis up; per-process budgets while the connection is gone; shared ones once it is back', async () => {
     const own = await createGptWithKey(base.services, 'gpt-rl')
     const { t, redis } = await redisApp({ RATE_LIMITS: 'key:3/m' })
     const ready = await t.app.inject({ url: '/ready' })
     expect(ready.statusCode).toBe(200)
-    expect(ready.json()).toMatchObject({ status: 'ready', checks: { redis: { ok: true, state: 'ok' } } })
-    const before = await t.app.inject({ url: '/v1/me', headers: bearer(own.token) })
-    expect(before.statusCode).toBe(200)
-    expect(before.headers['ratelimit-limit']).toBe('3')
+    expect(ready.json()).toMatchObject({ status: 'ready', checks: { redis: { ok: true, state: 'ok' }, rate_limits: { ok: true, state: 'shared (redis)' } } })
+    const remaining = async () => (await t.app.inject({ url: '/v1/me', headers: bearer(own.token) })).headers['ratelimit-remaining']
+    expect(await remaining()).toBe('2')
     const ended = new Promise((resolve) => redis.once('end', resolve))
     redis.disconnect()
     await ended
-    const after = await t.app.inject({ url: '/v1/me', headers: bearer(own.token) })
-    expect(after.statusCode).toBe(200)
-    expect(rateHeaders(after.headers)).toEqual({})
-    expect(storeFailures(t)).toHaveLength(1)
+    // A bucket of this process alone, full at first: still limited, never unlimited.
+    expect([await remaining(), await remaining(), await remaining()]).toEqual(['2', '1', '0'])
+    expect((await t.app.inject({ url: '/v1/me', headers: bearer(own.token) })).statusCode).toBe(429)
     const degraded = await t.app.inject({ url: '/ready' })
     expect(degraded.statusCode).toBe(200)
-    expect(degraded.json()).toMatchObject({ status: 'degraded', checks: { redis: { ok: false, state: 'not connected (end)' } } })
+    expect(degraded.json()).toMatchObject({ status: 'degraded', checks: { redis: { ok: false, state: 'not connected (end)' }, rate_limits: { ok: false } } })
+    await redis.connect()
+    // Back on the shared bucket, which saw one request.
+    expect(await remaining()).toBe('1')
+    expect((await t.app.inject({ url: '/ready' })).json()).toMatchObject({ status: 'ready' })
   })
 })

@@ -40,13 +40,16 @@ export async function withOperations<T>(config: Config, use: (run: RunOperation)
   const redis = config.redisUrl === null ? null : createRedis(config.redisUrl, { ...log, info: () => {} })
   await redis?.connect().catch(() => {})
   // Revocations made here reach the caches of running servers through the same bus they listen on.
-  const bus = createEventBus({ databaseUrl: config.databaseUrl, database: opened.database, redis }, log)
+  const bus = createEventBus({ databaseUrl: config.databaseUrl, database: opened.database, redis, redisPrefix: config.redisPrefix }, log)
   // A one-shot command only publishes: it has no cache worth keeping fresh, so it opens no listening
   // connection (LISTEN on PostgreSQL, a Redis subscriber).
   const events: EventBus = {
     kind: bus.kind,
+    live: true,
     publish: (channel, payload) => bus.publish(channel, payload),
     subscribe: () => () => {},
+    ready: async () => true,
+    check: async () => 'publish only',
     close: () => bus.close(),
   }
   try {

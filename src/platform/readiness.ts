@@ -1,7 +1,8 @@
 /** One thing /ready looks at. A failing critical check makes the service unready (503); others make it degraded. */
 export interface ReadinessCheck {
   name: string
-  critical: boolean
+  /** Read after `run`, so that a check may decide from what it saw. */
+  readonly critical: boolean
   /** Resolves to a short state ("ok", "pgvector", …) or throws with the reason. */
   run(): Promise<string>
 }

@@ -2,7 +2,7 @@ import { Redis } from 'ioredis'
 
 /**
  * A Redis client that never queues commands while disconnected: callers get an error at once and
- * fail open, instead of requests hanging while Redis is away. It keeps reconnecting in the background.
+ * fall back, instead of requests hanging while Redis is away. It keeps reconnecting in the background.
  */
 export function createRedis(url: string, log: { warn(object: object, message: string): void; info(message: string): void }): Redis {
   const redis = new Redis(url, {
@@ -15,7 +15,7 @@ export function createRedis(url: string, log: { warn(object: object, message: st
   })
   let down = false
   redis.on('error', (error) => {
-    if (!down) log.warn({ err: error }, 'redis unavailable; rate limits fail open until it is back')
+    if (!down) log.warn({ err: error }, 'redis unavailable; rate limits per process, events paused until it is back')
     down = true
   })
   redis.on('ready', () => {

@@ -60,7 +60,7 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
   const services = createServices({ database: db.database, config, events, log: logger, embeddings, jobs: options.jobs })
   await services.embedder.store.ensureIndex()
   const store = options.rateLimitStore ?? new MemoryRateLimitStore()
-  const defaults = readinessChecks(db.database, null)
+  const defaults = readinessChecks(db.database)
   const app = await buildApp({
     config,
     database: db.database,

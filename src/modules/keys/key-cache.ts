@@ -3,18 +3,22 @@ import type { KeyRow } from './keys.repo.js'
 
 const CHANNEL = 'keys.invalidate'
 const MAX_ENTRIES = 10_000
+/** Unknown ids have their own, smaller room: a flood of made-up ids must not evict real keys. */
+const MAX_UNKNOWN = 5_000
 
 export interface KeyCacheLogger {
   warn(object: object, message: string): void
 }
 
 /**
- * Recently used key rows, so that a request does not pay a database round trip for its key. A
+ * Recently looked-up keys, so that a request does not pay a database round trip for its key: found
+ * rows (revoked ones too) and ids that do not exist, so that both answer from memory alike. A
  * revocation or a GPT's deletion drops the entries here at once and in every other process through
  * the event bus; the TTL bounds how stale an entry can be should a message be lost.
  */
 export class KeyCache {
   private readonly entries = new Map<string, { row: KeyRow; at: number }>()
+  private readonly unknown = new Map<string, number>()
   private unsubscribe: (() => void) | null = null
 
   constructor(
@@ -30,22 +34,36 @@ export class KeyCache {
       }) ?? null
   }
 
-  get(keyId: string, now: number): KeyRow | null {
-    const entry = this.entries.get(keyId)
-    if (!entry) return null
-    if (now - entry.at >= this.ttlMs) {
-      this.entries.delete(keyId)
-      return null
+  /** The cached row, null for an id known not to exist, undefined when the database must be asked. */
+  get(keyId: string, now: number): KeyRow | null | undefined {
+    // While the bus is not live this process would miss revocations: every check reads the database.
+    if (this.bus && !this.bus.live) {
+      this.entries.clear()
+      return undefined
     }
-    return entry.row
+    const entry = this.entries.get(keyId)
+    if (entry) {
+      if (now - entry.at < this.ttlMs) return entry.row
+      this.entries.delete(keyId)
+    }
+    const missingAt = this.unknown.get(keyId)
+    if (missingAt !== undefined) {
+      if (now - missingAt < this.ttlMs) return null
+      this.unknown.delete(keyId)
+    }
+    return undefined
   }
 
-  set(row: KeyRow, now: number): void {
-    if (this.ttlMs <= 0) return
-    if (this.entries.size >= MAX_ENTRIES && !this.entries.has(row.id)) {
-      this.entries.delete(this.entries.keys().next().value!)
-    }
-    this.entries.set(row.id, { row, at: now })
+  /**
+   * Records what the database said. An id that does not exist stays unknown until its entry expires:
+   * ids are random UUIDv7s made at creation, so none is asked for before its key exists.
+   */
+  set(keyId: string, row: KeyRow | null, now: number): void {
+    if (this.ttlMs <= 0 || (this.bus && !this.bus.live)) return
+    const map: Map<string, unknown> = row ? this.entries : this.unknown
+    if (map.size >= (row ? MAX_ENTRIES : MAX_UNKNOWN) && !map.has(keyId)) map.delete(map.keys().next().value!)
+    if (row) this.entries.set(keyId, { row, at: now })
+    else this.unknown.set(keyId, now)
   }
 
   /** Records a last_used_at write so that the cached row does not ask for it again. */
@@ -73,6 +91,7 @@ export class KeyCache {
   close(): void {
     this.unsubscribe?.()
     this.entries.clear()
+    this.unknown.clear()
   }
 
   private dropWhere(matches: (row: KeyRow) => boolean): void {

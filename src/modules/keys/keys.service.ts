@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto'
 import { issueApiKey, parseApiKey, secretMatches } from '../../platform/auth/api-key.js'
 import type { Principal, Scope } from '../../platform/auth/principal.js'
 import { parseDuration } from '../../platform/duration.js'
@@ -9,6 +10,9 @@ import type { GptsService } from '../gpts/gpts.service.js'
 import type { KeyCache } from './key-cache.js'
 import type { KeyRow, KeysRepository } from './keys.repo.js'
 import type { CreatedKeyView, CreateKeyInput, KeyView } from './keys.schemas.js'
+
+/** Compared against when the id is unknown; no secret hashes to it. */
+const UNKNOWN_KEY_HASH = randomBytes(32)
 
 const iso = (date: Date | null) => (date === null ? null : date.toISOString())
 
@@ -78,7 +82,10 @@ export class KeysService {
     const parsed = parseApiKey(token)
     if (!parsed) throw ERR.unauthorized('The bearer token is not a valid API key.')
     const row = await this.findKey(parsed.id, now)
-    if (!row || !secretMatches(parsed.secret, row.secret_hash)) throw ERR.unauthorized('The API key is not valid.')
+    // An unknown id costs the same hash and comparison as a wrong secret, so that timing does not tell
+    // which ids exist.
+    const matches = secretMatches(parsed.secret, row?.secret_hash ?? UNKNOWN_KEY_HASH)
+    if (!row || !matches) throw ERR.unauthorized('The API key is not valid.')
     if (row.revoked_at !== null) throw ERR.unauthorized('The API key has been revoked.')
     if (row.expires_at !== null && row.expires_at <= now) throw ERR.unauthorized('The API key has expired.')
     this.touch(row, now)
@@ -87,10 +94,9 @@ export class KeysService {
 
   private async findKey(keyId: string, now: Date): Promise<KeyRow | null> {
     const cached = this.cache.get(keyId, now.getTime())
-    if (cached) return cached
+    if (cached !== undefined) return cached
     const row = await this.repo.findKey(keyId)
-    // Only usable keys are cached: a revoked one is answered from the database each time.
-    if (row && row.revoked_at === null) this.cache.set(row, now.getTime())
+    this.cache.set(keyId, row, now.getTime())
     return row
   }
 

@@ -9,10 +9,10 @@ import { RedisEventBus } from './redis.bus.js'
  * connection per process), else LISTEN/NOTIFY on PostgreSQL, else (embedded, one process) in memory.
  */
 export function createEventBus(
-  options: { databaseUrl: string | null; database: Database; redis: Redis | null },
+  options: { databaseUrl: string | null; database: Database; redis: Redis | null; redisPrefix: string },
   log: BusLogger,
 ): EventBus {
-  if (options.redis) return new RedisEventBus(options.redis, log)
+  if (options.redis) return new RedisEventBus(options.redis, options.redisPrefix, log)
   if (options.databaseUrl !== null && options.database.kind === 'postgres') {
     return new PostgresEventBus(options.databaseUrl, options.database.pool, log)
   }

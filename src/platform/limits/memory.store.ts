@@ -1,5 +1,5 @@
 import type { RateLimitRule } from './rate-limit.rules.js'
-import { bucketState, refillAndTake, type BucketState, type RateLimitStore } from './rate-limit.store.js'
+import { bucketState, msUntilFull, refillAndTake, type BucketState, type RateLimitStore } from './rate-limit.store.js'
 
 interface Bucket {
   tokens: number
@@ -27,7 +27,7 @@ export class MemoryRateLimitStore implements RateLimitStore {
     const bucket = this.buckets.get(key)
     const { tokens, allowed } = refillAndTake(bucket?.tokens ?? rule.limit, bucket ? now - bucket.at : 0, rule)
     const state = bucketState(allowed, tokens, rule)
-    this.buckets.set(key, { tokens, at: now, fullAt: now + state.resetMs })
+    this.buckets.set(key, { tokens, at: now, fullAt: now + msUntilFull(tokens, rule) })
     return state
   }
 

@@ -4,7 +4,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import { createRedis } from '../redis.js'
 import { MemoryRateLimitStore } from './memory.store.js'
 import { parseRateLimits, type RateLimitRule } from './rate-limit.rules.js'
-import { bucketState, refillAndTake } from './rate-limit.store.js'
+import { bucketState, msUntilFull, refillAndTake } from './rate-limit.store.js'
 import { RedisRateLimitStore } from './redis.store.js'
 
 const rule = (limit: number, periodMs: number): RateLimitRule => ({ scope: 'key', limit, periodMs })
@@ -56,10 +56,12 @@ describe('bucket arithmetic', () => {
     expect(refillAndTake(1, -5000, rule(3, 60_000))).toEqual({ tokens: 0, allowed: true })
   })
 
-  it('reports whole remaining tokens, the time to full and the time to the next token', () => {
+  it('reports whole remaining tokens and the time to the next token, which a refusal also gives as retry-after', () => {
     expect(bucketState(true, 2, rule(3, 60_000))).toEqual({ allowed: true, remaining: 2, resetMs: 20_000, retryAfterMs: 0 })
-    expect(bucketState(false, 0.5, rule(3, 60_000))).toEqual({ allowed: false, remaining: 0, resetMs: 50_000, retryAfterMs: 10_000 })
-    expect(bucketState(true, 1.5, rule(10, 10_000))).toEqual({ allowed: true, remaining: 1, resetMs: 8500, retryAfterMs: 0 })
+    expect(bucketState(false, 0.5, rule(3, 60_000))).toEqual({ allowed: false, remaining: 0, resetMs: 10_000, retryAfterMs: 10_000 })
+    expect(bucketState(true, 1.5, rule(10, 10_000))).toEqual({ allowed: true, remaining: 1, resetMs: 500, retryAfterMs: 0 })
+    expect(bucketState(true, 3, rule(3, 60_000))).toEqual({ allowed: true, remaining: 3, resetMs: 0, retryAfterMs: 0 })
+    expect(msUntilFull(0.5, rule(3, 60_000))).toBe(50_000)
   })
 })
 
@@ -80,15 +82,15 @@ describe('MemoryRateLimitStore', () => {
     const s = store()
     const r = rule(3, 60_000)
     expect(await s.take('k', r)).toEqual({ allowed: true, remaining: 2, resetMs: 20_000, retryAfterMs: 0 })
-    expect(await s.take('k', r)).toEqual({ allowed: true, remaining: 1, resetMs: 40_000, retryAfterMs: 0 })
-    expect(await s.take('k', r)).toEqual({ allowed: true, remaining: 0, resetMs: 60_000, retryAfterMs: 0 })
-    expect(await s.take('k', r)).toEqual({ allowed: false, remaining: 0, resetMs: 60_000, retryAfterMs: 20_000 })
+    expect(await s.take('k', r)).toEqual({ allowed: true, remaining: 1, resetMs: 20_000, retryAfterMs: 0 })
+    expect(await s.take('k', r)).toEqual({ allowed: true, remaining: 0, resetMs: 20_000, retryAfterMs: 0 })
+    expect(await s.take('k', r)).toEqual({ allowed: false, remaining: 0, resetMs: 20_000, retryAfterMs: 20_000 })
     // A denied request costs nothing: the wait does not grow.
-    expect(await s.take('k', r)).toEqual({ allowed: false, remaining: 0, resetMs: 60_000, retryAfterMs: 20_000 })
+    expect(await s.take('k', r)).toEqual({ allowed: false, remaining: 0, resetMs: 20_000, retryAfterMs: 20_000 })
     now += 5000
-    expect(await s.take('k', r)).toEqual({ allowed: false, remaining: 0, resetMs: 55_000, retryAfterMs: 15_000 })
+    expect(await s.take('k', r)).toEqual({ allowed: false, remaining: 0, resetMs: 15_000, retryAfterMs: 15_000 })
     now += 15_000
-    expect(await s.take('k', r)).toEqual({ allowed: true, remaining: 0, resetMs: 60_000, retryAfterMs: 0 })
+    expect(await s.take('k', r)).toEqual({ allowed: true, remaining: 0, resetMs: 20_000, retryAfterMs: 0 })
     expect((await s.take('k', r)).allowed).toBe(false)
   })
 
@@ -96,13 +98,13 @@ describe('MemoryRateLimitStore', () => {
     const s = store()
     const r = rule(10, 10_000)
     for (let i = 0; i < 10; i++) expect((await s.take('k', r)).allowed).toBe(true)
-    expect(await s.take('k', r)).toEqual({ allowed: false, remaining: 0, resetMs: 10_000, retryAfterMs: 1000 })
+    expect(await s.take('k', r)).toEqual({ allowed: false, remaining: 0, resetMs: 1000, retryAfterMs: 1000 })
     now += 5000
     const results = []
     for (let i = 0; i < 6; i++) results.push(await s.take('k', r))
     expect(results.map((result) => result.allowed)).toEqual([true, true, true, true, true, false])
     expect(results.map((result) => result.remaining)).toEqual([4, 3, 2, 1, 0, 0])
-    expect(results[5]).toEqual({ allowed: false, remaining: 0, resetMs: 10_000, retryAfterMs: 1000 })
+    expect(results[5]).toEqual({ allowed: false, remaining: 0, resetMs: 1000, retryAfterMs: 1000 })
   })
 
   it('never refills above the limit', async () => {
@@ -169,7 +171,7 @@ describe('createRedis', () => {
       // Reconnection attempts keep failing (after 200 and 600 ms) but the warning is written once.
       await sleep(900)
       expect(warnings).toHaveLength(1)
-      expect(warnings[0]![1]).toBe('redis unavailable; rate limits fail open until it is back')
+      expect(warnings[0]![1]).toBe('redis unavailable; rate limits per process, events paused until it is back')
     } finally {
       redis.disconnect()
     }
@@ -201,14 +203,14 @@ describe.skipIf(!process.env.REDIS_URL)('RedisRateLimitStore (real Redis)', () =
     const second = await store.take('a', r)
     expect(second).toMatchObject({ allowed: true, remaining: 0 })
     // Redis's clock moved a few milliseconds between the takes.
-    expect(second.resetMs).toBeGreaterThan(900)
-    expect(second.resetMs).toBeLessThanOrEqual(1000)
+    expect(second.resetMs).toBeGreaterThan(400)
+    expect(second.resetMs).toBeLessThanOrEqual(500)
     const denied = await store.take('a', r)
     expect(denied).toMatchObject({ allowed: false, remaining: 0 })
     expect(denied.retryAfterMs).toBeGreaterThan(400)
     expect(denied.retryAfterMs).toBeLessThanOrEqual(500)
-    // Full is one token (500 ms) further than the next token, give or take rounding.
-    expect(Math.abs(denied.resetMs - denied.retryAfterMs - 500)).toBeLessThanOrEqual(1)
+    // The next token is what both the reset and the retry-after name.
+    expect(denied.resetMs).toBe(denied.retryAfterMs)
     // Half the period brings back half the tokens: one.
     await sleep(denied.retryAfterMs + 20)
     expect(await store.take('a', r)).toMatchObject({ allowed: true, remaining: 0 })

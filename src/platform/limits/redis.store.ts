@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis'
 import type { RateLimitRule } from './rate-limit.rules.js'
-import { bucketState, type BucketState, type RateLimitStore } from './rate-limit.store.js'
+import type { SharedRateLimitStore } from './fallback.store.js'
+import { bucketState, type BucketState } from './rate-limit.store.js'
 
 /**
  * The same token bucket as MemoryRateLimitStore, run atomically inside Redis so that every process
@@ -26,12 +27,13 @@ redis.call('PEXPIRE', KEYS[1], math.ceil((limit - tokens) / rate) + 1000)
 return { allowed, tostring(tokens) }
 `
 
-export class RedisRateLimitStore implements RateLimitStore {
+export class RedisRateLimitStore implements SharedRateLimitStore {
   readonly name = 'redis'
 
+  /** `prefix` starts every bucket's key (REDIS_PREFIX followed by `rl:`). */
   constructor(
     private readonly redis: Redis,
-    private readonly prefix = 'agentstore:rl:',
+    private readonly prefix: string,
   ) {
     redis.defineCommand('agentstoreTakeToken', { numberOfKeys: 1, lua: TAKE_SCRIPT })
   }
@@ -41,6 +43,11 @@ export class RedisRateLimitStore implements RateLimitStore {
       .agentstoreTakeToken!
     const [allowed, tokens] = await take.call(this.redis, `${this.prefix}${key}`, rule.limit, rule.periodMs)
     return bucketState(allowed === 1, Number(tokens), rule)
+  }
+
+  /** The client fails commands at once while disconnected; asking first spares building one. */
+  available(): boolean {
+    return this.redis.status === 'ready'
   }
 
   async close(): Promise<void> {}
