@@ -1,13 +1,15 @@
-// `npm run bench -- [documents] [mail] [search] [chat] [--db pglite|postgres] [--duration 10] [--connections 50] [--documents 100000] [--mails 200] [--streams 100] [--gap-ms 10]`
+// `npm run bench -- [documents] [mail] [search] [chat] [auth] [--db pglite|postgres] [--duration 10] [--connections 50] [--documents 100000] [--mails 200] [--streams 100] [--gap-ms 10]`
 //   search (PGlite only): [--memories 10000,100000] [--queries 200] [--other-memories 300] [--max-build-seconds 600]
 //     [--maintenance-work-mem 512MB|default] [--vectors random|clustered]
 //   chat: [--requests 50] [--tokens 50] [--token-ms 2]
+//   auth: [--requests 50] (per path; 2000 is a steadier figure)
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import { runDocumentsBench } from './documents.bench.js'
 import { runMailBench } from './mail.bench.js'
 import { runSearchBench } from './search.bench.js'
 import { runChatBench } from './chat.bench.js'
+import { runAuthBench } from './auth.bench.js'
 import { ratio } from './lib/stats.js'
 
 const { values, positionals } = parseArgs({
@@ -159,6 +161,19 @@ const available: Record<string, () => Promise<object>> = {
       { path: 'direct: whole stream ([DONE])', ...cells(report.direct.total), 'vs direct p50': 1, 'vs direct p99': 1 },
       { path: 'service: `done` event', ...cells(report.service.done), 'vs direct p50': report.totalRatio.p50, 'vs direct p99': report.totalRatio.p99 },
     ])
+    return report
+  },
+  async auth() {
+    const report = await runAuthBench({ db, postgresUrl: values['postgres-url']!, requests: Number(values.requests), logLevel: values['log-level']!, log })
+    console.log(`\nauth on ${db} — GET /v1/me through the app in process, ${report.requests} requests per path, interleaved`)
+    console.table(
+      Object.entries(report.results).map(([path, latency]) => ({
+        path,
+        ...cells(latency),
+        'vs valid key p50': ratio(latency.p50Ms, report.results['valid key'].p50Ms),
+      })),
+    )
+    console.log(`unknown id / known id with a wrong secret: p50 ${report.unknownOverWrongSecret.p50}, p99 ${report.unknownOverWrongSecret.p99}`)
     return report
   },
 }
