@@ -1,12 +1,8 @@
-import { spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { openSseStream, type SseStream } from './helpers/sse.js'
 import { performance } from 'node:perf_hooks'
-import { createInterface } from 'node:readline'
-import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { openDatabase } from '../src/platform/db/database.js'
-import { migrateToLatest } from '../src/platform/db/migrate.js'
+import { migratedPostgresDatabase, startService, withLogs, type ServiceProcess } from './helpers/service-process.js'
+import { openSseStream, type SseStream } from './helpers/sse.js'
 
 /**
  * Two real service processes on one PostgreSQL database: mail POSTed to one reaches an inbox stream
@@ -15,72 +11,7 @@ import { migrateToLatest } from '../src/platform/db/migrate.js'
 
 const SERVER_URL = process.env.TEST_DATABASE_URL
 const REDIS_URL = process.env.REDIS_URL
-const ROOT = new URL('..', import.meta.url).pathname
-
-// ---------------------------------------------------------------------------------------------
-// Service processes
-// ---------------------------------------------------------------------------------------------
-
-interface ServiceProcess {
-  url: string
-  /** The `agentstore listening on …` log line. */
-  listening: { url: string; events: string; database: string }
-  output: string[]
-  child: ChildProcess
-  stop(): Promise<void>
-}
-
 const processes: ServiceProcess[] = []
-
-function startService(name: string, env: Record<string, string>): Promise<ServiceProcess> {
-  const inherited = { ...process.env }
-  // Only what this test sets: never the runner's Redis or database by accident.
-  for (const key of ['REDIS_URL', 'DATABASE_URL', 'TEST_DATABASE_URL', 'PORT', 'HOST', 'DATA_DIR', 'PUBLIC_URL', 'RATE_LIMITS']) delete inherited[key]
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/index.ts', 'serve'], {
-    cwd: ROOT,
-    env: { ...inherited, HOST: '127.0.0.1', PORT: '0', RATE_LIMITS: 'off', LOG_LEVEL: 'info', JOBS_ENABLED: 'false', SSE_HEARTBEAT_MS: '1000', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
-  const output: string[] = []
-  const stop = () =>
-    new Promise<void>((resolve) => {
-      if (child.exitCode !== null || child.signalCode !== null) return resolve()
-      const force = setTimeout(() => child.kill('SIGKILL'), 5000)
-      child.once('exit', () => {
-        clearTimeout(force)
-        resolve()
-      })
-      child.kill('SIGTERM')
-    })
-  return new Promise((resolve, reject) => {
-    const fail = (reason: string) => reject(new Error(`${name}: ${reason}\n${output.slice(-30).join('\n')}`))
-    const timer = setTimeout(() => {
-      fail('did not start within 80 s')
-      void stop()
-    }, 80_000)
-    child.once('exit', (code, signal) => {
-      clearTimeout(timer)
-      fail(`exited (${code ?? signal})`)
-    })
-    createInterface({ input: child.stderr! }).on('line', (line) => output.push(`[stderr] ${line}`))
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      output.push(line)
-      let parsed: { msg?: string; url?: string; events?: string; database?: string }
-      try {
-        parsed = JSON.parse(line) as typeof parsed
-      } catch {
-        return
-      }
-      if (parsed.msg?.startsWith('agentstore listening on') && parsed.url) {
-        clearTimeout(timer)
-        const started: ServiceProcess = { url: parsed.url, listening: parsed as ServiceProcess['listening'], output, child, stop }
-        processes.push(started)
-        resolve(started)
-      }
-    })
-  })
-}
-
 
 const streams: SseStream[] = []
 
@@ -171,49 +102,23 @@ async function proveDelivery(a: ServiceProcess, b: ServiceProcess, adminToken: s
   for (const stream of [onA, onB, bystanderOnB, resumed]) stream.close()
 }
 
-/** On failure, the warnings and errors the processes logged go with the error. */
-async function withLogs(services: ServiceProcess[], run: () => Promise<void>): Promise<void> {
-  try {
-    await run()
-  } catch (error) {
-    const logged = services.flatMap((service, index) =>
-      service.output.filter((line) => line.startsWith('[stderr]') || /"level":(4|5|6)\d/.test(line)).map((line) => `${'AB'[index]}: ${line}`),
-    )
-    if (error instanceof Error) error.message += `\nprocess warnings and errors:\n${logged.join('\n') || '(none)'}`
-    throw error
-  }
-}
-
 describe.skipIf(!SERVER_URL)('inbox streams across two service processes', () => {
-  const databaseName = `agentstore_2proc_${randomBytes(5).toString('hex')}`
   const adminToken = randomBytes(24).toString('hex')
   let databaseUrl: string
   let pgPair: [ServiceProcess, ServiceProcess]
   let redisPair: [ServiceProcess, ServiceProcess]
 
-  async function admin(sql: string): Promise<void> {
-    const client = new pg.Client({ connectionString: SERVER_URL })
-    await client.connect()
-    try {
-      await client.query(sql)
-    } finally {
-      await client.end()
-    }
-  }
+  let dropDatabase: () => Promise<void>
 
   beforeAll(async () => {
-    await admin(`CREATE DATABASE ${databaseName}`)
-    const url = new URL(SERVER_URL!)
-    url.pathname = `/${databaseName}`
-    databaseUrl = url.toString()
-    // Migrated here, so that the processes (which would each migrate a fresh database) can start together.
-    const database = await openDatabase({ kind: 'postgres', url: databaseUrl, poolSize: 1 })
-    await migrateToLatest(database.db)
-    await database.close()
+    const database = await migratedPostgresDatabase(SERVER_URL!, 'agentstore_2proc')
+    databaseUrl = database.url
+    dropDatabase = database.drop
     const env = { DATABASE_URL: databaseUrl, ADMIN_TOKEN: adminToken }
     const starting = [startService('pg-a', env), startService('pg-b', env)]
     if (REDIS_URL) starting.push(startService('redis-a', { ...env, REDIS_URL }), startService('redis-b', { ...env, REDIS_URL }))
     const started = await Promise.allSettled(starting)
+    for (const result of started) if (result.status === 'fulfilled') processes.push(result.value)
     const failed = started.find((result) => result.status === 'rejected')
     if (failed) throw failed.reason
     const services = started.map((result) => (result as PromiseFulfilledResult<ServiceProcess>).value)
@@ -224,7 +129,7 @@ describe.skipIf(!SERVER_URL)('inbox streams across two service processes', () =>
   afterAll(async () => {
     for (const stream of streams) stream.close()
     await Promise.all(processes.map((service) => service.stop()))
-    await admin(`DROP DATABASE IF EXISTS ${databaseName} WITH (FORCE)`)
+    await dropDatabase()
   })
 
   it('carries mail between processes through PostgreSQL LISTEN/NOTIFY', async () => {
