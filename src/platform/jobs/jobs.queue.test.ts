@@ -1,18 +1,11 @@
-import { randomBytes, randomUUID } from 'node:crypto'
+import { randomBytes } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { sql } from 'kysely'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { PURGE_EXPIRED_KEYS_JOB } from '../../modules/keys/keys.purge-expired.job.js'
 import { openDatabase, type Database } from '../db/database.js'
 import { migrateToLatest } from '../db/migrate.js'
 import type { JobInfo, JobLogger, JobQueue, JobState } from './jobs.queue.js'
 import { PgBossJobQueue, type PgBossJobQueueOptions } from './pg-boss.queue.js'
-import { buildJobDefinitions, registerJobs } from './registry.js'
-import { loadConfig } from '../../config.js'
-import { openEmbeddings } from '../../runtime.js'
-import { createServices } from '../../services.js'
-import { LocalEventBus } from '../events/event-bus.js'
 
 interface Backend {
   name: string
@@ -94,8 +87,6 @@ function settled(queue: JobQueue, name: string, id: string | null, state: JobSta
   return until(() => queue.getJob(name, id), (job) => job?.state === state)
 }
 
-const daysAgo = (days: number) => sql<Date>`now() - make_interval(days => ${days})`
-
 describe.each(backends)('background jobs on $name', (backend) => {
   let database: Database
   let drop: () => Promise<void> = async () => {}
@@ -111,9 +102,6 @@ describe.each(backends)('background jobs on $name', (backend) => {
   beforeAll(async () => {
     ;({ database, drop } = await backend.open())
     queue = new PgBossJobQueue({ database, logger: capturingLogger(logs), ...FAST })
-    const config = loadConfig({})
-    const services = createServices({ database, config, events: new LocalEventBus(), log: capturingLogger(logs), embeddings: await openEmbeddings(config, database) })
-    registerJobs(queue, buildJobDefinitions({ database, logger: capturingLogger(logs), keyRetentionDays: 30, embeddingWorker: services.embeddingWorker, generation: services.generation }))
     queue.register<{ word: string; n: number }>({
       name: 'test.echo',
       async handler(data, ctx) {
@@ -194,49 +182,11 @@ describe.each(backends)('background jobs on $name', (backend) => {
   it('registers schedules in UTC and runs a due one with its data', async () => {
     const schedules = await queue.schedules()
     const byName = Object.fromEntries(schedules.map((schedule) => [schedule.name, schedule]))
-    expect(byName[PURGE_EXPIRED_KEYS_JOB]).toEqual({ name: PURGE_EXPIRED_KEYS_JOB, cron: '17 3 * * *', timezone: 'UTC' })
     expect(byName['test.cron']).toEqual({ name: 'test.cron', cron: '* * * * *', timezone: 'UTC' })
     expect(byName['test.echo']).toBeUndefined()
     await until(async () => cronRuns.length, (runs) => runs >= 1, 10_000)
     expect(cronRuns[0]).toEqual({ source: 'cron' })
   }, 15_000)
-
-  it('purges only the keys revoked or expired more than the retention ago', async () => {
-    await database.db.insertInto('gpts').values({ id: 'gpt-purge', name: 'Purge' }).execute()
-    const keys = {
-      revokedLongAgo: { revoked_at: daysAgo(31), expires_at: null },
-      revokedRecently: { revoked_at: daysAgo(29), expires_at: null },
-      expiredLongAgo: { revoked_at: null, expires_at: daysAgo(40) },
-      expiredRecently: { revoked_at: null, expires_at: daysAgo(10) },
-      revokedRecentlyExpiredLongAgo: { revoked_at: daysAgo(5), expires_at: daysAgo(60) },
-      active: { revoked_at: null, expires_at: null },
-      expiresLater: { revoked_at: null, expires_at: sql<Date>`now() + interval '5 days'` },
-    }
-    const ids = Object.fromEntries(Object.keys(keys).map((label) => [label, randomUUID()])) as Record<keyof typeof keys, string>
-    await database.db
-      .insertInto('api_keys')
-      .values(
-        Object.entries(keys).map(([label, times]) => ({
-          id: ids[label as keyof typeof keys],
-          gpt_id: 'gpt-purge',
-          secret_hash: Buffer.alloc(32, 1),
-          scopes: ['read'],
-          ...times,
-        })),
-      )
-      .execute()
-    const remaining = async () =>
-      (await database.db.selectFrom('api_keys').select('id').where('gpt_id', '=', 'gpt-purge').execute()).map((row) => row.id).sort()
-
-    const run = await settled(queue, PURGE_EXPIRED_KEYS_JOB, await queue.enqueue(PURGE_EXPIRED_KEYS_JOB, {}), 'completed')
-    expect(run?.output).toEqual({ deleted: 3, retentionDays: 30 })
-    expect(await remaining()).toEqual([ids.revokedRecently, ids.expiredRecently, ids.active, ids.expiresLater].sort())
-    expect(logs).toContainEqual({ msg: 'purged expired API keys', obj: { job: PURGE_EXPIRED_KEYS_JOB, deleted: 3, retentionDays: 30 } })
-
-    const shorter = await settled(queue, PURGE_EXPIRED_KEYS_JOB, await queue.enqueue(PURGE_EXPIRED_KEYS_JOB, { retentionDays: 20 }), 'completed')
-    expect(shorter?.output).toEqual({ deleted: 1, retentionDays: 20 })
-    expect(await remaining()).toEqual([ids.expiredRecently, ids.active, ids.expiresLater].sort())
-  })
 
   it('stop() aborts a handler that outlives the grace period and leaves its job to be retried', async () => {
     const started = deferred()

@@ -132,3 +132,7 @@ export function assertJobData(name: string, data: unknown): void {
     throw new Error(`job ${name}: data must be a JSON object`)
   }
 }
+
+export function registerJobs(queue: JobQueue, definitions: readonly JobDefinition[]): void {
+  for (const definition of definitions) queue.register(definition)
+}

@@ -1,0 +1,31 @@
+import type { Database } from './platform/db/database.js'
+import type { JobDefinition, JobLogger } from './platform/jobs/jobs.queue.js'
+import { recoverInterruptedJob } from './modules/chat/chat.recover-interrupted.job.js'
+import type { GenerationService } from './modules/chat/generation.service.js'
+import { purgeExpiredKeysJob } from './modules/keys/keys.purge-expired.job.js'
+import { embedMemoriesJob } from './modules/memories/memories.embed.job.js'
+import type { EmbeddingWorker } from './modules/search/embedding-worker.js'
+import { backfillEmbeddingsJob } from './modules/search/embeddings.backfill.job.js'
+
+export interface JobDependencies {
+  database: Database
+  logger: JobLogger
+  /** Days a revoked or expired API key is kept before the daily purge deletes it (default 30). */
+  keyRetentionDays?: number
+  embeddingWorker: EmbeddingWorker
+  generation: GenerationService
+}
+
+/**
+ * Every background job of the service, one file each next to its module. A new job is added here,
+ * so that the list of what runs in the background is in one place (beside services.ts, which
+ * composes the services these jobs use: the platform's queue knows no module).
+ */
+export function buildJobDefinitions(deps: JobDependencies): JobDefinition[] {
+  return [
+    purgeExpiredKeysJob({ db: deps.database.db, logger: deps.logger, retentionDays: deps.keyRetentionDays }),
+    embedMemoriesJob({ worker: deps.embeddingWorker, logger: deps.logger }),
+    backfillEmbeddingsJob({ worker: deps.embeddingWorker, logger: deps.logger }),
+    recoverInterruptedJob({ generation: deps.generation, logger: deps.logger }),
+  ]
+}
