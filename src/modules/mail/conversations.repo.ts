@@ -1,14 +1,15 @@
 import { sql, type Kysely, type Selectable } from 'kysely'
 import type { ConversationsTable, JsonObject, Tables } from '../../platform/db/tables.js'
 import type { PageRequest } from '../../platform/http/pagination.js'
+import { partyCondition } from './mail.party.js'
 
 export type ConversationRow = Selectable<ConversationsTable>
 
 export interface ConversationFilters {
   archived: boolean | null
   where: JsonObject | null
-  /** Only conversations this agent sent or received mail in. */
-  participant: string | null
+  /** Only conversations with mail this agent may see (null: all). */
+  party: string | null
 }
 
 export class ConversationsRepository {
@@ -48,29 +49,10 @@ export class ConversationsRepository {
     let query = this.db.selectFrom('conversations as c').selectAll('c').where('c.gpt_id', '=', gptId)
     if (filters.archived !== null) query = query.where('c.archived', '=', filters.archived)
     if (filters.where) query = query.where(sql<boolean>`c.metadata @> ${JSON.stringify(filters.where)}::jsonb`)
-    if (filters.participant) {
-      const agent = filters.participant
+    if (filters.party !== null) {
+      const party = filters.party
       query = query.where((eb) =>
-        eb.exists(
-          eb
-            .selectFrom('mail as m')
-            .select('m.id')
-            .whereRef('m.gpt_id', '=', 'c.gpt_id')
-            .whereRef('m.conversation_id', '=', 'c.id')
-            .where((inner) =>
-              inner.or([
-                inner('m.sender_id', '=', agent),
-                inner.exists(
-                  inner
-                    .selectFrom('mail_recipients as r')
-                    .select('r.mail_id')
-                    .whereRef('r.gpt_id', '=', 'm.gpt_id')
-                    .whereRef('r.mail_id', '=', 'm.id')
-                    .where('r.agent_id', '=', agent),
-                ),
-              ]),
-            ),
-        ),
+        eb.exists(eb.selectFrom('mail as m').select('m.id').whereRef('m.gpt_id', '=', 'c.gpt_id').whereRef('m.conversation_id', '=', 'c.id').where(partyCondition(party))),
       )
     }
     if (page.after) {

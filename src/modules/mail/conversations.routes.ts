@@ -62,7 +62,7 @@ export function conversationRoutes({ conversations, mail, publicUrl, maxPageSize
         },
       },
       async (request, reply) => {
-        const page = await conversations.listConversations(request.params.gpt_id, request.query, keyPrincipal(request).agentId)
+        const page = await conversations.listConversations(keyPrincipal(request), request.query)
         setNextLink(request, reply, publicUrl, page.nextCursor)
         return { conversations: page.items, next_cursor: page.nextCursor, has_more: page.hasMore }
       },

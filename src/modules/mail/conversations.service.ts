@@ -5,6 +5,7 @@ import { pageRequest, toPage, type Page, type SortOrder } from '../../platform/h
 import { timeIdAfter } from '../../platform/http/seek.js'
 import { parseWhereParam } from '../../platform/http/where-param.js'
 import type { ConversationRow, ConversationsRepository } from './conversations.repo.js'
+import { partyOf, type KeyPrincipal } from './mail.party.js'
 import type { ConversationView, CreateConversationInput, PatchConversationInput } from './conversations.schemas.js'
 
 export function toConversationView(row: ConversationRow): ConversationView {
@@ -62,11 +63,13 @@ export class ConversationsService {
     return toConversationView(row)
   }
 
-  /** Newest first; with `participant`, only conversations that agent took part in. */
-  async listConversations(gptId: string, query: ListConversationsQuery, participant: string | null): Promise<Page<ConversationView>> {
+  /** Newest first; an agent key lists only the conversations holding mail it may see. */
+  async listConversations(principal: KeyPrincipal, query: ListConversationsQuery): Promise<Page<ConversationView>> {
+    const gptId = principal.gptId
     const where = parseWhereParam(query.where)
     const page = pageRequest(query, `conversations:${gptId}`, { defaultPageSize: this.limits.defaultPageSize, order: 'desc' })
-    const rows = await this.repo.listConversations(gptId, { archived: query.archived ?? null, where, participant }, { ...page, after: timeIdAfter(page) })
+    const filters = { archived: query.archived ?? null, where, party: partyOf(principal) }
+    const rows = await this.repo.listConversations(gptId, filters, { ...page, after: timeIdAfter(page) })
     const result = toPage(rows, page, (row) => [row.created_at.toISOString(), row.id])
     return { ...result, items: result.items.map(toConversationView) }
   }

@@ -1,6 +1,7 @@
 import { sql, type Kysely, type Selectable } from 'kysely'
 import type { JsonObject, JsonValue, MailMetadataTable, MailRecipientsTable, MailTable, Tables } from '../../platform/db/tables.js'
 import type { SortOrder } from '../../platform/http/pagination.js'
+import { partyCondition } from './mail.party.js'
 
 export type MailRow = Selectable<MailTable>
 export type RecipientRow = Selectable<MailRecipientsTable>
@@ -115,24 +116,28 @@ export class MailRepository {
     return Number((await query.executeTakeFirst()).numUpdatedRows)
   }
 
-  async conversationMail(gptId: string, conversationId: string, limit: number): Promise<MailRow[]> {
+  /** The conversation's mail, oldest first, that `party` may see (all of it for null). */
+  async conversationMail(gptId: string, conversationId: string, party: string | null, limit: number): Promise<MailRow[]> {
     return this.db
-      .selectFrom('mail')
-      .selectAll()
-      .where('gpt_id', '=', gptId)
-      .where('conversation_id', '=', conversationId)
-      .orderBy('created_at', 'asc')
-      .orderBy('id', 'asc')
+      .selectFrom('mail as m')
+      .selectAll('m')
+      .where('m.gpt_id', '=', gptId)
+      .where('m.conversation_id', '=', conversationId)
+      .where(partyCondition(party))
+      .orderBy('m.created_at', 'asc')
+      .orderBy('m.id', 'asc')
       .limit(limit)
       .execute()
   }
 
-  async conversationTotals(gptId: string, conversationId: string): Promise<{ total: number; unread: { agent_id: string; unread: number }[] }> {
+  /** How much of the conversation's mail `party` may see, and the unread of each recipient in it. */
+  async conversationTotals(gptId: string, conversationId: string, party: string | null): Promise<{ total: number; unread: { agent_id: string; unread: number }[] }> {
     const total = await this.db
-      .selectFrom('mail')
+      .selectFrom('mail as m')
       .select((eb) => eb.fn.countAll<number>().as('n'))
-      .where('gpt_id', '=', gptId)
-      .where('conversation_id', '=', conversationId)
+      .where('m.gpt_id', '=', gptId)
+      .where('m.conversation_id', '=', conversationId)
+      .where(partyCondition(party))
       .executeTakeFirstOrThrow()
     const unread = await this.db
       .selectFrom('mail_recipients as r')
@@ -140,6 +145,7 @@ export class MailRepository {
       .select(['r.agent_id', sql<number>`count(*) filter (where r.read_at is null)::int`.as('unread')])
       .where('m.gpt_id', '=', gptId)
       .where('m.conversation_id', '=', conversationId)
+      .where(partyCondition(party))
       .groupBy('r.agent_id')
       .execute()
     return { total: Number(total.n), unread }
@@ -152,12 +158,7 @@ export class MailRepository {
       .select('m.id')
       .where('m.gpt_id', '=', gptId)
       .where('m.conversation_id', '=', conversationId)
-      .where((eb) =>
-        eb.or([
-          eb('m.sender_id', '=', agentId),
-          eb.exists(eb.selectFrom('mail_recipients as r').select('r.mail_id').whereRef('r.gpt_id', '=', 'm.gpt_id').whereRef('r.mail_id', '=', 'm.id').where('r.agent_id', '=', agentId)),
-        ]),
-      )
+      .where(partyCondition(agentId))
       .limit(1)
       .executeTakeFirst()
     return row !== undefined

@@ -74,9 +74,9 @@ export const PutMetadataBody = Type.Object({ value: Type.Unknown() }, { addition
 
 export const ConversationDetails = Type.Object({
   conversation: Type.Object({}, { additionalProperties: true }),
-  messages: Type.Array(Mail),
-  agents: Type.Array(Type.Object({}, { additionalProperties: true })),
-  total_messages: Type.Integer(),
+  messages: Type.Array(Mail, { description: 'Oldest first; for an agent key, only the mail its agent sent or received.' }),
+  agents: Type.Array(Type.Object({}, { additionalProperties: true }), { description: 'The senders and recipients of these messages.' }),
+  total_messages: Type.Integer({ description: 'How many of the messages the caller may see there are.' }),
   unread_count: Type.Union([Type.Integer(), Type.Record(Type.String(), Type.Integer())], {
     description: "The calling agent's unread count, or per agent for a GPT key.",
   }),

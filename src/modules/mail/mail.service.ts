@@ -1,5 +1,4 @@
 import { uuidv7 } from 'uuidv7'
-import type { Principal } from '../../platform/auth/principal.js'
 import type { JsonObject, JsonValue } from '../../platform/db/tables.js'
 import { ERR, type FieldError } from '../../platform/errors.js'
 import type { EventBus } from '../../platform/events/event-bus.js'
@@ -7,10 +6,9 @@ import { encodeCursor, pageRequest, toPage, type Page, type SortOrder } from '..
 import { timeIdAfter } from '../../platform/http/seek.js'
 import type { AgentsService } from '../agents/agents.service.js'
 import type { ConversationsService } from './conversations.service.js'
+import { isParty, partyOf, type KeyPrincipal } from './mail.party.js'
 import type { InboxRow, MailRepository, MailRow } from './mail.repo.js'
 import type { InboxItemView, MailView, MetadataEntryView, SendMailInput } from './mail.schemas.js'
-
-export type KeyPrincipal = Extract<Principal, { kind: 'key' }>
 
 /** Published after a mail is stored: every process tells the open inbox streams of its recipients. */
 export const MAIL_CHANNEL = 'mail.delivered'
@@ -60,9 +58,10 @@ export class MailService {
     if (input.conversation_id && !(await this.conversations.conversationExists(gptId, input.conversation_id))) {
       errors.push({ pointer: '/conversation_id', message: 'is not a conversation of this GPT' })
     }
-    if (input.parent_id) {
-      const parent = await this.repo.findMail(gptId, input.parent_id)
-      if (!parent) errors.push({ pointer: '/parent_id', message: 'is not a mail of this GPT' })
+    if (input.parent_id && !(await this.visibleMail(principal, input.parent_id))) {
+      // The same answer whether the mail is missing or not the agent's: ids of others' mail are not confirmed.
+      const message = partyOf(principal) === null ? 'is not a mail of this GPT' : 'is not a mail this agent sent or received'
+      errors.push({ pointer: '/parent_id', message })
     }
     if (errors.length > 0) throw ERR.validation('The mail refers to things that do not exist in this GPT.', errors)
     const row = await this.repo.insertMail(
@@ -90,7 +89,7 @@ export class MailService {
     const row = await this.repo.findMail(principal.gptId, id)
     if (!row) throw ERR.notFound('Mail', id)
     const [view] = await this.views(principal.gptId, [row])
-    this.assertParty(principal, view!)
+    if (!isParty(view!, partyOf(principal))) throw ERR.forbidden('This agent is neither the sender nor a recipient of the mail.')
     return view!
   }
 
@@ -142,18 +141,21 @@ export class MailService {
   /** Whether the caller may see the conversation: GPT keys always, agent keys when they take part. */
   async assertConversationAccess(principal: KeyPrincipal, conversationId: string): Promise<void> {
     await this.conversations.getConversation(principal.gptId, conversationId)
-    if (principal.agentId !== null && !(await this.repo.takesPart(principal.gptId, conversationId, principal.agentId))) {
+    const party = partyOf(principal)
+    if (party !== null && !(await this.repo.takesPart(principal.gptId, conversationId, party))) {
       throw ERR.forbidden('This agent takes no part in the conversation.')
     }
   }
 
+  /** An agent key gets the part of the conversation it is party to: its mail, the agents in it, its counts. */
   async conversationDetails(principal: KeyPrincipal, conversationId: string) {
     await this.assertConversationAccess(principal, conversationId)
     const gptId = principal.gptId
+    const party = partyOf(principal)
     const conversation = await this.conversations.getConversation(gptId, conversationId)
-    const rows = await this.repo.conversationMail(gptId, conversationId, DETAILS_LIMIT)
+    const rows = await this.repo.conversationMail(gptId, conversationId, party, DETAILS_LIMIT)
     const messages = await this.views(gptId, rows)
-    const totals = await this.repo.conversationTotals(gptId, conversationId)
+    const totals = await this.repo.conversationTotals(gptId, conversationId, party)
     const agentIds = [...new Set(messages.flatMap((mail) => [mail.from, ...mail.to.map((to) => to.agent_id)]))]
     const agents = await Promise.all(agentIds.map((id) => this.agents.getAgent(gptId, id).catch(() => null)))
     // Every agent taking part has a count, a sender who received nothing here included (0).
@@ -164,20 +166,24 @@ export class MailService {
       messages,
       agents: agents.filter((agent) => agent !== null),
       total_messages: totals.total,
-      unread_count: principal.agentId !== null ? (unreadBy[principal.agentId] ?? 0) : unreadBy,
+      unread_count: party !== null ? (unreadBy[party] ?? 0) : unreadBy,
     }
   }
 
+  /** An inbox holds only mail its agent sent or received, so its owner is a party to all of it. */
   private async assertInboxOwner(principal: KeyPrincipal, agentId: string): Promise<void> {
-    if (principal.agentId !== null && principal.agentId !== agentId) throw ERR.forbidden("This key may read only its own agent's inbox.")
+    const party = partyOf(principal)
+    if (party !== null && party !== agentId) throw ERR.forbidden("This key may read only its own agent's inbox.")
     await this.agents.getAgent(principal.gptId, agentId)
   }
 
-  private assertParty(principal: KeyPrincipal, mail: MailView): void {
-    if (principal.agentId === null) return
-    if (mail.from !== principal.agentId && !mail.to.some((to) => to.agent_id === principal.agentId)) {
-      throw ERR.forbidden('This agent is neither the sender nor a recipient of the mail.')
-    }
+  /** The mail if the caller may see it (it exists in the GPT and, for an agent key, the agent is a party). */
+  private async visibleMail(principal: KeyPrincipal, id: string): Promise<MailRow | null> {
+    const row = await this.repo.findMail(principal.gptId, id)
+    if (!row) return null
+    const party = partyOf(principal)
+    const to = party === null ? [] : await this.repo.recipientsOf(principal.gptId, [id])
+    return isParty({ from: row.sender_id, to }, party) ? row : null
   }
 
   private async views(gptId: string, rows: MailRow[]): Promise<MailView[]> {
