@@ -6,6 +6,7 @@ import { purgeExpiredKeysJob } from './modules/keys/keys.purge-expired.job.js'
 import { embedMemoriesJob } from './modules/memories/memories.embed.job.js'
 import type { EmbeddingWorker } from './modules/search/embedding-worker.js'
 import { backfillEmbeddingsJob } from './modules/search/embeddings.backfill.job.js'
+import { embedChangedJob } from './modules/search/embeddings.changed.job.js'
 
 export interface JobDependencies {
   database: Database
@@ -25,6 +26,7 @@ export function buildJobDefinitions(deps: JobDependencies): JobDefinition[] {
   return [
     purgeExpiredKeysJob({ db: deps.database.db, logger: deps.logger, retentionDays: deps.keyRetentionDays }),
     embedMemoriesJob({ worker: deps.embeddingWorker, logger: deps.logger }),
+    embedChangedJob({ worker: deps.embeddingWorker, logger: deps.logger }),
     backfillEmbeddingsJob({ worker: deps.embeddingWorker, logger: deps.logger }),
     recoverInterruptedJob({ generation: deps.generation, logger: deps.logger }),
   ]

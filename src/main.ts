@@ -18,7 +18,7 @@ import { registerJobs } from './platform/jobs/jobs.queue.js'
 import { createRedis } from './platform/redis.js'
 import { openConfiguredDatabase, openEmbeddings, readinessChecks } from './runtime.js'
 import { buildJobDefinitions } from './jobs.js'
-import { createServices } from './services.js'
+import { createServices, type Services } from './services.js'
 import { packageVersion } from './version.js'
 
 const EVENTS_READY_MS = 5000
@@ -41,8 +41,11 @@ export async function startServer(config: Config): Promise<RunningServer> {
   let jobs: PgBossJobQueue | null = null
   let events: EventBus | null = null
   let app: FastifyInstance | null = null
+  let services: Services | null = null
   const cleanup = async () => {
     await channel?.close()
+    // Writes of the last moments go to the queue while it still runs (else the backfill finds them).
+    await services?.changedItems.flush()
     await jobs?.stop()
     await store?.close()
     await events?.close()
@@ -62,7 +65,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
       jobs = new PgBossJobQueue({ database, logger, stopTimeoutMs: Math.max(1000, Math.floor(config.shutdownTimeoutMs / 2)) })
     }
     const queue = jobs
-    const services = createServices({ database, config, events, log: logger, embeddings, jobs: () => queue })
+    services = createServices({ database, config, events, log: logger, embeddings, jobs: () => queue })
     await services.embedder.store.ensureIndex()
     // Embedded: this is the only process, so every unfinished generation was interrupted by the last stop.
     const interrupted = await services.generation.recoverInterrupted(database.kind === 'pglite')

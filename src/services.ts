@@ -35,6 +35,7 @@ import { MemoriesRepository } from './modules/memories/memories.repo.js'
 import { MemoriesService } from './modules/memories/memories.service.js'
 import { Embedder } from './modules/search/embedder.js'
 import { EmbeddingWorker } from './modules/search/embedding-worker.js'
+import { ChangedItems } from './modules/search/embeddings.changed.job.js'
 import { SearchRepository } from './modules/search/search.repo.js'
 import { SearchService } from './modules/search/search.service.js'
 import { VectorStore, type VectorBackend } from './modules/search/vector-store.js'
@@ -57,6 +58,8 @@ export interface Services {
   generationHub: GenerationHub
   /** Embeds outside requests (background jobs, `agentstore reindex`). */
   embeddingWorker: EmbeddingWorker
+  /** The documents and chat messages written here, on their way to the embedding job; flushed at stop. */
+  changedItems: ChangedItems
   embedder: Embedder
   /** Metrics of the services (embeddings), shown by /metrics beside the HTTP ones. */
   registry: Registry
@@ -72,7 +75,7 @@ export interface ServiceDeps {
   events: EventBus
   log: { warn(object: object, message: string): void }
   embeddings: { provider: EmbeddingsProvider; backend: VectorBackend }
-  /** The background job queue, once there is one (none: memories wait for a process that runs jobs). */
+  /** The background job queue, once there is one (none: memories, documents and messages wait for a process that runs jobs). */
   jobs?: () => JobQueue | null
 }
 
@@ -87,12 +90,14 @@ export function createServices({ database, config, events, log, embeddings, jobs
     onTouchError: onBackgroundError,
   })
   const collections = new CollectionsService(new CollectionsRepository(database.db), config)
+  const changedItems = new ChangedItems(jobs, log)
   const objects = new ObjectsService(
     database.db,
     new ObjectsRepository(database.db),
     collections,
     new IdempotencyStore(database.db),
     config,
+    (gptId, ids) => changedItems.add('objects', gptId, ids),
   )
   const conversations = new ConversationsService(new ConversationsRepository(database.db), config)
   const mail = new MailService(new MailRepository(database.db), agents, conversations, events, config, log)
@@ -112,6 +117,7 @@ export function createServices({ database, config, events, log, embeddings, jobs
       generationHub.emit(id, { type: 'changed' })
       generationHub.announce(gptId, id)
     },
+    (gptId, ids) => changedItems.add('messages', gptId, ids),
   )
   const registry = new Registry()
   const store = new VectorStore(database.db, embeddings.backend, embeddings.provider.dimensions, embeddings.provider.model)
@@ -140,6 +146,7 @@ export function createServices({ database, config, events, log, embeddings, jobs
     recall,
     limits: config,
     log,
+    written: (gptId, ids) => changedItems.add('messages', gptId, ids),
   })
   return {
     gpts,
@@ -157,6 +164,7 @@ export function createServices({ database, config, events, log, embeddings, jobs
     generation,
     generationHub,
     embeddingWorker,
+    changedItems,
     embedder,
     registry,
   }

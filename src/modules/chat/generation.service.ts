@@ -59,6 +59,8 @@ interface Deps {
   recall: RecallMemories | null
   limits: { chatHistoryMessages: number; partialSaveMs: number }
   log: { warn(object: object, message: string): void }
+  /** Told the messages a chat stored once they are final (the user's at the start, the reply at its end), to be embedded. */
+  written?: (gptId: string, ids: string[]) => void
 }
 
 /**
@@ -204,6 +206,7 @@ export class GenerationService {
       )
       return { ai, user }
     })
+    if (user) this.deps.written?.(gptId, [user.id])
     return this.launch(gptId, session, ai, character, user ? [...history, user] : history, chosenModel, '')
   }
 
@@ -239,6 +242,7 @@ export class GenerationService {
     running.finished = runGeneration({ ...this.deps, partialSaveMs: this.deps.limits.partialSaveMs }, running, request)
       .then(async (final) => {
         const view = final ? toMessageView(final) : await this.currentMessage(gptId, message.id).catch(() => null)
+        if (view?.status === 'complete') this.deps.written?.(gptId, [view.id])
         // Followers here hear the end at once; the other processes read the stored message again.
         this.deps.hub.emit(message.id, view ? { type: 'done', message: view } : { type: 'changed' })
         this.deps.hub.announce(gptId, message.id)

@@ -75,6 +75,8 @@ export class MessagesService {
     private readonly limits: MessagesLimits,
     /** Runs after a PATCH lands, so that followers of the message (its stream) see a client's own progress. */
     private readonly afterUpdate: (gptId: string, id: string) => void = () => {},
+    /** Told the messages a write stored, once it is committed (they are to be embedded). */
+    private readonly written: (gptId: string, ids: string[]) => void = () => {},
   ) {}
 
   /** POST /v1/sessions/{id}/messages, at most once per Idempotency-Key. */
@@ -84,7 +86,11 @@ export class MessagesService {
     input: CreateMessageInput,
     idempotencyKey: string | null = null,
   ): Promise<{ message: MessageView; replayed: boolean }> {
-    if (idempotencyKey === null) return { message: await this.insertMessage(gptId, sessionId, input), replayed: false }
+    if (idempotencyKey === null) {
+      const message = await this.insertMessage(gptId, sessionId, input)
+      this.written(gptId, [message.id])
+      return { message, replayed: false }
+    }
     const prepared = this.prepare(input)
     const fingerprint = requestFingerprint('POST', `sessions/${sessionId}/messages`, input)
     const stored = await this.idempotency.run(gptId, idempotencyKey, fingerprint, async (trx) => ({
@@ -92,7 +98,9 @@ export class MessagesService {
       body: await this.insertPrepared(gptId, sessionId, prepared, trx),
       headers: {},
     }))
-    return { message: stored.body as MessageView, replayed: stored.replayed }
+    const message = stored.body as MessageView
+    if (!stored.replayed) this.written(gptId, [message.id])
+    return { message, replayed: stored.replayed }
   }
 
   /**
@@ -137,6 +145,7 @@ export class MessagesService {
       const updated = await this.repo.updateMessage(gptId, id, row.status, change)
       if (updated) {
         this.afterUpdate(gptId, id)
+        this.written(gptId, [id])
         return toMessageView(updated)
       }
     }

@@ -68,6 +68,8 @@ export class ObjectsService {
     private readonly collections: CollectionsService,
     private readonly idempotency: IdempotencyStore,
     private readonly limits: ObjectsLimits,
+    /** Told the documents a write stored, once it is committed (they are to be embedded). */
+    private readonly written: (gptId: string, ids: string[]) => void = () => {},
   ) {}
 
   async createObject(
@@ -84,6 +86,7 @@ export class ObjectsService {
     }
     if (idempotencyKey === null) {
       const row = await insert(this.db)
+      this.written(gptId, [row.id])
       return { object: toObjectView(row), etag: etagOf(row), replayed: false }
     }
     // Fingerprinted only once the document passed the depth check (a deeper one overflows JSON.stringify).
@@ -92,7 +95,9 @@ export class ObjectsService {
       const row = await insert(trx)
       return { status: 201, body: toObjectView(row), headers: { etag: etagOf(row) } }
     })
-    return { object: stored.body as ObjectView, etag: stored.headers.etag ?? '', replayed: stored.replayed }
+    const object = stored.body as ObjectView
+    if (!stored.replayed) this.written(gptId, [object.id])
+    return { object, etag: stored.headers.etag ?? '', replayed: stored.replayed }
   }
 
   /** One object of the GPT; another GPT's object (or one outside `collection` when given) is 404. */
@@ -119,7 +124,10 @@ export class ObjectsService {
     const row = await this.requireObject(gptId, id, change.collection)
     const handle = await this.collections.requireCollection(gptId, row.collection)
     const updated = await apply(row, handle, this.db)
-    if (updated) return { object: toObjectView(updated), etag: etagOf(updated) }
+    if (updated) {
+      this.written(gptId, [id])
+      return { object: toObjectView(updated), etag: etagOf(updated) }
+    }
     // Changed between read and write: with If-Match that is a failed precondition.
     if (change.ifMatch !== undefined) throw ERR.preconditionFailed('The object changed while it was being updated.')
     // Without If-Match, merge again holding the row lock, so that no concurrent change is lost and a
@@ -130,6 +138,7 @@ export class ObjectsService {
       return apply(current, handle, trx)
     })
     if (!locked) throw ERR.conflict('The object is being changed by other requests; retry.')
+    this.written(gptId, [id])
     return { object: toObjectView(locked), etag: etagOf(locked) }
   }
 
@@ -213,12 +222,14 @@ export class ObjectsService {
         errors,
       })
     }
+    const ids = documents.map(() => uuidv7())
     await this.db.transaction().execute(async (trx) => {
       for (let start = 0; start < documents.length; start += EXPORT_BATCH) {
         const batch = documents.slice(start, start + EXPORT_BATCH)
-        await this.repo.insertObjects(trx, batch.map((body) => ({ gpt_id: gptId, id: uuidv7(), collection, body })))
+        await this.repo.insertObjects(trx, batch.map((body, index) => ({ gpt_id: gptId, id: ids[start + index]!, collection, body })))
       }
     })
+    this.written(gptId, ids)
     if (documents.length >= ANALYZE_AFTER_IMPORT) await this.repo.analyzeObjects()
     return { imported: documents.length }
   }

@@ -15,10 +15,18 @@ export interface PendingMemory {
   revision: number
 }
 
+export interface StaleOptions {
+  signal?: AbortSignal
+  ids?: readonly string[]
+  olderThanMs?: number
+}
+
 interface StaleItem {
   gpt_id: string
   id: string
   text: string
+  /** The item's updated_at as read: the version the vector is of. */
+  updated_at: Date
 }
 
 /** The string values of a document, in order: what a reader would search it by. */
@@ -100,10 +108,13 @@ export class EmbeddingWorker {
 
   /**
    * Embeds up to `limit` documents or messages that have no vector of the current model or changed
-   * since theirs was made; returns how many it embedded (0: nothing left).
+   * since theirs was made (only `ids`, only those unchanged for `olderThanMs`, when given); returns
+   * how many it embedded (0: nothing left).
    */
-  async embedStale(source: Exclude<SearchSource, 'memories'>, gptId: string | null, limit: number, signal?: AbortSignal): Promise<number> {
-    const items = await this.staleItems(source, gptId, limit)
+  async embedStale(source: Exclude<SearchSource, 'memories'>, gptId: string | null, limit: number, options: StaleOptions = {}): Promise<number> {
+    const { signal } = options
+    if (options.ids?.length === 0) return 0
+    const items = await this.staleItems(source, gptId, limit, options)
     if (items.length === 0) return 0
     let vectors: number[][]
     try {
@@ -114,7 +125,8 @@ export class EmbeddingWorker {
     }
     await this.db.transaction().execute(async (trx) => {
       for (const [index, item] of items.entries()) {
-        await this.embedder.store.put(trx, item.gpt_id, { source, id: item.id }, vectors[index]!)
+        // Stamped with the version read: an item changed meanwhile still looks stale, and is embedded again.
+        await this.embedder.store.put(trx, item.gpt_id, { source, id: item.id }, vectors[index]!, item.updated_at)
       }
     })
     return items.length
@@ -163,16 +175,19 @@ export class EmbeddingWorker {
       ${gptId === null ? sql`` : sql`and x.gpt_id = ${gptId}`}`
   }
 
-  private async staleItems(source: Exclude<SearchSource, 'memories'>, gptId: string | null, limit: number): Promise<StaleItem[]> {
+  private async staleItems(source: Exclude<SearchSource, 'memories'>, gptId: string | null, limit: number, options: StaleOptions): Promise<StaleItem[]> {
+    const { ids, olderThanMs } = options
+    const only = sql`${ids ? sql`and x.id in (${sql.join(ids)})` : sql``}
+      ${olderThanMs ? sql`and x.updated_at < now() - make_interval(secs => ${olderThanMs / 1000})` : sql``}`
     if (source === 'objects') {
-      const { rows } = await sql<{ gpt_id: string; id: string; body: JsonValue }>`
-        select x.gpt_id, x.id, x.body from objects x ${this.staleJoin('object_id', gptId)}
+      const { rows } = await sql<Omit<StaleItem, 'text'> & { body: JsonValue }>`
+        select x.gpt_id, x.id, x.body, x.updated_at from objects x ${this.staleJoin('object_id', gptId)} ${only}
         order by x.updated_at, x.id limit ${limit}
       `.execute(this.db)
-      return rows.map((row) => ({ gpt_id: row.gpt_id, id: row.id, text: documentText(row.body).join('\n') }))
+      return rows.map(({ body, ...row }) => ({ ...row, text: documentText(body).join('\n') }))
     }
     const { rows } = await sql<StaleItem>`
-      select x.gpt_id, x.id, x.content as text from chat_messages x ${this.staleJoin('message_id', gptId)} ${MESSAGE_READY}
+      select x.gpt_id, x.id, x.content as text, x.updated_at from chat_messages x ${this.staleJoin('message_id', gptId)} ${MESSAGE_READY} ${only}
       order by x.updated_at, x.id limit ${limit}
     `.execute(this.db)
     return rows

@@ -2,17 +2,20 @@ import type { JobDefinition, JobLogger } from '../../platform/jobs/jobs.queue.js
 import type { EmbeddingWorker } from './embedding-worker.js'
 
 export const BACKFILL_EMBEDDINGS_JOB = 'embeddings.backfill'
-/** Every minute: documents and chat messages become searchable by meaning within about a minute. */
+/** Every minute: what the on-write jobs missed is searchable by meaning within about two minutes. */
 export const BACKFILL_EMBEDDINGS_SCHEDULE = '* * * * *'
 const BATCH = 64
 /** A run stops starting batches after this long; the next run goes on where it stopped. */
 const RUN_BUDGET_MS = 45_000
 /** A pending memory younger than this still has its own job under way. */
 const MEMORY_GRACE_MS = 60_000
+/** A document or message changed more recently than this has its `embeddings.embed-changed` job under way. */
+const CHANGED_GRACE_MS = 30_000
 
 /**
- * Embeds what has no vector of the current model yet: new and changed documents and chat messages,
- * and memories whose own job was lost. Remote failures are left for the next run.
+ * Embeds what has no vector of the current model yet and its own job did not embed: documents and
+ * chat messages written where no jobs run or whose job failed, and memories whose job was lost.
+ * Remote failures are left for the next run.
  */
 export function backfillEmbeddingsJob(deps: { worker: EmbeddingWorker; logger: JobLogger; schedule?: string }): JobDefinition {
   return {
@@ -31,8 +34,8 @@ export function backfillEmbeddingsJob(deps: { worker: EmbeddingWorker; logger: J
           await deps.worker.embedMemories(rows, false, ctx.signal)
           return rows.length
         }],
-        ['objects', () => deps.worker.embedStale('objects', null, BATCH, ctx.signal)],
-        ['messages', () => deps.worker.embedStale('messages', null, BATCH, ctx.signal)],
+        ['objects', () => deps.worker.embedStale('objects', null, BATCH, { signal: ctx.signal, olderThanMs: CHANGED_GRACE_MS })],
+        ['messages', () => deps.worker.embedStale('messages', null, BATCH, { signal: ctx.signal, olderThanMs: CHANGED_GRACE_MS })],
       ]
       for (const [source, step] of steps) {
         try {

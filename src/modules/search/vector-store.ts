@@ -56,16 +56,22 @@ export class VectorStore {
     })
   }
 
-  /** Stores (or replaces) the vector of one item. */
-  async put(db: Kysely<Tables>, gptId: string, owner: VectorOwner, vector: number[]): Promise<void> {
+  /**
+   * Stores (or replaces) the vector of one item. `version`: the item's updated_at when its text was
+   * read, stored as `embedded_at` (default now()); a vector of an older version than the stored one
+   * is dropped, so that of two embeddings racing, the newer text wins whichever finishes last.
+   */
+  async put(db: Kysely<Tables>, gptId: string, owner: VectorOwner, vector: number[], version?: Date): Promise<void> {
     this.check(vector)
     const column = OWNER_COLUMN[owner.source]
     const value = this.literal(vector)
+    const embeddedAt = version === undefined ? sql`now()` : sql`${version}::timestamptz`
     await sql`
       insert into embeddings (gpt_id, ${sql.ref(column)}, model, dims, embedding, embedded_at)
-      values (${gptId}, ${owner.id}, ${this.model}, ${this.dims}, ${value}, now())
+      values (${gptId}, ${owner.id}, ${this.model}, ${this.dims}, ${value}, ${embeddedAt})
       on conflict (gpt_id, ${sql.ref(column)}) where ${sql.ref(column)} is not null
-      do update set model = excluded.model, dims = excluded.dims, embedding = excluded.embedding, embedded_at = now()
+      do update set model = excluded.model, dims = excluded.dims, embedding = excluded.embedding, embedded_at = excluded.embedded_at
+      where embeddings.embedded_at <= excluded.embedded_at or embeddings.model <> excluded.model or embeddings.dims <> excluded.dims
     `.execute(db)
   }
 
