@@ -3,6 +3,7 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import type { Config } from './config.js'
 import { authPlugin } from './platform/auth/auth.plugin.js'
 import type { Database } from './platform/db/database.js'
+import { answerClientError, answerFrameworkError, MAX_PARAM_LENGTH } from './platform/http/framework-errors.js'
 import { problemPlugin } from './platform/http/problem.plugin.js'
 import { storableTextPlugin } from './platform/http/storable-text.plugin.js'
 import { requestValidatorCompiler } from './platform/http/validation.js'
@@ -54,7 +55,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     ...(deps.logger ? { loggerInstance: deps.logger } : { logger: loggerOptions(config.logLevel) }),
     bodyLimit: config.bodyLimit,
     trustProxy: config.trustProxy,
-    routerOptions: { ignoreTrailingSlash: true },
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: MAX_PARAM_LENGTH },
+    frameworkErrors: answerFrameworkError,
+    clientErrorHandler: answerClientError,
     // A caller's X-Request-Id is kept when it is a plain token (never raw text into the log).
     genReqId: (request) => {
       const given = request.headers['x-request-id']
