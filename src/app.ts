@@ -4,6 +4,7 @@ import type { Config } from './config.js'
 import { authPlugin } from './platform/auth/auth.plugin.js'
 import type { Database } from './platform/db/database.js'
 import { answerClientError, answerFrameworkError, MAX_PARAM_LENGTH } from './platform/http/framework-errors.js'
+import { headersPlugin } from './platform/http/headers.plugin.js'
 import { problemPlugin } from './platform/http/problem.plugin.js'
 import { storableTextPlugin } from './platform/http/storable-text.plugin.js'
 import { requestValidatorCompiler } from './platform/http/validation.js'
@@ -67,12 +68,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.setValidatorCompiler(requestValidatorCompiler())
   // Only JSON bodies: anything else is 415, not a string that fails validation later.
   app.removeContentTypeParser('text/plain')
-  // Callback-style hooks on the hot path: each async hook costs a promise per request.
-  app.addHook('onRequest', (request, reply, done) => {
-    reply.header('x-request-id', request.id)
-    done()
-  })
 
+  await app.register(headersPlugin)
   await app.register(problemPlugin)
   await app.register(storableTextPlugin, { maxDepth: Math.max(256, config.maxJsonDepth * 8), maxJsonDepth: config.maxJsonDepth })
   await app.register(metricsPlugin, { pool: database.pool, registry: services.registry })

@@ -87,6 +87,7 @@ describe('requests node refuses before Fastify sees them (over a real socket)', 
     expect(answer.statusLine).toBe(`HTTP/1.1 ${status} ${statusText}`)
     expect(answer.headers['content-type']).toBe('application/problem+json')
     expect(answer.headers.connection).toBe('close')
+    expect(answer.headers['x-content-type-options']).toBe('nosniff')
     expect(Number(answer.headers['content-length'])).toBe(Buffer.byteLength(answer.body))
     const body = JSON.parse(answer.body) as Record<string, unknown>
     expect(body).toEqual({ type: `/problems/${type}`, title: statusText, status, detail: expect.any(String), request_id: answer.headers['x-request-id'] })

@@ -12,6 +12,23 @@ export interface OpenApiOptions {
 export const BEARER_SECURITY = [{ bearerAuth: [] }]
 
 /**
+ * Everything /docs loads comes from this service. Unlike the plugin's default policy there is no
+ * `upgrade-insecure-requests`, which turns the page's own assets into https requests and leaves it
+ * blank on a plain-http host, and no outside source for styles, fonts or images.
+ */
+const DOCS_CSP = {
+  'default-src': ["'self'"],
+  'base-uri': ["'self'"],
+  'font-src': ["'self'", 'data:'],
+  'frame-ancestors': ["'self'"],
+  'img-src': ["'self'", 'data:'],
+  'object-src': ["'none'"],
+  'script-src': ["'self'"],
+  'script-src-attr': ["'none'"],
+  'style-src': ["'self'"],
+}
+
+/**
  * OpenAPI 3.1 generated from the route schemas, served at /openapi.json; /docs renders it with the
  * Swagger UI assets shipped in the package (no CDN).
  */
@@ -38,7 +55,7 @@ export const openApiPlugin = fp<OpenApiOptions>(
     app.addHook('onRoute', (route) => {
       if (route.url.startsWith('/docs')) route.config = { ...route.config, access: 'public' }
     })
-    await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true, uiConfig: { deepLinking: true } })
+    await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: DOCS_CSP, uiConfig: { deepLinking: true } })
     app.get('/openapi.json', { config: { access: 'public' }, schema: { hide: true } }, async () => app.swagger())
   },
   { name: 'openapi' },

@@ -1,5 +1,6 @@
 import { Type, type Static } from 'typebox'
 import { DURATION_PATTERN } from '../../platform/duration.js'
+import { SECRET } from '../../platform/http/headers.plugin.js'
 
 export const KeyParams = Type.Object({ key_id: Type.String({ format: 'uuid', description: 'The key id.' }) })
 
@@ -35,7 +36,7 @@ export const ApiKey = Type.Object(keyFields, { $id: 'ApiKey' })
 export type KeyView = Static<typeof ApiKey>
 
 export const CreatedApiKey = Type.Object(
-  { ...keyFields, key: Type.String({ description: 'The bearer token. Shown only in this response.' }) },
+  { ...keyFields, key: Type.String({ description: 'The bearer token. Shown only in this response.', [SECRET]: true }) },
   { $id: 'CreatedApiKey' },
 )
 export type CreatedKeyView = Static<typeof CreatedApiKey>

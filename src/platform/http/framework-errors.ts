@@ -3,6 +3,7 @@ import { maxHeaderSize, STATUS_CODES } from 'node:http'
 import type { Socket } from 'node:net'
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { AppError, ErrorCode } from '../errors.js'
+import { ANSWER_HEADERS } from './headers.plugin.js'
 import { PROBLEM_CONTENT_TYPE, sendProblem } from './problem.plugin.js'
 
 /**
@@ -29,7 +30,7 @@ function frameworkProblem(error: FastifyError): AppError {
 export function answerFrameworkError(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
   const problem = frameworkProblem(error)
   if (problem.status >= 500) request.log.error({ err: error }, 'request failed')
-  reply.header('x-request-id', request.id)
+  reply.header('x-request-id', request.id).headers(ANSWER_HEADERS)
   sendProblem(request, reply, problem)
 }
 
@@ -65,6 +66,7 @@ export function answerClientError(this: FastifyInstance, error: Error & { code?:
       'content-type': PROBLEM_CONTENT_TYPE,
       'content-length': String(Buffer.byteLength(body)),
       'x-request-id': id,
+      ...ANSWER_HEADERS,
       connection: 'close',
     }
     const head = Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`).join('')
