@@ -10,11 +10,62 @@ export const REDACTED_PATHS = [
   'headers.authorization',
 ]
 
+const CENSOR = '[redacted]'
+
+/**
+ * Query parameters whose values never reach a log line: credentials by name, in any case (`token`,
+ * `api_key`, `client_secret`, `password`, OAuth's `code`, a signed URL's `X-Amz-Signature`, ...).
+ * OAuth's `state` is kept: a one-time anti-forgery value, not a credential, and useful to trace a flow.
+ */
+const SECRET_PARAMETER = /token|secret|passw|key|signature|credential|^(code|sig|auth|pwd|jwt)$/i
+
+function parameterName(raw: string): string {
+  try {
+    return decodeURIComponent(raw.replaceAll('+', ' '))
+  } catch {
+    return raw
+  }
+}
+
+/** The URL with the value of every secret-looking query parameter replaced. */
+export function redactUrl(url: string): string {
+  const start = url.indexOf('?')
+  if (start < 0) return url
+  const parameters = url
+    .slice(start + 1)
+    .split('&')
+    .map((parameter) => {
+      const equals = parameter.indexOf('=')
+      if (equals < 0) return parameter
+      const name = parameter.slice(0, equals)
+      return SECRET_PARAMETER.test(parameterName(name)) ? `${name}=${CENSOR}` : parameter
+    })
+  return `${url.slice(0, start)}?${parameters.join('&')}`
+}
+
+interface LoggedRequest {
+  method: string
+  url: string
+  host?: string
+  ip?: string
+  socket?: { remotePort?: number }
+}
+
 /** pino options for the service: JSON lines, request ids, secrets redacted. */
 export function loggerOptions(level: LogLevel): LoggerOptions {
   return {
     level,
-    redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+    redact: { paths: REDACTED_PATHS, censor: CENSOR },
+    serializers: {
+      // Fastify's own request serializer, but without the values of secret query parameters.
+      req: (request: LoggedRequest) => ({
+        method: request.method,
+        url: redactUrl(request.url),
+        host: request.host,
+        remoteAddress: request.ip,
+        remotePort: request.socket?.remotePort,
+      }),
+    },
   }
 }
 

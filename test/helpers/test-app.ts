@@ -4,6 +4,7 @@ import { pino, type Logger } from 'pino'
 import { Writable } from 'node:stream'
 import { buildApp } from '../../src/app.js'
 import { loadConfig, type Config } from '../../src/config.js'
+import { loggerOptions } from '../../src/platform/logger.js'
 import { LocalEventBus, type EventBus } from '../../src/platform/events/event-bus.js'
 import { MemoryRateLimitStore } from '../../src/platform/limits/memory.store.js'
 import type { RateLimitStore } from '../../src/platform/limits/rate-limit.store.js'
@@ -45,7 +46,8 @@ function capturingLogger(lines: Record<string, unknown>[]): Logger {
       done()
     },
   })
-  return pino({ level: 'info' }, stream)
+  // The service's own options (serializers, redaction) at info level: what a test finds in `logs` is what production writes.
+  return pino(loggerOptions('info'), stream)
 }
 
 /** An app over its own fresh database, with rate limits off unless the test sets RATE_LIMITS. */
