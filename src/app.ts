@@ -5,6 +5,7 @@ import { authPlugin } from './platform/auth/auth.plugin.js'
 import type { Database } from './platform/db/database.js'
 import { answerClientError, answerFrameworkError, MAX_PARAM_LENGTH } from './platform/http/framework-errors.js'
 import { headersPlugin } from './platform/http/headers.plugin.js'
+import { jsonBodyPlugin } from './platform/http/json-body.plugin.js'
 import { problemPlugin } from './platform/http/problem.plugin.js'
 import { storableTextPlugin } from './platform/http/storable-text.plugin.js'
 import { requestValidatorCompiler } from './platform/http/validation.js'
@@ -71,6 +72,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   await app.register(headersPlugin)
   await app.register(problemPlugin)
+  await app.register(jsonBodyPlugin)
   await app.register(storableTextPlugin, { maxDepth: Math.max(256, config.maxJsonDepth * 8), maxJsonDepth: config.maxJsonDepth })
   await app.register(metricsPlugin, { pool: database.pool, registry: services.registry })
   await app.register(openApiPlugin, { version: deps.version, publicUrl: config.publicUrl })

@@ -56,6 +56,7 @@ export function generationRoutes({ generation, streams, maxMessageChars }: Deps)
     app.post(
       '/v1/sessions/:id/generate',
       {
+        config: { optionalBody: true },
         schema: {
           ...common,
           operationId: 'generateReply',
@@ -78,6 +79,7 @@ export function generationRoutes({ generation, streams, maxMessageChars }: Deps)
     app.post(
       '/v1/sessions/:id/resume',
       {
+        config: { optionalBody: true },
         schema: {
           ...common,
           operationId: 'resumeReply',

@@ -32,7 +32,7 @@ export function keyRoutes({ keys, publicUrl, maxPageSize }: Deps, caller: 'opera
     app.post(
       `${base}/gpts/:gpt_id/keys`,
       {
-        config,
+        config: { ...config, optionalBody: true },
         schema: {
           ...common,
           operationId: op('CreateKey'),

@@ -92,8 +92,6 @@ function toAppError(error: FastifyError & { validation?: AjvIssue[]; validationC
           ? 'Send the body as application/json.'
           : 'The Content-Length header does not match the body.',
       )
-    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
-      return new AppError(ErrorCode.MalformedJson, 'The body is empty but Content-Type says application/json.')
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
       return new AppError(ErrorCode.MalformedJson, 'The body is not valid JSON.')
   }
