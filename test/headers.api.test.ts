@@ -2,6 +2,7 @@ import { Type } from 'typebox'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { SECRET } from '../src/platform/http/headers.plugin.js'
 import { bearer, createGptWithKey, createTestApp, injectJson, type HttpMethod, type TestApp } from './helpers/test-app.js'
+import { openSseStream } from './helpers/sse.js'
 
 let t: TestApp
 let token: string
@@ -88,6 +89,25 @@ describe('X-Content-Type-Options: nosniff on every answer', () => {
     const response = await t.app.inject({ method, url, headers: headers?.() ?? {} })
     expect(response.statusCode, response.body.slice(0, 200)).toBe(status)
     expect(response.headers['x-content-type-options']).toBe('nosniff')
+  })
+})
+
+describe('a Server-Sent Events stream (written by hand, past Fastify)', () => {
+  it('carries the request id and nosniff like every other answer', async () => {
+    await t.app.listen({ host: '127.0.0.1', port: 0 })
+    const address = t.app.server.address()
+    const port = typeof address === 'object' && address ? address.port : 0
+    const agent = await t.services.agents.createAgent('hdr-gpt', { name: 'listener' })
+    const key = await t.services.keys.createKey('hdr-gpt', { scopes: ['read'], agent_id: agent.id })
+    const stream = await openSseStream(`http://127.0.0.1:${port}/v1/agents/${agent.id}/inbox/stream`, { ...bearer(key.key), 'x-request-id': 'sse-hdr-1' })
+    try {
+      expect(stream.status).toBe(200)
+      expect(stream.response.headers['content-type']).toBe('text/event-stream; charset=utf-8')
+      expect(stream.response.headers['x-content-type-options']).toBe('nosniff')
+      expect(stream.response.headers['x-request-id']).toBe('sse-hdr-1')
+    } finally {
+      stream.close()
+    }
   })
 })
 
