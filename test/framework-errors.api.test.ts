@@ -97,7 +97,7 @@ describe('requests node refuses before Fastify sees them (over a real socket)', 
   it('answers the same router errors over the socket as in process', async () => {
     const answer = await rawRequest('GET /v1/objects/%C0%AF HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')
     expect(answer.statusLine).toBe('HTTP/1.1 400 Bad Request')
-    expect(answer.headers['content-type']).toMatch(/^application\/problem\+json/)
+    expect(answer.headers['content-type']).toBe('application/problem+json')
     expect(JSON.parse(answer.body)).toMatchObject({ type: '/problems/bad-request', status: 400, request_id: answer.headers['x-request-id'] })
   })
 

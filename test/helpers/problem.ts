@@ -18,7 +18,7 @@ export interface Problem {
  */
 export function expectProblem(response: LightMyRequestResponse, status: number, url: string, type?: string): Problem {
   expect(response.statusCode, response.body).toBe(status)
-  expect(response.headers['content-type']).toMatch(/^application\/problem\+json/)
+  expect(response.headers['content-type']).toBe('application/problem+json')
   const body = response.json<Problem>()
   expect(body).toMatchObject({
     type: expect.stringMatching(/^\/problems\/[a-z-]+$/),

@@ -26,7 +26,14 @@ function holdsSecret(schema: unknown): boolean {
   return Object.values(schema).some(holdsSecret)
 }
 
-/** The request id, ANSWER_HEADERS and, where a secret is shown, `Cache-Control: no-store`. */
+/** A JSON media type with the charset parameter Fastify adds to every JSON answer. */
+const JSON_WITH_CHARSET = /^(application\/(?:[\w.-]+\+)?json)\s*;\s*charset=utf-8$/i
+
+/**
+ * The request id, ANSWER_HEADERS and, where a secret is shown, `Cache-Control: no-store`; JSON
+ * answers typed exactly `application/json` (JSON media types define no charset; some clients compare
+ * the header as a whole).
+ */
 export const headersPlugin = fp(
   async (app: FastifyInstance) => {
     app.addHook('onRoute', (route) => {
@@ -37,6 +44,12 @@ export const headersPlugin = fp(
       reply.header('x-request-id', request.id).headers(ANSWER_HEADERS)
       if (request.routeOptions.config.showsSecret) reply.header('cache-control', 'no-store')
       done()
+    })
+    app.addHook('onSend', (_request, reply, payload, done) => {
+      const type = reply.getHeader('content-type')
+      const json = typeof type === 'string' ? JSON_WITH_CHARSET.exec(type) : null
+      if (json) reply.header('content-type', json[1])
+      done(null, payload)
     })
   },
   { name: 'headers' },

@@ -60,6 +60,9 @@ export function sendProblem(request: FastifyRequest, reply: FastifyReply, error:
   return reply
     .code(error.status)
     .type(PROBLEM_CONTENT_TYPE)
+    // Fastify appends `; charset=utf-8` to a JSON type unless the reply brings its own serializer; JSON
+    // media types define no charset parameter (and some clients compare the header exactly).
+    .serializer(JSON.stringify)
     .send({
       type: `/problems/${error.code}`,
       title: error.title,
