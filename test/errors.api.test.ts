@@ -321,6 +321,20 @@ describe('text PostgreSQL cannot store', () => {
     expect(response.json().errors[0]).toMatchObject({ pointer, location })
   })
 
+  it('a number JSON can write but PostgreSQL cannot hold (1e309) → 422, never stored as null', async () => {
+    const { token } = await createGptWithKey(t.services, 'inf-gpt')
+    const headers = { ...bearer(token), 'content-type': 'application/json' }
+    expect((await t.app.inject({ method: 'POST', url: '/v1/gpts/inf-gpt/collections', headers, payload: '{"name":"numbers"}' })).statusCode).toBe(201)
+    const url = '/v1/gpts/inf-gpt/collections/numbers/objects'
+    for (const [payload, pointer] of [['{"n":1e309}', '/n'], ['{"list":[1,-1e309]}', '/list/1']] as const) {
+      const response = await t.app.inject({ method: 'POST', url, headers, payload })
+      expectProblem(response, 422, url)
+      expect(response.json().errors[0]).toEqual({ pointer, location: 'body', message: 'must be a finite number' })
+    }
+    const list = await t.app.inject({ url, headers: bearer(token) })
+    expect(list.json().objects).toEqual([])
+  })
+
   it('NUL in a query string → 422', async () => {
     const response = await t.app.inject({ url: '/v1/admin/gpts?cursor=%00', headers: admin() })
     expectProblem(response, 422, '/v1/admin/gpts')

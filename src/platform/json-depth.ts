@@ -25,8 +25,9 @@ export function unstorableReason(text: string): string | null {
 const pointerSegment = (key: string) => key.replaceAll('~', '~0').replaceAll('/', '~1')
 
 /**
- * The first string (value or member name) in `value` that PostgreSQL cannot store, as a JSON
- * pointer and a message; null when there is none. Iterative, like `exceedsDepth`.
+ * The first string (value or member name) or non-finite number in `value` that PostgreSQL cannot
+ * store faithfully, as a JSON pointer and a message; null when there is none. Iterative, like
+ * `exceedsDepth`.
  */
 export function findUnstorableText(value: unknown): { pointer: string; message: string } | null {
   const stack: [unknown, string][] = [[value, '']]
@@ -37,6 +38,8 @@ export function findUnstorableText(value: unknown): { pointer: string; message: 
       if (reason) return { pointer, message: reason }
       continue
     }
+    // JSON text such as 1e309 parses to Infinity, which jsonb would store as null: refused, not lost.
+    if (typeof current === 'number' && !Number.isFinite(current)) return { pointer, message: 'must be a finite number' }
     if (current === null || typeof current !== 'object') continue
     if (Array.isArray(current)) {
       for (let i = current.length - 1; i >= 0; i--) stack.push([current[i], `${pointer}/${i}`])
