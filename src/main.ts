@@ -5,6 +5,7 @@ import { buildApp } from './app.js'
 import { loggerOptions, throttledWarning } from './platform/logger.js'
 import type { Config } from './config.js'
 import { startAdminChannel, type AdminChannel } from './cli/admin-channel.js'
+import { cliCommand } from './cli/command.js'
 import { adminSocketPath } from './platform/db/data-dir-lock.js'
 import { migrateToLatest } from './platform/db/migrate.js'
 import { MemoryRateLimitStore } from './platform/limits/memory.store.js'
@@ -112,7 +113,8 @@ export async function startServer(config: Config): Promise<RunningServer> {
       },
       `agentstore listening on ${url}`,
     )
-    app.log.info('first steps: `npx agentstore gpt create my-gpt --name "My GPT"` then `npx agentstore key create my-gpt`')
+    const cli = cliCommand()
+    app.log.info(`first steps: \`${cli} gpt create my-gpt --name "My GPT"\` then \`${cli} key create my-gpt\``)
     const running = app
     let stopping: Promise<void> | null = null
     return {

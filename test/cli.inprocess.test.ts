@@ -37,7 +37,8 @@ describe('agentstore (in process)', () => {
   it('walks a GPT and its keys through their life, printing for people', async () => {
     const created = await cli('gpt', 'create', 'inproc-gpt', '--name', 'In Process')
     expect(created).toMatchObject({ code: 0, stderr: '' })
-    expect(created.stdout).toBe('Created GPT inproc-gpt (In Process).\nNext: agentstore key create inproc-gpt\n')
+    // The hint runs the package's own script by its path (from here, the repository root), never `npx`.
+    expect(created.stdout).toBe('Created GPT inproc-gpt (In Process).\nNext: ./bin/agentstore.js key create inproc-gpt\n')
 
     const listed = await cli('gpt', 'list')
     expect(listed.stdout).toMatch(/^ID\s+NAME\s+CREATED\ninproc-gpt\s+In Process\s+\d{4}-/)

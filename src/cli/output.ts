@@ -1,6 +1,7 @@
 import type { GptView } from '../modules/gpts/gpts.schemas.js'
 import type { CreatedKeyView, KeyView } from '../modules/keys/keys.schemas.js'
 import type { MigrationStatus } from '../platform/db/migrate.js'
+import { cliCommand } from './command.js'
 import type { OperationName } from './operations.js'
 
 const table = (rows: string[][]): string => {
@@ -21,7 +22,7 @@ const createdKey = (key: CreatedKeyView) =>
 
 /** Human-readable output of each operation (`--json` prints the result itself). */
 export const formatters: { [N in OperationName]: (result: never) => string } = {
-  'gpt.create': (gpt: GptView) => `Created GPT ${gpt.id} (${gpt.name}).\nNext: agentstore key create ${gpt.id}\n`,
+  'gpt.create': (gpt: GptView) => `Created GPT ${gpt.id} (${gpt.name}).\nNext: ${cliCommand()} key create ${gpt.id}\n`,
   'gpt.list': (gpts: GptView[]) => table([['ID', 'NAME', 'CREATED'], ...gpts.map((g) => [g.id, g.name, g.created_at])]),
   'gpt.delete': (result: { deleted: string }) => `Deleted GPT ${result.deleted} and all its data.\n`,
   'key.create': createdKey,
