@@ -65,7 +65,7 @@ export const SETTINGS = {
   HOST: { default: '127.0.0.1', help: 'Interface to listen on.' },
   PORT: { default: '8080', help: 'TCP port to listen on (0 picks a free one).' },
   PUBLIC_URL: { default: '', help: 'Base URL clients use (OpenAPI servers); defaults to http://HOST:PORT.' },
-  DATA_DIR: { default: './data', help: 'Embedded PGlite data directory (used when DATABASE_URL is unset).' },
+  DATA_DIR: { default: './data', help: 'Embedded PGlite data directory, relative to the working directory (used when DATABASE_URL is unset). `serve` makes it on its first start; other commands make it only when it is set explicitly.' },
   DATABASE_URL: { default: '', help: 'postgres://… to run on PostgreSQL instead of embedded PGlite.' },
   DATABASE_POOL_SIZE: { default: '10', help: 'PostgreSQL connections per process (1–100).' },
   REDIS_URL: { default: '', help: 'redis://… to share rate limits and events across replicas.' },

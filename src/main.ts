@@ -1,3 +1,4 @@
+import { resolve } from 'node:path'
 import type { FastifyInstance } from 'fastify'
 import type { Redis } from 'ioredis'
 import { pino } from 'pino'
@@ -5,7 +6,7 @@ import { buildApp } from './app.js'
 import { loggerOptions, throttledWarning } from './platform/logger.js'
 import type { Config } from './config.js'
 import { startAdminChannel, type AdminChannel } from './cli/admin-channel.js'
-import { cliCommand } from './cli/command.js'
+import { cliCommand, shellWord } from './cli/command.js'
 import { adminSocketPath } from './platform/db/data-dir-lock.js'
 import { migrateToLatest } from './platform/db/migrate.js'
 import { MemoryRateLimitStore } from './platform/limits/memory.store.js'
@@ -113,7 +114,8 @@ export async function startServer(config: Config): Promise<RunningServer> {
       },
       `agentstore listening on ${url}`,
     )
-    const cli = cliCommand()
+    // Beside a data directory other than the default, the CLI must be told where it is.
+    const cli = `${cliCommand()}${opened.lock && config.dataDir !== resolve('data') ? ` --data-dir ${shellWord(config.dataDir)}` : ''}`
     app.log.info(`first steps: \`${cli} gpt create my-gpt --name "My GPT"\` then \`${cli} key create my-gpt\``)
     const running = app
     let stopping: Promise<void> | null = null

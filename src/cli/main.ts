@@ -1,5 +1,5 @@
 import { Command, Option } from 'commander'
-import { ConfigError, loadConfig } from '../config.js'
+import { ConfigError } from '../config.js'
 import { DataDirBusyError } from '../platform/db/data-dir-lock.js'
 import { AppError } from '../platform/errors.js'
 import { packageVersion } from '../version.js'
@@ -9,25 +9,31 @@ import type { OperationName } from './operations.js'
 import { formatters } from './output.js'
 import { reindex } from './reindex.js'
 import { serve } from './serve.js'
+import { commandConfig, MissingDataDirError, type Env } from './settings.js'
 
 /** Raised for wrong usage that commander itself cannot see. */
 class UsageError extends Error {}
 
-function program(): Command {
+function program(env: Env): Command {
   const cli = new Command('agentstore')
     .description('Agentstore: persistence for Custom GPTs and AI agents.')
     .version(packageVersion())
     .option('--json', 'print machine-readable JSON')
+    .option('--data-dir <dir>', 'the embedded database directory (overrides DATA_DIR; default ./data)')
     .showHelpAfterError()
+  const config = (create: boolean) => commandConfig(env, { dataDir: cli.opts<{ dataDir?: string }>().dataDir, create })
 
   const run = <A extends unknown[]>(name: OperationName, args: (...values: A) => unknown) =>
     async function (this: Command, ...values: A) {
       const json = Boolean(cli.opts().json)
-      const result = await executeOperation(loadConfig(), name, args(...values))
+      const result = await executeOperation(config(false), name, args(...values))
       process.stdout.write(json ? `${JSON.stringify(result, null, 2)}\n` : formatters[name](result as never))
     }
 
-  cli.command('serve').description('start the HTTP service (what `npm start` runs)').action(async () => serve(loadConfig()))
+  cli
+    .command('serve')
+    .description('start the HTTP service (what `npm start` runs); makes the data directory on its first start')
+    .action(async () => serve(config(true)))
 
   cli
     .command('migrate')
@@ -88,7 +94,7 @@ function program(): Command {
     .action(async (options: { gpt?: string; includeFailed?: boolean; batch: string }) => {
       const batch = Number(options.batch)
       if (!Number.isInteger(batch) || batch < 1 || batch > 1000) throw new UsageError('--batch: expected a whole number from 1 to 1000')
-      await reindex(loadConfig(), { gptId: options.gpt, includeFailed: Boolean(options.includeFailed), batch, json: Boolean(cli.opts().json) })
+      await reindex(config(false), { gptId: options.gpt, includeFailed: Boolean(options.includeFailed), batch, json: Boolean(cli.opts().json) })
     })
 
   cli
@@ -99,7 +105,7 @@ function program(): Command {
 }
 
 function describe(error: unknown): string {
-  if (error instanceof ConfigError || error instanceof DataDirBusyError || error instanceof UsageError) return error.message
+  if ([ConfigError, DataDirBusyError, MissingDataDirError, UsageError].some((type) => error instanceof type)) return (error as Error).message
   if (error instanceof AppError || error instanceof RemoteOperationError) {
     const fieldErrors = (error instanceof AppError ? error.extra.errors : error.problem.errors) as
       | { pointer: string; message: string }[]
@@ -112,7 +118,7 @@ function describe(error: unknown): string {
 
 export async function main(argv: string[]): Promise<void> {
   try {
-    await program().parseAsync(argv)
+    await program(process.env).parseAsync(argv)
   } catch (error) {
     const json = argv.includes('--json')
     const message = describe(error)

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import { mkdirSync, openSync, readFileSync, unlinkSync, writeSync, closeSync } from 'node:fs'
+import { existsSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync, closeSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
@@ -46,6 +46,11 @@ export function processAlive(pid: number): boolean {
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'EPERM'
   }
+}
+
+/** Whether `dir` holds an embedded database (or a process is making one there right now). */
+export function isDataDir(dir: string): boolean {
+  return existsSync(join(dir, 'PG_VERSION')) || existsSync(join(dir, 'agentstore.lock'))
 }
 
 export function readLock(dataDir: string): LockInfo | null {
