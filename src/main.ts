@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify'
 import type { Redis } from 'ioredis'
 import { pino } from 'pino'
 import { buildApp } from './app.js'
+import { checkListen, listenError } from './platform/listen-check.js'
 import { loggerOptions, throttledWarning } from './platform/logger.js'
 import type { Config } from './config.js'
 import { startAdminChannel, type AdminChannel } from './cli/admin-channel.js'
@@ -35,6 +36,7 @@ export interface RunningServer {
 /** Opens the database, migrates, builds the app and listens. */
 export async function startServer(config: Config): Promise<RunningServer> {
   const logger = pino(loggerOptions(config.logLevel))
+  await checkListen(config.host, config.port)
   const opened = await openConfiguredDatabase(config)
   const { database } = opened
   let redis: Redis | null = null
@@ -91,7 +93,10 @@ export async function startServer(config: Config): Promise<RunningServer> {
     store = shared ?? new MemoryRateLimitStore()
     const checks = readinessChecks(database, { redis, events, ...(shared ? { rateLimits: shared } : {}) })
     app = await buildApp({ config, database, services, rateLimitStore: store, readinessChecks: checks, version, logger, events })
-    await app.listen({ host: config.host, port: config.port })
+    // Taken since checkListen (a race): the same one-line answer.
+    await app.listen({ host: config.host, port: config.port }).catch((error: unknown) => {
+      throw listenError(error, config.host, config.port)
+    })
     const address = app.server.address()
     const port = typeof address === 'object' && address ? address.port : config.port
     const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`

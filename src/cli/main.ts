@@ -2,6 +2,7 @@ import { Command, Option } from 'commander'
 import { ConfigError } from '../config.js'
 import { DataDirBusyError } from '../platform/db/data-dir-lock.js'
 import { AppError } from '../platform/errors.js'
+import { ListenError } from '../platform/listen-check.js'
 import { packageVersion } from '../version.js'
 import { RemoteOperationError } from './admin-channel.js'
 import { executeOperation } from './execute.js'
@@ -105,7 +106,7 @@ function program(env: Env): Command {
 }
 
 function describe(error: unknown): string {
-  if ([ConfigError, DataDirBusyError, MissingDataDirError, UsageError].some((type) => error instanceof type)) return (error as Error).message
+  if ([ConfigError, DataDirBusyError, ListenError, MissingDataDirError, UsageError].some((type) => error instanceof type)) return (error as Error).message
   if (error instanceof AppError || error instanceof RemoteOperationError) {
     const fieldErrors = (error instanceof AppError ? error.extra.errors : error.problem.errors) as
       | { pointer: string; message: string }[]

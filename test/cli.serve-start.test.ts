@@ -1,0 +1,62 @@
+import { mkdtempSync, readdirSync } from 'node:fs'
+import { rm } from 'node:fs/promises'
+import { createServer, type Server } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { runCli } from './helpers/cli.js'
+
+// `serve` that cannot start: it says why in one line naming the setting to change, exits 1, and has
+// made nothing (no data directory) by then.
+
+const saved = { ...process.env }
+const home = process.cwd()
+const dirs: string[] = []
+let cwd = ''
+let taken: Server
+let takenPort = 0
+
+beforeAll(async () => {
+  taken = createServer()
+  await new Promise<void>((resolve) => taken.listen({ host: '127.0.0.1', port: 0 }, resolve))
+  takenPort = (taken.address() as { port: number }).port
+})
+afterAll(async () => {
+  await new Promise((resolve) => taken.close(resolve))
+  for (const dir of dirs) await rm(dir, { recursive: true, force: true })
+})
+beforeEach(() => {
+  cwd = mkdtempSync(join(tmpdir(), 'agentstore-serve-'))
+  dirs.push(cwd)
+  process.chdir(cwd)
+  for (const name of ['DATA_DIR', 'DATABASE_URL', 'REDIS_URL', 'PORT', 'HOST', 'PUBLIC_URL']) delete process.env[name]
+  process.env.JOBS_ENABLED = 'false'
+  process.env.LOG_LEVEL = 'silent'
+})
+afterEach(() => {
+  process.chdir(home)
+  process.env = { ...saved }
+})
+
+describe('serve where it cannot listen', () => {
+  it.each([
+    {
+      setting: 'PORT (a port in use)',
+      env: (): Record<string, string> => ({ PORT: String(takenPort) }),
+      line: (): string => `cannot listen on 127.0.0.1:${takenPort}: the port is already in use (another agentstore or another program); set PORT to a free port`,
+    },
+    {
+      // TEST-NET-1 (RFC 5737): never an address of this machine.
+      setting: 'HOST (not an address here)',
+      env: (): Record<string, string> => ({ HOST: '192.0.2.1', PORT: '18081' }),
+      line: (): string => 'cannot listen on 192.0.2.1:18081: 192.0.2.1 is not an address of this machine; set HOST (127.0.0.1, or 0.0.0.0 for every interface)',
+    },
+  ])('$setting: says so in one line naming the setting, exits 1, and makes no data directory', async ({ env, line }) => {
+    Object.assign(process.env, env())
+    const result = await runCli('serve')
+    expect(result).toEqual({ code: 1, stdout: '', stderr: `agentstore: ${line()}\n` })
+    expect(readdirSync(cwd)).toEqual([])
+    const json = await runCli('--json', 'serve')
+    expect(json).toEqual({ code: 1, stdout: '', stderr: `${JSON.stringify({ error: line() })}\n` })
+  })
+})
