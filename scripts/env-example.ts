@@ -4,7 +4,8 @@ import { SETTINGS } from '../src/config.js'
 
 const header = [
   '# Agentstore settings. Every variable is optional; the value shown is the default.',
-  '# Set them in the environment (or `node --env-file=.env`). A bad value stops the start with a message naming the variable.',
+  '# Set them in the environment, or copy this file to .env in the directory you start agentstore from (the environment wins).',
+  '# A bad value stops the start with a message naming the variable.',
   '',
 ]
 const lines = Object.entries(SETTINGS).flatMap(([name, setting]) => [`# ${setting.help}`, `${name}=${setting.default}`, ''])

@@ -33,8 +33,13 @@ export interface RunningServer {
   stop(): Promise<void>
 }
 
+export interface StartOptions {
+  /** The `.env` file the settings were read from besides the environment, named in the start log. */
+  envFile?: string | null
+}
+
 /** Opens the database, migrates, builds the app and listens. */
-export async function startServer(config: Config): Promise<RunningServer> {
+export async function startServer(config: Config, options: StartOptions = {}): Promise<RunningServer> {
   const logger = pino(loggerOptions(config.logLevel))
   await checkListen(config.host, config.port)
   const opened = await openConfiguredDatabase(config)
@@ -108,6 +113,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
       {
         url,
         version,
+        settings: options.envFile ? `environment + ${options.envFile}` : 'environment',
         database: database.kind === 'pglite' ? `embedded PGlite in ${config.dataDir}` : 'PostgreSQL',
         vector: services.embedder.store.mode === 'hnsw' ? 'pgvector (HNSW)' : 'exact scan (no pgvector)',
         embeddings: `${embeddings.provider.name} (${embeddings.provider.dimensions} dimensions)`,

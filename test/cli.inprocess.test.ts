@@ -2,12 +2,14 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { fileURLToPath } from 'node:url'
 import { runCli } from './helpers/cli.js'
 import { createTestDatabase, type TestDatabase } from './helpers/test-database.js'
 
 // The CLI's own code, run in this process so that its human-readable output and error paths are
 // exercised here; test/cli.test.ts runs the real binary as a subprocess.
 
+const BIN = fileURLToPath(new URL('../bin/agentstore.js', import.meta.url))
 let db: TestDatabase | null = null
 let dataDir: string
 const saved = { ...process.env }
@@ -37,8 +39,8 @@ describe('agentstore (in process)', () => {
   it('walks a GPT and its keys through their life, printing for people', async () => {
     const created = await cli('gpt', 'create', 'inproc-gpt', '--name', 'In Process')
     expect(created).toMatchObject({ code: 0, stderr: '' })
-    // The hint runs the package's own script by its path (from here, the repository root), never `npx`.
-    expect(created.stdout).toBe('Created GPT inproc-gpt (In Process).\nNext: ./bin/agentstore.js key create inproc-gpt\n')
+    // The hint runs the package's own script by its path, never `npx`.
+    expect(created.stdout).toBe(`Created GPT inproc-gpt (In Process).\nNext: ${BIN} key create inproc-gpt\n`)
 
     const listed = await cli('gpt', 'list')
     expect(listed.stdout).toMatch(/^ID\s+NAME\s+CREATED\ninproc-gpt\s+In Process\s+\d{4}-/)

@@ -7,7 +7,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
-import { killChildren } from './helpers/children.js'
+import { CLI_ARGS, CLI_CWD, killChildren } from './helpers/children.js'
 import { SETTINGS } from '../src/config.js'
 import { ApiKey, CreatedApiKey } from '../src/modules/keys/keys.schemas.js'
 import { readLock } from '../src/platform/db/data-dir-lock.js'
@@ -44,8 +44,8 @@ function childEnv(env: Env): NodeJS.ProcessEnv {
 /** Runs `agentstore <args>` from the sources; kills it after `timeoutMs`. */
 function runCli(args: string[], env: Env, timeoutMs = CLI_TIMEOUT_MS): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/index.ts', ...args], {
-      cwd: ROOT,
+    const child = spawn(process.execPath, [...CLI_ARGS, ...args], {
+      cwd: CLI_CWD,
       env: childEnv(env),
       stdio: ['ignore', 'pipe', 'pipe'],
     })
@@ -331,8 +331,8 @@ interface RunningServer {
 
 /** `agentstore serve` on PORT=0, resolved once it logs where it listens. */
 function startServer(env: Env): Promise<RunningServer> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/index.ts', 'serve'], {
-    cwd: ROOT,
+  const child = spawn(process.execPath, [...CLI_ARGS, 'serve'], {
+    cwd: CLI_CWD,
     env: childEnv({ HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', ...env }),
     stdio: ['ignore', 'pipe', 'pipe'],
   })

@@ -1,7 +1,8 @@
 import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { childEnv, migratedPostgresDatabase, ROOT, startService, withLogs, type ServiceProcess } from './helpers/service-process.js'
+import { CLI_ARGS, CLI_CWD } from './helpers/children.js'
+import { childEnv, migratedPostgresDatabase, startService, withLogs, type ServiceProcess } from './helpers/service-process.js'
 
 /**
  * A key revoked on one process (over HTTP, or by the CLI beside them) answers 401 on every process
@@ -37,7 +38,7 @@ async function msUntilRefused(service: ServiceProcess, token: string, since: num
 
 function revokeWithCli(env: Record<string, string>, keyId: string): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/index.ts', 'key', 'revoke', keyId], { cwd: ROOT, env: childEnv(env) })
+    const child = spawn(process.execPath, [...CLI_ARGS, 'key', 'revoke', keyId], { cwd: CLI_CWD, env: childEnv(env) })
     let output = ''
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()))
     child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()))

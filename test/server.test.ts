@@ -5,9 +5,8 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { connect, type Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
-import { killChildren } from './helpers/children.js'
+import { CLI_ARGS, CLI_CWD, killChildren } from './helpers/children.js'
 import { SETTINGS } from '../src/config.js'
 
 /*
@@ -16,7 +15,6 @@ import { SETTINGS } from '../src/config.js'
  * over the same data, takeover of a stale lock, and the bound on how long a stop may take.
  */
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url))
 // Each step starts or stops servers (a fresh PGlite takes ~10 s, more when the machine is busy).
 vi.setConfig({ testTimeout: 120_000, hookTimeout: 120_000 })
 const ADMIN_TOKEN = randomBytes(24).toString('hex')
@@ -43,8 +41,8 @@ function childEnv(env: Record<string, string>): NodeJS.ProcessEnv {
 }
 
 function spawnServer(env: Record<string, string> = {}): ServerProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/index.ts', 'serve'], {
-    cwd: ROOT,
+  const child = spawn(process.execPath, [...CLI_ARGS, 'serve'], {
+    cwd: CLI_CWD,
     env: childEnv(env),
     stdio: ['ignore', 'pipe', 'pipe'],
   })

@@ -10,12 +10,12 @@ import type { OperationName } from './operations.js'
 import { formatters } from './output.js'
 import { reindex } from './reindex.js'
 import { serve } from './serve.js'
-import { commandConfig, MissingDataDirError, type Env } from './settings.js'
+import { commandConfig, MissingDataDirError, readEnv, type Env } from './settings.js'
 
 /** Raised for wrong usage that commander itself cannot see. */
 class UsageError extends Error {}
 
-function program(env: Env): Command {
+function program(env: Env, envFile: string | null): Command {
   const cli = new Command('agentstore')
     .description('Agentstore: persistence for Custom GPTs and AI agents.')
     .version(packageVersion())
@@ -34,7 +34,7 @@ function program(env: Env): Command {
   cli
     .command('serve')
     .description('start the HTTP service (what `npm start` runs); makes the data directory on its first start')
-    .action(async () => serve(config(true)))
+    .action(async () => serve(config(true), { envFile }))
 
   cli
     .command('migrate')
@@ -118,11 +118,14 @@ function describe(error: unknown): string {
 }
 
 export async function main(argv: string[]): Promise<void> {
+  let envFile: string | null = null
   try {
-    await program(process.env).parseAsync(argv)
+    const { env, file } = readEnv()
+    envFile = file
+    await program(env, file).parseAsync(argv)
   } catch (error) {
     const json = argv.includes('--json')
-    const message = describe(error)
+    const message = `${describe(error)}${error instanceof ConfigError && envFile ? `\n  (settings come from the environment and from ${envFile}; the environment wins)` : ''}`
     process.stderr.write(json ? `${JSON.stringify({ error: message })}\n` : `agentstore: ${message}\n`)
     process.exitCode = error instanceof UsageError ? 2 : 1
   }

@@ -1,10 +1,10 @@
 import closeWithGrace from 'close-with-grace'
 import type { Config } from '../config.js'
-import { startServer } from '../main.js'
+import { startServer, type StartOptions } from '../main.js'
 
 /** Runs the service until SIGTERM/SIGINT, then stops it cleanly. */
-export async function serve(config: Config): Promise<void> {
-  const server = await startServer(config)
+export async function serve(config: Config, options: StartOptions = {}): Promise<void> {
+  const server = await startServer(config, options)
   closeWithGrace({ delay: config.shutdownTimeoutMs + 5000 }, async ({ signal, err }) => {
     if (err) server.app.log.error({ err }, 'stopping after an unexpected error')
     server.app.log.info({ signal }, 'shutting down')

@@ -1,8 +1,28 @@
-import { loadConfig, type Config } from '../config.js'
+import { readFileSync } from 'node:fs'
+import { resolve } from 'node:path'
+import { parseEnv } from 'node:util'
+import { ConfigError, loadConfig, type Config } from '../config.js'
 import { isDataDir } from '../platform/db/data-dir-lock.js'
 import { cliCommand } from './command.js'
 
 export type Env = Record<string, string | undefined>
+
+/**
+ * The settings a CLI run sees: `.env` of the working directory, if there is one, under the real
+ * environment (which wins). Read once here, not in loadConfig, which takes its environment as given.
+ */
+export function readEnv(cwd = process.cwd(), env: Env = process.env): { env: Env; file: string | null } {
+  const file = resolve(cwd, '.env')
+  let text: string
+  try {
+    text = readFileSync(file, 'utf8')
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code
+    if (code === 'ENOENT') return { env, file: null }
+    throw new ConfigError([`${file}: cannot be read (${code ?? (error as Error).message})`])
+  }
+  return { env: { ...parseEnv(text), ...env }, file }
+}
 
 /** A command other than `serve` found no data where it looked; it creates none on its own. */
 export class MissingDataDirError extends Error {

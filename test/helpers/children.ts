@@ -1,4 +1,15 @@
 import type { ChildProcess } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+
+/**
+ * Where the CLI and servers under test run: a directory without `.env`. The CLI reads `.env` of its
+ * working directory, and one in a developer's checkout (say, with a real DATABASE_URL) must never
+ * reach a test.
+ */
+export const CLI_CWD = fileURLToPath(new URL('../fixtures/cwd/', import.meta.url))
+
+/** `node <CLI_ARGS> serve …` runs the CLI from the TypeScript sources, from any working directory. */
+export const CLI_ARGS = ['--import', 'tsx', fileURLToPath(new URL('../../src/cli/index.ts', import.meta.url))]
 
 /** Kills whatever a failed step left running (normally nothing) and waits for each to close. */
 export async function killChildren(children: Iterable<ChildProcess>): Promise<void> {

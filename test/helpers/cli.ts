@@ -1,8 +1,20 @@
 import { vi } from 'vitest'
 import { main } from '../../src/cli/main.js'
+import { CLI_CWD } from './children.js'
 
-/** Runs the CLI in this process, capturing what it writes and the exit code it sets. */
-export async function runCli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+export interface CliRun {
+  code: number
+  stdout: string
+  stderr: string
+}
+
+/** Runs the CLI in this process from CLI_CWD (no `.env` there), capturing what it writes and the exit code it sets. */
+export function runCli(...args: string[]): Promise<CliRun> {
+  return runCliIn(CLI_CWD, ...args)
+}
+
+/** Runs the CLI in this process as if started in `cwd` (where it reads `.env` and finds ./data). */
+export async function runCliIn(cwd: string, ...args: string[]): Promise<CliRun> {
   let stdout = ''
   let stderr = ''
   const out = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
@@ -13,10 +25,13 @@ export async function runCli(...args: string[]): Promise<{ code: number; stdout:
     stderr += String(chunk)
     return true
   })
+  const home = process.cwd()
   process.exitCode = undefined
   try {
+    process.chdir(cwd)
     await main(['node', 'agentstore', ...args])
   } finally {
+    process.chdir(home)
     out.mockRestore()
     err.mockRestore()
   }

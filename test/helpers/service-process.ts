@@ -4,8 +4,8 @@ import { createInterface } from 'node:readline'
 import pg from 'pg'
 import { openDatabase } from '../../src/platform/db/database.js'
 import { migrateToLatest } from '../../src/platform/db/migrate.js'
+import { CLI_ARGS, CLI_CWD } from './children.js'
 
-export const ROOT = new URL('../..', import.meta.url).pathname
 
 /** A real service process (`agentstore serve` from the sources), started by a test. */
 export interface ServiceProcess {
@@ -29,8 +29,8 @@ export function childEnv(env: Record<string, string>): NodeJS.ProcessEnv {
 
 /** Starts `agentstore serve` on a free port and resolves once it logs that it listens. */
 export function startService(name: string, env: Record<string, string>): Promise<ServiceProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/index.ts', 'serve'], {
-    cwd: ROOT,
+  const child = spawn(process.execPath, [...CLI_ARGS, 'serve'], {
+    cwd: CLI_CWD,
     env: childEnv({ HOST: '127.0.0.1', PORT: '0', RATE_LIMITS: 'off', JOBS_ENABLED: 'false', SSE_HEARTBEAT_MS: '1000', ...env }),
     stdio: ['ignore', 'pipe', 'pipe'],
   })
