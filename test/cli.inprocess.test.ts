@@ -56,7 +56,9 @@ describe('agentstore (in process)', () => {
     expect(keys.stdout).toMatch(/ops\s+read\s+\d{4}-.*\s+active\s+never/)
     expect(keys.stdout).not.toMatch(/ak_/)
 
-    expect((await cli('key', 'revoke', keyId)).stdout).toBe(`Revoked key ${keyId} of GPT inproc-gpt.\n`)
+    // The key carries its id without dashes; revoke takes that form too, and answers with the one form it prints.
+    expect(key.stdout).toContain(`ak_${keyId.replaceAll('-', '')}_`)
+    expect((await cli('key', 'revoke', keyId.replaceAll('-', ''))).stdout).toBe(`Revoked key ${keyId} of GPT inproc-gpt.\n`)
     expect((await cli('key', 'list', 'inproc-gpt')).stdout).toMatch(/revoked/)
 
     const refused = await cli('gpt', 'delete', 'inproc-gpt')
@@ -67,15 +69,42 @@ describe('agentstore (in process)', () => {
     // Each command opens the embedded database anew (~2–4 s each on PGlite).
   }, 180_000)
 
-  it('reports migrations and seeds sample data with a fresh key', async () => {
+  it('reports migrations', async () => {
     const status = await cli('migrate', 'status')
     expect(status.stdout).toMatch(/0001_foundation\s+applied/)
     expect((await cli('migrate')).stdout).toMatch(/^Nothing to apply\./)
-    const seeded = await cli('seed')
-    expect(seeded.stdout).toMatch(/^(Created|Reused) GPT test-gpt\.\nCreated key/)
-    const json = JSON.parse((await cli('--json', 'seed')).stdout) as { gpt_created: boolean; collection: string; key: { key: string } }
-    expect(json).toMatchObject({ gpt_created: false, collection: 'notes' })
-    expect(json.key.key).toMatch(/^ak_/)
+  })
+
+  it('seeds sample data and says what it made; each run replaces the seed key instead of adding one', async () => {
+    const first = await cli('seed')
+    expect(first.stdout).toMatch(/^Created GPT test-gpt\.\nCreated collection notes with 3 sample notes\.\nCreated key [0-9a-f-]{36} for GPT test-gpt/)
+    const firstId = /Created key ([0-9a-f-]{36})/.exec(first.stdout)![1]!
+
+    // The same shape as `key create --json` (the secret at .key), plus what seed found or made.
+    const json = JSON.parse((await cli('--json', 'seed')).stdout) as Record<string, unknown>
+    const created = JSON.parse((await cli('--json', 'key', 'create', 'test-gpt')).stdout) as Record<string, unknown>
+    expect(Object.keys(json).sort()).toEqual(
+      [...Object.keys(created), 'gpt_created', 'collection', 'collection_created', 'sample_notes', 'revoked_keys'].sort(),
+    )
+    expect(json).toMatchObject({
+      gpt_id: 'test-gpt',
+      name: 'seed',
+      scopes: ['read', 'write', 'admin'],
+      gpt_created: false,
+      collection: 'notes',
+      collection_created: false,
+      sample_notes: 0,
+      revoked_keys: [firstId],
+    })
+    expect(json.key).toMatch(/^ak_[0-9a-f]{32}_/)
+
+    const third = await cli('seed')
+    expect(third.stdout).toMatch(
+      new RegExp(`^Reused GPT test-gpt\\.\nKept collection notes and its documents\\.\nRevoked the earlier seed key ${json.id as string}\\.\nCreated key`),
+    )
+    const keys = (JSON.parse((await cli('--json', 'key', 'list', 'test-gpt')).stdout) as { name: string | null; revoked_at: string | null }[])
+    expect(keys.filter((key) => key.name === 'seed').map((key) => key.revoked_at === null)).toEqual([false, false, true])
+    expect(keys.filter((key) => key.name !== 'seed' && key.revoked_at === null)).toHaveLength(1)
   }, 120_000)
 
   it.each([

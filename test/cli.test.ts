@@ -102,11 +102,8 @@ interface GptView {
   name: string
   description: string | null
 }
-interface SeedResult {
-  gpt_id: string
-  gpt_created: boolean
-  key: CreatedKey
-}
+/** `key create --json`'s shape, plus what seed found or made. */
+type SeedResult = CreatedKey & { gpt_created: boolean; collection: string; revoked_keys: string[] }
 interface MigrationStatus {
   name: string
   applied: boolean
@@ -236,20 +233,23 @@ function cliContract(mode: Mode): { key?: CreatedKey; seeded?: CreatedKey } {
     expect(JSON.parse(create.stderr)).toEqual({ error: 'GPT "alpha" not found.' })
   })
 
-  it('seed creates test-gpt and prints a fresh key on every run', async () => {
+  it('seed creates test-gpt and prints a fresh key on every run, revoking the one before', async () => {
     const first = await cliJson<SeedResult>(['seed'], mode.env())
     const second = await cliJson<SeedResult>(['seed'], mode.env())
-    expect(first).toMatchObject({ gpt_id: 'test-gpt', gpt_created: true, key: { gpt_id: 'test-gpt', scopes: ['read', 'write', 'admin'] } })
-    expect(second).toMatchObject({ gpt_id: 'test-gpt', gpt_created: false, key: { gpt_id: 'test-gpt' } })
-    expect(first.key.key).toMatch(TOKEN)
-    expect(second.key.key).toMatch(TOKEN)
-    expect(second.key.key).not.toBe(first.key.key)
-    expect(second.key.id).not.toBe(first.key.id)
-    state.seeded = second.key
+    expect(first).toMatchObject({ gpt_id: 'test-gpt', gpt_created: true, collection: 'notes', scopes: ['read', 'write', 'admin'], revoked_keys: [] })
+    expect(second).toMatchObject({ gpt_id: 'test-gpt', gpt_created: false, revoked_keys: [first.id] })
+    expect(first.key).toMatch(TOKEN)
+    expect(second.key).toMatch(TOKEN)
+    expect(second.key).not.toBe(first.key)
+    expect(second.id).toMatch(UUID)
+    expect(second.id).not.toBe(first.id)
+    state.seeded = second
     if (mode.url) {
-      const response = await fetch(`${mode.url()}/v1/gpts/test-gpt`, { headers: { authorization: `Bearer ${second.key.key}` } })
+      const response = await fetch(`${mode.url()}/v1/gpts/test-gpt`, { headers: { authorization: `Bearer ${second.key}` } })
       expect(response.status).toBe(200)
       expect(await response.json()).toMatchObject({ id: 'test-gpt', name: 'Test GPT' })
+      const replaced = await fetch(`${mode.url()}/v1/gpts/test-gpt`, { headers: { authorization: `Bearer ${first.key}` } })
+      expect(replaced.status).toBe(401)
     }
   })
   return state

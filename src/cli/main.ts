@@ -12,6 +12,9 @@ import { reindex } from './reindex.js'
 import { serve } from './serve.js'
 import { commandConfig, MissingDataDirError, readEnv, type Env } from './settings.js'
 
+/** A key id in the one form the API and the CLI print (a dashed UUID), also when given as the token carries it. */
+const dashedKeyId = (text: string) => text.trim().replace(/^([0-9a-f]{8})([0-9a-f]{4})([0-9a-f]{4})([0-9a-f]{4})([0-9a-f]{12})$/i, '$1-$2-$3-$4-$5')
+
 /** Raised for wrong usage that commander itself cannot see. */
 class UsageError extends Error {}
 
@@ -84,7 +87,10 @@ function program(env: Env, envFile: string | null): Command {
       })),
     )
   key.command('list').argument('<gpt_id>').action(run('key.list', (gptId: string) => ({ gpt_id: gptId })))
-  key.command('revoke').argument('<key_id>').action(run('key.revoke', (keyId: string) => ({ key_id: keyId })))
+  key
+    .command('revoke')
+    .argument('<key_id>', 'the id key create and key list show, or the 32 hex digits after ak_ in the key')
+    .action(run('key.revoke', (keyId: string) => ({ key_id: dashedKeyId(keyId) })))
 
   cli
     .command('reindex')
@@ -100,7 +106,7 @@ function program(env: Env, envFile: string | null): Command {
 
   cli
     .command('seed')
-    .description('create GPT test-gpt with sample data and print a fresh key')
+    .description('create GPT test-gpt with sample notes and print a fresh key (revoking the one an earlier seed made)')
     .action(run('seed', () => ({})))
   return cli
 }

@@ -3,6 +3,7 @@ import type { CreatedKeyView, KeyView } from '../modules/keys/keys.schemas.js'
 import type { MigrationStatus } from '../platform/db/migrate.js'
 import { cliCommand } from './command.js'
 import type { OperationName } from './operations.js'
+import type { SeedResult } from './seed.js'
 
 const table = (rows: string[][]): string => {
   if (rows.length <= 1) return `${rows[0]?.join('  ') ?? ''}\n(none)\n`
@@ -34,6 +35,11 @@ export const formatters: { [N in OperationName]: (result: never) => string } = {
   // `agentstore reindex` prints its own progress and summary (src/cli/reindex.ts).
   'reindex.status': (result: { model: string; remaining: Record<string, number> }) => `${JSON.stringify(result)}\n`,
   'reindex.step': (result: { embedded: Record<string, number>; failed: number }) => `${JSON.stringify(result)}\n`,
-  seed: (result: { gpt_id: string; gpt_created: boolean; key: CreatedKeyView }) =>
-    `${result.gpt_created ? 'Created' : 'Reused'} GPT ${result.gpt_id}.\n${createdKey(result.key)}`,
+  seed: (result: SeedResult) =>
+    `${result.gpt_created ? 'Created' : 'Reused'} GPT ${result.gpt_id}.\n` +
+    (result.collection_created
+      ? `Created collection ${result.collection} with ${result.sample_notes} sample notes.\n`
+      : `Kept collection ${result.collection} and its documents.\n`) +
+    result.revoked_keys.map((id) => `Revoked the earlier seed key ${id}.\n`).join('') +
+    createdKey(result),
 }

@@ -1,3 +1,5 @@
+import type { CreatedKeyView } from '../modules/keys/keys.schemas.js'
+import { allPages } from '../platform/http/pagination.js'
 import type { Services } from '../services.js'
 import { AppError, ErrorCode } from '../platform/errors.js'
 
@@ -20,22 +22,49 @@ const SAMPLE_NOTES = [
   { title: 'Idea', text: 'A diary GPT that summarises the week every Sunday.', tags: ['work', 'gpt'] },
 ]
 
+export const SEED_KEY_NAME = 'seed'
+
+/** What `seed` made: the fresh key (the same shape as `key create`) and what it found or created around it. */
+export type SeedResult = CreatedKeyView & {
+  gpt_created: boolean
+  collection: string
+  collection_created: boolean
+  sample_notes: number
+  /** The earlier seed keys it revoked: one seed key is valid at a time, never a pile of them. */
+  revoked_keys: string[]
+}
+
 /**
  * Creates (or reuses) GPT `test-gpt` with collection `notes` and, when the collection is new,
- * sample notes; then issues a fresh key: never a fixed, well-known key.
+ * sample notes; then issues a fresh key (never a fixed, well-known one) and revokes the key an
+ * earlier run made.
  */
-export async function seed(services: Services) {
-  let created = true
+export async function seed(services: Services): Promise<SeedResult> {
+  let gptCreated = true
   try {
     await services.gpts.createGpt({ id: SEED_GPT_ID, name: 'Test GPT', description: 'Sample data made by `agentstore seed`.' })
   } catch (error) {
     if (!(error instanceof AppError && error.code === ErrorCode.Conflict)) throw error
-    created = false
+    gptCreated = false
   }
   const collection = await services.collections.upsertCollection(SEED_GPT_ID, SEED_COLLECTION, NOTES_SCHEMA)
   if (collection.created) {
     for (const note of SAMPLE_NOTES) await services.objects.createObject(SEED_GPT_ID, SEED_COLLECTION, note, null)
   }
-  const key = await services.keys.createKey(SEED_GPT_ID, { name: 'seed', scopes: ['read', 'write', 'admin'] })
-  return { gpt_id: SEED_GPT_ID, gpt_created: created, collection: SEED_COLLECTION, key }
+  const earlier = await allPages((cursor) => services.keys.listKeys(SEED_GPT_ID, { cursor, limit: 200 }))
+  const key = await services.keys.createKey(SEED_GPT_ID, { name: SEED_KEY_NAME, scopes: ['read', 'write', 'admin'] })
+  const revoked: string[] = []
+  for (const old of earlier) {
+    if (old.name !== SEED_KEY_NAME || old.revoked_at !== null) continue
+    await services.keys.revokeKey(SEED_GPT_ID, old.id)
+    revoked.push(old.id)
+  }
+  return {
+    ...key,
+    gpt_created: gptCreated,
+    collection: SEED_COLLECTION,
+    collection_created: collection.created,
+    sample_notes: collection.created ? SAMPLE_NOTES.length : 0,
+    revoked_keys: revoked,
+  }
 }
