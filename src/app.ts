@@ -84,7 +84,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(authPlugin, { adminToken: config.adminToken, authenticateKey: (token) => services.keys.authenticate(token) })
 
   const listDeps = { publicUrl: config.publicUrl, maxPageSize: config.maxPageSize }
-  await app.register(healthRoutes({ version: deps.version, checks: deps.readinessChecks }))
+  await app.register(healthRoutes({ version: deps.version, checks: deps.readinessChecks, publicUrl: config.publicUrl }))
   await app.register(gptRoutes({ gpts: services.gpts }))
   await app.register(meRoutes())
   await app.register(keyRoutes({ keys: services.keys, ...listDeps }, 'tenant'))

@@ -1,7 +1,7 @@
 import { resolve } from 'node:path'
 import type { FastifyInstance } from 'fastify'
 import type { Redis } from 'ioredis'
-import { pino } from 'pino'
+import { pino, type DestinationStream } from 'pino'
 import { buildApp } from './app.js'
 import { checkListen, listenError } from './platform/listen-check.js'
 import { loggerOptions, throttledWarning } from './platform/logger.js'
@@ -36,11 +36,22 @@ export interface RunningServer {
 export interface StartOptions {
   /** The `.env` file the settings were read from besides the environment, named in the start log. */
   envFile?: string | null
+  /** Where the log lines go (stdout when not given). */
+  logDestination?: DestinationStream
+}
+
+const LOOPBACK = /^(localhost|.+\.localhost|127(\.\d{1,3}){3}|\[::1\])$/i
+
+/** Why PUBLIC_URL will not do for clients on the internet, or null: GPT Actions call https only. */
+export function publicUrlWarning(publicUrl: string): string | null {
+  const url = new URL(publicUrl)
+  if (url.protocol !== 'http:' || LOOPBACK.test(url.hostname)) return null
+  return `PUBLIC_URL ${publicUrl} is plain http on a host other than this machine; GPT Actions require https: serve it behind a TLS proxy and set PUBLIC_URL=https://…`
 }
 
 /** Opens the database, migrates, builds the app and listens. */
 export async function startServer(config: Config, options: StartOptions = {}): Promise<RunningServer> {
-  const logger = pino(loggerOptions(config.logLevel))
+  const logger = options.logDestination ? pino(loggerOptions(config.logLevel), options.logDestination) : pino(loggerOptions(config.logLevel))
   await checkListen(config.host, config.port)
   const opened = await openConfiguredDatabase(config)
   const { database } = opened
@@ -125,6 +136,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       },
       `agentstore listening on ${url}`,
     )
+    const insecure = publicUrlWarning(config.publicUrl)
+    if (insecure) app.log.warn({ public_url: config.publicUrl }, insecure)
     // Beside a data directory other than the default, the CLI must be told where it is.
     const cli = `${cliCommand()}${opened.lock && config.dataDir !== resolve('data') ? ` --data-dir ${shellWord(config.dataDir)}` : ''}`
     app.log.info(`first steps: \`${cli} gpt create my-gpt --name "My GPT"\` then \`${cli} key create my-gpt\``)

@@ -48,6 +48,22 @@ function expectProblem(response: LightMyRequestResponse, status: number) {
 }
 
 describe('health endpoints (public)', () => {
+  it('GET / → what the service is and where to read on, every link answering without a key', async () => {
+    const response = await t.app.inject({ url: '/' })
+    expect(response.statusCode).toBe(200)
+    expect(response.headers['content-type']).toMatch(/^application\/json/)
+    expect(response.json()).toEqual({
+      name: 'agentstore',
+      version: '0.0.0-test',
+      description: expect.stringMatching(/^Persistence for Custom GPTs and AI agents\./),
+      links: { docs: 'http://agentstore.test/docs', openapi: 'http://agentstore.test/openapi.json', health: 'http://agentstore.test/health' },
+    })
+    for (const link of Object.values(response.json().links as Record<string, string>)) {
+      const target = await t.app.inject({ url: new URL(link).pathname })
+      expect(target.statusCode, link).toBe(200)
+    }
+  })
+
   it('GET /health → status and version', async () => {
     const response = await t.app.inject({ url: '/health' })
     expect(response.statusCode).toBe(200)

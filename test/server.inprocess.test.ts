@@ -6,7 +6,7 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { callAdminChannel, RemoteOperationError } from '../src/cli/admin-channel.js'
 import { loadConfig } from '../src/config.js'
-import { startServer, type RunningServer } from '../src/main.js'
+import { publicUrlWarning, startServer, type RunningServer } from '../src/main.js'
 import { acquireDataDirLock, adminSocketPath, DataDirBusyError, readLock } from '../src/platform/db/data-dir-lock.js'
 
 // The embedded server in this process: start, the local admin channel the CLI uses, the data
@@ -18,13 +18,16 @@ const tempDir = () => {
   dirs.push(dir)
   return dir
 }
+type Log = { level: number; msg: string } & Record<string, unknown>
+const logs: Log[] = []
 let dataDir: string
 let server: RunningServer
 let socket: string
 
 beforeAll(async () => {
   dataDir = tempDir()
-  server = await startServer(loadConfig({ DATA_DIR: dataDir, PORT: '0', LOG_LEVEL: 'silent', RATE_LIMITS: 'off', SHUTDOWN_TIMEOUT_MS: '2000' }))
+  const env = { DATA_DIR: dataDir, PORT: '0', LOG_LEVEL: 'info', RATE_LIMITS: 'off', SHUTDOWN_TIMEOUT_MS: '2000', PUBLIC_URL: 'http://store.example.com' }
+  server = await startServer(loadConfig(env), { logDestination: { write: (line: string) => void logs.push(JSON.parse(line) as Log) } })
   socket = readLock(dataDir)!.socket!
 }, 60_000)
 
@@ -53,6 +56,34 @@ describe('embedded server in process', () => {
     expect(await ready.json()).toMatchObject({ status: 'ready', checks: { database: { ok: true, state: 'pglite' }, migrations: { ok: true } } })
     expect(readLock(dataDir)).toMatchObject({ pid: process.pid, socket: adminSocketPath(dataDir) })
     expect(existsSync(socket)).toBe(true)
+  })
+
+  it('logs once at start that a plain-http PUBLIC_URL on another host will not do for GPT Actions', () => {
+    const warnings = logs.filter((log) => log.level === 40)
+    expect(warnings).toEqual([
+      expect.objectContaining({
+        public_url: 'http://store.example.com',
+        msg: 'PUBLIC_URL http://store.example.com is plain http on a host other than this machine; GPT Actions require https: serve it behind a TLS proxy and set PUBLIC_URL=https://…',
+      }),
+    ])
+  })
+
+  it.each([
+    { url: 'http://127.0.0.1:8080', warns: false },
+    { url: 'http://localhost:8080', warns: false },
+    { url: 'http://[::1]:8080', warns: false },
+    { url: 'https://store.example.com', warns: false },
+    { url: 'http://0.0.0.0:8080', warns: true },
+    { url: 'http://10.1.2.3', warns: true },
+  ])('PUBLIC_URL $url: warning $warns', ({ url, warns }) => {
+    expect(publicUrlWarning(url) !== null).toBe(warns)
+  })
+
+  it('logs where its settings came from and first steps with the CLI by path and this data directory', () => {
+    expect(logs.find((log) => log.msg.startsWith('agentstore listening on '))).toMatchObject({ settings: 'environment' })
+    // Relative to the working directory (the repository root, here).
+    const cli = `./bin/agentstore.js --data-dir ${dataDir}`
+    expect(logs.map((log) => log.msg)).toContain(`first steps: \`${cli} gpt create my-gpt --name "My GPT"\` then \`${cli} key create my-gpt\``)
   })
 
   it('runs CLI operations over the admin channel, on the data the server serves', async () => {

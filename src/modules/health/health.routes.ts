@@ -9,9 +9,30 @@ const ReadyBody = Type.Object({
   checks: Type.Record(Type.String(), Check),
 })
 
-export function healthRoutes(deps: { version: string; checks: ReadinessCheck[] }) {
+const Landing = Type.Object({
+  name: Type.Literal('agentstore'),
+  version: Type.String(),
+  description: Type.String(),
+  links: Type.Object({ docs: Type.String(), openapi: Type.String(), health: Type.String() }),
+})
+
+export function healthRoutes(deps: { version: string; checks: ReadinessCheck[]; publicUrl: string }) {
   return async (app: FastifyInstance) => {
     const tags = ['health']
+    // Whoever opens the bare address (a browser, a first curl) learns what answers here and where to read on.
+    app.get(
+      '/',
+      {
+        config: { access: 'public' },
+        schema: { tags, operationId: 'getRoot', summary: 'What this service is, and where its documentation is', response: { 200: Landing } },
+      },
+      async () => ({
+        name: 'agentstore' as const,
+        version: deps.version,
+        description: 'Persistence for Custom GPTs and AI agents. API keys go in Authorization: Bearer <key>.',
+        links: { docs: `${deps.publicUrl}/docs`, openapi: `${deps.publicUrl}/openapi.json`, health: `${deps.publicUrl}/health` },
+      }),
+    )
     app.get(
       '/health',
       {
