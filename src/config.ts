@@ -1,4 +1,5 @@
 import { resolve } from 'node:path'
+import { DEFAULT_MODELS } from './platform/llm/llm.js'
 import { parseRateLimits, type RateLimitRule } from './platform/limits/rate-limit.rules.js'
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
@@ -91,7 +92,7 @@ export const SETTINGS = {
   CHAT_HISTORY_MESSAGES: { default: '20', help: 'How many recent messages of a session go into the prompt of a generation.' },
   PARTIAL_SAVE_MS: { default: '500', help: 'How often the text generated so far is saved while tokens arrive (what a crash can lose at most).' },
   LLM_PROVIDER: { default: '', help: 'openai (any OpenAI-compatible endpoint), anthropic or offline; unset: anthropic for an sk-ant- key, openai for another key or a base URL alone, else the deterministic offline provider.' },
-  LLM_MODEL: { default: '', help: 'Model for chat generation; unset: the provider\'s default (gpt-4o-mini, claude-haiku-4-5, offline-echo-1).' },
+  LLM_MODEL: { default: '', help: `Model for chat generation; unset: the provider's default (${Object.values(DEFAULT_MODELS).join(', ')}).` },
   LLM_API_KEY: { default: '', help: 'API key of the LLM provider.' },
   LLM_BASE_URL: { default: '', help: 'Base URL of an OpenAI-compatible or Anthropic endpoint (for example http://127.0.0.1:11434/v1 for Ollama).' },
   LLM_TIMEOUT_MS: { default: '60000', help: 'A generation fails when the provider sends nothing for this long.' },

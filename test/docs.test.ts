@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url'
 import { dirname, join, relative, resolve } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { buildJobDefinitions, type JobDependencies } from '../src/jobs.js'
+import { DEFAULT_MODELS } from '../src/platform/llm/llm.js'
 
 // The README and docs/ stand alone and can be followed as written.
 
@@ -48,5 +49,12 @@ describe('docs/operations.md', () => {
       else expect(row![2], job.name).toMatch(/^on demand/)
     }
     expect(jobs.length).toBeGreaterThanOrEqual(4)
+  })
+})
+
+describe('docs/chat.md', () => {
+  it.each(Object.entries(DEFAULT_MODELS))('names the default model of %s, %s', (provider, model) => {
+    const row = read('docs/chat.md').split('\n').find((line) => line.startsWith(`| \`${provider}\``))
+    expect(row).toContain(`\`${model}\``)
   })
 })

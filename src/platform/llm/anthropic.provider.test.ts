@@ -1,7 +1,10 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { createRequire } from 'node:module'
+import { dirname, join } from 'node:path'
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi, type MockInstance } from 'vitest'
 import { collectDeltas, startFakeLlmServer, type FakeLlmServer } from '../../../test/helpers/fake-llm-server.js'
 import { ANTHROPIC_DEFAULT_MAX_TOKENS, AnthropicProvider, type AnthropicProviderOptions } from './anthropic.provider.js'
 import { LlmError } from './llm-error.js'
+import { DEFAULT_MODELS } from './llm.js'
 
 let server: FakeLlmServer
 
@@ -11,10 +14,25 @@ beforeAll(async () => {
 afterAll(async () => {
   await server.close()
 })
+// The SDK warns on the console when a request names a model past or near its end of life.
+let warn: MockInstance<typeof console.warn>
+beforeEach(() => {
+  warn = vi.spyOn(console, 'warn')
+})
 afterEach(() => {
   server.requests.length = 0
   server.release()
+  const deprecations = warn.mock.calls.filter((args) => /deprecated|end-of-life/i.test(String(args[0])))
+  warn.mockRestore()
+  expect(deprecations).toEqual([])
 })
+
+/** The SDK's own table of deprecated models (not exported by the package, so read by its file path). */
+function sdkDeprecatedModels(): Record<string, string> {
+  const require = createRequire(import.meta.url)
+  const sdk = dirname(require.resolve('@anthropic-ai/sdk'))
+  return (require(join(sdk, 'internal/data/deprecated-models.js')) as { DEPRECATED_MODELS: Record<string, string> }).DEPRECATED_MODELS
+}
 
 const KEY = 'sk-ant-test-abcdef'
 
@@ -29,6 +47,13 @@ const history = [
 ]
 
 describe('Anthropic provider', () => {
+  it('defaults to a model the installed SDK does not deprecate', () => {
+    const table = sdkDeprecatedModels()
+    expect(Object.keys(table).length).toBeGreaterThan(0)
+    expect(table).not.toHaveProperty(DEFAULT_MODELS.anthropic)
+    expect(provider().defaultModel).toBe(DEFAULT_MODELS.anthropic)
+  })
+
   it('streams the text deltas in order and sends system, history, model and key on the wire', async () => {
     server.script({ tokens: ['Why', ' did', ' the', ' chicken…'] })
     const llm = provider()
@@ -42,7 +67,7 @@ describe('Anthropic provider', () => {
     // SDK 1.x sends the key as a Bearer token (0.x used x-api-key).
     expect(request?.headers.authorization).toBe(`Bearer ${KEY}`)
     expect(request?.body).toMatchObject({
-      model: 'claude-haiku-4-5',
+      model: 'claude-haiku-5-5',
       stream: true,
       system: 'You are a comedian.',
       temperature: 0.2,
@@ -54,19 +79,19 @@ describe('Anthropic provider', () => {
 
   it('uses the request model and maxTokens, and moves system turns of the history into `system`', async () => {
     await collectDeltas(
-      provider({ model: 'claude-sonnet-4-5' }).stream({
+      provider({ model: 'claude-sonnet-4-6' }).stream({
         system: null,
         messages: [{ role: 'system', content: 'Context: the user likes puns.' }, ...history],
         model: 'claude-opus-4-5',
         maxTokens: 99,
       }),
     )
-    await collectDeltas(provider({ model: 'claude-sonnet-4-5' }).stream({ system: null, messages: history }))
+    await collectDeltas(provider({ model: 'claude-sonnet-4-6' }).stream({ system: null, messages: history }))
 
     const [first, second] = server.requests
     expect(first?.body).toMatchObject({ model: 'claude-opus-4-5', max_tokens: 99, system: 'Context: the user likes puns.' })
     expect(first?.body.messages).toEqual(history)
-    expect(second?.body.model).toBe('claude-sonnet-4-5')
+    expect(second?.body.model).toBe('claude-sonnet-4-6')
     expect(second?.body).not.toHaveProperty('system')
     expect(second?.body).not.toHaveProperty('temperature')
   })

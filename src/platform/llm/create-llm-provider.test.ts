@@ -37,13 +37,13 @@ describe('LLM provider detection', () => {
 
   it('builds the detected provider with the configured or default model', () => {
     const openai = createLlmProvider({ ...none, apiKey: 'sk-proj-abc' })
-    const anthropic = createLlmProvider({ ...none, apiKey: 'sk-ant-abc', model: 'claude-sonnet-4-5' })
+    const anthropic = createLlmProvider({ ...none, apiKey: 'sk-ant-abc', model: 'claude-sonnet-4-6' })
     const offline = createLlmProvider(none)
 
     expect(openai).toBeInstanceOf(OpenAiProvider)
     expect(openai.defaultModel).toBe('gpt-4o-mini')
     expect(anthropic).toBeInstanceOf(AnthropicProvider)
-    expect(anthropic.defaultModel).toBe('claude-sonnet-4-5')
+    expect(anthropic.defaultModel).toBe('claude-sonnet-4-6')
     expect(offline).toBeInstanceOf(OfflineProvider)
     expect(offline).toMatchObject({ name: 'offline', defaultModel: 'offline-echo-1' })
   })

@@ -50,9 +50,13 @@ export interface LlmSettings {
   offlineDelayMs?: number
 }
 
+/**
+ * The model of each provider when LLM_MODEL is unset: change it here, and only here (the settings help
+ * and .env.example follow; docs/chat.md is checked against it).
+ */
 export const DEFAULT_MODELS: Readonly<Record<LlmProviderName, string>> = {
   openai: 'gpt-4o-mini',
-  // The SDK's current Haiku alias; older `claude-3-5-haiku-latest` is no longer in its model list.
-  anthropic: 'claude-haiku-4-5',
+  // The newest Haiku in @anthropic-ai/sdk's model list, and not in its deprecation table (a test checks).
+  anthropic: 'claude-haiku-5-5',
   offline: 'offline-echo-1',
 }
