@@ -113,7 +113,7 @@ describe.each(backends)('background jobs on $name', (backend) => {
     queue = new PgBossJobQueue({ database, logger: capturingLogger(logs), ...FAST })
     const config = loadConfig({})
     const services = createServices({ database, config, events: new LocalEventBus(), log: capturingLogger(logs), embeddings: await openEmbeddings(config, database) })
-    registerJobs(queue, buildJobDefinitions({ database, logger: capturingLogger(logs), keyRetentionDays: 30, embeddingWorker: services.embeddingWorker, generation: services.generation }))
+    registerJobs(queue, buildJobDefinitions({ database, logger: capturingLogger(logs), keyRetentionDays: 30, embeddingWorker: services.embeddingWorker, generation: services.generation, accounts: services.accounts, accountRetentionDays: 30 }))
     queue.register<{ word: string; n: number }>({
       name: 'test.echo',
       async handler(data, ctx) {

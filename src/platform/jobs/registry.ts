@@ -2,6 +2,8 @@ import { purgeExpiredKeysJob } from '../../modules/keys/keys.purge-expired.job.j
 import { embedMemoriesJob } from '../../modules/memories/memories.embed.job.js'
 import { backfillEmbeddingsJob } from '../../modules/search/embeddings.backfill.job.js'
 import type { EmbeddingWorker } from '../../modules/search/embedding-worker.js'
+import { purgeDeletedAccountsJob } from '../../modules/accounts/accounts.purge-deleted.job.js'
+import type { AccountsService } from '../../modules/accounts/accounts.service.js'
 import { recoverInterruptedJob } from '../../modules/chat/chat.recover-interrupted.job.js'
 import type { GenerationService } from '../../modules/chat/generation.service.js'
 import type { Database } from '../db/database.js'
@@ -14,6 +16,9 @@ export interface JobDependencies {
   keyRetentionDays?: number
   embeddingWorker: EmbeddingWorker
   generation: GenerationService
+  accounts: AccountsService
+  /** Days a deleted account is kept (restorable) before the daily purge removes it with its GPTs. */
+  accountRetentionDays: number
 }
 
 /**
@@ -26,6 +31,7 @@ export function buildJobDefinitions(deps: JobDependencies): JobDefinition[] {
     embedMemoriesJob({ worker: deps.embeddingWorker, logger: deps.logger }),
     backfillEmbeddingsJob({ worker: deps.embeddingWorker, logger: deps.logger }),
     recoverInterruptedJob({ generation: deps.generation, logger: deps.logger }),
+    purgeDeletedAccountsJob({ accounts: deps.accounts, logger: deps.logger, retentionDays: deps.accountRetentionDays }),
   ]
 }
 
