@@ -15,7 +15,7 @@ const noStore = (reply: FastifyReply) => reply.header('cache-control', 'no-store
 export function accountRoutes({ accounts }: { accounts: AccountsService }) {
   return async (instance: FastifyInstance) => {
     const app = instance.withTypeProvider<TypeBoxTypeProvider>()
-    const publicConfig = { access: 'public' as const }
+    const publicConfig = { access: 'public' as const, ipBudget: true }
     const accountConfig = { access: 'account' as const }
     const auth = { tags: ['accounts'] }
     const me = { tags: ['accounts'], security: BEARER_SECURITY }
