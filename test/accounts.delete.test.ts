@@ -109,7 +109,7 @@ describe(`the ${'accounts.purge-deleted'} job`, () => {
     const job = purgeDeletedAccountsJob({ accounts: t.services.accounts, logger: silent, retentionDays: 30 })
     expect(job.name).toBe('accounts.purge-deleted')
     const result = await job.handler({}, { retryCount: 0 } as never)
-    expect(result).toEqual({ deleted: 1, retentionDays: 30 })
+    expect(result).toEqual({ deleted: 1, retentionDays: 30, sessions: expect.any(Number), loginFailures: expect.any(Number) })
     const { rows } = await t.db.database.pool.query(`select id from gpts where id in ('purged-gpt', 'recent-gpt', 'live-gpt') order by id`)
     expect(rows).toEqual([{ id: 'live-gpt' }, { id: 'recent-gpt' }])
     const left = await t.db.database.pool.query(`select count(*)::int as n from collections where gpt_id = 'purged-gpt'`)
@@ -120,6 +120,25 @@ describe(`the ${'accounts.purge-deleted'} job`, () => {
     expect((await injectJson(t.app, 'POST', '/v1/auth/signup', {}, { email: old.account.email, password: PASSWORD })).statusCode).toBe(201)
     expect((await t.app.inject({ method: 'POST', url: `/v1/admin/accounts/${recent.account.id}/restore`, headers: bearer(t.adminToken) })).statusCode).toBe(200)
     expect(live.account.id).toBeTruthy()
+  })
+
+  it('also drops sessions ended over a day ago and failed-login counts that delay no one', async () => {
+    const account = await signup(t.app)
+    const [ended, live] = [await login(t.app, account), await login(t.app, account)]
+    const sid = (token: string) => JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()).sid as string
+    await t.db.database.pool.query(`update account_sessions set revoked_at = now() - interval '2 days' where id = $1`, [sid(ended.access_token)])
+    await injectJson(t.app, 'POST', '/v1/auth/login', {}, { email: 'stale@example.com', password: PASSWORD })
+    await injectJson(t.app, 'POST', '/v1/auth/login', {}, { email: 'fresh@example.com', password: PASSWORD })
+    await t.db.database.pool.query(`update login_failures set last_failed_at = now() - interval '1 hour' where subject = 'email:stale@example.com'`)
+    const job = purgeDeletedAccountsJob({ accounts: t.services.accounts, logger: silent, retentionDays: 30 })
+    const result = (await job.handler({}, { retryCount: 0 } as never)) as { sessions: number; loginFailures: number }
+    expect(result.sessions).toBeGreaterThanOrEqual(1)
+    expect(result.loginFailures).toBeGreaterThanOrEqual(1)
+    const sessions = await t.db.database.pool.query('select id from account_sessions where account_id = $1', [account.id])
+    expect(sessions.rows).toEqual([{ id: sid(live.access_token) }])
+    const failures = await t.db.database.pool.query(`select subject from login_failures where subject like 'email:%@example.com' and subject in ('email:stale@example.com', 'email:fresh@example.com')`)
+    expect(failures.rows).toEqual([{ subject: 'email:fresh@example.com' }])
+    expect((await me(t.app, live.access_token)).statusCode).toBe(200)
   })
 
   it('takes a retention override from a manual run, and refuses a bad one', async () => {

@@ -86,4 +86,14 @@ export class AccountSessionsRepository {
     const result = await query.executeTakeFirst()
     return Number(result.numUpdatedRows)
   }
+
+  /** Deletes sessions (with their refresh tokens) that ended more than a day ago. */
+  async deleteEndedSessions(): Promise<number> {
+    const dayAgo = sql<Date>`now() - interval '1 day'`
+    const result = await this.db
+      .deleteFrom('account_sessions')
+      .where((eb) => eb.or([eb('expires_at', '<', dayAgo), eb('revoked_at', '<', dayAgo)]))
+      .executeTakeFirst()
+    return Number(result.numDeletedRows)
+  }
 }

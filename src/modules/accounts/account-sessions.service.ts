@@ -85,6 +85,11 @@ export class AccountSessionsService {
     await this.cache.forgetAccount(accountId)
   }
 
+  /** Housekeeping: sessions ended over a day ago and failed-login counts that delay no one any more. */
+  async purgeEnded(): Promise<{ sessions: number; loginFailures: number }> {
+    return { sessions: await this.repo.deleteEndedSessions(), loginFailures: await this.throttle.purgeStale() }
+  }
+
   private async start(accountId: string): Promise<TokenPairView> {
     const sessionId = uuidv7()
     const refresh = newRefreshToken()

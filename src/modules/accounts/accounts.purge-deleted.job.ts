@@ -18,8 +18,9 @@ function checkRetentionDays(days: unknown): number {
 }
 
 /**
- * Removes accounts deleted more than ACCOUNT_RETENTION_DAYS ago, with their GPTs and all their data.
- * Until then the operator can restore them.
+ * Removes accounts deleted more than ACCOUNT_RETENTION_DAYS ago, with their GPTs and all their data
+ * (until then the operator can restore them); on the way, login sessions ended over a day ago and
+ * failed-login counts that delay no one any more.
  */
 export function purgeDeletedAccountsJob(deps: {
   accounts: AccountsService
@@ -38,8 +39,9 @@ export function purgeDeletedAccountsJob(deps: {
     async handler(data) {
       const retentionDays = checkRetentionDays(data.retentionDays ?? defaultDays)
       const deleted = await deps.accounts.purgeDeleted(retentionDays)
-      deps.logger.info({ job: PURGE_DELETED_ACCOUNTS_JOB, deleted, retentionDays }, 'purged deleted accounts')
-      return { deleted, retentionDays }
+      const ended = await deps.accounts.sessions.purgeEnded()
+      deps.logger.info({ job: PURGE_DELETED_ACCOUNTS_JOB, deleted, retentionDays, ...ended }, 'purged deleted accounts')
+      return { deleted, retentionDays, ...ended }
     },
   }
 }

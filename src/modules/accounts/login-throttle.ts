@@ -44,6 +44,11 @@ export class LoginThrottle {
     await this.repo.clear(emailSubject(email))
   }
 
+  /** Drops counts that no longer delay anyone, so that guessed emails and IPs do not pile up. */
+  purgeStale(now = new Date()): Promise<number> {
+    return this.repo.purgeStale(now, this.options.windowMs)
+  }
+
   private async count(subject: string, threshold: number, now: Date): Promise<void> {
     const failures = await this.repo.addFailure(subject, now, this.options.windowMs)
     if (failures < threshold) return
