@@ -176,6 +176,12 @@ describe('access token checks (RFC 6750 invalid_token)', () => {
     expect(expectProblem(response, 401, '/v1/accounts/me', 'unauthorized').detail).toBe(detail)
   })
 
+  it('a forged token on a GPT data route is 401 invalid_token, not a 403', async () => {
+    const forged = `${valid.slice(0, -6)}${valid.endsWith('AAAAAA') ? 'BBBBBB' : 'AAAAAA'}`
+    const response = await t.app.inject({ url: '/v1/gpts/any-gpt/collections', headers: { authorization: `Bearer ${forged}` } })
+    expectInvalidToken(response)
+  })
+
   it('an access token does not reach GPT data routes (403)', async () => {
     await t.services.gpts.createGpt({ id: 'login-gpt', name: 'Login' }, account.id)
     const response = await t.app.inject({ url: '/v1/gpts/login-gpt/collections', headers: { authorization: `Bearer ${valid}` } })

@@ -23,17 +23,15 @@ interface Entry<T> {
 export class AccountAuthCache {
   private readonly keys = new Map<string, Entry<AccountKeyRow | null>>()
   private readonly sessions = new Map<string, Entry<boolean>>()
-  private readonly unsubscribe: (() => void) | null
 
   constructor(
     private readonly ttlMs: number,
     private readonly bus: EventBus | null,
     private readonly log: AccountAuthCacheLogger,
   ) {
-    this.unsubscribe =
-      bus?.subscribe(CHANNEL, (message) => {
-        if (typeof message.account_id === 'string') this.drop(message.account_id)
-      }) ?? null
+    bus?.subscribe(CHANNEL, (message) => {
+      if (typeof message.account_id === 'string') this.drop(message.account_id)
+    })
   }
 
   /** The cached key row (null: known not to exist), or undefined when the database must be asked. */
@@ -62,12 +60,6 @@ export class AccountAuthCache {
       // Other processes then drop their entries when the TTL runs out.
       this.log.warn({ err: error }, 'could not broadcast an account invalidation')
     }
-  }
-
-  close(): void {
-    this.unsubscribe?.()
-    this.keys.clear()
-    this.sessions.clear()
   }
 
   private read<T>(map: Map<string, Entry<T>>, id: string, now: number): T | undefined {
