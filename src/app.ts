@@ -15,7 +15,8 @@ import { loggerOptions, throttledWarning } from './platform/logger.js'
 import { metricsPlugin } from './platform/metrics.plugin.js'
 import { openApiPlugin } from './platform/openapi.plugin.js'
 import type { ReadinessCheck } from './platform/readiness.js'
-import { adminGptRoutes, gptRoutes } from './modules/gpts/gpts.routes.js'
+import { accountRoutes, adminAccountRoutes, jwksRoutes } from './modules/accounts/accounts.routes.js'
+import { accountGptRoutes, adminGptRoutes, gptRoutes } from './modules/gpts/gpts.routes.js'
 import { healthRoutes } from './modules/health/health.routes.js'
 import { keyRoutes, meRoutes } from './modules/keys/keys.routes.js'
 import { collectionRoutes } from './modules/collections/collections.routes.js'
@@ -81,11 +82,18 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     store: deps.rateLimitStore,
     onStoreError: throttledWarning(app.log, 'rate limit store failed; requests let through'),
   })
-  await app.register(authPlugin, { adminToken: config.adminToken, authenticateKey: (token) => services.keys.authenticate(token) })
+  await app.register(authPlugin, {
+    adminToken: config.adminToken,
+    authenticateKey: (token) => services.keys.authenticate(token),
+    authenticateAccount: (token) => services.accounts.authenticate(token),
+  })
 
   const listDeps = { publicUrl: config.publicUrl, maxPageSize: config.maxPageSize }
   await app.register(healthRoutes({ version: deps.version, checks: deps.readinessChecks, publicUrl: config.publicUrl }))
+  await app.register(jwksRoutes({ signingKeys: services.signingKeys }))
+  await app.register(accountRoutes({ accounts: services.accounts }))
   await app.register(gptRoutes({ gpts: services.gpts }))
+  await app.register(accountGptRoutes({ gpts: services.gpts, ...listDeps }))
   await app.register(meRoutes())
   await app.register(keyRoutes({ keys: services.keys, ...listDeps }, 'tenant'))
   await app.register(
@@ -122,6 +130,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   if (config.adminToken !== null) {
     await app.register(adminGptRoutes({ gpts: services.gpts, ...listDeps }))
     await app.register(keyRoutes({ keys: services.keys, ...listDeps }, 'operator'))
+    await app.register(adminAccountRoutes({ accounts: services.accounts }))
   }
   return app
 }

@@ -90,6 +90,13 @@ describe('loadConfig defaults', () => {
       publicUrl: 'https://api.example.com',
     })
     expect(loadConfig({ HOST: '::1', PORT: '9000' }).publicUrl).toBe('http://[::1]:9000')
+    expect(loadConfig({}).accounts).toEqual({ signup: 'open', accessTokenTtlSeconds: 900, refreshTokenTtlSeconds: 30 * 86_400, retentionDays: 30 })
+    expect(loadConfig({ SIGNUP: 'Closed', ACCESS_TOKEN_TTL: '1h', REFRESH_TOKEN_TTL: '2w', ACCOUNT_RETENTION_DAYS: '0' }).accounts).toEqual({
+      signup: 'closed',
+      accessTokenTtlSeconds: 3600,
+      refreshTokenTtlSeconds: 14 * 86_400,
+      retentionDays: 0,
+    })
     expect(loadConfig({ BODY_LIMIT: '3mb' }).bodyLimit).toBe(3 * 1024 * 1024)
     expect(loadConfig({ BODY_LIMIT: '4096' }).bodyLimit).toBe(4096)
   })
@@ -123,6 +130,12 @@ describe('loadConfig rejects bad values, naming the variable', () => {
     { env: { TRUST_PROXY: 'maybe' }, variable: 'TRUST_PROXY', allowed: /true or false/ },
     { env: { JOBS_ENABLED: 'sometimes' }, variable: 'JOBS_ENABLED', allowed: /true or false/ },
     { env: { SHUTDOWN_TIMEOUT_MS: 'soon' }, variable: 'SHUTDOWN_TIMEOUT_MS', allowed: /whole number/ },
+    { env: { SIGNUP: 'invite' }, variable: 'SIGNUP', allowed: /open, closed/ },
+    { env: { ACCESS_TOKEN_TTL: '15' }, variable: 'ACCESS_TOKEN_TTL', allowed: /duration such as 15m/ },
+    { env: { ACCESS_TOKEN_TTL: '30s' }, variable: 'ACCESS_TOKEN_TTL', allowed: /from 1m to 1d/ },
+    { env: { ACCESS_TOKEN_TTL: '2d' }, variable: 'ACCESS_TOKEN_TTL', allowed: /from 1m to 1d/ },
+    { env: { REFRESH_TOKEN_TTL: '2w3d' }, variable: 'REFRESH_TOKEN_TTL', allowed: /from 1m to 365d/ },
+    { env: { ACCOUNT_RETENTION_DAYS: '-1' }, variable: 'ACCOUNT_RETENTION_DAYS', allowed: /0 to 3650/ },
   ]
 
   it.each(cases)('$env → names $variable', ({ env, variable, allowed, alone }) => {

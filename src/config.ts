@@ -1,5 +1,6 @@
 import { resolve } from 'node:path'
 import { DEFAULT_MODELS } from './platform/llm/llm.js'
+import { parseDuration } from './platform/duration.js'
 import { parseRateLimits, type RateLimitRule } from './platform/limits/rate-limit.rules.js'
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
@@ -38,6 +39,15 @@ export interface Config {
   embeddings: EmbeddingsConfig
   maxBatch: number
   maxMemoryChars: number
+  accounts: AccountsConfig
+}
+
+export interface AccountsConfig {
+  /** open: anyone may sign up; closed: only the operator creates accounts (CLI). */
+  signup: 'open' | 'closed'
+  accessTokenTtlSeconds: number
+  refreshTokenTtlSeconds: number
+  retentionDays: number
 }
 
 export type LlmProviderName = 'openai' | 'anthropic' | 'offline'
@@ -104,6 +114,10 @@ export const SETTINGS = {
   EMBEDDINGS_TIMEOUT_MS: { default: '30000', help: 'How long one embeddings request may take.' },
   MAX_BATCH: { default: '100', help: 'Most memories one batch request may hold.' },
   MAX_MEMORY_CHARS: { default: '10000', help: 'Longest memory content, in characters (422 past it).' },
+  SIGNUP: { default: 'open', help: 'open: anyone may create an account with POST /v1/auth/signup; closed: only the operator does (`agentstore account create`).' },
+  ACCESS_TOKEN_TTL: { default: '15m', help: 'Lifetime of a login access token (JWT), such as 15m or 1h (at most 1d).' },
+  REFRESH_TOKEN_TTL: { default: '30d', help: 'How long a login session lasts without a refresh; each refresh starts this period again.' },
+  ACCOUNT_RETENTION_DAYS: { default: '30', help: 'Days a deleted account and its GPTs are kept (the operator may restore it) before the daily purge removes them.' },
 } as const
 
 export type SettingName = keyof typeof SETTINGS
@@ -191,6 +205,14 @@ export function loadConfig(env: Env = process.env): Config {
   const pageSizesValid = !problems.some((problem) => /^(DEFAULT|MAX)_PAGE_SIZE/.test(problem))
   if (pageSizesValid && defaultPageSize > maxPageSize) problems.push('DEFAULT_PAGE_SIZE: must not exceed MAX_PAGE_SIZE')
   const publicUrl = url('PUBLIC_URL', ['http:', 'https:'])
+  const seconds = (name: SettingName, maxMs: number): number => {
+    const ms = parseDuration(raw(name))
+    if (ms === null || ms < 60_000 || ms > maxMs) {
+      problems.push(`${name}=${JSON.stringify(raw(name))}: expected a duration such as 15m, 12h or 30d, from 1m to ${maxMs / 86_400_000}d`)
+      return 60
+    }
+    return ms / 1000
+  }
   const redisPrefix = raw('REDIS_PREFIX')
   if (!/^[A-Za-z0-9_.:{}-]{1,64}$/.test(redisPrefix)) {
     problems.push(`REDIS_PREFIX=${JSON.stringify(redisPrefix)}: expected 1–64 letters, digits or _ . : - { }`)
@@ -242,6 +264,12 @@ export function loadConfig(env: Env = process.env): Config {
     },
     maxBatch: int('MAX_BATCH', 1, 10_000),
     maxMemoryChars: int('MAX_MEMORY_CHARS', 1, 1_000_000),
+    accounts: {
+      signup: oneOf('SIGNUP', ['open', 'closed']) ?? 'open',
+      accessTokenTtlSeconds: seconds('ACCESS_TOKEN_TTL', 86_400_000),
+      refreshTokenTtlSeconds: seconds('REFRESH_TOKEN_TTL', 365 * 86_400_000),
+      retentionDays: int('ACCOUNT_RETENTION_DAYS', 0, 3650),
+    },
   }
   if (problems.length > 0) throw new ConfigError(problems)
   return config

@@ -7,6 +7,8 @@ import { embedMemoriesJob } from './modules/memories/memories.embed.job.js'
 import type { EmbeddingWorker } from './modules/search/embedding-worker.js'
 import { backfillEmbeddingsJob } from './modules/search/embeddings.backfill.job.js'
 import { embedChangedJob } from './modules/search/embeddings.changed.job.js'
+import { purgeDeletedAccountsJob } from './modules/accounts/accounts.purge-deleted.job.js'
+import type { AccountsService } from './modules/accounts/accounts.service.js'
 
 export interface JobDependencies {
   database: Database
@@ -15,6 +17,9 @@ export interface JobDependencies {
   keyRetentionDays?: number
   embeddingWorker: EmbeddingWorker
   generation: GenerationService
+  accounts: AccountsService
+  /** Days a deleted account is kept (restorable) before the daily purge removes it with its GPTs. */
+  accountRetentionDays: number
 }
 
 /**
@@ -29,5 +34,6 @@ export function buildJobDefinitions(deps: JobDependencies): JobDefinition[] {
     embedChangedJob({ worker: deps.embeddingWorker, logger: deps.logger }),
     backfillEmbeddingsJob({ worker: deps.embeddingWorker, logger: deps.logger }),
     recoverInterruptedJob({ generation: deps.generation, logger: deps.logger }),
+    purgeDeletedAccountsJob({ accounts: deps.accounts, logger: deps.logger, retentionDays: deps.accountRetentionDays }),
   ]
 }

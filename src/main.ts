@@ -87,12 +87,24 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     const queue = jobs
     services = createServices({ database, config, events, log: logger, embeddings, jobs: () => queue })
     await services.embedder.store.ensureIndex()
+    // The first start makes the key that signs access tokens; there is no default one.
+    await services.signingKeys.ensure()
     // Embedded: this is the only process, so every unfinished generation was interrupted by the last stop.
     const interrupted = await services.generation.recoverInterrupted(database.kind === 'pglite')
     if (interrupted > 0) logger.warn({ interrupted }, 'marked generations interrupted by the last stop as failed')
     const version = packageVersion()
     if (jobs) {
-      registerJobs(jobs, buildJobDefinitions({ database, logger, embeddingWorker: services.embeddingWorker, generation: services.generation }))
+      registerJobs(
+        jobs,
+        buildJobDefinitions({
+          database,
+          logger,
+          embeddingWorker: services.embeddingWorker,
+          generation: services.generation,
+          accounts: services.accounts,
+          accountRetentionDays: config.accounts.retentionDays,
+        }),
+      )
       await jobs.start()
     }
     // Subscriptions made by the services must be live before this process answers: a key revoked

@@ -24,6 +24,15 @@ import { SessionsService } from './modules/chat/sessions.service.js'
 import { MessagesRepository } from './modules/chat/messages.repo.js'
 import { MessagesService } from './modules/chat/messages.service.js'
 import { Registry } from 'prom-client'
+import { AccessTokens } from './platform/auth/access-tokens.js'
+import { SigningKeyStore } from './platform/auth/signing-keys.js'
+import { AccountAuthCache } from './modules/accounts/account-auth-cache.js'
+import { AccountSessionsRepository } from './modules/accounts/account-sessions.repo.js'
+import { AccountSessionsService } from './modules/accounts/account-sessions.service.js'
+import { AccountsRepository } from './modules/accounts/accounts.repo.js'
+import { AccountsService } from './modules/accounts/accounts.service.js'
+import { LoginFailuresRepository } from './modules/accounts/login-failures.repo.js'
+import { LoginThrottle, type LoginThrottleOptions } from './modules/accounts/login-throttle.js'
 import { createLlmProvider } from './platform/llm/index.js'
 import { GenerationHub } from './modules/chat/generation.hub.js'
 import { GenerationRepository } from './modules/chat/generation.repo.js'
@@ -63,6 +72,9 @@ export interface Services {
   embedder: Embedder
   /** Metrics of the services (embeddings), shown by /metrics beside the HTTP ones. */
   registry: Registry
+  accounts: AccountsService
+  /** The ES256 keys that sign access tokens (JWKS). */
+  signingKeys: SigningKeyStore
 }
 
 /** Wires every domain service over one database; the HTTP app and the CLI both use these. */
@@ -70,16 +82,27 @@ export interface ServiceDeps {
   database: Database
   config: Pick<
     Config,
-    'defaultPageSize' | 'keyTouchIntervalMs' | 'keyCacheTtlMs' | 'maxJsonDepth' | 'importMaxLines' | 'llm' | 'chatHistoryMessages' | 'partialSaveMs'
+    | 'defaultPageSize'
+    | 'keyTouchIntervalMs'
+    | 'keyCacheTtlMs'
+    | 'maxJsonDepth'
+    | 'importMaxLines'
+    | 'llm'
+    | 'chatHistoryMessages'
+    | 'partialSaveMs'
+    | 'publicUrl'
+    | 'accounts'
   >
   events: EventBus
   log: { warn(object: object, message: string): void }
   embeddings: { provider: EmbeddingsProvider; backend: VectorBackend }
   /** The background job queue, once there is one (none: memories, documents and messages wait for a process that runs jobs). */
   jobs?: () => JobQueue | null
+  /** Failed-login delays (tests shorten or lengthen them). */
+  loginThrottle?: LoginThrottleOptions
 }
 
-export function createServices({ database, config, events, log, embeddings, jobs = () => null }: ServiceDeps): Services {
+export function createServices({ database, config, events, log, embeddings, jobs = () => null, loginThrottle }: ServiceDeps): Services {
   const keyCache = new KeyCache(config.keyCacheTtlMs, events, log)
   const gpts = new GptsService(new GptsRepository(database.db), config, (gptId) => keyCache.forgetGpt(gptId))
   const onBackgroundError = (error: unknown) => log.warn({ err: error }, 'background write failed')
@@ -148,7 +171,27 @@ export function createServices({ database, config, events, log, embeddings, jobs
     log,
     written: (gptId, ids) => changedItems.add('messages', gptId, ids),
   })
+  const signingKeys = new SigningKeyStore(database.db)
+  const accountsRepo = new AccountsRepository(database.db)
+  const accountCache = new AccountAuthCache(config.keyCacheTtlMs, events, log)
+  const accountSessions = new AccountSessionsService(
+    new AccountSessionsRepository(database.db),
+    accountsRepo,
+    // The access tokens are for this service's own API: it is both their issuer and their audience.
+    new AccessTokens(signingKeys, { issuer: config.publicUrl, audience: config.publicUrl, ttlSeconds: config.accounts.accessTokenTtlSeconds }),
+    new LoginThrottle(new LoginFailuresRepository(database.db), loginThrottle),
+    accountCache,
+    { refreshTokenTtlSeconds: config.accounts.refreshTokenTtlSeconds },
+  )
+  const accounts = new AccountsService(accountsRepo, accountSessions, gpts, accountCache, {
+    signup: config.accounts.signup,
+    forgetGptKeys: async (gptIds) => {
+      for (const gptId of gptIds) await keyCache.forgetGpt(gptId)
+    },
+  })
   return {
+    accounts,
+    signingKeys,
     gpts,
     keys,
     collections,

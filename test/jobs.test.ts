@@ -39,7 +39,7 @@ beforeAll(async () => {
   queue = new PgBossJobQueue({ database: t.db.database, logger: capturingLogger(), ...FAST })
   registerJobs(
     queue,
-    buildJobDefinitions({ database: t.db.database, logger: capturingLogger(), keyRetentionDays: 30, embeddingWorker: t.services.embeddingWorker, generation: t.services.generation }),
+    buildJobDefinitions({ database: t.db.database, logger: capturingLogger(), keyRetentionDays: 30, embeddingWorker: t.services.embeddingWorker, generation: t.services.generation, accounts: t.services.accounts, accountRetentionDays: 30 }),
   )
   await queue.start()
 }, 60_000)

@@ -90,6 +90,8 @@ beforeAll(async () => {
     logger: capturingLogger(),
     embeddingWorker: t.services.embeddingWorker,
     generation: t.services.generation,
+    accounts: t.services.accounts,
+    accountRetentionDays: 30,
   })
   registerJobs(
     started,

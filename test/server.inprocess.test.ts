@@ -96,6 +96,21 @@ describe('embedded server in process', () => {
     expect(listed.map((g) => g.id)).toContain('chan-gpt')
   })
 
+  it('serves its signing key, and an account the CLI creates over the admin channel logs in', async () => {
+    const jwks = (await (await fetch(`${server.url}/.well-known/jwks.json`)).json()) as { keys: { alg: string; kid: string }[] }
+    expect(jwks.keys).toEqual([expect.objectContaining({ alg: 'ES256', kid: expect.any(String) })])
+    const made = (await callAdminChannel(socket, 'account.create', { email: 'chan@example.com' })) as { password: string; key: string }
+    const login = await fetch(`${server.url}/v1/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email: 'chan@example.com', password: made.password }),
+    })
+    expect(login.status).toBe(200)
+    const { access_token } = (await login.json()) as { access_token: string }
+    const me = await fetch(`${server.url}/v1/accounts/me`, { headers: { authorization: `Bearer ${access_token}` } })
+    expect(await me.json()).toMatchObject({ email: 'chan@example.com' })
+  })
+
   it('answers bad operations with problems, never a crash', async () => {
     const invalid = await callAdminChannel(socket, 'gpt.create', { id: 'bad id', name: 'x' }).catch((error: unknown) => error)
     expect(invalid).toBeInstanceOf(RemoteOperationError)

@@ -92,6 +92,23 @@ function program(env: Env, envFile: string | null): Command {
     .argument('<key_id>', 'the id key create and key list show, or the 32 hex digits after ak_ in the key')
     .action(run('key.revoke', (keyId: string) => ({ key_id: dashedKeyId(keyId) })))
 
+  const account = cli.command('account').description('manage accounts (owners of GPTs), also while SIGNUP=closed')
+  account
+    .command('create')
+    .description('create an account and print its key; the password is generated and printed unless given on stdin')
+    .argument('<email>')
+    .option('--password-stdin', 'read the password from standard input (its first line)')
+    .action(async function (this: Command, email: string, options: { passwordStdin?: boolean }) {
+      const password = options.passwordStdin ? await readFirstLine(process.stdin) : undefined
+      if (password === '') throw new UsageError('--password-stdin: standard input held no password')
+      await run('account.create', () => ({ email, ...(password !== undefined ? { password } : {}) })).call(this)
+    })
+  account
+    .command('restore')
+    .description('bring back a deleted account with its GPTs (before ACCOUNT_RETENTION_DAYS have passed)')
+    .argument('<account>', 'the account\'s email or id')
+    .action(run('account.restore', (value: string) => ({ account: value })))
+
   cli
     .command('reindex')
     .description('embed again everything without a vector of the current embeddings model (resumable; shows progress)')
@@ -109,6 +126,16 @@ function program(env: Env, envFile: string | null): Command {
     .description('create GPT test-gpt with sample notes and print a fresh key (revoking the one an earlier seed made)')
     .action(run('seed', () => ({})))
   return cli
+}
+
+/** The first line of a stream (a password piped in), without its line end. */
+async function readFirstLine(stream: NodeJS.ReadableStream): Promise<string> {
+  let text = ''
+  for await (const chunk of stream) {
+    text += String(chunk)
+    if (text.includes('\n')) break
+  }
+  return text.split(/\r?\n/)[0]!
 }
 
 function describe(error: unknown): string {

@@ -2,6 +2,7 @@ import { Type, type Static, type TSchema } from 'typebox'
 import { Value } from 'typebox/value'
 import type { Database } from '../platform/db/database.js'
 import { migrateToLatest, migrationStatus } from '../platform/db/migrate.js'
+import { generatePassword } from '../platform/auth/password.js'
 import { ERR } from '../platform/errors.js'
 import { allPages } from '../platform/http/pagination.js'
 import { CreateGptBody } from '../modules/gpts/gpts.schemas.js'
@@ -55,6 +56,22 @@ export const operations = {
     // A uuid, checked here: an arbitrary string would reach the database and fail there with a stack trace.
     args: KeyParams,
     run: (ctx, args) => ctx.services.keys.revokeKey(null, args.key_id),
+  }),
+  'account.create': op({
+    args: Type.Object(
+      { email: Type.String({ pattern: '^[^@\\s]+@[^@\\s]+$', maxLength: 254 }), password: Type.Optional(Type.String({ maxLength: 1024 })) },
+      { additionalProperties: false },
+    ),
+    run: async (ctx, args) => {
+      const password = args.password ?? generatePassword()
+      const created = await ctx.services.accounts.signup({ email: args.email, password }, true)
+      // A generated password is shown once, like the key; one the operator chose is not echoed.
+      return args.password === undefined ? { ...created, password } : created
+    },
+  }),
+  'account.restore': op({
+    args: Type.Object({ account: Type.String({ minLength: 1, maxLength: 254 }) }, { additionalProperties: false }),
+    run: (ctx, args) => ctx.services.accounts.restoreAccount(args.account),
   }),
   'migrate.up': op({
     args: Type.Object({}),

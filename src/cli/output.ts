@@ -1,3 +1,4 @@
+import type { AccountView, SignupView } from '../modules/accounts/accounts.schemas.js'
 import type { GptView } from '../modules/gpts/gpts.schemas.js'
 import type { CreatedKeyView, KeyView } from '../modules/keys/keys.schemas.js'
 import type { MigrationStatus } from '../platform/db/migrate.js'
@@ -29,6 +30,11 @@ export const formatters: { [N in OperationName]: (result: never) => string } = {
   'key.create': createdKey,
   'key.list': (keys: KeyView[]) => table([['ID', 'NAME', 'SCOPES', 'EXPIRES', 'STATE', 'LAST USED'], ...keys.map(keyLine)]),
   'key.revoke': (key: KeyView) => `Revoked key ${key.id} of GPT ${key.gpt_id}.\n`,
+  'account.create': (result: SignupView & { password?: string }) =>
+    `Created account ${result.account.id} (${result.account.email}).\n` +
+    (result.password !== undefined ? `Password (shown once, give it to the owner):\n\n  ${result.password}\n\n` : '') +
+    `Account key (shown once, store it now):\n\n  ${result.key}\n\n`,
+  'account.restore': (account: AccountView) => `Restored account ${account.id} (${account.email}) with its GPTs.\n`,
   'migrate.up': (result: { applied: string[]; status: MigrationStatus[] }) =>
     `${result.applied.length === 0 ? 'Nothing to apply.' : `Applied: ${result.applied.join(', ')}.`}\n${migrations(result.status)}`,
   'migrate.status': (result: { status: MigrationStatus[] }) => migrations(result.status),

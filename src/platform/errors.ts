@@ -4,6 +4,7 @@ export enum ErrorCode {
   MalformedJson = 'malformed-json',
   InvalidCursor = 'invalid-cursor',
   Unauthorized = 'unauthorized',
+  InvalidCredentials = 'invalid-credentials',
   Forbidden = 'forbidden',
   NotFound = 'not-found',
   MethodNotAllowed = 'method-not-allowed',
@@ -33,6 +34,7 @@ export const PROBLEMS: Record<ErrorCode, ProblemKind> = {
   [ErrorCode.MalformedJson]: { status: 400, title: 'Malformed JSON', description: 'The body is not valid JSON. Send one JSON value with Content-Type application/json.' },
   [ErrorCode.InvalidCursor]: { status: 400, title: 'Invalid Cursor', description: 'The cursor is malformed or belongs to another list or sort order. Start again without `cursor`, then pass `next_cursor` unchanged.' },
   [ErrorCode.Unauthorized]: { status: 401, title: 'Unauthorized', description: 'No valid credentials: send `Authorization: Bearer <key>` with a key that exists, is not revoked and has not expired.' },
+  [ErrorCode.InvalidCredentials]: { status: 401, title: 'Invalid Credentials', description: 'A login with an email and password that do not match an account, or a refresh token that is unknown, expired, already used (which ends its session) or of an ended session. Log in again.' },
   [ErrorCode.Forbidden]: { status: 403, title: 'Forbidden', description: 'The key is valid but may not do this: it belongs to another GPT, or lacks the scope (read, write, admin) the operation needs.' },
   [ErrorCode.NotFound]: { status: 404, title: 'Not Found', description: 'No such route, or no such item for this GPT.' },
   [ErrorCode.MethodNotAllowed]: { status: 405, title: 'Method Not Allowed', description: 'The path exists but not with this method; the `Allow` header lists the methods it takes.' },
@@ -86,6 +88,13 @@ export const ERR = {
     new AppError(ErrorCode.InvalidCursor, detail),
   unauthorized: (detail: string) =>
     new AppError(ErrorCode.Unauthorized, detail, { headers: { 'www-authenticate': 'Bearer realm="agentstore"' } }),
+  /** RFC 6750: a bearer access token that is malformed, expired, or not signed by us. */
+  invalidToken: (detail: string) =>
+    new AppError(ErrorCode.Unauthorized, detail, {
+      headers: { 'www-authenticate': `Bearer realm="agentstore", error="invalid_token", error_description="${detail}"` },
+    }),
+  /** A login or refresh that names no valid credentials (not a bearer token: no WWW-Authenticate challenge). */
+  invalidCredentials: (detail: string) => new AppError(ErrorCode.InvalidCredentials, detail),
   forbidden: (detail: string) => new AppError(ErrorCode.Forbidden, detail),
   notFoundDetail: (detail: string) => new AppError(ErrorCode.NotFound, detail),
   badGateway: (detail: string, extra: Record<string, unknown> = {}) => new AppError(ErrorCode.BadGateway, detail, extra),

@@ -12,6 +12,7 @@ import type { ReadinessCheck } from '../../src/platform/readiness.js'
 import { openEmbeddings, readinessChecks } from '../../src/runtime.js'
 import type { JobQueue } from '../../src/platform/jobs/jobs.queue.js'
 import { createServices, type Services } from '../../src/services.js'
+import type { LoginThrottleOptions } from '../../src/modules/accounts/login-throttle.js'
 import { createTestDatabase, type TestDatabase } from './test-database.js'
 
 export interface TestApp {
@@ -37,6 +38,8 @@ export interface TestAppOptions {
   extend?: (app: FastifyInstance) => void
   /** The background job queue memories hand remote embedding to (default: none). */
   jobs?: () => JobQueue | null
+  /** Failed-login delays (default: the service's own). */
+  loginThrottle?: LoginThrottleOptions
 }
 
 function capturingLogger(lines: Record<string, unknown>[]): Logger {
@@ -59,7 +62,7 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
   const logger = capturingLogger(logs)
   const events = options.events ?? new LocalEventBus()
   const embeddings = await openEmbeddings(config, db.database)
-  const services = createServices({ database: db.database, config, events, log: logger, embeddings, jobs: options.jobs })
+  const services = createServices({ database: db.database, config, events, log: logger, embeddings, jobs: options.jobs, loginThrottle: options.loginThrottle })
   await services.embedder.store.ensureIndex()
   const store = options.rateLimitStore ?? new MemoryRateLimitStore()
   const defaults = readinessChecks(db.database)

@@ -1,14 +1,22 @@
-import type { Kysely, Selectable } from 'kysely'
+import { sql, type ExpressionBuilder, type Kysely, type Selectable } from 'kysely'
 import type { PageRequest } from '../../platform/http/pagination.js'
 import type { GptsTable, Tables } from '../../platform/db/tables.js'
 
 export type GptRow = Selectable<GptsTable>
 
+/** A GPT whose owner account is deleted is hidden from everyone until it is restored or purged. */
+export const ownerNotDeleted = (eb: ExpressionBuilder<Tables, 'gpts'>) =>
+  eb.not(
+    eb.exists(
+      eb.selectFrom('accounts').select(sql`1`.as('one')).whereRef('accounts.id', '=', 'gpts.owner_account_id').where('accounts.deleted_at', 'is not', null),
+    ),
+  )
+
 export class GptsRepository {
   constructor(private readonly db: Kysely<Tables>) {}
 
-  /** Inserts unless the id is taken; returns null when it was. */
-  async insertGpt(gpt: { id: string; name: string; description: string | null }): Promise<GptRow | null> {
+  /** Inserts unless the id is taken (also by a hidden GPT); returns null when it was. */
+  async insertGpt(gpt: { id: string; name: string; description: string | null; owner_account_id: string | null }): Promise<GptRow | null> {
     const row = await this.db
       .insertInto('gpts')
       .values(gpt)
@@ -19,12 +27,14 @@ export class GptsRepository {
   }
 
   async findGpt(gptId: string): Promise<GptRow | null> {
-    return (await this.db.selectFrom('gpts').selectAll().where('id', '=', gptId).executeTakeFirst()) ?? null
+    return (await this.db.selectFrom('gpts').selectAll().where('id', '=', gptId).where(ownerNotDeleted).executeTakeFirst()) ?? null
   }
 
-  async listGpts(page: PageRequest & { after: [Date, string] | null }): Promise<GptRow[]> {
+  /** Every GPT, or (with an owner) that account's GPTs. */
+  async listGpts(page: PageRequest & { after: [Date, string] | null }, ownerAccountId: string | null): Promise<GptRow[]> {
     const cmp = page.order === 'asc' ? '>' : '<'
-    let query = this.db.selectFrom('gpts').selectAll()
+    let query = this.db.selectFrom('gpts').selectAll().where(ownerNotDeleted)
+    if (ownerAccountId !== null) query = query.where('owner_account_id', '=', ownerAccountId)
     if (page.after) {
       const [createdAt, id] = page.after
       query = query.where((eb) => eb(eb.refTuple('created_at', 'id'), cmp, eb.tuple(createdAt, id)))
@@ -32,9 +42,15 @@ export class GptsRepository {
     return query.orderBy('created_at', page.order).orderBy('id', page.order).limit(page.limit + 1).execute()
   }
 
+  /** The ids of an account's GPTs, hidden ones included. */
+  async ownedGptIds(accountId: string): Promise<string[]> {
+    const rows = await this.db.selectFrom('gpts').select('id').where('owner_account_id', '=', accountId).execute()
+    return rows.map((row) => row.id)
+  }
+
   /** Deletes the GPT; every table owned by a GPT cascades from it. */
   async deleteGpt(gptId: string): Promise<boolean> {
-    const result = await this.db.deleteFrom('gpts').where('id', '=', gptId).executeTakeFirst()
+    const result = await this.db.deleteFrom('gpts').where('id', '=', gptId).where(ownerNotDeleted).executeTakeFirst()
     return result.numDeletedRows > 0n
   }
 }

@@ -1,6 +1,7 @@
-import type { FastifyInstance } from 'fastify'
+import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
+import { accountPrincipal } from '../../platform/auth/auth.plugin.js'
 import { pageQuerySchema, setNextLink } from '../../platform/http/pagination.js'
 import { problemResponses } from '../../platform/http/problem.schemas.js'
 import { BEARER_SECURITY } from '../../platform/openapi.plugin.js'
@@ -92,23 +93,75 @@ export function adminGptRoutes({ gpts, publicUrl, maxPageSize }: Deps) {
   }
 }
 
-/** Tenant routes (API key): the calling GPT itself. */
+/** Tenant routes (API key): the calling GPT itself; an account reads its own GPTs here too. */
 export function gptRoutes({ gpts }: Pick<Deps, 'gpts'>) {
   return async (instance: FastifyInstance) => {
     const app = instance.withTypeProvider<TypeBoxTypeProvider>()
     app.get(
       '/v1/gpts/:gpt_id',
       {
+        config: { accounts: true },
         schema: {
           tags: ['gpts'],
           security: BEARER_SECURITY,
           operationId: 'getGpt',
-          summary: 'Read the GPT this key belongs to',
+          summary: 'Read the GPT this key belongs to (or a GPT of the calling account)',
           params: GptParams,
           response: { 200: Gpt, ...problemResponses(401, 403, 404, 422) },
         },
       },
-      async (request) => gpts.getGpt(request.params.gpt_id),
+      async (request) => gpts.getGpt(request.params.gpt_id, ownerOf(request)),
     )
   }
+}
+
+/** Account routes: an account creates and lists its own GPTs. */
+export function accountGptRoutes({ gpts, publicUrl, maxPageSize }: Deps) {
+  return async (instance: FastifyInstance) => {
+    const app = instance.withTypeProvider<TypeBoxTypeProvider>()
+    const common = { tags: ['gpts'], security: BEARER_SECURITY }
+    const config = { access: 'account' as const }
+
+    app.post(
+      '/v1/gpts',
+      {
+        config,
+        schema: {
+          ...common,
+          operationId: 'createGpt',
+          summary: 'Create a GPT owned by the calling account',
+          body: CreateGptBody,
+          response: { 201: Gpt, ...problemResponses(401, 409, 422) },
+        },
+      },
+      async (request, reply) => {
+        const gpt = await gpts.createGpt(request.body, accountPrincipal(request).accountId)
+        return reply.code(201).header('location', `/v1/gpts/${gpt.id}`).send(gpt)
+      },
+    )
+
+    app.get(
+      '/v1/gpts',
+      {
+        config,
+        schema: {
+          ...common,
+          operationId: 'listGpts',
+          summary: 'List the GPTs of the calling account',
+          querystring: Type.Object(pageQuerySchema({ maxPageSize }), { additionalProperties: false }),
+          response: { 200: GptList, ...problemResponses(400, 401, 422) },
+        },
+      },
+      async (request, reply) => {
+        const page = await gpts.listGpts(request.query, accountPrincipal(request).accountId)
+        setNextLink(request, reply, publicUrl, page.nextCursor)
+        return { gpts: page.items, next_cursor: page.nextCursor, has_more: page.hasMore }
+      },
+    )
+  }
+}
+
+/** The account a GPT must belong to on a route open to accounts; null for a GPT key (the auth hook checked its GPT). */
+export function ownerOf(request: FastifyRequest): string | null {
+  return request.principal?.kind === 'account' ? request.principal.accountId : null
 }

@@ -24,28 +24,37 @@ export class GptsService {
     private readonly afterDelete: (gptId: string) => Promise<void> = async () => {},
   ) {}
 
-  async createGpt(input: CreateGptInput): Promise<GptView> {
+  /** Creates a GPT: the operator's (no owner) or an account's. */
+  async createGpt(input: CreateGptInput, ownerAccountId: string | null = null): Promise<GptView> {
     if (!ID_PATTERN.test(input.id)) {
       throw ERR.validation('The GPT id is not valid.', [
         { pointer: '/id', message: 'must be 1–64 letters, digits, "_" or "-", starting with a letter or digit' },
       ])
     }
-    const row = await this.repo.insertGpt({ id: input.id, name: input.name, description: input.description ?? null })
+    const row = await this.repo.insertGpt({ id: input.id, name: input.name, description: input.description ?? null, owner_account_id: ownerAccountId })
     if (!row) throw ERR.conflict(`A GPT with id ${JSON.stringify(input.id)} already exists.`)
     return toGptView(row)
   }
 
-  async getGpt(gptId: string): Promise<GptView> {
+  /** The GPT; with an owner given, only when that account owns it (another's GPT is "not found"). */
+  async getGpt(gptId: string, ownerAccountId: string | null = null): Promise<GptView> {
     const row = await this.repo.findGpt(gptId)
-    if (!row) throw ERR.notFound('GPT', gptId)
+    if (!row || (ownerAccountId !== null && row.owner_account_id !== ownerAccountId)) throw ERR.notFound('GPT', gptId)
     return toGptView(row)
   }
 
-  async listGpts(query: { limit?: number; cursor?: string; order?: SortOrder }): Promise<Page<GptView>> {
-    const page = pageRequest(query, 'gpts', { defaultPageSize: this.limits.defaultPageSize, order: 'asc' })
-    const rows = await this.repo.listGpts({ ...page, after: timeNameAfter(page) })
+  /** Every GPT (the operator), or the GPTs of one account. */
+  async listGpts(query: { limit?: number; cursor?: string; order?: SortOrder }, ownerAccountId: string | null = null): Promise<Page<GptView>> {
+    const list = ownerAccountId === null ? 'gpts' : `gpts:${ownerAccountId}`
+    const page = pageRequest(query, list, { defaultPageSize: this.limits.defaultPageSize, order: 'asc' })
+    const rows = await this.repo.listGpts({ ...page, after: timeNameAfter(page) }, ownerAccountId)
     const result = toPage(rows, page, (row) => [row.created_at.toISOString(), row.id])
     return { ...result, items: result.items.map(toGptView) }
+  }
+
+  /** The ids of an account's GPTs, hidden ones included (to drop their cached keys when it is deleted). */
+  ownedGptIds(accountId: string): Promise<string[]> {
+    return this.repo.ownedGptIds(accountId)
   }
 
   /** Deletes the GPT with all its keys and data. */

@@ -1,5 +1,5 @@
 import type { EventBus } from '../../platform/events/event-bus.js'
-import type { KeyRow } from './keys.repo.js'
+import type { AuthKeyRow as KeyRow } from './keys.repo.js'
 
 const CHANNEL = 'keys.invalidate'
 const MAX_ENTRIES = 10_000

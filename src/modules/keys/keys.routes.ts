@@ -5,6 +5,7 @@ import { keyPrincipal } from '../../platform/auth/auth.plugin.js'
 import { pageQuerySchema, setNextLink } from '../../platform/http/pagination.js'
 import { problemResponses } from '../../platform/http/problem.schemas.js'
 import { BEARER_SECURITY } from '../../platform/openapi.plugin.js'
+import { ownerOf } from '../gpts/gpts.routes.js'
 import { GptParams } from '../gpts/gpts.schemas.js'
 import { CreatedApiKey, CreateKeyBody, KeyList, KeyParams } from './keys.schemas.js'
 import type { KeysService } from './keys.service.js'
@@ -16,15 +17,15 @@ interface Deps {
 }
 
 /**
- * The same three key operations for two callers: the operator (admin token, any GPT, under
- * /v1/admin) and a GPT's own key with the `admin` scope (its own GPT only).
+ * The same three key operations for the operator (admin token, any GPT, under /v1/admin) and, under
+ * /v1, for a GPT's own key with the `admin` scope (its own GPT only) or an account (the GPTs it owns).
  */
 export function keyRoutes({ keys, publicUrl, maxPageSize }: Deps, caller: 'operator' | 'tenant') {
   return async (instance: FastifyInstance) => {
     const app = instance.withTypeProvider<TypeBoxTypeProvider>()
     const operator = caller === 'operator'
     const base = operator ? '/v1/admin' : '/v1'
-    const config: FastifyContextConfig = operator ? { access: 'admin' } : { access: 'key', scope: 'admin' }
+    const config: FastifyContextConfig = operator ? { access: 'admin' } : { access: 'key', scope: 'admin', accounts: true }
     const common = { tags: [operator ? 'admin' : 'keys'], security: BEARER_SECURITY }
     const denied = operator ? [401] : [401, 403]
     const op = (name: string) => (operator ? `admin${name}` : name.charAt(0).toLowerCase() + name.slice(1))
@@ -42,7 +43,7 @@ export function keyRoutes({ keys, publicUrl, maxPageSize }: Deps, caller: 'opera
           response: { 201: CreatedApiKey, ...problemResponses(...denied, 404, 422) },
         },
       },
-      async (request, reply) => reply.code(201).send(await keys.createKey(request.params.gpt_id, request.body)),
+      async (request, reply) => reply.code(201).send(await keys.createKey(request.params.gpt_id, request.body, ownerOf(request))),
     )
 
     app.get(
@@ -59,7 +60,7 @@ export function keyRoutes({ keys, publicUrl, maxPageSize }: Deps, caller: 'opera
         },
       },
       async (request, reply) => {
-        const page = await keys.listKeys(request.params.gpt_id, request.query)
+        const page = await keys.listKeys(request.params.gpt_id, request.query, ownerOf(request))
         setNextLink(request, reply, publicUrl, page.nextCursor)
         return { keys: page.items, next_cursor: page.nextCursor, has_more: page.hasMore }
       },
@@ -78,8 +79,9 @@ export function keyRoutes({ keys, publicUrl, maxPageSize }: Deps, caller: 'opera
         },
       },
       async (request, reply) => {
-        const gptId = operator ? null : keyPrincipal(request).gptId
-        await keys.revokeKey(gptId, request.params.key_id)
+        const owner = ownerOf(request)
+        const gptId = operator || owner !== null ? null : keyPrincipal(request).gptId
+        await keys.revokeKey(gptId, request.params.key_id, owner)
         return reply.code(204).send(null)
       },
     )

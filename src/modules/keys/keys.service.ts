@@ -8,7 +8,7 @@ import { pageRequest, toPage, type Page, type SortOrder } from '../../platform/h
 import type { AgentsService } from '../agents/agents.service.js'
 import type { GptsService } from '../gpts/gpts.service.js'
 import type { KeyCache } from './key-cache.js'
-import type { KeyRow, KeysRepository } from './keys.repo.js'
+import type { AuthKeyRow, KeyRow, KeysRepository } from './keys.repo.js'
 import type { CreatedKeyView, CreateKeyInput, KeyView } from './keys.schemas.js'
 
 /** Compared against when the id is unknown; no secret hashes to it. */
@@ -42,8 +42,9 @@ export class KeysService {
     private readonly options: { defaultPageSize: number; keyTouchIntervalMs: number; onTouchError: (error: unknown) => void },
   ) {}
 
-  async createKey(gptId: string, input: CreateKeyInput, now = new Date()): Promise<CreatedKeyView> {
-    await this.gpts.getGpt(gptId)
+  /** `ownerAccountId`: the calling account, which must own the GPT (null: the operator or the GPT's own key). */
+  async createKey(gptId: string, input: CreateKeyInput, ownerAccountId: string | null = null, now = new Date()): Promise<CreatedKeyView> {
+    await this.gpts.getGpt(gptId, ownerAccountId)
     const expiresAt = resolveExpiry(input, now)
     if (input.agent_id !== undefined && (await this.agents.missingAgents(gptId, [input.agent_id])).length > 0) {
       throw ERR.validation('agent_id is not an agent of this GPT.', [{ pointer: '/agent_id', message: 'must be an agent of this GPT' }])
@@ -61,17 +62,20 @@ export class KeysService {
     return { ...toKeyView(row), key: issued.token }
   }
 
-  async listKeys(gptId: string, query: { limit?: number; cursor?: string; order?: SortOrder }): Promise<Page<KeyView>> {
-    await this.gpts.getGpt(gptId)
+  async listKeys(gptId: string, query: { limit?: number; cursor?: string; order?: SortOrder }, ownerAccountId: string | null = null): Promise<Page<KeyView>> {
+    await this.gpts.getGpt(gptId, ownerAccountId)
     const page = pageRequest(query, `keys:${gptId}`, { defaultPageSize: this.options.defaultPageSize, order: 'asc' })
     const rows = await this.repo.listKeys(gptId, { ...page, after: timeIdAfter(page) })
     const result = toPage(rows, page, (row) => [row.created_at.toISOString(), row.id])
     return { ...result, items: result.items.map(toKeyView) }
   }
 
-  /** Revokes a key; with a GPT given, only a key of that GPT (another GPT's key is "not found"). */
-  async revokeKey(gptId: string | null, keyId: string): Promise<KeyView> {
-    const row = await this.repo.revokeKey(keyId, gptId)
+  /**
+   * Revokes a key; with a GPT given, only a key of that GPT, with an account given, only a key of a
+   * GPT it owns (any other key is "not found").
+   */
+  async revokeKey(gptId: string | null, keyId: string, ownerAccountId: string | null = null): Promise<KeyView> {
+    const row = await this.repo.revokeKey(keyId, gptId, ownerAccountId)
     if (!row) throw ERR.notFound('API key', keyId)
     await this.cache.forgetKey(keyId)
     return toKeyView(row)
@@ -85,14 +89,15 @@ export class KeysService {
     // An unknown id costs the same hash and comparison as a wrong secret, so that timing does not tell
     // which ids exist.
     const matches = secretMatches(parsed.secret, row?.secret_hash ?? UNKNOWN_KEY_HASH)
-    if (!row || !matches) throw ERR.unauthorized('The API key is not valid.')
+    // A key of a GPT whose owner account is deleted answers like an unknown one.
+    if (!row || !matches || row.gpt_hidden) throw ERR.unauthorized('The API key is not valid.')
     if (row.revoked_at !== null) throw ERR.unauthorized('The API key has been revoked.')
     if (row.expires_at !== null && row.expires_at <= now) throw ERR.unauthorized('The API key has expired.')
     this.touch(row, now)
     return { kind: 'key', keyId: row.id, gptId: row.gpt_id, scopes: row.scopes as Scope[], agentId: row.agent_id }
   }
 
-  private async findKey(keyId: string, now: Date): Promise<KeyRow | null> {
+  private async findKey(keyId: string, now: Date): Promise<AuthKeyRow | null> {
     const cached = this.cache.get(keyId, now.getTime())
     if (cached !== undefined) return cached
     const row = await this.repo.findKey(keyId)
@@ -101,7 +106,7 @@ export class KeysService {
   }
 
   /** Keeps last_used_at within keyTouchIntervalMs of the truth without a write per request. */
-  private touch(row: KeyRow, now: Date): void {
+  private touch(row: AuthKeyRow, now: Date): void {
     const stale = row.last_used_at === null || now.getTime() - row.last_used_at.getTime() >= this.options.keyTouchIntervalMs
     if (!stale || this.touching.has(row.id)) return
     this.touching.add(row.id)

@@ -2,10 +2,13 @@ import type { FastifyInstance, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { ERR } from '../errors.js'
 import { tokensEqual } from './api-key.js'
-import type { Principal, Scope } from './principal.js'
+import type { AccountPrincipal, KeyPrincipal, Principal, Scope } from './principal.js'
 
-/** How a route is reached: openly, with the operator's admin token, or with a GPT's API key. */
-export type RouteAccess = 'public' | 'admin' | 'key'
+/**
+ * How a route is reached: openly, with the operator's admin token, with a GPT's API key, or with an
+ * account's credential (its key or a login access token).
+ */
+export type RouteAccess = 'public' | 'admin' | 'key' | 'account'
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -15,6 +18,11 @@ declare module 'fastify' {
     scope?: Scope
     /** Keys bound to an agent may use this route (their service checks which agent); others are 403 for them. */
     agentKeys?: boolean
+    /**
+     * On a key route: an account's credential is taken too. The service then checks that the account
+     * owns the GPT (the path alone proves nothing); scopes do not apply to an owner.
+     */
+    accounts?: boolean
   }
   interface FastifyRequest {
     principal: Principal | null
@@ -23,8 +31,13 @@ declare module 'fastify' {
 
 export interface AuthOptions {
   adminToken: string | null
-  authenticateKey: (token: string) => Promise<Extract<Principal, { kind: 'key' }>>
+  authenticateKey: (token: string) => Promise<KeyPrincipal>
+  /** The account of an account key or access token; null when the token is neither (maybe a GPT key). */
+  authenticateAccount: (token: string) => Promise<AccountPrincipal | null>
 }
+
+const JWT_SHAPE = /^[\w-]+\.[\w-]+\.[\w-]*$/
+const isJwt = (token: string) => JWT_SHAPE.test(token)
 
 function bearerToken(request: FastifyRequest): string {
   const header = request.headers.authorization
@@ -56,6 +69,21 @@ export const authPlugin = fp<AuthOptions>(
         request.principal = { kind: 'admin' }
         return
       }
+      if (access === 'account') {
+        const account = await options.authenticateAccount(token)
+        if (!account) throw ERR.unauthorized('This route needs an account key or access token.')
+        request.principal = account
+        return
+      }
+      if (request.routeOptions.config.accounts) {
+        const account = await options.authenticateAccount(token)
+        if (account) {
+          request.principal = account
+          return
+        }
+      } else if (isJwt(token) && (await options.authenticateAccount(token))) {
+        throw ERR.forbidden('An account access token cannot be used here: GPT data is reached with one of the GPT\'s keys.')
+      }
       const principal = await options.authenticateKey(token)
       request.principal = principal
       const gptId = (request.params as { gpt_id?: unknown } | undefined)?.gpt_id
@@ -75,8 +103,15 @@ export const authPlugin = fp<AuthOptions>(
 )
 
 /** The calling key's principal on a key route (the auth hook guarantees it is there). */
-export function keyPrincipal(request: FastifyRequest): Extract<Principal, { kind: 'key' }> {
+export function keyPrincipal(request: FastifyRequest): KeyPrincipal {
   const principal = request.principal
   if (principal?.kind !== 'key') throw ERR.unauthorized('This route needs an API key.')
+  return principal
+}
+
+/** The calling account on an account route. */
+export function accountPrincipal(request: FastifyRequest): AccountPrincipal {
+  const principal = request.principal
+  if (principal?.kind !== 'account') throw ERR.unauthorized('This route needs an account key or access token.')
   return principal
 }

@@ -13,9 +13,16 @@ export interface RateLimitOptions {
 
 const WRITE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE'])
 
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** A public route that still spends the client IP's budget (signup and login: each costs a password hash). */
+    ipBudget?: boolean
+  }
+}
+
 /**
  * Token buckets per client IP (before authentication, so that guessing keys costs budget), per API
- * key, and per API key for writes. Every answer carries the headers of the tightest bucket it used.
+ * key or account, and per API key or account for writes. Every answer carries the headers of the tightest bucket it used.
  */
 export const rateLimitPlugin = fp<RateLimitOptions>(
   async (app: FastifyInstance, { rules, store, onStoreError }) => {
@@ -44,7 +51,8 @@ export const rateLimitPlugin = fp<RateLimitOptions>(
 
     if (ipRule) {
       app.addHook('onRequest', async (request: FastifyRequest, reply) => {
-        if (request.routeOptions.config.access === 'public' && !request.is404) return
+        const config = request.routeOptions.config
+        if (config.access === 'public' && !config.ipBudget && !request.is404) return
         await take(`ip:${request.ip}`, ipRule, reply)
       })
     }
@@ -52,9 +60,11 @@ export const rateLimitPlugin = fp<RateLimitOptions>(
       // After authentication (an onRequest hook), before the body is read.
       app.addHook('preParsing', async (request, reply) => {
         const principal = request.principal
-        if (principal?.kind !== 'key') return
-        if (keyRule) await take(`key:${principal.keyId}`, keyRule, reply)
-        if (writeRule && WRITE_METHODS.has(request.method)) await take(`write:${principal.keyId}`, writeRule, reply)
+        // An account's key and its login sessions share one budget.
+        const caller = principal?.kind === 'key' ? principal.keyId : principal?.kind === 'account' ? `account:${principal.accountId}` : null
+        if (caller === null) return
+        if (keyRule) await take(`key:${caller}`, keyRule, reply)
+        if (writeRule && WRITE_METHODS.has(request.method)) await take(`write:${caller}`, writeRule, reply)
       })
     }
   },

@@ -1,0 +1,121 @@
+import { randomBytes } from 'node:crypto'
+import { uuidv7 } from 'uuidv7'
+import { hashSecret } from '../../platform/auth/api-key.js'
+import type { AccessTokens } from '../../platform/auth/access-tokens.js'
+import { dummyPasswordHash, verifyPassword } from '../../platform/auth/password.js'
+import type { AccountPrincipal } from '../../platform/auth/principal.js'
+import { ERR } from '../../platform/errors.js'
+import type { AccountAuthCache } from './account-auth-cache.js'
+import type { AccountSessionsRepository } from './account-sessions.repo.js'
+import type { AccountsRepository } from './accounts.repo.js'
+import type { CredentialsInput, TokenPairView } from './accounts.schemas.js'
+import type { LoginThrottle } from './login-throttle.js'
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+
+/**
+ * Logins: each starts a session, a family of one-time refresh tokens whose access tokens carry its
+ * id (`sid`). Ending a session refuses its access tokens at once, in every process.
+ */
+export class AccountSessionsService {
+  constructor(
+    private readonly repo: AccountSessionsRepository,
+    private readonly accounts: AccountsRepository,
+    private readonly tokens: AccessTokens,
+    private readonly throttle: LoginThrottle,
+    private readonly cache: AccountAuthCache,
+    private readonly options: { refreshTokenTtlSeconds: number },
+  ) {
+    // Made now, so that the first unknown email does not pay for it (and stand out by its time).
+    dummyPasswordHash().catch(() => {})
+  }
+
+  async login(input: CredentialsInput, ip: string): Promise<TokenPairView> {
+    await this.throttle.check(input.email, ip)
+    const account = await this.accounts.findByEmail(input.email)
+    const usable = account !== null && account.deleted_at === null
+    // An unknown email costs the same hash check as a wrong password: timing does not tell which exist.
+    const matches = await verifyPassword(usable ? account.password_hash : await dummyPasswordHash(), input.password)
+    if (!usable || !matches) {
+      await this.throttle.failed(input.email, ip)
+      throw ERR.invalidCredentials('The email or password is not correct.')
+    }
+    await this.throttle.succeeded(input.email)
+    return this.start(account.id)
+  }
+
+  /** Checks a password for an operation of a signed-in account, counted like a login. */
+  async checkPassword(email: string, passwordHash: string, password: string, ip: string): Promise<boolean> {
+    await this.throttle.check(email, ip)
+    if (await verifyPassword(passwordHash, password)) return true
+    await this.throttle.failed(email, ip)
+    return false
+  }
+
+  /** Exchanges a refresh token for a new pair; a token used before ends its whole session. */
+  async refresh(refreshToken: string): Promise<TokenPairView> {
+    const hash = hashSecret(refreshToken)
+    const row = await this.repo.findRefreshToken(hash)
+    if (!row) throw ERR.invalidCredentials('The refresh token is not valid.')
+    if (!row.session_live) throw ERR.invalidCredentials('The session of this refresh token has ended; log in again.')
+    const next = newRefreshToken()
+    const rotated = row.used_at === null && (await this.repo.rotate(hash, { account_id: row.account_id, session_id: row.session_id, token_hash: next.hash }, this.expiry()))
+    if (!rotated) {
+      // Someone holds a copy of a token that was already exchanged: neither copy may go on.
+      await this.repo.revokeSession(row.account_id, row.session_id)
+      await this.cache.forgetAccount(row.account_id)
+      throw ERR.invalidCredentials('This refresh token was already used, so its session has been ended; log in again.')
+    }
+    return this.pair(row.account_id, row.session_id, next.token)
+  }
+
+  /** The account of a valid access token whose session still holds. */
+  async authenticate(token: string, now = Date.now()): Promise<AccountPrincipal> {
+    const claims = await this.tokens.verify(token)
+    if (!UUID.test(claims.sub) || !UUID.test(claims.sid)) throw ERR.invalidToken('The access token is not valid.')
+    let live = this.cache.sessionLive(claims.sub, claims.sid, now)
+    if (live === undefined) {
+      live = await this.repo.sessionLive(claims.sub, claims.sid)
+      this.cache.setSession(claims.sub, claims.sid, live, now)
+    }
+    if (!live) throw ERR.invalidToken('The session of this access token has ended.')
+    return { kind: 'account', accountId: claims.sub, sessionId: claims.sid }
+  }
+
+  /** Ends every session of the account but `keep` (null: all), at once everywhere. */
+  async endOtherSessions(accountId: string, keep: string | null): Promise<void> {
+    await this.repo.revokeOtherSessions(accountId, keep)
+    await this.cache.forgetAccount(accountId)
+  }
+
+  /** Housekeeping: sessions ended over a day ago and failed-login counts that delay no one any more. */
+  async purgeEnded(): Promise<{ sessions: number; loginFailures: number }> {
+    return { sessions: await this.repo.deleteEndedSessions(), loginFailures: await this.throttle.purgeStale() }
+  }
+
+  private async start(accountId: string): Promise<TokenPairView> {
+    const sessionId = uuidv7()
+    const refresh = newRefreshToken()
+    await this.repo.insertSession({ account_id: accountId, id: sessionId, expires_at: this.expiry() }, refresh.hash)
+    return this.pair(accountId, sessionId, refresh.token)
+  }
+
+  private async pair(accountId: string, sessionId: string, refreshToken: string): Promise<TokenPairView> {
+    return {
+      access_token: await this.tokens.issue({ sub: accountId, sid: sessionId }),
+      refresh_token: refreshToken,
+      token_type: 'Bearer',
+      expires_in: this.tokens.ttlSeconds,
+    }
+  }
+
+  private expiry(): Date {
+    return new Date(Date.now() + this.options.refreshTokenTtlSeconds * 1000)
+  }
+}
+
+/** 256 random bits; only their SHA-256 is stored. */
+function newRefreshToken(): { token: string; hash: Buffer } {
+  const token = randomBytes(32).toString('base64url')
+  return { token, hash: hashSecret(token) }
+}
