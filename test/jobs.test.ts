@@ -53,6 +53,7 @@ describe('the service jobs', () => {
   it('schedules the periodic ones in UTC', async () => {
     const schedules = (await queue.schedules()).sort((a, b) => a.name.localeCompare(b.name))
     expect(schedules).toEqual([
+      { name: 'accounts.purge-deleted', cron: '47 3 * * *', timezone: 'UTC' },
       { name: 'chat.recover-interrupted', cron: '* * * * *', timezone: 'UTC' },
       { name: 'embeddings.backfill', cron: '* * * * *', timezone: 'UTC' },
       { name: PURGE_EXPIRED_KEYS_JOB, cron: '17 3 * * *', timezone: 'UTC' },

@@ -119,6 +119,12 @@ const routes: Route[] = [
  * the public ones (health, a GPT's action spec).
  */
 const MAIL_FREE = [
+  // Public: they answer anyone the same, and no mail.
+  'GET /',
+  'GET /.well-known/jwks.json',
+  'POST /v1/auth/signup',
+  'POST /v1/auth/login',
+  'POST /v1/auth/refresh',
   'GET /v1/me',
   'GET /v1/agents/{id}',
   'POST /v1/agents/{id}/inbox/read',

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { bearer, createGptWithKey, createTestApp, type TestApp } from './helpers/test-app.js'
 import { expectProblem } from './helpers/problem.js'
+import { signup } from './helpers/accounts.js'
 
 // Every numeric query parameter the API declares, found in its own OpenAPI document, refuses text
 // that is a number JavaScript cannot use (ajv turns "1e309" into Infinity and skips min/max for it).
@@ -16,6 +17,7 @@ const NON_FINITE = ['1e309', '-1e309', 'Infinity', '-Infinity', '+Infinity', 'Na
 
 let t: TestApp
 let token: string
+let accountKey: string
 let cases: { path: string; url: string; param: string; value: string }[]
 
 function pathValue(parameter: Parameter): string {
@@ -27,6 +29,7 @@ function pathValue(parameter: Parameter): string {
 beforeAll(async () => {
   t = await createTestApp()
   ;({ token } = await createGptWithKey(t.services, GPT, ['read', 'write', 'admin']))
+  accountKey = (await signup(t.app)).key
   const document = (await t.app.inject({ url: '/openapi.json' })).json<{ paths: Record<string, { get?: { parameters?: Parameter[] } }> }>()
   cases = Object.entries(document.paths).flatMap(([path, item]) => {
     const parameters = item.get?.parameters ?? []
@@ -52,7 +55,8 @@ describe('non-finite numbers in the query string', () => {
   it('answers 422 naming the parameter, never 500', async () => {
     const failures: string[] = []
     for (const { url, param } of cases) {
-      const headers = bearer(url.startsWith('/v1/admin/') ? t.adminToken : token)
+      // Account routes (an account's own GPTs) take an account key, admin routes the admin token.
+      const headers = bearer(url.startsWith('/v1/admin/') ? t.adminToken : /^\/v1\/(gpts\?|accounts\/)/.test(url) ? accountKey : token)
       const response = await t.app.inject({ url, headers })
       if (response.statusCode !== 422) {
         failures.push(`${url} → ${response.statusCode} ${response.body.slice(0, 200)}`)
