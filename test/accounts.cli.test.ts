@@ -3,34 +3,12 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Readable } from 'node:stream'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
-import { runCli } from './helpers/cli.js'
+import { runCli, useCliDatabase } from './helpers/cli.js'
 import { createTestDatabase, type TestDatabase } from './helpers/test-database.js'
 
 // `agentstore account …` in this process, over its own data directory (or PostgreSQL database).
 
-let db: TestDatabase | null = null
-let dataDir: string
-const saved = { ...process.env }
-
-beforeAll(async () => {
-  dataDir = await mkdtemp(join(tmpdir(), 'agentstore-accounts-cli-'))
-  process.env.DATA_DIR = dataDir
-  process.env.JOBS_ENABLED = 'false'
-  process.env.SIGNUP = 'closed'
-  if (process.env.TEST_DATABASE_URL) {
-    db = await createTestDatabase()
-    process.env.DATABASE_URL = db.url!
-  } else {
-    delete process.env.DATABASE_URL
-  }
-  delete process.env.REDIS_URL
-})
-
-afterAll(async () => {
-  process.env = saved
-  await db?.drop()
-  await rm(dataDir, { recursive: true, force: true })
-})
+useCliDatabase('accounts-cli', { SIGNUP: 'closed' })
 
 /** Runs the CLI with `input` as its standard input. */
 async function withStdin(input: string, ...args: string[]) {

@@ -3,37 +3,17 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { fileURLToPath } from 'node:url'
-import { runCli } from './helpers/cli.js'
+import { runCli, useCliDatabase } from './helpers/cli.js'
 import { createTestDatabase, type TestDatabase } from './helpers/test-database.js'
 
 // The CLI's own code, run in this process so that its human-readable output and error paths are
 // exercised here; test/cli.test.ts runs the real binary as a subprocess.
 
 const BIN = fileURLToPath(new URL('../bin/agentstore.js', import.meta.url))
-let db: TestDatabase | null = null
-let dataDir: string
-const saved = { ...process.env }
 
 const cli = runCli
 
-beforeAll(async () => {
-  dataDir = await mkdtemp(join(tmpdir(), 'agentstore-cli-'))
-  process.env.DATA_DIR = dataDir
-  process.env.JOBS_ENABLED = 'false'
-  if (process.env.TEST_DATABASE_URL) {
-    db = await createTestDatabase()
-    process.env.DATABASE_URL = db.url!
-  } else {
-    delete process.env.DATABASE_URL
-  }
-  delete process.env.REDIS_URL
-})
-
-afterAll(async () => {
-  process.env = saved
-  await db?.drop()
-  await rm(dataDir, { recursive: true, force: true })
-})
+useCliDatabase('cli')
 
 describe('agentstore (in process)', () => {
   it('walks a GPT and its keys through their life, printing for people', async () => {

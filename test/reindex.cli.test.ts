@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { runCli } from './helpers/cli.js'
+import { runCli, useCliDatabase } from './helpers/cli.js'
 import { loadConfig } from '../src/config.js'
 import { LocalEventBus } from '../src/platform/events/event-bus.js'
 import { openConfiguredDatabase, openEmbeddings } from '../src/runtime.js'
@@ -12,11 +12,10 @@ import { createTestDatabase, type TestDatabase } from './helpers/test-database.j
 
 // `agentstore reindex` after a change of embeddings model, against a fake OpenAI-compatible server.
 
-let db: TestDatabase | null = null
-let dataDir: string
 let server: FakeEmbeddingsServer
-const saved = { ...process.env }
 const silent = { warn() {} }
+
+useCliDatabase('reindex')
 
 const cli = runCli
 
@@ -37,22 +36,12 @@ const modelsOf = (gptId: string) =>
 
 beforeAll(async () => {
   server = await startFakeEmbeddingsServer({ dimensions: 8 })
-  dataDir = await mkdtemp(join(tmpdir(), 'agentstore-reindex-'))
   Object.assign(process.env, {
-    DATA_DIR: dataDir,
-    JOBS_ENABLED: 'false',
     EMBEDDINGS_PROVIDER: 'openai',
     EMBEDDINGS_BASE_URL: server.url,
     EMBEDDINGS_MODEL: 'model-a',
     EMBEDDINGS_DIM: '8',
   })
-  if (process.env.TEST_DATABASE_URL) {
-    db = await createTestDatabase()
-    process.env.DATABASE_URL = db.url!
-  } else {
-    delete process.env.DATABASE_URL
-  }
-  delete process.env.REDIS_URL
   expect((await cli('gpt', 'create', 'g1', '--name', 'G1')).code).toBe(0)
   expect((await cli('gpt', 'create', 'g2', '--name', 'G2')).code).toBe(0)
   // A remote provider embeds in the background: with no job queue, the memories stay pending.
@@ -63,10 +52,7 @@ beforeAll(async () => {
 })
 
 afterAll(async () => {
-  process.env = saved
   await server.close()
-  await db?.drop()
-  await rm(dataDir, { recursive: true, force: true })
 })
 
 describe('agentstore reindex', () => {

@@ -1,6 +1,10 @@
-import { vi } from 'vitest'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, vi } from 'vitest'
 import { main } from '../../src/cli/main.js'
 import { CLI_CWD } from './children.js'
+import { createTestDatabase, type TestDatabase } from './test-database.js'
 
 export interface CliRun {
   code: number
@@ -38,4 +42,31 @@ export async function runCliIn(cwd: string, ...args: string[]): Promise<CliRun> 
   const code = Number(process.exitCode ?? 0)
   process.exitCode = undefined
   return { code, stdout, stderr }
+}
+
+/**
+ * For the whole test file: points the in-process CLI at a data directory of its own (and, on a
+ * PostgreSQL run, at a database of its own), with `env` on top and no Redis; restores the
+ * environment and removes both afterwards. Call it at the top level of the file, before its own hooks.
+ */
+export function useCliDatabase(name: string, env: Record<string, string> = {}): void {
+  const saved = { ...process.env }
+  let db: TestDatabase | null = null
+  let dataDir: string | null = null
+  beforeAll(async () => {
+    dataDir = await mkdtemp(join(tmpdir(), `agentstore-${name}-`))
+    Object.assign(process.env, { DATA_DIR: dataDir, JOBS_ENABLED: 'false', ...env })
+    if (process.env.TEST_DATABASE_URL) {
+      db = await createTestDatabase()
+      process.env.DATABASE_URL = db.url!
+    } else {
+      delete process.env.DATABASE_URL
+    }
+    delete process.env.REDIS_URL
+  })
+  afterAll(async () => {
+    process.env = saved
+    await db?.drop()
+    if (dataDir) await rm(dataDir, { recursive: true, force: true })
+  })
 }
