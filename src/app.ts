@@ -29,6 +29,9 @@ import { memoryRoutes } from './modules/memories/memories.routes.js'
 import { generationRoutes } from './modules/chat/generation.routes.js'
 import { GenerationStreams } from './modules/chat/generation.stream.js'
 import { searchRoutes } from './modules/search/search.routes.js'
+import { compatHealthExtras } from './compat/health.js'
+import { objectStoreRoutes } from './compat/objectstore/objectstore.routes.js'
+import { servedSurfaces } from './compat/surfaces.js'
 import type { EventBus } from './platform/events/event-bus.js'
 import type { Services } from './services.js'
 
@@ -82,7 +85,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(authPlugin, { adminToken: config.adminToken, authenticateKey: (token) => services.keys.authenticate(token) })
 
   const listDeps = { publicUrl: config.publicUrl, maxPageSize: config.maxPageSize }
-  await app.register(healthRoutes({ version: deps.version, checks: deps.readinessChecks }))
+  const { served: compat, notYet } = servedSurfaces(config.compat)
+  await app.register(
+    healthRoutes({ version: deps.version, checks: deps.readinessChecks, extras: compatHealthExtras(compat, new Date()) }),
+  )
   await app.register(gptRoutes({ gpts: services.gpts }))
   await app.register(meRoutes())
   await app.register(keyRoutes({ keys: services.keys, ...listDeps }, 'tenant'))
@@ -116,6 +122,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(
     actionRoutes({ gpts: services.gpts, collections: services.collections, publicUrl: config.publicUrl, version: deps.version }),
   )
+  // The replaced systems' own APIs (docs/compat.md), each only when COMPAT names it.
+  if (compat.includes('objectstore')) await app.register(objectStoreRoutes({ version: deps.version }))
+  app.log.info({ compat, not_available_yet: notYet }, 'compatibility surfaces')
   // No admin token, no admin API: its routes do not exist (404).
   if (config.adminToken !== null) {
     await app.register(adminGptRoutes({ gpts: services.gpts, ...listDeps }))

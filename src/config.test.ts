@@ -123,6 +123,7 @@ describe('loadConfig rejects bad values, naming the variable', () => {
     { env: { TRUST_PROXY: 'maybe' }, variable: 'TRUST_PROXY', allowed: /true or false/ },
     { env: { JOBS_ENABLED: 'sometimes' }, variable: 'JOBS_ENABLED', allowed: /true or false/ },
     { env: { SHUTDOWN_TIMEOUT_MS: 'soon' }, variable: 'SHUTDOWN_TIMEOUT_MS', allowed: /whole number/ },
+    { env: { COMPAT: 'objectstore,mongo' }, variable: 'COMPAT', allowed: /objectstore, adapter, fastwrap, agentmail, chatstore, or none/ },
   ]
 
   it.each(cases)('$env → names $variable', ({ env, variable, allowed, alone }) => {
@@ -152,6 +153,18 @@ describe('loadConfig rejects bad values, naming the variable', () => {
     const named = error.problems.map((problem) => /^[A-Z_]+/.exec(problem)?.[0])
     expect(named.sort()).toEqual(['BODY_LIMIT', 'DATABASE_URL', 'LOG_LEVEL', 'PORT', 'RATE_LIMITS', 'TRUST_PROXY'])
     for (const variable of named) expect(error.message).toContain(variable)
+  })
+})
+
+describe('COMPAT', () => {
+  it.each([
+    ['', ['objectstore', 'adapter', 'fastwrap', 'agentmail', 'chatstore']],
+    ['none', []],
+    ['NONE', []],
+    [' chatstore , ObjectStore ', ['objectstore', 'chatstore']],
+    ['objectstore,objectstore', ['objectstore']],
+  ])('%j → %j', (value, surfaces) => {
+    expect(loadConfig({ COMPAT: value }).compat).toEqual(surfaces)
   })
 })
 

@@ -37,7 +37,12 @@ export interface Config {
   embeddings: EmbeddingsConfig
   maxBatch: number
   maxMemoryChars: number
+  /** The replaced systems whose own APIs are served beside the house API (see docs/compat.md). */
+  compat: CompatSurface[]
 }
+
+export const COMPAT_SURFACES = ['objectstore', 'adapter', 'fastwrap', 'agentmail', 'chatstore'] as const
+export type CompatSurface = (typeof COMPAT_SURFACES)[number]
 
 export type LlmProviderName = 'openai' | 'anthropic' | 'offline'
 
@@ -103,6 +108,7 @@ export const SETTINGS = {
   EMBEDDINGS_TIMEOUT_MS: { default: '30000', help: 'How long one embeddings request may take.' },
   MAX_BATCH: { default: '100', help: 'Most memories one batch request may hold.' },
   MAX_MEMORY_CHARS: { default: '10000', help: 'Longest memory content, in characters (422 past it).' },
+  COMPAT: { default: COMPAT_SURFACES.join(','), help: 'Replaced systems whose own APIs are served too (docs/compat.md): a comma list of objectstore, adapter, fastwrap, agentmail, chatstore, or none.' },
 } as const
 
 export type SettingName = keyof typeof SETTINGS
@@ -241,9 +247,18 @@ export function loadConfig(env: Env = process.env): Config {
     },
     maxBatch: int('MAX_BATCH', 1, 10_000),
     maxMemoryChars: int('MAX_MEMORY_CHARS', 1, 1_000_000),
+    compat: compatList(raw('COMPAT'), problems),
   }
   if (problems.length > 0) throw new ConfigError(problems)
   return config
+}
+
+function compatList(text: string, problems: string[]): CompatSurface[] {
+  if (text.toLowerCase() === 'none') return []
+  const names = text.split(',').map((name) => name.trim().toLowerCase()).filter((name) => name !== '')
+  const unknown = names.filter((name) => !(COMPAT_SURFACES as readonly string[]).includes(name))
+  if (unknown.length > 0) problems.push(`COMPAT=${JSON.stringify(text)}: expected a comma list of ${COMPAT_SURFACES.join(', ')}, or none`)
+  return COMPAT_SURFACES.filter((surface) => names.includes(surface))
 }
 
 function parseBytes(text: string): number | null {

@@ -4,12 +4,27 @@ import { ERR } from '../../platform/errors.js'
 import { checkReadiness, type ReadinessCheck } from '../../platform/readiness.js'
 
 const Check = Type.Object({ ok: Type.Boolean(), state: Type.String() })
-const ReadyBody = Type.Object({
-  status: Type.Union([Type.Literal('ready'), Type.Literal('degraded')]),
-  checks: Type.Record(Type.String(), Check),
-})
+// Open objects: the compatibility surfaces add the fields their own health answers carry.
+const open = { additionalProperties: true }
+const ReadyBody = Type.Object(
+  {
+    status: Type.Union([Type.Literal('ready'), Type.Literal('degraded')]),
+    checks: Type.Record(Type.String(), Check),
+  },
+  open,
+)
 
-export function healthRoutes(deps: { version: string; checks: ReadinessCheck[] }) {
+type Fields = () => Record<string, unknown>
+
+/** Fields added to the house's own health answers (the house's fields win where names meet). */
+export interface HealthExtras {
+  health?: Fields
+  live?: Fields
+  ready?: Fields
+}
+
+export function healthRoutes(deps: { version: string; checks: ReadinessCheck[]; extras?: HealthExtras }) {
+  const extra = (fields: Fields | undefined) => (fields ? fields() : {})
   return async (app: FastifyInstance) => {
     const tags = ['health']
     app.get(
@@ -20,18 +35,18 @@ export function healthRoutes(deps: { version: string; checks: ReadinessCheck[] }
           tags,
           operationId: 'getHealth',
           summary: 'Service status and version',
-          response: { 200: Type.Object({ status: Type.Literal('ok'), version: Type.String() }) },
+          response: { 200: Type.Object({ status: Type.Literal('ok'), version: Type.String() }, open) },
         },
       },
-      async () => ({ status: 'ok' as const, version: deps.version }),
+      async () => ({ ...extra(deps.extras?.health), status: 'ok' as const, version: deps.version }),
     )
     app.get(
       '/live',
       {
         config: { access: 'public' },
-        schema: { tags, operationId: 'getLive', summary: 'The process is up', response: { 200: Type.Object({ status: Type.Literal('ok') }) } },
+        schema: { tags, operationId: 'getLive', summary: 'The process is up', response: { 200: Type.Object({ status: Type.Literal('ok') }, open) } },
       },
-      async () => ({ status: 'ok' as const }),
+      async () => ({ ...extra(deps.extras?.live), status: 'ok' as const }),
     )
     app.get(
       '/ready',
@@ -53,7 +68,7 @@ export function healthRoutes(deps: { version: string; checks: ReadinessCheck[] }
             checks: readiness.checks,
           })
         }
-        return { status: readiness.status, checks: readiness.checks }
+        return { ...extra(deps.extras?.ready), status: readiness.status, checks: readiness.checks }
       },
     )
   }
