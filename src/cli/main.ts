@@ -77,7 +77,10 @@ function program(): Command {
       })),
     )
   key.command('list').argument('<gpt_id>').action(run('key.list', (gptId: string) => ({ gpt_id: gptId })))
-  key.command('revoke').argument('<key_id>').action(run('key.revoke', (keyId: string) => ({ key_id: keyId })))
+  key
+    .command('revoke')
+    .argument('<key_id>', 'the key id, or the whole key (ak_…)')
+    .action(run('key.revoke', (keyId: string) => ({ key_id: keyId })))
 
   cli
     .command('reindex')
