@@ -30,6 +30,7 @@ import { generationRoutes } from './modules/chat/generation.routes.js'
 import { GenerationStreams } from './modules/chat/generation.stream.js'
 import { searchRoutes } from './modules/search/search.routes.js'
 import { compatHealthExtras } from './compat/health.js'
+import { chatStoreRoutes } from './compat/chatstore/chatstore.routes.js'
 import { objectStoreRoutes } from './compat/objectstore/objectstore.routes.js'
 import { servedSurfaces } from './compat/surfaces.js'
 import type { EventBus } from './platform/events/event-bus.js'
@@ -124,6 +125,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   )
   // The replaced systems' own APIs (docs/compat.md), each only when COMPAT names it.
   if (compat.includes('objectstore')) await app.register(objectStoreRoutes({ version: deps.version }))
+  if (compat.includes('chatstore')) {
+    const { sessions, messages, generation } = services
+    await app.register(chatStoreRoutes({ sessions, messages, generation, maxMessageChars: config.maxMessageChars }))
+  }
   app.log.info({ compat, not_available_yet: notYet }, 'compatibility surfaces')
   // No admin token, no admin API: its routes do not exist (404).
   if (config.adminToken !== null) {
