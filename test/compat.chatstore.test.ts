@@ -240,6 +240,12 @@ describe('OpenAPI with the compatibility surfaces served', () => {
       expect.arrayContaining(['/', '/api/v1/sessions', '/api/v1/sessions/{session_id}/favorite', '/api/v1/sessions/{session_id}/resume']),
     )
   })
+
+  it('is also where the chat store served it, /api/v1/openapi.json, without a key', async () => {
+    const response = await t.app.inject({ url: '/api/v1/openapi.json' })
+    expect(response.statusCode).toBe(200)
+    expect(response.json()).toEqual((await t.app.inject({ url: '/openapi.json' })).json())
+  })
 })
 
 describe('chat store: health and rate limits', () => {

@@ -40,6 +40,9 @@ export function chatStoreRoutes({ sessions, messages, generation, maxMessageChar
     app.setErrorHandler(sendChatStoreError)
     const common = { tags: ['chat store (compat)'], security: BEARER_SECURITY }
 
+    // Where its FastAPI app served its OpenAPI document: the service's own, which lists these routes.
+    app.get('/api/v1/openapi.json', { config: { access: 'public' }, schema: { hide: true } }, async () => instance.swagger())
+
     /** Its session routes said "Session not found"; its message routes named the id. */
     const sessionOr404 = async (gptId: string, id: string, detail = 'Session not found') => {
       const session = await sessions.findSession(gptId, id)
