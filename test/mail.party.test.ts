@@ -116,9 +116,10 @@ const routes: Route[] = [
 
 /**
  * Routes an agent key may call that return no mail: its own record, marking its own inbox read, and
- * the public ones (health, a GPT's action spec).
+ * the public ones (health, the object store's root document, a GPT's action spec).
  */
 const MAIL_FREE = [
+  'GET /',
   'GET /v1/me',
   'GET /v1/agents/{id}',
   'POST /v1/agents/{id}/inbox/read',
