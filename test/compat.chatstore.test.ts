@@ -236,6 +236,8 @@ describe('OpenAPI with the compatibility surfaces served', () => {
     const result = await new Validator().validate(structuredClone(doc) as Record<string, unknown>)
     expect(result.errors).toBeUndefined()
     expect(result.valid).toBe(true)
+    const ids = Object.values(doc.paths).flatMap((item) => Object.values(item as Record<string, { operationId?: string }>).map((op) => op.operationId))
+    expect(new Set(ids).size).toBe(ids.length)
     expect(Object.keys(doc.paths)).toEqual(
       expect.arrayContaining(['/', '/api/v1/sessions', '/api/v1/sessions/{session_id}/favorite', '/api/v1/sessions/{session_id}/resume']),
     )
