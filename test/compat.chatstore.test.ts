@@ -77,6 +77,8 @@ describe('chat store: sessions', () => {
     const second = (await call('GET', `${BASE}/?user_id=${OTHER_USER}&skip=1&limit=1`)).json<{ sessions: Session[]; total: number }>()
     expect(second).toEqual({ sessions: [expect.objectContaining({ name: 'newest' })], total: 2 })
     expect(all.sessions[0]!.id).toBe(favorite.id)
+    // A UUID is the same user in any letter case.
+    expect((await call('GET', `${BASE}?user_id=${OTHER_USER.toUpperCase()}`)).json()).toMatchObject({ total: 2 })
   })
 
   it('PUT /api/v1/sessions/{id} renames (trimmed)', async () => {

@@ -29,6 +29,8 @@ const DEFAULT_NAME = 'New Chat'
 const Resumed = Type.Object({ message_id: Uuid, status: Type.String() })
 
 const gptOf = (request: FastifyRequest) => keyPrincipal(request).gptId
+/** Its user ids were UUIDs, equal in any letter case: stored in one. */
+const canonicalUuid = (id: string) => id.toLowerCase()
 
 /**
  * The RAG chat store's own API (/api/v1/sessions…) on the house's sessions, messages and generation:
@@ -67,7 +69,11 @@ export function chatStoreRoutes({ sessions, messages, generation, maxMessageChar
       },
       async (request, reply) => {
         const { user_id, name, is_favorite } = request.body
-        const session = await sessions.createSession(gptOf(request), { user_id, name: name ?? DEFAULT_NAME, is_favorite: is_favorite ?? false })
+        const session = await sessions.createSession(gptOf(request), {
+          user_id: canonicalUuid(user_id),
+          name: name ?? DEFAULT_NAME,
+          is_favorite: is_favorite ?? false,
+        })
         return reply.code(201).send(toChatStoreSession(session))
       },
     )
@@ -85,7 +91,7 @@ export function chatStoreRoutes({ sessions, messages, generation, maxMessageChar
       },
       async (request) => {
         const { user_id, skip = 0, limit = 100 } = request.query
-        const page = await sessions.listSessions(gptOf(request), { user_id, sort: 'favorites', offset: skip, limit })
+        const page = await sessions.listSessions(gptOf(request), { user_id: canonicalUuid(user_id), sort: 'favorites', offset: skip, limit })
         return { sessions: page.items.map(toChatStoreSession), total: page.total ?? 0 }
       },
     )
