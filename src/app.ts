@@ -33,6 +33,9 @@ import { memoryRoutes } from './modules/memories/memories.routes.js'
 import { generationRoutes } from './modules/chat/generation.routes.js'
 import { GenerationStreams } from './modules/chat/generation.stream.js'
 import { searchRoutes } from './modules/search/search.routes.js'
+import { compatHealthExtras } from './compat/health.js'
+import { chatStoreRoutes } from './compat/chatstore/chatstore.routes.js'
+import { servedSurfaces } from './compat/surfaces.js'
 import type { EventBus } from './platform/events/event-bus.js'
 import type { Services } from './services.js'
 
@@ -89,7 +92,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   })
 
   const listDeps = { publicUrl: config.publicUrl, maxPageSize: config.maxPageSize }
-  await app.register(healthRoutes({ version: deps.version, checks: deps.readinessChecks, publicUrl: config.publicUrl }))
+  const { served: compat, notYet } = servedSurfaces(config.compat)
+  await app.register(
+    healthRoutes({ version: deps.version, checks: deps.readinessChecks, publicUrl: config.publicUrl, extras: compatHealthExtras(compat, new Date()) }),
+  )
   await app.register(jwksRoutes({ signingKeys: services.signingKeys }))
   await app.register(accountRoutes({ accounts: services.accounts }))
   await app.register(gptRoutes({ gpts: services.gpts }))
@@ -126,6 +132,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(
     actionRoutes({ gpts: services.gpts, collections: services.collections, publicUrl: config.publicUrl, version: deps.version }),
   )
+  // The replaced systems' own APIs (docs/compat.md), each only when COMPAT names it.
+  if (compat.includes('chatstore')) {
+    const { sessions, messages, generation } = services
+    await app.register(chatStoreRoutes({ sessions, messages, generation, maxMessageChars: config.maxMessageChars }))
+  }
+  app.log.info({ compat, not_available_yet: notYet }, 'compatibility surfaces')
   // No admin token, no admin API: its routes do not exist (404).
   if (config.adminToken !== null) {
     await app.register(adminGptRoutes({ gpts: services.gpts, ...listDeps }))

@@ -136,6 +136,7 @@ describe('loadConfig rejects bad values, naming the variable', () => {
     { env: { ACCESS_TOKEN_TTL: '2d' }, variable: 'ACCESS_TOKEN_TTL', allowed: /from 1m to 1d/ },
     { env: { REFRESH_TOKEN_TTL: '2w3d' }, variable: 'REFRESH_TOKEN_TTL', allowed: /from 1m to 365d/ },
     { env: { ACCOUNT_RETENTION_DAYS: '-1' }, variable: 'ACCOUNT_RETENTION_DAYS', allowed: /0 to 3650/ },
+    { env: { COMPAT: 'objectstore,mongo' }, variable: 'COMPAT', allowed: /objectstore, adapter, fastwrap, agentmail, chatstore, or none/ },
   ]
 
   it.each(cases)('$env → names $variable', ({ env, variable, allowed, alone }) => {
@@ -165,6 +166,18 @@ describe('loadConfig rejects bad values, naming the variable', () => {
     const named = error.problems.map((problem) => /^[A-Z_]+/.exec(problem)?.[0])
     expect(named.sort()).toEqual(['BODY_LIMIT', 'DATABASE_URL', 'LOG_LEVEL', 'PORT', 'RATE_LIMITS', 'TRUST_PROXY'])
     for (const variable of named) expect(error.message).toContain(variable)
+  })
+})
+
+describe('COMPAT', () => {
+  it.each([
+    ['', ['objectstore', 'adapter', 'fastwrap', 'agentmail', 'chatstore']],
+    ['none', []],
+    ['NONE', []],
+    [' chatstore , ObjectStore ', ['objectstore', 'chatstore']],
+    ['objectstore,objectstore', ['objectstore']],
+  ])('%j → %j', (value, surfaces) => {
+    expect(loadConfig({ COMPAT: value }).compat).toEqual(surfaces)
   })
 })
 

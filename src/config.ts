@@ -40,6 +40,8 @@ export interface Config {
   maxBatch: number
   maxMemoryChars: number
   accounts: AccountsConfig
+  /** The replaced systems whose own APIs are served beside the house API (see docs/compat.md). */
+  compat: CompatSurface[]
 }
 
 export interface AccountsConfig {
@@ -49,6 +51,9 @@ export interface AccountsConfig {
   refreshTokenTtlSeconds: number
   retentionDays: number
 }
+
+export const COMPAT_SURFACES = ['objectstore', 'adapter', 'fastwrap', 'agentmail', 'chatstore'] as const
+export type CompatSurface = (typeof COMPAT_SURFACES)[number]
 
 export type LlmProviderName = 'openai' | 'anthropic' | 'offline'
 
@@ -118,6 +123,7 @@ export const SETTINGS = {
   ACCESS_TOKEN_TTL: { default: '15m', help: 'Lifetime of a login access token (JWT), such as 15m or 1h (at most 1d).' },
   REFRESH_TOKEN_TTL: { default: '30d', help: 'How long a login session lasts without a refresh; each refresh starts this period again.' },
   ACCOUNT_RETENTION_DAYS: { default: '30', help: 'Days a deleted account and its GPTs are kept (the operator may restore it) before the daily purge removes them.' },
+  COMPAT: { default: COMPAT_SURFACES.join(','), help: 'Replaced systems whose own APIs are served too (docs/compat.md): a comma list of objectstore, adapter, fastwrap, agentmail, chatstore, or none.' },
 } as const
 
 export type SettingName = keyof typeof SETTINGS
@@ -270,9 +276,18 @@ export function loadConfig(env: Env = process.env): Config {
       refreshTokenTtlSeconds: seconds('REFRESH_TOKEN_TTL', 365 * 86_400_000),
       retentionDays: int('ACCOUNT_RETENTION_DAYS', 0, 3650),
     },
+    compat: compatList(raw('COMPAT'), problems),
   }
   if (problems.length > 0) throw new ConfigError(problems)
   return config
+}
+
+function compatList(text: string, problems: string[]): CompatSurface[] {
+  if (text.toLowerCase() === 'none') return []
+  const names = text.split(',').map((name) => name.trim().toLowerCase()).filter((name) => name !== '')
+  const unknown = names.filter((name) => !(COMPAT_SURFACES as readonly string[]).includes(name))
+  if (unknown.length > 0) problems.push(`COMPAT=${JSON.stringify(text)}: expected a comma list of ${COMPAT_SURFACES.join(', ')}, or none`)
+  return COMPAT_SURFACES.filter((surface) => names.includes(surface))
 }
 
 function parseBytes(text: string): number | null {

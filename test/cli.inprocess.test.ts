@@ -41,6 +41,15 @@ describe('agentstore (in process)', () => {
     expect((await cli('key', 'revoke', keyId.replaceAll('-', ''))).stdout).toBe(`Revoked key ${keyId} of GPT inproc-gpt.\n`)
     expect((await cli('key', 'list', 'inproc-gpt')).stdout).toMatch(/revoked/)
 
+    // The whole key works too (the object store's `make revoke-key KEY=…`), only with its own secret.
+    const token = /(ak_[0-9a-f]{32}_[A-Za-z0-9_-]{43})/.exec((await cli('key', 'create', 'inproc-gpt')).stdout)![1]!
+    const wrong = await cli('key', 'revoke', `${token.slice(0, -4)}AAAA`)
+    expect(wrong.code).toBeGreaterThan(0)
+    expect(wrong.stderr).toMatch(/No API key matches this token/)
+    const byKey = await cli('key', 'revoke', token)
+    expect(byKey.stdout).toMatch(/^Revoked key [0-9a-f-]{36} of GPT inproc-gpt\.\n$/)
+    expect(byKey.stdout).not.toContain(token)
+
     const refused = await cli('gpt', 'delete', 'inproc-gpt')
     expect(refused.code).toBe(2)
     expect(refused.stderr).toMatch(/add --yes to confirm/)
@@ -92,6 +101,7 @@ describe('agentstore (in process)', () => {
     { args: ['key', 'create', 'no-such-gpt'], message: /GPT "no-such-gpt" not found/ },
     { args: ['key', 'create', 'test-gpt', '--scopes', 'read,sudo'], message: /Invalid arguments for key\.create/ },
     { args: ['key', 'revoke', 'not-a-uuid'], message: /Invalid arguments for key\.revoke/ },
+    { args: ['key', 'revoke', 'ak_not-a-key'], message: /No API key matches this token/ },
     { args: ['migrate', 'sideways'], message: /unknown migrate action "sideways"/ },
   ])('$args → a clear error', async ({ args, message }) => {
     const result = await cli(...args)

@@ -116,7 +116,7 @@ const routes: Route[] = [
 
 /**
  * Routes an agent key may call that return no mail: its own record, marking its own inbox read, and
- * the public ones (health, a GPT's action spec).
+ * the public ones (health, the object store's root document, a GPT's action spec).
  */
 const MAIL_FREE = [
   // Public: they answer anyone the same, and no mail.

@@ -10,7 +10,9 @@ let token: string
 const checkState = { disk: 'ok' as 'ok' | 'fail' | 'hang', cache: 'ok' as 'ok' | 'fail' }
 
 beforeAll(async () => {
+  // The house's own health fields, without those the compatibility surfaces add (test/compat.*).
   t = await createTestApp({
+    env: { COMPAT: 'none' },
     readinessChecks: (defaults) => [
       ...defaults,
       {

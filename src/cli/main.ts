@@ -89,7 +89,7 @@ function program(env: Env, envFile: string | null): Command {
   key.command('list').argument('<gpt_id>').action(run('key.list', (gptId: string) => ({ gpt_id: gptId })))
   key
     .command('revoke')
-    .argument('<key_id>', 'the id key create and key list show, or the 32 hex digits after ak_ in the key')
+    .argument('<key_id>', 'the id key create and key list show, the 32 hex digits after ak_ in the key, or the whole key (ak_…)')
     .action(run('key.revoke', (keyId: string) => ({ key_id: dashedKeyId(keyId) })))
 
   const account = cli.command('account').description('manage accounts (owners of GPTs), also while SIGNUP=closed')

@@ -53,9 +53,10 @@ export const operations = {
     run: (ctx, args) => allPages((cursor) => ctx.services.keys.listKeys(args.gpt_id, { cursor, limit: 200 })),
   }),
   'key.revoke': op({
-    // A uuid, checked here: an arbitrary string would reach the database and fail there with a stack trace.
-    args: KeyParams,
-    run: (ctx, args) => ctx.services.keys.revokeKey(null, args.key_id),
+    // A uuid (or a whole ak_ key), checked here: an arbitrary string would reach the database and fail there with a stack trace.
+    args: Type.Object({ key_id: Type.Union([KeyParams.properties.key_id, Type.String({ pattern: '^ak_' })]) }),
+    run: (ctx, args) =>
+      args.key_id.startsWith('ak_') ? ctx.services.keys.revokeToken(args.key_id) : ctx.services.keys.revokeKey(null, args.key_id),
   }),
   'account.create': op({
     args: Type.Object(

@@ -91,14 +91,25 @@ export class MessagesRepository {
   }
 
   /** Sorted by (created_at, id) in the page's order. */
-  async listMessages(gptId: string, sessionId: string, page: PageRequest & { after: [Date, string] | null }): Promise<MessageRow[]> {
+  async listMessages(gptId: string, sessionId: string, page: PageRequest & { after: [Date, string] | null; offset: number }): Promise<MessageRow[]> {
     const cmp = page.order === 'asc' ? '>' : '<'
     let query = this.db.selectFrom('chat_messages').select(MESSAGE_COLUMNS).where('gpt_id', '=', gptId).where('session_id', '=', sessionId)
     if (page.after) {
       const [createdAt, id] = page.after
       query = query.where((eb) => eb(eb.refTuple('created_at', 'id'), cmp, eb.tuple(createdAt, id)))
     }
-    return query.orderBy('created_at', page.order).orderBy('id', page.order).limit(page.limit + 1).execute()
+    query = query.orderBy('created_at', page.order).orderBy('id', page.order).limit(page.limit + 1)
+    return (page.offset > 0 ? query.offset(page.offset) : query).execute()
+  }
+
+  async countMessages(gptId: string, sessionId: string): Promise<number> {
+    const row = await this.db
+      .selectFrom('chat_messages')
+      .where('gpt_id', '=', gptId)
+      .where('session_id', '=', sessionId)
+      .select((eb) => eb.fn.countAll<string>().as('count'))
+      .executeTakeFirstOrThrow()
+    return Number(row.count)
   }
 
   /** The last `limit` messages of the session, oldest first. */

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { keyPrincipal } from '../../platform/auth/auth.plugin.js'
-import { pageQuerySchema, setNextLink } from '../../platform/http/pagination.js'
+import { offsetQuerySchema, pageQuerySchema, setNextLink } from '../../platform/http/pagination.js'
 import { problemResponses } from '../../platform/http/problem.schemas.js'
 import { BEARER_SECURITY } from '../../platform/openapi.plugin.js'
 import { createMessageBody, Message, MessageList, MessageParams, MessageWriteHeaders, patchMessageBody } from './messages.schemas.js'
@@ -58,14 +58,14 @@ export function messageRoutes({ messages, publicUrl, maxPageSize, maxMessageChar
           operationId: 'listMessages',
           summary: 'List the messages of a session, oldest first',
           params: SessionParams,
-          querystring: Type.Object(pageQuerySchema({ maxPageSize }), { additionalProperties: false }),
+          querystring: Type.Object({ ...pageQuerySchema({ maxPageSize }), ...offsetQuerySchema() }, { additionalProperties: false }),
           response: { 200: MessageList, ...problemResponses(400, 401, 403, 404, 422) },
         },
       },
       async (request, reply) => {
         const page = await messages.listMessages(keyPrincipal(request).gptId, request.params.id, request.query)
         setNextLink(request, reply, publicUrl, page.nextCursor)
-        return { messages: page.items, next_cursor: page.nextCursor, has_more: page.hasMore }
+        return { messages: page.items, next_cursor: page.nextCursor, has_more: page.hasMore, total: page.total }
       },
     )
 

@@ -75,6 +75,7 @@ export const MessageList = Type.Object({
   messages: Type.Array(Message),
   next_cursor: Type.Union([Type.String(), Type.Null()]),
   has_more: Type.Boolean(),
+  total: Type.Optional(Type.Integer({ description: 'How many messages the session has in all (only with `offset`).' })),
 })
 
 export const MessageWriteHeaders = Type.Object({

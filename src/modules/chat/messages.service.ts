@@ -2,7 +2,7 @@ import type { Kysely } from 'kysely'
 import { uuidv7 } from 'uuidv7'
 import type { JsonValue, MessageSender, MessageStatus, Tables } from '../../platform/db/tables.js'
 import { ERR, type FieldError } from '../../platform/errors.js'
-import { pageRequest, toPage, type Page, type SortOrder } from '../../platform/http/pagination.js'
+import { checkOffset, pageRequest, toPage, type Page, type SortOrder } from '../../platform/http/pagination.js'
 import { timeIdAfter } from '../../platform/http/seek.js'
 import { requestFingerprint, type IdempotencyStore } from '../../platform/idempotency.js'
 import { exceedsDepth } from '../../platform/json-depth.js'
@@ -118,13 +118,21 @@ export class MessagesService {
     return toMessageView(row)
   }
 
-  /** Oldest first by default; the session must exist in the GPT (404). */
-  async listMessages(gptId: string, sessionId: string, query: { limit?: number; cursor?: string; order?: SortOrder }): Promise<Page<MessageView>> {
+  /** Oldest first by default; the session must exist in the GPT (404). With `offset`, the page starts there and carries the total. */
+  async listMessages(
+    gptId: string,
+    sessionId: string,
+    query: { limit?: number; cursor?: string; order?: SortOrder; offset?: number },
+  ): Promise<Page<MessageView> & { total?: number }> {
+    const offset = checkOffset(query)
     await this.sessions.getSession(gptId, sessionId)
     const page = pageRequest(query, `messages:${gptId}/${sessionId}`, { defaultPageSize: this.limits.defaultPageSize, order: 'asc' })
-    const rows = await this.repo.listMessages(gptId, sessionId, { ...page, after: timeIdAfter(page) })
+    const [rows, total] = await Promise.all([
+      this.repo.listMessages(gptId, sessionId, { ...page, after: timeIdAfter(page), offset: offset ?? 0 }),
+      offset === null ? undefined : this.repo.countMessages(gptId, sessionId),
+    ])
     const result = toPage(rows, page, (row) => [row.created_at.toISOString(), row.id])
-    return { ...result, items: result.items.map(toMessageView) }
+    return { ...result, items: result.items.map(toMessageView), ...(total === undefined ? {} : { total }) }
   }
 
   /** The last `limit` messages of the session (every sender and status), oldest first. */

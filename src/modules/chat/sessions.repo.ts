@@ -4,6 +4,13 @@ import type { PageRequest } from '../../platform/http/pagination.js'
 
 export type SessionRow = Selectable<ChatSessionsTable>
 
+export interface SessionPage extends PageRequest {
+  sort: 'activity' | 'favorites'
+  /** Rows skipped before the page (offset paging); 0 with a cursor. */
+  offset: number
+  after: [Date, string] | [boolean, Date, string] | null
+}
+
 export interface SessionFilters {
   userId: string | null
   favorite: boolean | null
@@ -75,18 +82,33 @@ export class SessionsRepository {
     )
   }
 
-  /** Sorted by (last_activity_at, id) in the page's order. */
-  async listSessions(gptId: string, filters: SessionFilters, page: PageRequest & { after: [Date, string] | null }): Promise<SessionRow[]> {
+  /** Sorted by (last_activity_at, id), or (is_favorite, last_activity_at, id) for `favorites`, in the page's order. */
+  async listSessions(gptId: string, filters: SessionFilters, page: SessionPage): Promise<SessionRow[]> {
     const cmp = page.order === 'asc' ? '>' : '<'
-    let query = this.db.selectFrom('chat_sessions').selectAll().where('gpt_id', '=', gptId)
+    let query = this.filtered(gptId, filters).selectAll()
+    if (page.after && page.sort === 'favorites') {
+      const [favorite, activity, id] = page.after as [boolean, Date, string]
+      query = query.where((eb) => eb(eb.refTuple('is_favorite', 'last_activity_at', 'id'), cmp, eb.tuple(favorite, activity, id)))
+    } else if (page.after) {
+      const [activity, id] = page.after as [Date, string]
+      query = query.where((eb) => eb(eb.refTuple('last_activity_at', 'id'), cmp, eb.tuple(activity, id)))
+    }
+    if (page.sort === 'favorites') query = query.orderBy('is_favorite', page.order)
+    query = query.orderBy('last_activity_at', page.order).orderBy('id', page.order).limit(page.limit + 1)
+    return (page.offset > 0 ? query.offset(page.offset) : query).execute()
+  }
+
+  async countSessions(gptId: string, filters: SessionFilters): Promise<number> {
+    const row = await this.filtered(gptId, filters).select((eb) => eb.fn.countAll<string>().as('count')).executeTakeFirstOrThrow()
+    return Number(row.count)
+  }
+
+  private filtered(gptId: string, filters: SessionFilters) {
+    let query = this.db.selectFrom('chat_sessions').where('gpt_id', '=', gptId)
     if (filters.userId !== null) query = query.where('user_id', '=', filters.userId)
     if (filters.favorite !== null) query = query.where('is_favorite', '=', filters.favorite)
     if (filters.q !== null) query = query.where(sql<boolean>`name ilike ${`%${likeLiteral(filters.q)}%`} escape '\\'`)
-    if (page.after) {
-      const [activity, id] = page.after
-      query = query.where((eb) => eb(eb.refTuple('last_activity_at', 'id'), cmp, eb.tuple(activity, id)))
-    }
-    return query.orderBy('last_activity_at', page.order).orderBy('id', page.order).limit(page.limit + 1).execute()
+    return query
   }
 
   /** Deletes the session; its messages go with it (foreign key cascade). */

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { keyPrincipal } from '../../platform/auth/auth.plugin.js'
-import { pageQuerySchema, setNextLink } from '../../platform/http/pagination.js'
+import { offsetQuerySchema, pageQuerySchema, setNextLink } from '../../platform/http/pagination.js'
 import { problemResponses } from '../../platform/http/problem.schemas.js'
 import { BEARER_SECURITY } from '../../platform/openapi.plugin.js'
 import { GptParams } from '../gpts/gpts.schemas.js'
@@ -47,16 +47,17 @@ export function sessionRoutes({ sessions, publicUrl, maxPageSize }: Deps) {
           summary: 'List chat sessions, most recently active first',
           description:
             'Sorted by `last_activity_at` (the time of the last message), then id; `order=asc` lists the least recently active first. ' +
-            'Filter by `user_id`, `favorite` and `q` (a case-insensitive substring of the name). A session that gets a message while you page moves to the top.',
+            'Filter by `user_id`, `favorite` and `q` (a case-insensitive substring of the name). A session that gets a message while you page moves to the top. ' +
+            '`sort=favorites` lists favorites first. `offset` skips that many sessions instead of a cursor, and the answer then carries `total`.',
           params: GptParams,
-          querystring: Type.Object(listSessionsQuery(pageQuerySchema({ maxPageSize })), { additionalProperties: false }),
+          querystring: Type.Object(listSessionsQuery({ ...pageQuerySchema({ maxPageSize }), ...offsetQuerySchema() }), { additionalProperties: false }),
           response: { 200: SessionList, ...problemResponses(400, 401, 403, 422) },
         },
       },
       async (request, reply) => {
         const page = await sessions.listSessions(request.params.gpt_id, request.query)
         setNextLink(request, reply, publicUrl, page.nextCursor)
-        return { sessions: page.items, next_cursor: page.nextCursor, has_more: page.hasMore }
+        return { sessions: page.items, next_cursor: page.nextCursor, has_more: page.hasMore, total: page.total }
       },
     )
 

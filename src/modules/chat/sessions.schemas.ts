@@ -51,6 +51,7 @@ export const SessionList = Type.Object({
   sessions: Type.Array(Session),
   next_cursor: Type.Union([Type.String(), Type.Null()]),
   has_more: Type.Boolean(),
+  total: Type.Optional(Type.Integer({ description: 'How many sessions match in all (only with `offset`).' })),
 })
 
 export function listSessionsQuery(page: Record<string, unknown>) {
@@ -58,6 +59,11 @@ export function listSessionsQuery(page: Record<string, unknown>) {
     ...page,
     user_id: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'Only this user\'s sessions.' })),
     favorite: Type.Optional(Type.Boolean({ description: 'Only favorites (true) or only the others (false).' })),
+    sort: Type.Optional(
+      Type.Union([Type.Literal('activity'), Type.Literal('favorites')], {
+        description: '`activity` (default): by last activity; `favorites`: favorites before the others, each by last activity.',
+      }),
+    ),
     q: Type.Optional(
       Type.String({
         minLength: 1,
@@ -70,6 +76,8 @@ export function listSessionsQuery(page: Record<string, unknown>) {
 export interface ListSessionsQuery {
   limit?: number
   cursor?: string
+  offset?: number
+  sort?: 'activity' | 'favorites'
   order?: 'asc' | 'desc'
   user_id?: string
   favorite?: boolean

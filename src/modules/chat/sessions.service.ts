@@ -1,7 +1,7 @@
 import { uuidv7 } from 'uuidv7'
 import type { JsonObject } from '../../platform/db/tables.js'
 import { ERR } from '../../platform/errors.js'
-import { pageRequest, toPage, type Page } from '../../platform/http/pagination.js'
+import { checkOffset, pageRequest, toPage, type Page, type PageRequest } from '../../platform/http/pagination.js'
 import { timeIdAfter } from '../../platform/http/seek.js'
 import { exceedsDepth } from '../../platform/json-depth.js'
 import type { CharactersService } from '../characters/characters.service.js'
@@ -21,6 +21,15 @@ export function toSessionView(row: SessionRow): SessionView {
     created_at: row.created_at.toISOString(),
     updated_at: row.updated_at.toISOString(),
   }
+}
+
+/** A decoded `(is_favorite, last_activity_at, id)` cursor key. */
+function favoriteAfter(page: PageRequest): [boolean, Date, string] | null {
+  if (!page.after) return null
+  const [favorite, ...rest] = page.after
+  const timeId = timeIdAfter({ ...page, after: rest })
+  if (typeof favorite !== 'boolean' || !timeId) throw ERR.invalidCursor('The cursor is malformed.')
+  return [favorite, ...timeId]
 }
 
 export interface SessionsLimits {
@@ -71,13 +80,24 @@ export class SessionsService {
     return toSessionView(row)
   }
 
-  /** Newest activity first by default; `q` matches a substring of the name, ignoring case. */
-  async listSessions(gptId: string, query: ListSessionsQuery): Promise<Page<SessionView>> {
-    const page = pageRequest(query, `sessions:${gptId}`, { defaultPageSize: this.limits.defaultPageSize, order: 'desc' })
+  /**
+   * Newest activity first by default (favorites before the others with sort=favorites); `q` matches a
+   * substring of the name, ignoring case. With `offset`, the page starts there and carries the total.
+   */
+  async listSessions(gptId: string, query: ListSessionsQuery): Promise<Page<SessionView> & { total?: number }> {
+    const offset = checkOffset(query)
+    const sort = query.sort ?? 'activity'
+    const page = pageRequest(query, `sessions:${gptId}:${sort}`, { defaultPageSize: this.limits.defaultPageSize, order: 'desc' })
     const filters = { userId: query.user_id ?? null, favorite: query.favorite ?? null, q: query.q ?? null }
-    const rows = await this.repo.listSessions(gptId, filters, { ...page, after: timeIdAfter(page) })
-    const result = toPage(rows, page, (row) => [row.last_activity_at.toISOString(), row.id])
-    return { ...result, items: result.items.map(toSessionView) }
+    const after = sort === 'favorites' ? favoriteAfter(page) : timeIdAfter(page)
+    const [rows, total] = await Promise.all([
+      this.repo.listSessions(gptId, filters, { ...page, sort, offset: offset ?? 0, after }),
+      offset === null ? undefined : this.repo.countSessions(gptId, filters),
+    ])
+    const result = toPage(rows, page, (row) =>
+      sort === 'favorites' ? [row.is_favorite, row.last_activity_at.toISOString(), row.id] : [row.last_activity_at.toISOString(), row.id],
+    )
+    return { ...result, items: result.items.map(toSessionView), ...(total === undefined ? {} : { total }) }
   }
 
   /** Deletes the session and all its messages. */

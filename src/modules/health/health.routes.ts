@@ -4,19 +4,38 @@ import { ERR } from '../../platform/errors.js'
 import { checkReadiness, type ReadinessCheck } from '../../platform/readiness.js'
 
 const Check = Type.Object({ ok: Type.Boolean(), state: Type.String() })
-const ReadyBody = Type.Object({
-  status: Type.Union([Type.Literal('ready'), Type.Literal('degraded')]),
-  checks: Type.Record(Type.String(), Check),
-})
+// Open objects: the compatibility surfaces add the fields their own health answers carry.
+const open = { additionalProperties: true }
+const ReadyBody = Type.Object(
+  {
+    status: Type.Union([Type.Literal('ready'), Type.Literal('degraded')]),
+    checks: Type.Record(Type.String(), Check),
+  },
+  open,
+)
 
-const Landing = Type.Object({
-  name: Type.Literal('agentstore'),
-  version: Type.String(),
-  description: Type.String(),
-  links: Type.Object({ docs: Type.String(), openapi: Type.String(), health: Type.String() }),
-})
+type Fields = () => Record<string, unknown>
 
-export function healthRoutes(deps: { version: string; checks: ReadinessCheck[]; publicUrl: string }) {
+/** Fields added to the house's own root and health answers (the house's fields win where names meet). */
+export interface HealthExtras {
+  root?: Fields
+  health?: Fields
+  live?: Fields
+  ready?: Fields
+}
+
+const Landing = Type.Object(
+  {
+    name: Type.Literal('agentstore'),
+    version: Type.String(),
+    description: Type.String(),
+    links: Type.Object({ docs: Type.String(), openapi: Type.String(), health: Type.String() }),
+  },
+  open,
+)
+
+export function healthRoutes(deps: { version: string; checks: ReadinessCheck[]; publicUrl: string; extras?: HealthExtras }) {
+  const extra = (fields: Fields | undefined) => (fields ? fields() : {})
   return async (app: FastifyInstance) => {
     const tags = ['health']
     // Whoever opens the bare address (a browser, a first curl) learns what answers here and where to read on.
@@ -27,6 +46,7 @@ export function healthRoutes(deps: { version: string; checks: ReadinessCheck[]; 
         schema: { tags, operationId: 'getRoot', summary: 'What this service is, and where its documentation is', response: { 200: Landing } },
       },
       async () => ({
+        ...extra(deps.extras?.root),
         name: 'agentstore' as const,
         version: deps.version,
         description: 'Persistence for Custom GPTs and AI agents. API keys go in Authorization: Bearer <key>.',
@@ -41,18 +61,18 @@ export function healthRoutes(deps: { version: string; checks: ReadinessCheck[]; 
           tags,
           operationId: 'getHealth',
           summary: 'Service status and version',
-          response: { 200: Type.Object({ status: Type.Literal('ok'), version: Type.String() }) },
+          response: { 200: Type.Object({ status: Type.Literal('ok'), version: Type.String() }, open) },
         },
       },
-      async () => ({ status: 'ok' as const, version: deps.version }),
+      async () => ({ ...extra(deps.extras?.health), status: 'ok' as const, version: deps.version }),
     )
     app.get(
       '/live',
       {
         config: { access: 'public' },
-        schema: { tags, operationId: 'getLive', summary: 'The process is up', response: { 200: Type.Object({ status: Type.Literal('ok') }) } },
+        schema: { tags, operationId: 'getLive', summary: 'The process is up', response: { 200: Type.Object({ status: Type.Literal('ok') }, open) } },
       },
-      async () => ({ status: 'ok' as const }),
+      async () => ({ ...extra(deps.extras?.live), status: 'ok' as const }),
     )
     app.get(
       '/ready',
@@ -74,7 +94,7 @@ export function healthRoutes(deps: { version: string; checks: ReadinessCheck[]; 
             checks: readiness.checks,
           })
         }
-        return { status: readiness.status, checks: readiness.checks }
+        return { ...extra(deps.extras?.ready), status: readiness.status, checks: readiness.checks }
       },
     )
   }

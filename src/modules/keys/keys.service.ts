@@ -81,6 +81,14 @@ export class KeysService {
     return toKeyView(row)
   }
 
+  /** Revokes the key a whole token names, when its secret matches (a wrong secret is "not found"). */
+  async revokeToken(token: string): Promise<KeyView> {
+    const parsed = parseApiKey(token)
+    const row = parsed ? await this.repo.findKey(parsed.id) : null
+    if (!parsed || !row || !secretMatches(parsed.secret, row.secret_hash)) throw ERR.notFoundDetail('No API key matches this token.')
+    return this.revokeKey(null, row.id)
+  }
+
   /** Resolves a bearer token to its key, or explains in a 401 why it cannot be used. */
   async authenticate(token: string, now = new Date()): Promise<Extract<Principal, { kind: 'key' }>> {
     const parsed = parseApiKey(token)

@@ -25,6 +25,24 @@ export function pageQuerySchema(limits: { maxPageSize: number }) {
   }
 }
 
+/** Offset paging beside the cursor, for clients that count rows (the replaced chat store's `skip`). */
+export function offsetQuerySchema() {
+  return {
+    offset: Type.Optional(
+      Type.Integer({ minimum: 0, maximum: 1_000_000, description: 'Skip this many items first (not with `cursor`); the answer then carries `total`.' }),
+    ),
+  }
+}
+
+/** An offset, when given, replaces the cursor: both at once is a 422. */
+export function checkOffset(query: { cursor?: string; offset?: number }): number | null {
+  if (query.offset === undefined) return null
+  if (query.cursor !== undefined) {
+    throw ERR.validation('Give either `cursor` or `offset`, not both.', [{ pointer: '/offset', location: 'query', message: 'must not be given with cursor' }])
+  }
+  return query.offset
+}
+
 /**
  * A cursor is base64url JSON of the list it belongs to (`scope`, which includes the order) and the
  * last row's sort key; a cursor from another list is refused rather than silently misread.
