@@ -258,8 +258,9 @@ describe('COMPAT without objectstore', () => {
     await plain?.close()
   })
 
-  it('has no root document, and health carries only the house fields', async () => {
-    expect((await plain.app.inject({ url: '/' })).statusCode).toBe(404)
+  it('answers the house landing at / without the object store\'s fields, and health carries only the house fields', async () => {
+    const root = (await plain.app.inject({ url: '/' })).json()
+    expect(Object.keys(root).sort()).toEqual(['description', 'links', 'name', 'version'])
     expect((await plain.app.inject({ url: '/health' })).json()).toEqual({ status: 'ok', version: '0.0.0-test' })
     expect((await plain.app.inject({ url: '/live' })).json()).toEqual({ status: 'ok' })
   })
