@@ -215,7 +215,7 @@ function cliContract(mode: Mode): { key?: CreatedKey; seeded?: CreatedKey } {
     const error = (JSON.parse(invalid.stderr) as { error: string }).error
     expect(error).toMatch(/^Invalid arguments for gpt\.create\.\n {2}\/id: must match pattern/)
     expect(badKeyId.code).toBe(1)
-    expect(badKeyId.stderr).toBe('agentstore: Invalid arguments for key.revoke.\n  /key_id: must match format "uuid"\n')
+    expect(badKeyId.stderr).toBe('agentstore: Invalid arguments for key.revoke.\n  /key_id: must be a key id (a UUID) or a whole key (ak_…)\n')
   })
 
   it('gpt delete --yes deletes the GPT; commands on it (an unknown GPT) then exit 1 with "not found"', async () => {

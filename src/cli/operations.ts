@@ -53,10 +53,15 @@ export const operations = {
     run: (ctx, args) => allPages((cursor) => ctx.services.keys.listKeys(args.gpt_id, { cursor, limit: 200 })),
   }),
   'key.revoke': op({
-    // A uuid (or a whole ak_ key), checked here: an arbitrary string would reach the database and fail there with a stack trace.
-    args: Type.Object({ key_id: Type.Union([KeyParams.properties.key_id, Type.String({ pattern: '^ak_' })]) }),
-    run: (ctx, args) =>
-      args.key_id.startsWith('ak_') ? ctx.services.keys.revokeToken(args.key_id) : ctx.services.keys.revokeKey(null, args.key_id),
+    args: Type.Object({ key_id: Type.String({ minLength: 1, maxLength: 200 }) }),
+    run: (ctx, args) => {
+      if (args.key_id.startsWith('ak_')) return ctx.services.keys.revokeToken(args.key_id)
+      // Checked here: an arbitrary string would reach the database and fail there with a stack trace.
+      if (!Value.Check(KeyParams.properties.key_id, args.key_id)) {
+        throw ERR.validation('Invalid arguments for key.revoke.', [{ pointer: '/key_id', message: 'must be a key id (a UUID) or a whole key (ak_…)' }])
+      }
+      return ctx.services.keys.revokeKey(null, args.key_id)
+    },
   }),
   'account.create': op({
     args: Type.Object(
