@@ -49,6 +49,7 @@ import { SearchRepository } from './modules/search/search.repo.js'
 import { SearchService } from './modules/search/search.service.js'
 import { VectorStore, type VectorBackend } from './modules/search/vector-store.js'
 import { NO_AUDIT } from './platform/audit/audit.js'
+import { throttledWarning } from './platform/logger.js'
 import { AuditRepository } from './modules/audit/audit.repo.js'
 import { AuditService } from './modules/audit/audit.service.js'
 import { AuditWriter } from './modules/audit/audit.writer.js'
@@ -120,7 +121,7 @@ export function createServices({ database, config, events, log, embeddings, jobs
         batchSize: config.audit.batchSize,
         maxBuffer: config.audit.maxBuffer,
         registry,
-        onError: (error) => log.warn({ err: error }, 'audit rows not written yet; kept in memory'),
+        onError: throttledWarning(log, 'audit rows not written yet; kept in memory (the oldest are dropped past AUDIT_BUFFER_ROWS)'),
       })
     : null
   const auditSink = auditWriter ?? NO_AUDIT
