@@ -12,6 +12,8 @@ const NEW_PASSWORD = 'Second-Horse2!'
 const BODY_PASSWORD = 'Body-Secret-9876'
 const QUERY_TOKEN = 'query-token-5432'
 const LONG = 'x'.repeat(3000)
+// Rows travel to the database as array literals: quotes, backslashes, braces and commas must survive.
+const ODD = 'a "quoted" \\ back\\slash, {braces}, NULL, ünïcødé 🎉'
 
 interface Row {
   gpt_id: string | null
@@ -41,7 +43,7 @@ beforeAll(async () => {
   const doomed = (await injectJson(t.app, 'POST', '/v1/gpts/audit-gpt/keys', bearer(gptKey.key), { scopes: ['read'] })).json<{ id: string }>()
   expect((await injectJson(t.app, 'DELETE', `/v1/keys/${doomed.id}`, bearer(account.key))).statusCode).toBe(204)
   expect((await injectJson(t.app, 'POST', '/v1/gpts/audit-gpt/collections', bearer(gptKey.key), { name: 'notes' })).statusCode).toBe(201)
-  const document = { password: BODY_PASSWORD, nested: { api_key: BODY_PASSWORD, list: [{ refresh_token: BODY_PASSWORD }] }, text: LONG }
+  const document = { password: BODY_PASSWORD, nested: { api_key: BODY_PASSWORD, list: [{ refresh_token: BODY_PASSWORD }] }, text: LONG, odd: ODD }
   expect((await injectJson(t.app, 'POST', '/v1/gpts/audit-gpt/collections/notes/objects', bearer(gptKey.key), document)).statusCode).toBe(201)
   expect((await t.app.inject({ url: `/v1/gpts/audit-gpt/collections?token=${QUERY_TOKEN}`, headers: bearer(gptKey.key) })).statusCode).toBe(422)
   const rotated = await injectJson(t.app, 'POST', '/v1/accounts/me/keys/rotate', bearer(account.key))
@@ -114,6 +116,7 @@ describe('the audit log records', () => {
     expect(body.password).toBe('[redacted]')
     expect(body.nested).toEqual({ api_key: '[redacted]', list: [{ refresh_token: '[redacted]' }] })
     expect(body.text).toBe(`${'x'.repeat(512)}…`)
+    expect(body.odd).toBe(ODD)
   })
 })
 

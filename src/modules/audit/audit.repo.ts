@@ -21,10 +21,21 @@ export interface AuditFilters {
 export class AuditRepository {
   constructor(private readonly db: Kysely<Tables>) {}
 
-  /** One multi-row INSERT per batch. */
+  /**
+   * One INSERT per batch, its columns sent as 14 arrays: a batch of 500 rows binds 14 parameters, not
+   * 7000, which keeps the write cheap for both the service and the database it shares with requests.
+   */
   async insertMany(rows: NewAuditRow[]): Promise<void> {
     if (rows.length === 0) return
-    await this.db.insertInto('audit_log').values(rows).execute()
+    const column = <K extends keyof NewAuditRow>(name: K) => rows.map((row) => row[name] ?? null)
+    await sql`
+      insert into audit_log (gpt_id, id, account_id, principal_kind, principal_id, action, targets, status, duration_ms, request_id, ip, user_agent, request, created_at)
+      select * from unnest(
+        ${column('gpt_id')}::text[], ${column('id')}::uuid[], ${column('account_id')}::uuid[], ${column('principal_kind')}::text[],
+        ${column('principal_id')}::text[], ${column('action')}::text[], ${column('targets')}::jsonb[], ${column('status')}::smallint[],
+        ${column('duration_ms')}::real[], ${column('request_id')}::text[], ${column('ip')}::text[], ${column('user_agent')}::text[],
+        ${column('request')}::jsonb[], ${column('created_at')}::timestamptz[]
+      )`.execute(this.db)
   }
 
   async list(scope: AuditScope, filters: AuditFilters, page: PageRequest & { after: [Date, string] | null }): Promise<AuditRow[]> {

@@ -24,7 +24,7 @@ function gptOf(request: FastifyRequest, status: number): string | null {
   return principal?.kind === 'account' && status >= 400 ? null : gptId
 }
 
-/** The audit row of an authenticated request; null for one that is not (public routes, bad credentials). */
+/** The audit row of an authenticated request; null for one that is not (public routes, unknown paths, bad credentials). */
 export function requestEvent(request: FastifyRequest, reply: FastifyReply): AuditEvent | null {
   const principal = request.principal
   if (principal === null) return null
@@ -33,7 +33,8 @@ export function requestEvent(request: FastifyRequest, reply: FastifyReply): Audi
     gptId: gptOf(request, reply.statusCode),
     accountId: principal.kind === 'account' ? principal.accountId : null,
     principal: context.principal,
-    action: request.routeOptions.schema?.operationId ?? 'unmatched',
+    // Every authenticated route declares one; a route added without it still shows by its template.
+    action: request.routeOptions.schema?.operationId ?? `${request.method} ${request.routeOptions.url ?? ''}`,
     targets: targets(request.params),
     status: reply.statusCode,
     durationMs: Math.round(reply.elapsedTime * 10) / 10,
