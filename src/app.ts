@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import type { Config } from './config.js'
+import { auditPlugin } from './platform/audit/audit.plugin.js'
 import { authPlugin } from './platform/auth/auth.plugin.js'
 import type { Database } from './platform/db/database.js'
 import { answerClientError, answerFrameworkError, MAX_PARAM_LENGTH } from './platform/http/framework-errors.js'
@@ -16,6 +17,7 @@ import { metricsPlugin } from './platform/metrics.plugin.js'
 import { openApiPlugin } from './platform/openapi.plugin.js'
 import type { ReadinessCheck } from './platform/readiness.js'
 import { accountRoutes, adminAccountRoutes, jwksRoutes } from './modules/accounts/accounts.routes.js'
+import { auditRoutes } from './modules/audit/audit.routes.js'
 import { accountGptRoutes, adminGptRoutes, gptRoutes } from './modules/gpts/gpts.routes.js'
 import { healthRoutes } from './modules/health/health.routes.js'
 import { keyRoutes, meRoutes } from './modules/keys/keys.routes.js'
@@ -90,6 +92,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     authenticateKey: (token) => services.keys.authenticate(token),
     authenticateAccount: (token) => services.accounts.authenticate(token),
   })
+  const auditWriter = services.auditWriter
+  if (auditWriter) {
+    await app.register(auditPlugin, { sink: auditWriter })
+    // After the last request is answered: no row recorded before the close is lost.
+    app.addHook('onClose', async () => auditWriter.close())
+  }
 
   const listDeps = { publicUrl: config.publicUrl, maxPageSize: config.maxPageSize }
   const { served: compat, notYet } = servedSurfaces(config.compat)
@@ -101,6 +109,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(gptRoutes({ gpts: services.gpts }))
   await app.register(accountGptRoutes({ gpts: services.gpts, ...listDeps }))
   await app.register(meRoutes())
+  await app.register(auditRoutes({ audit: services.audit, ...listDeps }))
   await app.register(keyRoutes({ keys: services.keys, ...listDeps }, 'tenant'))
   await app.register(
     collectionRoutes({ collections: services.collections, objects: services.objects, importBodyLimit: config.importBodyLimit, ...listDeps }),

@@ -42,6 +42,16 @@ export interface Config {
   accounts: AccountsConfig
   /** The replaced systems whose own APIs are served beside the house API (see docs/compat.md). */
   compat: CompatSurface[]
+  audit: AuditConfig
+}
+
+export interface AuditConfig {
+  /** Off: no request and no identity event is recorded (the audit routes answer what is stored). */
+  enabled: boolean
+  retentionDays: number
+  flushMs: number
+  batchSize: number
+  maxBuffer: number
 }
 
 export interface AccountsConfig {
@@ -124,6 +134,11 @@ export const SETTINGS = {
   REFRESH_TOKEN_TTL: { default: '30d', help: 'How long a login session lasts without a refresh; each refresh starts this period again.' },
   ACCOUNT_RETENTION_DAYS: { default: '30', help: 'Days a deleted account and its GPTs are kept (the operator may restore it) before the daily purge removes them.' },
   COMPAT: { default: COMPAT_SURFACES.join(','), help: 'Replaced systems whose own APIs are served too (docs/compat.md): a comma list of objectstore, adapter, fastwrap, agentmail, chatstore, or none.' },
+  AUDIT: { default: 'on', help: 'on: every authenticated request and identity event (signup, logins, password and key changes) is written to the audit log, in batches off the request path; off: nothing is recorded.' },
+  AUDIT_RETENTION_DAYS: { default: '90', help: 'Days audit rows are kept before the daily purge deletes them.' },
+  AUDIT_FLUSH_MS: { default: '1000', help: 'Longest time an audit row waits in memory before its batch is written.' },
+  AUDIT_BATCH_SIZE: { default: '500', help: 'Audit rows per INSERT; a full batch is written at once.' },
+  AUDIT_BUFFER_ROWS: { default: '10000', help: 'Most audit rows held in memory while the database does not take them; past it the oldest are dropped (agentstore_audit_rows_dropped_total).' },
 } as const
 
 export type SettingName = keyof typeof SETTINGS
@@ -277,6 +292,13 @@ export function loadConfig(env: Env = process.env): Config {
       retentionDays: int('ACCOUNT_RETENTION_DAYS', 0, 3650),
     },
     compat: compatList(raw('COMPAT'), problems),
+    audit: {
+      enabled: bool('AUDIT'),
+      retentionDays: int('AUDIT_RETENTION_DAYS', 0, 36500),
+      flushMs: int('AUDIT_FLUSH_MS', 10, 600_000),
+      batchSize: int('AUDIT_BATCH_SIZE', 1, 10_000),
+      maxBuffer: int('AUDIT_BUFFER_ROWS', 1, 10_000_000),
+    },
   }
   if (problems.length > 0) throw new ConfigError(problems)
   return config

@@ -9,6 +9,8 @@ import { backfillEmbeddingsJob } from './modules/search/embeddings.backfill.job.
 import { embedChangedJob } from './modules/search/embeddings.changed.job.js'
 import { purgeDeletedAccountsJob } from './modules/accounts/accounts.purge-deleted.job.js'
 import type { AccountsService } from './modules/accounts/accounts.service.js'
+import { purgeAuditJob } from './modules/audit/audit.purge.job.js'
+import type { AuditService } from './modules/audit/audit.service.js'
 
 export interface JobDependencies {
   database: Database
@@ -20,6 +22,9 @@ export interface JobDependencies {
   accounts: AccountsService
   /** Days a deleted account is kept (restorable) before the daily purge removes it with its GPTs. */
   accountRetentionDays: number
+  audit: AuditService
+  /** Days audit rows are kept before the daily purge deletes them (default 90). */
+  auditRetentionDays?: number
 }
 
 /**
@@ -35,5 +40,6 @@ export function buildJobDefinitions(deps: JobDependencies): JobDefinition[] {
     backfillEmbeddingsJob({ worker: deps.embeddingWorker, logger: deps.logger }),
     recoverInterruptedJob({ generation: deps.generation, logger: deps.logger }),
     purgeDeletedAccountsJob({ accounts: deps.accounts, logger: deps.logger, retentionDays: deps.accountRetentionDays }),
+    purgeAuditJob({ audit: deps.audit, logger: deps.logger, retentionDays: deps.auditRetentionDays }),
   ]
 }

@@ -64,6 +64,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   let services: Services | null = null
   const cleanup = async () => {
     await channel?.close()
+    // The app wrote its rows at close; the admin channel may have recorded more since.
+    await services?.auditWriter?.close()
     // Writes of the last moments go to the queue while it still runs (else the backfill finds them).
     await services?.changedItems.flush()
     await jobs?.stop()
@@ -103,6 +105,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
           generation: services.generation,
           accounts: services.accounts,
           accountRetentionDays: config.accounts.retentionDays,
+          audit: services.audit,
+          auditRetentionDays: config.audit.retentionDays,
         }),
       )
       await jobs.start()

@@ -48,6 +48,11 @@ import { ChangedItems } from './modules/search/embeddings.changed.job.js'
 import { SearchRepository } from './modules/search/search.repo.js'
 import { SearchService } from './modules/search/search.service.js'
 import { VectorStore, type VectorBackend } from './modules/search/vector-store.js'
+import { NO_AUDIT } from './platform/audit/audit.js'
+import { throttledWarning } from './platform/logger.js'
+import { AuditRepository } from './modules/audit/audit.repo.js'
+import { AuditService } from './modules/audit/audit.service.js'
+import { AuditWriter } from './modules/audit/audit.writer.js'
 
 export interface Services {
   gpts: GptsService
@@ -75,6 +80,9 @@ export interface Services {
   accounts: AccountsService
   /** The ES256 keys that sign access tokens (JWKS). */
   signingKeys: SigningKeyStore
+  audit: AuditService
+  /** Where requests and identity events are recorded (null: AUDIT=off); close() writes what is buffered. */
+  auditWriter: AuditWriter | null
 }
 
 /** Wires every domain service over one database; the HTTP app and the CLI both use these. */
@@ -92,6 +100,7 @@ export interface ServiceDeps {
     | 'partialSaveMs'
     | 'publicUrl'
     | 'accounts'
+    | 'audit'
   >
   events: EventBus
   log: { warn(object: object, message: string): void }
@@ -104,6 +113,18 @@ export interface ServiceDeps {
 
 export function createServices({ database, config, events, log, embeddings, jobs = () => null, loginThrottle }: ServiceDeps): Services {
   const keyCache = new KeyCache(config.keyCacheTtlMs, events, log)
+  const registry = new Registry()
+  const auditRepo = new AuditRepository(database.db)
+  const auditWriter = config.audit.enabled
+    ? new AuditWriter(auditRepo, {
+        flushMs: config.audit.flushMs,
+        batchSize: config.audit.batchSize,
+        maxBuffer: config.audit.maxBuffer,
+        registry,
+        onError: throttledWarning(log, 'audit rows not written yet; kept in memory (the oldest are dropped past AUDIT_BUFFER_ROWS)'),
+      })
+    : null
+  const auditSink = auditWriter ?? NO_AUDIT
   const gpts = new GptsService(new GptsRepository(database.db), config, (gptId) => keyCache.forgetGpt(gptId))
   const onBackgroundError = (error: unknown) => log.warn({ err: error }, 'background write failed')
   const agents = new AgentsService(new AgentsRepository(database.db), config, (_gptId, agentId) => keyCache.forgetAgent(agentId))
@@ -111,7 +132,7 @@ export function createServices({ database, config, events, log, embeddings, jobs
     defaultPageSize: config.defaultPageSize,
     keyTouchIntervalMs: config.keyTouchIntervalMs,
     onTouchError: onBackgroundError,
-  })
+  }, auditSink)
   const collections = new CollectionsService(new CollectionsRepository(database.db), config)
   const changedItems = new ChangedItems(jobs, log)
   const objects = new ObjectsService(
@@ -142,7 +163,6 @@ export function createServices({ database, config, events, log, embeddings, jobs
     },
     (gptId, ids) => changedItems.add('messages', gptId, ids),
   )
-  const registry = new Registry()
   const store = new VectorStore(database.db, embeddings.backend, embeddings.provider.dimensions, embeddings.provider.model)
   const embedder = new Embedder(embeddings.provider, store, registry)
   const memoriesRepo = new MemoriesRepository(database.db)
@@ -182,14 +202,18 @@ export function createServices({ database, config, events, log, embeddings, jobs
     new LoginThrottle(new LoginFailuresRepository(database.db), loginThrottle),
     accountCache,
     { refreshTokenTtlSeconds: config.accounts.refreshTokenTtlSeconds },
+    auditSink,
   )
   const accounts = new AccountsService(accountsRepo, accountSessions, gpts, accountCache, {
     signup: config.accounts.signup,
     forgetGptKeys: async (gptIds) => {
       for (const gptId of gptIds) await keyCache.forgetGpt(gptId)
     },
+    audit: auditSink,
   })
   return {
+    audit: new AuditService(auditRepo, gpts, config),
+    auditWriter,
     accounts,
     signingKeys,
     gpts,

@@ -39,7 +39,7 @@ beforeAll(async () => {
   queue = new PgBossJobQueue({ database: t.db.database, logger: capturingLogger(), ...FAST })
   registerJobs(
     queue,
-    buildJobDefinitions({ database: t.db.database, logger: capturingLogger(), keyRetentionDays: 30, embeddingWorker: t.services.embeddingWorker, generation: t.services.generation, accounts: t.services.accounts, accountRetentionDays: 30 }),
+    buildJobDefinitions({ database: t.db.database, logger: capturingLogger(), keyRetentionDays: 30, embeddingWorker: t.services.embeddingWorker, generation: t.services.generation, accounts: t.services.accounts, accountRetentionDays: 30, audit: t.services.audit }),
   )
   await queue.start()
 }, 60_000)
@@ -54,6 +54,7 @@ describe('the service jobs', () => {
     const schedules = (await queue.schedules()).sort((a, b) => a.name.localeCompare(b.name))
     expect(schedules).toEqual([
       { name: 'accounts.purge-deleted', cron: '47 3 * * *', timezone: 'UTC' },
+      { name: 'audit.purge', cron: '7 4 * * *', timezone: 'UTC' },
       { name: 'chat.recover-interrupted', cron: '* * * * *', timezone: 'UTC' },
       { name: 'embeddings.backfill', cron: '* * * * *', timezone: 'UTC' },
       { name: PURGE_EXPIRED_KEYS_JOB, cron: '17 3 * * *', timezone: 'UTC' },

@@ -92,6 +92,7 @@ beforeAll(async () => {
     generation: t.services.generation,
     accounts: t.services.accounts,
     accountRetentionDays: 30,
+    audit: t.services.audit,
   })
   registerJobs(
     started,

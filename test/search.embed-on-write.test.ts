@@ -51,7 +51,7 @@ async function foundByMeaning(source: 'objects' | 'messages', query: string, id:
 beforeAll(async () => {
   t = await createTestApp({ jobs: () => queue })
   const started = new PgBossJobQueue({ database: t.db.database, ...FAST })
-  const definitions = buildJobDefinitions({ database: t.db.database, logger: silentJobLogger, embeddingWorker: t.services.embeddingWorker, generation: t.services.generation, accounts: t.services.accounts, accountRetentionDays: 30 })
+  const definitions = buildJobDefinitions({ database: t.db.database, logger: silentJobLogger, embeddingWorker: t.services.embeddingWorker, generation: t.services.generation, accounts: t.services.accounts, accountRetentionDays: 30, audit: t.services.audit })
   registerJobs(started, definitions.filter((definition) => definition.name !== BACKFILL_EMBEDDINGS_JOB))
   await started.start()
   queue = started

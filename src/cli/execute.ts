@@ -56,7 +56,12 @@ export async function withOperations<T>(config: Config, use: (run: RunOperation)
     if (!skipMigrations) await migrateToLatest(opened.database.db)
     const embeddings = await openEmbeddings(config, opened.database)
     const services = createServices({ database: opened.database, config, events, log, embeddings })
-    return await use((name, args) => runOperation({ services, database: opened.database }, name, args))
+    try {
+      return await use((name, args) => runOperation({ services, database: opened.database }, name, args))
+    } finally {
+      // What the operator did (keys made or revoked, accounts made) reaches the audit log before the database closes.
+      await services.auditWriter?.close()
+    }
   } finally {
     await events.close()
     redis?.disconnect()

@@ -31,6 +31,7 @@ describe('redactUrl', () => {
     ['/x?%74oken=t&my%5Fsecret=s&bad%ZZkey=k', '/x?%74oken=[redacted]&my%5Fsecret=[redacted]&bad%ZZkey=[redacted]'],
     ['/x?token&token=&limit', '/x?token&token=[redacted]&limit'],
     ['/x?zipcode=12345&code_challenge=c', '/x?zipcode=12345&code_challenge=c'],
+    ['/x?Authorization=b&authorisation=c&author=d', '/x?Authorization=[redacted]&authorisation=[redacted]&author=d'],
   ])('%s → %s', (url, expected) => {
     expect(redactUrl(url)).toBe(expected)
   })

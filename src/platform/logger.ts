@@ -13,11 +13,12 @@ export const REDACTED_PATHS = [
 const CENSOR = '[redacted]'
 
 /**
- * Query parameters whose values never reach a log line: credentials by name, in any case (`token`,
- * `api_key`, `client_secret`, `password`, OAuth's `code`, a signed URL's `X-Amz-Signature`, ...).
- * OAuth's `state` is kept: a one-time anti-forgery value, not a credential, and useful to trace a flow.
+ * Names whose values never reach a log line or the audit log: credentials by name, in any case
+ * (`token`, `api_key`, `client_secret`, `password`, `authorization`, OAuth's `code`, a signed URL's
+ * `X-Amz-Signature`, ...). OAuth's `state` is kept: a one-time anti-forgery value, not a credential,
+ * and useful to trace a flow. The one list for query parameters and body members alike.
  */
-const SECRET_PARAMETER = /token|secret|passw|key|signature|credential|^(code|sig|auth|pwd|jwt)$/i
+export const SECRET_NAME = /token|secret|passw|key|signature|credential|authori[sz]ation|^(code|sig|auth|pwd|jwt)$/i
 
 function parameterName(raw: string): string {
   try {
@@ -38,7 +39,7 @@ export function redactUrl(url: string): string {
       const equals = parameter.indexOf('=')
       if (equals < 0) return parameter
       const name = parameter.slice(0, equals)
-      return SECRET_PARAMETER.test(parameterName(name)) ? `${name}=${CENSOR}` : parameter
+      return SECRET_NAME.test(parameterName(name)) ? `${name}=${CENSOR}` : parameter
     })
   return `${url.slice(0, start)}?${parameters.join('&')}`
 }

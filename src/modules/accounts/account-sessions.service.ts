@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto'
 import { uuidv7 } from 'uuidv7'
+import { identityEvent, type AuditContext, type AuditSink } from '../../platform/audit/audit.js'
 import { hashSecret } from '../../platform/auth/api-key.js'
+import { AppError } from '../../platform/errors.js'
 import type { AccessTokens } from '../../platform/auth/access-tokens.js'
 import { dummyPasswordHash, verifyPassword } from '../../platform/auth/password.js'
 import type { AccountPrincipal } from '../../platform/auth/principal.js'
@@ -25,23 +27,38 @@ export class AccountSessionsService {
     private readonly throttle: LoginThrottle,
     private readonly cache: AccountAuthCache,
     private readonly options: { refreshTokenTtlSeconds: number },
+    private readonly audit: AuditSink,
   ) {
     // Made now, so that the first unknown email does not pay for it (and stand out by its time).
     dummyPasswordHash().catch(() => {})
   }
 
-  async login(input: CredentialsInput, ip: string): Promise<TokenPairView> {
-    await this.throttle.check(input.email, ip)
+  /** A failed attempt is recorded too, in the log of the account whose email it named (if any). */
+  async login(input: CredentialsInput, context: AuditContext): Promise<TokenPairView> {
+    const ip = context.ip ?? ''
+    const request = { email: input.email }
     const account = await this.accounts.findByEmail(input.email)
+    const failed = (status: number) =>
+      this.audit.record(identityEvent(context, { action: 'login', status, accountId: account?.id ?? null, request }))
+    try {
+      await this.throttle.check(input.email, ip)
+    } catch (error) {
+      if (error instanceof AppError) failed(error.status)
+      throw error
+    }
     const usable = account !== null && account.deleted_at === null
     // An unknown email costs the same hash check as a wrong password: timing does not tell which exist.
     const matches = await verifyPassword(usable ? account.password_hash : await dummyPasswordHash(), input.password)
     if (!usable || !matches) {
       await this.throttle.failed(input.email, ip)
+      failed(401)
       throw ERR.invalidCredentials('The email or password is not correct.')
     }
     await this.throttle.succeeded(input.email)
-    return this.start(account.id)
+    const pair = await this.start(account.id)
+    const principal = { kind: 'account' as const, id: account.id }
+    this.audit.record(identityEvent(context, { action: 'login', status: 200, accountId: account.id, principal, targets: { session_id: pair.sessionId }, request }))
+    return pair.tokens
   }
 
   /** Checks a password for an operation of a signed-in account, counted like a login. */
@@ -53,7 +70,7 @@ export class AccountSessionsService {
   }
 
   /** Exchanges a refresh token for a new pair; a token used before ends its whole session. */
-  async refresh(refreshToken: string): Promise<TokenPairView> {
+  async refresh(refreshToken: string, context: AuditContext): Promise<TokenPairView> {
     const hash = hashSecret(refreshToken)
     const row = await this.repo.findRefreshToken(hash)
     if (!row) throw ERR.invalidCredentials('The refresh token is not valid.')
@@ -64,8 +81,13 @@ export class AccountSessionsService {
       // Someone holds a copy of a token that was already exchanged: neither copy may go on.
       await this.repo.revokeSession(row.account_id, row.session_id)
       await this.cache.forgetAccount(row.account_id)
+      this.audit.record(
+        identityEvent(context, { action: 'refreshToken.reused', status: 401, accountId: row.account_id, targets: { session_id: row.session_id } }),
+      )
       throw ERR.invalidCredentials('This refresh token was already used, so its session has been ended; log in again.')
     }
+    const principal = { kind: 'account' as const, id: row.account_id }
+    this.audit.record(identityEvent(context, { action: 'refreshToken', status: 200, accountId: row.account_id, principal, targets: { session_id: row.session_id } }))
     return this.pair(row.account_id, row.session_id, next.token)
   }
 
@@ -93,11 +115,11 @@ export class AccountSessionsService {
     return { sessions: await this.repo.deleteEndedSessions(), loginFailures: await this.throttle.purgeStale() }
   }
 
-  private async start(accountId: string): Promise<TokenPairView> {
+  private async start(accountId: string): Promise<{ sessionId: string; tokens: TokenPairView }> {
     const sessionId = uuidv7()
     const refresh = newRefreshToken()
     await this.repo.insertSession({ account_id: accountId, id: sessionId, expires_at: this.expiry() }, refresh.hash)
-    return this.pair(accountId, sessionId, refresh.token)
+    return { sessionId, tokens: await this.pair(accountId, sessionId, refresh.token) }
   }
 
   private async pair(accountId: string, sessionId: string, refreshToken: string): Promise<TokenPairView> {

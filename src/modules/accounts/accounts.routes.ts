@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
+import { auditContext } from '../../platform/audit/audit.js'
 import { accountPrincipal } from '../../platform/auth/auth.plugin.js'
 import type { SigningKeyStore } from '../../platform/auth/signing-keys.js'
 import { problemResponses } from '../../platform/http/problem.schemas.js'
@@ -33,7 +34,7 @@ export function accountRoutes({ accounts }: { accounts: AccountsService }) {
         },
       },
       async (request, reply) => {
-        const created = await accounts.signup(request.body)
+        const created = await accounts.signup(request.body, false, auditContext(request))
         return noStore(reply).code(201).header('location', '/v1/accounts/me').send(created)
       },
     )
@@ -50,7 +51,7 @@ export function accountRoutes({ accounts }: { accounts: AccountsService }) {
           response: { 200: TokenPair, ...problemResponses(401, 422, 429) },
         },
       },
-      async (request, reply) => noStore(reply).send(await accounts.sessions.login(request.body, request.ip)),
+      async (request, reply) => noStore(reply).send(await accounts.sessions.login(request.body, auditContext(request))),
     )
 
     app.post(
@@ -65,7 +66,7 @@ export function accountRoutes({ accounts }: { accounts: AccountsService }) {
           response: { 200: TokenPair, ...problemResponses(401, 422) },
         },
       },
-      async (request, reply) => noStore(reply).send(await accounts.sessions.refresh(request.body.refresh_token)),
+      async (request, reply) => noStore(reply).send(await accounts.sessions.refresh(request.body.refresh_token, auditContext(request))),
     )
 
     app.get(
@@ -89,7 +90,7 @@ export function accountRoutes({ accounts }: { accounts: AccountsService }) {
           response: { 200: Account, ...problemResponses(401, 403, 409, 422, 429) },
         },
       },
-      async (request) => accounts.updateAccount(accountPrincipal(request), request.body, request.ip),
+      async (request) => accounts.updateAccount(accountPrincipal(request), request.body, auditContext(request)),
     )
 
     app.delete(
@@ -120,7 +121,7 @@ export function accountRoutes({ accounts }: { accounts: AccountsService }) {
           response: { 200: RotatedKey, ...problemResponses(401) },
         },
       },
-      async (request, reply) => noStore(reply).send(await accounts.rotateKey(accountPrincipal(request).accountId)),
+      async (request, reply) => noStore(reply).send(await accounts.rotateKey(accountPrincipal(request).accountId, auditContext(request))),
     )
   }
 }

@@ -1,4 +1,5 @@
 import { uuidv7 } from 'uuidv7'
+import { identityEvent, OPERATOR_CONTEXT, type AuditContext, type AuditSink } from '../../platform/audit/audit.js'
 import { issueApiKey, parseApiKey, secretMatches } from '../../platform/auth/api-key.js'
 import { hashPassword, passwordProblems } from '../../platform/auth/password.js'
 import type { AccountPrincipal } from '../../platform/auth/principal.js'
@@ -26,6 +27,7 @@ export interface AccountsOptions {
   signup: 'open' | 'closed'
   /** Drops the cached keys of these GPTs everywhere (their owner was deleted or restored). */
   forgetGptKeys: (gptIds: string[]) => Promise<void>
+  audit: AuditSink
 }
 
 /** Accounts: owners of GPTs, with a password to log in and one key of their own. */
@@ -39,7 +41,7 @@ export class AccountsService {
   ) {}
 
   /** Creates an account and its first key; `byOperator` passes even when signup is closed. */
-  async signup(input: CredentialsInput, byOperator = false): Promise<SignupView> {
+  async signup(input: CredentialsInput, byOperator = false, context: AuditContext = OPERATOR_CONTEXT): Promise<SignupView> {
     if (!byOperator && this.options.signup === 'closed') throw ERR.forbidden('Signup is closed: the operator creates accounts.')
     checkPassword(input.password, '/password')
     const key = issueApiKey()
@@ -48,6 +50,8 @@ export class AccountsService {
       { id: key.id, secret_hash: key.secretHash },
     )
     if (!row) throw ERR.conflict('An account with this email already exists.')
+    const targets = { account_id: row.id, key_id: key.id }
+    this.options.audit.record(identityEvent(context, { action: 'signup', status: 201, accountId: row.id, targets, request: { email: row.email } }))
     return { account: toAccountView(row), key: key.token }
   }
 
@@ -58,7 +62,7 @@ export class AccountsService {
   }
 
   /** Changes the email or the password (exactly one); a new password ends every other session. */
-  async updateAccount(caller: AccountPrincipal, input: UpdateAccountInput, ip: string): Promise<AccountView> {
+  async updateAccount(caller: AccountPrincipal, input: UpdateAccountInput, context: AuditContext): Promise<AccountView> {
     const given = (['email', 'password'] as const).filter((field) => input[field] !== undefined)
     if (given.length !== 1) {
       const pointers = given.length === 0 ? ['/email', '/password'] : given.map((field) => `/${field}`)
@@ -69,6 +73,7 @@ export class AccountsService {
     if (input.email !== undefined) {
       const row = await this.repo.updateEmail(caller.accountId, input.email)
       if (!row) throw ERR.conflict('An account with this email already exists.')
+      this.recordChange(context, 'account.email_changed', caller.accountId, { email: row.email })
       return toAccountView(row)
     }
     const password = input.password!
@@ -76,21 +81,27 @@ export class AccountsService {
       throw ERR.validation('Changing the password needs the current one.', [{ pointer: '/current_password', message: 'is required to change the password' }])
     }
     checkPassword(password, '/password')
-    if (!(await this.sessions.checkPassword(current.email, current.password_hash, input.current_password, ip))) {
+    if (!(await this.sessions.checkPassword(current.email, current.password_hash, input.current_password, context.ip ?? ''))) {
       throw ERR.forbidden('current_password is not the password of this account.')
     }
     const row = await this.repo.updatePasswordHash(caller.accountId, await hashPassword(password))
     if (!row) throw ERR.notFound('Account', caller.accountId)
     await this.sessions.endOtherSessions(caller.accountId, caller.sessionId)
+    this.recordChange(context, 'account.password_changed', caller.accountId, null)
     return toAccountView(row)
   }
 
   /** A new account key; the old one stops at once, in every process. */
-  async rotateKey(accountId: string): Promise<{ key: string }> {
+  async rotateKey(accountId: string, context: AuditContext = OPERATOR_CONTEXT): Promise<{ key: string }> {
     const key = issueApiKey()
     await this.repo.replaceKey(accountId, { id: key.id, secret_hash: key.secretHash })
     await this.cache.forgetAccount(accountId)
+    this.options.audit.record(identityEvent(context, { action: 'account.key_rotated', status: 200, accountId, targets: { account_id: accountId, key_id: key.id } }))
     return { key: key.token }
+  }
+
+  private recordChange(context: AuditContext, action: string, accountId: string, request: { email: string } | null): void {
+    this.options.audit.record(identityEvent(context, { action, status: 200, accountId, targets: { account_id: accountId }, request }))
   }
 
   /** Soft delete: credentials stop at once and the account's GPTs are hidden until restore or purge. */

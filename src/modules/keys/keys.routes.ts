@@ -1,6 +1,7 @@
 import type { FastifyContextConfig, FastifyInstance } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
+import { auditContext } from '../../platform/audit/audit.js'
 import { keyPrincipal } from '../../platform/auth/auth.plugin.js'
 import { pageQuerySchema, setNextLink } from '../../platform/http/pagination.js'
 import { problemResponses } from '../../platform/http/problem.schemas.js'
@@ -43,7 +44,7 @@ export function keyRoutes({ keys, publicUrl, maxPageSize }: Deps, caller: 'opera
           response: { 201: CreatedApiKey, ...problemResponses(...denied, 404, 422) },
         },
       },
-      async (request, reply) => reply.code(201).send(await keys.createKey(request.params.gpt_id, request.body, ownerOf(request))),
+      async (request, reply) => reply.code(201).send(await keys.createKey(request.params.gpt_id, request.body, ownerOf(request), auditContext(request))),
     )
 
     app.get(
@@ -81,7 +82,7 @@ export function keyRoutes({ keys, publicUrl, maxPageSize }: Deps, caller: 'opera
       async (request, reply) => {
         const owner = ownerOf(request)
         const gptId = operator || owner !== null ? null : keyPrincipal(request).gptId
-        await keys.revokeKey(gptId, request.params.key_id, owner)
+        await keys.revokeKey(gptId, request.params.key_id, owner, auditContext(request))
         return reply.code(204).send(null)
       },
     )

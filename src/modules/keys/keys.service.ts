@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto'
+import { identityEvent, OPERATOR_CONTEXT, type AuditContext, type AuditSink } from '../../platform/audit/audit.js'
 import { issueApiKey, parseApiKey, secretMatches } from '../../platform/auth/api-key.js'
 import type { Principal, Scope } from '../../platform/auth/principal.js'
 import { parseDuration } from '../../platform/duration.js'
@@ -40,10 +41,20 @@ export class KeysService {
     private readonly agents: AgentsService,
     private readonly cache: KeyCache,
     private readonly options: { defaultPageSize: number; keyTouchIntervalMs: number; onTouchError: (error: unknown) => void },
+    private readonly audit: AuditSink,
   ) {}
 
-  /** `ownerAccountId`: the calling account, which must own the GPT (null: the operator or the GPT's own key). */
-  async createKey(gptId: string, input: CreateKeyInput, ownerAccountId: string | null = null, now = new Date()): Promise<CreatedKeyView> {
+  /**
+   * `ownerAccountId`: the calling account, which must own the GPT (null: the operator or the GPT's own
+   * key); `context`: who asked, for the audit log (the operator at the command line when not given).
+   */
+  async createKey(
+    gptId: string,
+    input: CreateKeyInput,
+    ownerAccountId: string | null = null,
+    context: AuditContext = OPERATOR_CONTEXT,
+    now = new Date(),
+  ): Promise<CreatedKeyView> {
     await this.gpts.getGpt(gptId, ownerAccountId)
     const expiresAt = resolveExpiry(input, now)
     if (input.agent_id !== undefined && (await this.agents.missingAgents(gptId, [input.agent_id])).length > 0) {
@@ -59,6 +70,8 @@ export class KeysService {
       expires_at: expiresAt,
       agent_id: input.agent_id ?? null,
     })
+    const request = { name: row.name, scopes: row.scopes, expires_at: iso(row.expires_at), agent_id: row.agent_id }
+    this.audit.record(identityEvent(context, { action: 'key.created', status: 201, gptId, accountId: ownerAccountId, targets: { key_id: row.id }, request }))
     return { ...toKeyView(row), key: issued.token }
   }
 
@@ -74,10 +87,11 @@ export class KeysService {
    * Revokes a key; with a GPT given, only a key of that GPT, with an account given, only a key of a
    * GPT it owns (any other key is "not found").
    */
-  async revokeKey(gptId: string | null, keyId: string, ownerAccountId: string | null = null): Promise<KeyView> {
+  async revokeKey(gptId: string | null, keyId: string, ownerAccountId: string | null = null, context: AuditContext = OPERATOR_CONTEXT): Promise<KeyView> {
     const row = await this.repo.revokeKey(keyId, gptId, ownerAccountId)
     if (!row) throw ERR.notFound('API key', keyId)
     await this.cache.forgetKey(keyId)
+    this.audit.record(identityEvent(context, { action: 'key.revoked', status: 204, gptId: row.gpt_id, accountId: ownerAccountId, targets: { key_id: row.id } }))
     return toKeyView(row)
   }
 

@@ -243,6 +243,23 @@ export interface EmbeddingsTable {
   embedded_at: ColumnType<Date, Date | undefined, Date>
 }
 
+export interface AuditLogTable {
+  gpt_id: string | null
+  id: string
+  account_id: string | null
+  principal_kind: string
+  principal_id: string | null
+  action: string
+  targets: ColumnType<Record<string, string>, string, never>
+  status: number
+  duration_ms: number | null
+  request_id: string | null
+  ip: string | null
+  user_agent: string | null
+  request: ColumnType<JsonValue | null, string | null, never>
+  created_at: Date
+}
+
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue }
 export type JsonObject = { [key: string]: JsonValue }
 
@@ -269,4 +286,5 @@ export interface Tables {
   account_refresh_tokens: AccountRefreshTokensTable
   login_failures: LoginFailuresTable
   signing_keys: SigningKeysTable
+  audit_log: AuditLogTable
 }

@@ -1,0 +1,74 @@
+import { Registry } from 'prom-client'
+import { describe, expect, it } from 'vitest'
+import type { AuditEvent } from '../../platform/audit/audit.js'
+import type { AuditRepository, NewAuditRow } from './audit.repo.js'
+import { AuditWriter } from './audit.writer.js'
+
+class FakeRepo {
+  batches: NewAuditRow[][] = []
+  down = false
+  async insertMany(rows: NewAuditRow[]): Promise<void> {
+    if (this.down) throw new Error('database down')
+    this.batches.push(rows)
+  }
+}
+
+const event = (n: number): AuditEvent => ({
+  gptId: 'g',
+  accountId: null,
+  principal: { kind: 'key', id: 'k' },
+  action: `action-${n}`,
+  targets: {},
+  status: 200,
+  durationMs: 1,
+  requestId: null,
+  ip: null,
+  userAgent: null,
+  request: null,
+})
+
+function writer(repo: FakeRepo, options: { batchSize: number; maxBuffer: number }) {
+  const registry = new Registry()
+  const errors: unknown[] = []
+  const made = new AuditWriter(repo as unknown as AuditRepository, { flushMs: 600_000, registry, onError: (error) => errors.push(error), ...options })
+  const metric = async (name: string) => (await registry.getSingleMetric(name)!.get()).values[0]!.value
+  return { writer: made, errors, metric }
+}
+
+const actions = (repo: FakeRepo) => repo.batches.map((batch) => batch.map((row) => row.action))
+
+describe('AuditWriter', () => {
+  it('writes a full batch at once, as one insert, and the rest on flush', async () => {
+    const repo = new FakeRepo()
+    const { writer: w, metric } = writer(repo, { batchSize: 3, maxBuffer: 100 })
+    for (let i = 0; i < 4; i++) w.record(event(i))
+    expect(actions(repo)).toEqual([['action-0', 'action-1', 'action-2']])
+    await w.flush()
+    expect(actions(repo)).toEqual([['action-0', 'action-1', 'action-2'], ['action-3']])
+    expect(await metric('agentstore_audit_rows_written_total')).toBe(4)
+  })
+
+  it('keeps rows while the database is down, drops the oldest past the bound, counts them, and writes the rest at close', async () => {
+    const repo = new FakeRepo()
+    repo.down = true
+    const { writer: w, errors, metric } = writer(repo, { batchSize: 2, maxBuffer: 5 })
+    for (let i = 0; i < 10; i++) w.record(event(i))
+    await w.flush()
+    expect(errors.length).toBeGreaterThan(0)
+    expect(await metric('agentstore_audit_rows_dropped_total')).toBe(5)
+    expect(await metric('agentstore_audit_buffered_rows')).toBe(5)
+    repo.down = false
+    await w.close()
+    expect(actions(repo).flat()).toEqual(['action-5', 'action-6', 'action-7', 'action-8', 'action-9'])
+    expect(await metric('agentstore_audit_buffered_rows')).toBe(0)
+  })
+
+  it('never throws into the caller when a write fails', async () => {
+    const repo = new FakeRepo()
+    repo.down = true
+    const { writer: w, metric } = writer(repo, { batchSize: 1, maxBuffer: 10 })
+    expect(() => w.record(event(1))).not.toThrow()
+    await expect(w.close()).resolves.toBeUndefined()
+    expect(await metric('agentstore_audit_write_failures_total')).toBeGreaterThan(0)
+  })
+})

@@ -1,0 +1,129 @@
+import { Counter, Gauge, type Registry } from 'prom-client'
+import { uuidv7 } from 'uuidv7'
+import type { AuditEvent, AuditSink } from '../../platform/audit/audit.js'
+import type { AuditRepository, NewAuditRow } from './audit.repo.js'
+
+export interface AuditWriterOptions {
+  /** How long a row may wait in memory before its batch is written. */
+  flushMs: number
+  /** Rows per INSERT; a full batch is written at once. */
+  batchSize: number
+  /** Most rows held in memory while the database does not take them; past it the oldest are dropped. */
+  maxBuffer: number
+  registry: Registry
+  onError: (error: unknown) => void
+}
+
+function toRow(event: AuditEvent): NewAuditRow {
+  return {
+    gpt_id: event.gptId,
+    id: uuidv7(),
+    account_id: event.accountId,
+    principal_kind: event.principal.kind,
+    principal_id: event.principal.id,
+    action: event.action,
+    targets: JSON.stringify(event.targets),
+    status: event.status,
+    duration_ms: event.durationMs,
+    request_id: event.requestId,
+    ip: event.ip,
+    user_agent: event.userAgent,
+    request: event.request === null ? null : JSON.stringify(event.request),
+    created_at: new Date(),
+  }
+}
+
+/**
+ * Buffers audit rows in memory and writes them in batches, off the request path: every `flushMs`, or
+ * at once when a batch is full. While the database refuses them the buffer is bounded (the oldest rows
+ * are dropped and counted); close() writes what is left.
+ */
+export class AuditWriter implements AuditSink {
+  private buffer: NewAuditRow[] = []
+  private timer: NodeJS.Timeout | null = null
+  private writing: Promise<void> | null = null
+  /** The last write failed: wait for the timer rather than retry on every new row. */
+  private failing = false
+  private readonly written: Counter
+  private readonly dropped: Counter
+  private readonly failures: Counter
+
+  constructor(
+    private readonly repo: AuditRepository,
+    private readonly options: AuditWriterOptions,
+  ) {
+    const registers = [options.registry]
+    this.written = new Counter({ name: 'agentstore_audit_rows_written_total', help: 'Audit rows stored.', registers })
+    this.dropped = new Counter({ name: 'agentstore_audit_rows_dropped_total', help: 'Audit rows dropped because the buffer was full (the database refused them for too long).', registers })
+    this.failures = new Counter({ name: 'agentstore_audit_write_failures_total', help: 'Batch writes of audit rows that failed (the rows stay buffered).', registers })
+    const writer = this
+    new Gauge({
+      name: 'agentstore_audit_buffered_rows',
+      help: 'Audit rows waiting in memory to be written.',
+      registers,
+      collect() {
+        this.set(writer.buffer.length)
+      },
+    })
+  }
+
+  record(event: AuditEvent): void {
+    this.buffer.push(toRow(event))
+    this.bound()
+    if (this.buffer.length >= this.options.batchSize && !this.failing && this.writing === null) void this.flush()
+    else this.schedule()
+  }
+
+  /** Writes every buffered row (one flush at a time); a failure keeps them buffered and is reported, never thrown. */
+  async flush(): Promise<void> {
+    while (this.writing !== null) await this.writing
+    if (this.buffer.length === 0) return
+    this.writing = this.writeAll().finally(() => {
+      this.writing = null
+    })
+    await this.writing
+  }
+
+  /** Stops the timer and writes what is left. */
+  async close(): Promise<void> {
+    if (this.timer) clearTimeout(this.timer)
+    this.timer = null
+    await this.flush()
+  }
+
+  private async writeAll(): Promise<void> {
+    while (this.buffer.length > 0) {
+      const batch = this.buffer.splice(0, this.options.batchSize)
+      try {
+        await this.repo.insertMany(batch)
+        this.written.inc(batch.length)
+        this.failing = false
+      } catch (error) {
+        this.buffer.unshift(...batch)
+        this.bound()
+        this.failing = true
+        this.failures.inc()
+        this.options.onError(error)
+        this.schedule()
+        return
+      }
+    }
+  }
+
+  private bound(): void {
+    const over = this.buffer.length - this.options.maxBuffer
+    if (over <= 0) return
+    this.buffer.splice(0, over)
+    this.dropped.inc(over)
+  }
+
+  private schedule(): void {
+    if (this.timer !== null || this.buffer.length === 0) return
+    this.timer = setTimeout(() => {
+      this.timer = null
+      void this.flush()
+    }, this.options.flushMs)
+    // A pending batch never keeps the process alive; close() writes it.
+    this.timer.unref()
+  }
+}
