@@ -1,29 +1,18 @@
 import { sql, type Kysely } from 'kysely'
 import type { Tables } from '../../platform/db/tables.js'
 import type { JobDefinition, JobLogger } from '../../platform/jobs/jobs.queue.js'
+import { checkRetentionDays, retentionPurgeJob, type RetentionPurgeData } from '../../platform/jobs/retention.job.js'
 
 export const PURGE_EXPIRED_KEYS_JOB = 'keys.purge-expired'
 export const DEFAULT_KEY_RETENTION_DAYS = 30
 /** Daily at 03:17 UTC: off the hour, when many schedules pile up. */
 export const PURGE_EXPIRED_KEYS_SCHEDULE = '17 3 * * *'
 
-/** A manual run (`enqueue`) may override the retention. */
-export interface PurgeExpiredKeysData {
-  retentionDays?: number
-}
-
 export interface PurgeExpiredKeysDeps {
   db: Kysely<Tables>
   logger: JobLogger
   retentionDays?: number
   schedule?: string
-}
-
-function checkRetentionDays(days: unknown): number {
-  if (typeof days !== 'number' || !Number.isInteger(days) || days < 0) {
-    throw new Error(`retentionDays must be a whole number of days >= 0, got ${JSON.stringify(days)}`)
-  }
-  return days
 }
 
 /**
@@ -40,21 +29,14 @@ export async function purgeExpiredKeys(db: Kysely<Tables>, retentionDays: number
   return Number(result.numDeletedRows)
 }
 
-export function purgeExpiredKeysJob(deps: PurgeExpiredKeysDeps): JobDefinition<PurgeExpiredKeysData> {
-  const defaultDays = checkRetentionDays(deps.retentionDays ?? DEFAULT_KEY_RETENTION_DAYS)
-  return {
+export function purgeExpiredKeysJob(deps: PurgeExpiredKeysDeps): JobDefinition<RetentionPurgeData> {
+  return retentionPurgeJob({
     name: PURGE_EXPIRED_KEYS_JOB,
     schedule: deps.schedule ?? PURGE_EXPIRED_KEYS_SCHEDULE,
-    retryLimit: 3,
-    retryDelaySeconds: 60,
+    retentionDays: deps.retentionDays ?? DEFAULT_KEY_RETENTION_DAYS,
     timeoutSeconds: 600,
-    // One purge at a time is enough; a second one waiting behind it would find nothing to do.
-    policy: 'short',
-    async handler(data) {
-      const retentionDays = checkRetentionDays(data.retentionDays ?? defaultDays)
-      const deleted = await purgeExpiredKeys(deps.db, retentionDays)
-      deps.logger.info({ job: PURGE_EXPIRED_KEYS_JOB, deleted, retentionDays }, 'purged expired API keys')
-      return { deleted, retentionDays }
-    },
-  }
+    logger: deps.logger,
+    message: 'purged expired API keys',
+    purge: async (days) => ({ deleted: await purgeExpiredKeys(deps.db, days) }),
+  })
 }
