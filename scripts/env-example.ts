@@ -1,6 +1,6 @@
 // Writes .env.example from SETTINGS in src/config.ts, so that the two never drift (`npm run env:example`).
 import { writeFileSync } from 'node:fs'
-import { SETTINGS } from '../src/config.js'
+import { SETTINGS } from '../src/config.settings.js'
 
 const header = [
   '# Agentstore settings. Every variable is optional; the value shown is the default.',

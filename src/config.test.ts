@@ -2,7 +2,8 @@ import { existsSync, readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
-import { ConfigError, loadConfig, SETTINGS, type SettingName } from './config.js'
+import { ConfigError, loadConfig } from './config.js'
+import { SETTINGS, type SettingName } from './config.settings.js'
 
 const ENV_EXAMPLE = fileURLToPath(new URL('../.env.example', import.meta.url))
 const VALID_TOKEN = 'a'.repeat(32)

@@ -1,5 +1,5 @@
 import { resolve } from 'node:path'
-import { DEFAULT_MODELS } from './platform/llm/llm.js'
+import { COMPAT_SURFACES, SETTINGS, type CompatSurface, type SettingName } from './config.settings.js'
 import { parseDuration } from './platform/duration.js'
 import { parseRateLimits, type RateLimitRule } from './platform/limits/rate-limit.rules.js'
 
@@ -62,8 +62,6 @@ export interface AccountsConfig {
   retentionDays: number
 }
 
-export const COMPAT_SURFACES = ['objectstore', 'adapter', 'fastwrap', 'agentmail', 'chatstore'] as const
-export type CompatSurface = (typeof COMPAT_SURFACES)[number]
 
 export type LlmProviderName = 'openai' | 'anthropic' | 'offline'
 
@@ -86,62 +84,7 @@ export interface EmbeddingsConfig {
   timeoutMs: number
 }
 
-/** Every setting, its default, and what it means: the source for `.env.example` and the docs. */
-export const SETTINGS = {
-  HOST: { default: '127.0.0.1', help: 'Interface to listen on.' },
-  PORT: { default: '8080', help: 'TCP port to listen on (0 picks a free one).' },
-  PUBLIC_URL: { default: '', help: 'Base URL clients use (OpenAPI servers); defaults to http://HOST:PORT.' },
-  DATA_DIR: { default: './data', help: 'Embedded PGlite data directory, relative to the working directory (used when DATABASE_URL is unset). `serve` makes it on its first start; other commands make it only when it is set explicitly.' },
-  DATABASE_URL: { default: '', help: 'postgres://… to run on PostgreSQL instead of embedded PGlite.' },
-  DATABASE_POOL_SIZE: { default: '10', help: 'PostgreSQL connections per process (1–100).' },
-  REDIS_URL: { default: '', help: 'redis://… to share rate limits and events across replicas.' },
-  REDIS_PREFIX: { default: 'agentstore:', help: 'Start of every Redis key and pub/sub channel name: give each deployment sharing one Redis its own.' },
-  ADMIN_TOKEN: { default: '', help: 'Bearer token for /v1/admin (at least 32 characters); unset disables the admin API.' },
-  LOG_LEVEL: { default: 'info', help: 'fatal, error, warn, info, debug, trace or silent.' },
-  BODY_LIMIT: { default: '1mb', help: 'Largest request body, in bytes or with kb/mb suffix.' },
-  RATE_LIMITS: { default: 'key:60/m,write:10/m,ip:600/5m', help: 'Token buckets: key, write and ip budgets per period (s, m, h or 5m…); 0 or off disables.' },
-  TRUST_PROXY: { default: 'false', help: 'true when behind a reverse proxy that sets X-Forwarded-For.' },
-  SHUTDOWN_TIMEOUT_MS: { default: '10000', help: 'How long in-flight requests may take after SIGTERM.' },
-  DEFAULT_PAGE_SIZE: { default: '50', help: 'List page size when `limit` is not given.' },
-  MAX_PAGE_SIZE: { default: '200', help: 'Largest `limit` a list accepts.' },
-  KEY_TOUCH_INTERVAL_MS: { default: '60000', help: 'How stale an API key\'s last_used_at may get before it is written again.' },
-  KEY_CACHE_TTL_MS: { default: '5000', help: 'How long a process may reuse a checked API key without reading it again (0 disables); revocations reach every process at once through the event bus.' },
-  JOBS_ENABLED: { default: 'true', help: 'Run background jobs (pg-boss) in this process.' },
-  MAX_JSON_DEPTH: { default: '32', help: 'Deepest nesting of objects/arrays a stored document may have (422 past it).' },
-  IMPORT_BODY_LIMIT: { default: '10mb', help: 'Largest NDJSON body of a collection import.' },
-  MAX_MAIL_CHARS: { default: '10000', help: 'Longest mail content, in characters (422 past it).' },
-  MAX_RECIPIENTS: { default: '100', help: 'Most recipients one mail may have.' },
-  SSE_HEARTBEAT_MS: { default: '15000', help: 'How often an idle event stream gets a heartbeat comment.' },
-  IMPORT_MAX_LINES: { default: '10000', help: 'Most documents one collection import may hold.' },
-  MAX_MESSAGE_CHARS: { default: '10000', help: 'Longest chat message content, in characters (422 past it).' },
-  CHAT_HISTORY_MESSAGES: { default: '20', help: 'How many recent messages of a session go into the prompt of a generation.' },
-  PARTIAL_SAVE_MS: { default: '500', help: 'How often the text generated so far is saved while tokens arrive (what a crash can lose at most).' },
-  LLM_PROVIDER: { default: '', help: 'openai (any OpenAI-compatible endpoint), anthropic or offline; unset: anthropic for an sk-ant- key, openai for another key or a base URL alone, else the deterministic offline provider.' },
-  LLM_MODEL: { default: '', help: `Model for chat generation; unset: the provider's default (${Object.values(DEFAULT_MODELS).join(', ')}).` },
-  LLM_API_KEY: { default: '', help: 'API key of the LLM provider.' },
-  LLM_BASE_URL: { default: '', help: 'Base URL of an OpenAI-compatible or Anthropic endpoint (for example http://127.0.0.1:11434/v1 for Ollama).' },
-  LLM_TIMEOUT_MS: { default: '60000', help: 'A generation fails when the provider sends nothing for this long.' },
-  EMBEDDINGS_PROVIDER: { default: 'local', help: 'local (offline, in process) or openai (any OpenAI-compatible /embeddings endpoint; embeds in the background).' },
-  EMBEDDINGS_MODEL: { default: '', help: 'Embedding model; unset: the provider\'s default.' },
-  EMBEDDINGS_BASE_URL: { default: '', help: 'Base URL of an OpenAI-compatible embeddings endpoint.' },
-  EMBEDDINGS_API_KEY: { default: '', help: 'API key of the embeddings endpoint.' },
-  EMBEDDINGS_DIM: { default: '', help: 'Dimension of the vectors; unset: the model\'s own. A model that returns another dimension is an error.' },
-  EMBEDDINGS_TIMEOUT_MS: { default: '30000', help: 'How long one embeddings request may take.' },
-  MAX_BATCH: { default: '100', help: 'Most memories one batch request may hold.' },
-  MAX_MEMORY_CHARS: { default: '10000', help: 'Longest memory content, in characters (422 past it).' },
-  SIGNUP: { default: 'open', help: 'open: anyone may create an account with POST /v1/auth/signup; closed: only the operator does (`agentstore account create`).' },
-  ACCESS_TOKEN_TTL: { default: '15m', help: 'Lifetime of a login access token (JWT), such as 15m or 1h (at most 1d).' },
-  REFRESH_TOKEN_TTL: { default: '30d', help: 'How long a login session lasts without a refresh; each refresh starts this period again.' },
-  ACCOUNT_RETENTION_DAYS: { default: '30', help: 'Days a deleted account and its GPTs are kept (the operator may restore it) before the daily purge removes them.' },
-  COMPAT: { default: COMPAT_SURFACES.join(','), help: 'Replaced systems whose own APIs are served too (docs/compat.md): a comma list of objectstore, adapter, fastwrap, agentmail, chatstore, or none.' },
-  AUDIT: { default: 'on', help: 'on: every authenticated request and identity event (signup, logins, password and key changes) is written to the audit log, in batches off the request path; off: nothing is recorded.' },
-  AUDIT_RETENTION_DAYS: { default: '90', help: 'Days audit rows are kept before the daily purge deletes them.' },
-  AUDIT_FLUSH_MS: { default: '1000', help: 'Longest time an audit row waits in memory before its batch is written.' },
-  AUDIT_BATCH_SIZE: { default: '500', help: 'Audit rows per INSERT; a full batch is written at once.' },
-  AUDIT_BUFFER_ROWS: { default: '10000', help: 'Most audit rows held in memory while the database does not take them; past it the oldest are dropped (agentstore_audit_rows_dropped_total).' },
-} as const
 
-export type SettingName = keyof typeof SETTINGS
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { CLI_ARGS, CLI_CWD, killChildren } from './helpers/children.js'
-import { SETTINGS } from '../src/config.js'
+import { SETTINGS } from '../src/config.settings.js'
 import { ApiKey, CreatedApiKey } from '../src/modules/keys/keys.schemas.js'
 import { readLock } from '../src/platform/db/data-dir-lock.js'
 

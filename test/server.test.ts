@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { CLI_ARGS, CLI_CWD, killChildren } from './helpers/children.js'
-import { SETTINGS } from '../src/config.js'
+import { SETTINGS } from '../src/config.settings.js'
 
 /*
  * `agentstore serve` as a subprocess on embedded PGlite: start on a fresh DATA_DIR, refusal of a

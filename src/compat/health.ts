@@ -1,4 +1,4 @@
-import type { CompatSurface } from '../config.js'
+import type { CompatSurface } from '../config.settings.js'
 import type { HealthExtras } from '../modules/health/health.routes.js'
 
 export const SERVICE_NAME = 'Agentstore'

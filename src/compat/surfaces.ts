@@ -1,4 +1,4 @@
-import type { CompatSurface } from '../config.js'
+import type { CompatSurface } from '../config.settings.js'
 
 /** The surfaces built so far; COMPAT accepts every name, and the start log lists the others as not available yet. */
 export const AVAILABLE_SURFACES: readonly CompatSurface[] = ['objectstore', 'chatstore']
