@@ -2,11 +2,10 @@ import { randomUUID } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { sql } from 'kysely'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { buildJobDefinitions } from '../src/jobs.js'
 import { PURGE_EXPIRED_KEYS_JOB } from '../src/modules/keys/keys.purge-expired.job.js'
 import { registerJobs, type JobInfo, type JobLogger } from '../src/platform/jobs/jobs.queue.js'
 import { PgBossJobQueue } from '../src/platform/jobs/pg-boss.queue.js'
-import { createTestApp, type TestApp } from './helpers/test-app.js'
+import { createTestApp, type TestApp, serviceJobs } from './helpers/test-app.js'
 
 /** The service's own background jobs (src/jobs.ts) on a real pg-boss queue. */
 
@@ -39,7 +38,7 @@ beforeAll(async () => {
   queue = new PgBossJobQueue({ database: t.db.database, logger: capturingLogger(), ...FAST })
   registerJobs(
     queue,
-    buildJobDefinitions({ database: t.db.database, logger: capturingLogger(), keyRetentionDays: 30, embeddingWorker: t.services.embeddingWorker, generation: t.services.generation, accounts: t.services.accounts, accountRetentionDays: 30, audit: t.services.audit }),
+    serviceJobs(t, capturingLogger()),
   )
   await queue.start()
 }, 60_000)

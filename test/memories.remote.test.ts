@@ -4,9 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { EMBED_MEMORIES_JOB, EMBED_MEMORIES_RETRY_LIMIT } from '../src/modules/memories/memories.embed.job.js'
 import { registerJobs, type JobLogger } from '../src/platform/jobs/jobs.queue.js'
 import { PgBossJobQueue } from '../src/platform/jobs/pg-boss.queue.js'
-import { buildJobDefinitions } from '../src/jobs.js'
 import { startFakeEmbeddingsServer, type FakeEmbeddingsServer } from './helpers/fake-embeddings-server.js'
-import { bearer, createGptWithKey, createTestApp, type TestApp, injectJson } from './helpers/test-app.js'
+import { bearer, createGptWithKey, createTestApp, type TestApp, injectJson, serviceJobs } from './helpers/test-app.js'
 import { onPostgres } from './helpers/test-database.js'
 import type { MemoryView } from '../src/modules/memories/memories.schemas.js'
 
@@ -85,15 +84,7 @@ beforeAll(async () => {
     jobs: () => queue,
   })
   const started = new PgBossJobQueue({ database: t.db.database, logger: capturingLogger(), ...FAST })
-  const definitions = buildJobDefinitions({
-    database: t.db.database,
-    logger: capturingLogger(),
-    embeddingWorker: t.services.embeddingWorker,
-    generation: t.services.generation,
-    accounts: t.services.accounts,
-    accountRetentionDays: 30,
-    audit: t.services.audit,
-  })
+  const definitions = serviceJobs(t, capturingLogger())
   registerJobs(
     started,
     definitions.map((definition) => (definition.name === EMBED_MEMORIES_JOB ? { ...definition, retryDelaySeconds: TEST_RETRY_DELAY_SECONDS } : definition)),

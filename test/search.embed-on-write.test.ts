@@ -2,7 +2,6 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { sql } from 'kysely'
 import { Registry } from 'prom-client'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { buildJobDefinitions } from '../src/jobs.js'
 import { MemoriesRepository } from '../src/modules/memories/memories.repo.js'
 import { Embedder } from '../src/modules/search/embedder.js'
 import { EmbeddingWorker } from '../src/modules/search/embedding-worker.js'
@@ -10,7 +9,7 @@ import { BACKFILL_EMBEDDINGS_JOB, backfillEmbeddingsJob } from '../src/modules/s
 import type { EmbeddingsProvider } from '../src/platform/embeddings/embeddings.provider.js'
 import { registerJobs, silentJobLogger } from '../src/platform/jobs/jobs.queue.js'
 import { PgBossJobQueue } from '../src/platform/jobs/pg-boss.queue.js'
-import { bearer, createGptWithKey, createTestApp, injectJson, type HttpMethod, type TestApp } from './helpers/test-app.js'
+import { bearer, createGptWithKey, createTestApp, injectJson, type HttpMethod, type TestApp, serviceJobs } from './helpers/test-app.js'
 
 /**
  * New and changed documents and chat messages are embedded right after the write, by a job the write
@@ -51,7 +50,7 @@ async function foundByMeaning(source: 'objects' | 'messages', query: string, id:
 beforeAll(async () => {
   t = await createTestApp({ jobs: () => queue })
   const started = new PgBossJobQueue({ database: t.db.database, ...FAST })
-  const definitions = buildJobDefinitions({ database: t.db.database, logger: silentJobLogger, embeddingWorker: t.services.embeddingWorker, generation: t.services.generation, accounts: t.services.accounts, accountRetentionDays: 30, audit: t.services.audit })
+  const definitions = serviceJobs(t, silentJobLogger)
   registerJobs(started, definitions.filter((definition) => definition.name !== BACKFILL_EMBEDDINGS_JOB))
   await started.start()
   queue = started

@@ -10,7 +10,8 @@ import { MemoryRateLimitStore } from '../../src/platform/limits/memory.store.js'
 import type { RateLimitStore } from '../../src/platform/limits/rate-limit.store.js'
 import type { ReadinessCheck } from '../../src/platform/readiness.js'
 import { openEmbeddings, readinessChecks } from '../../src/runtime.js'
-import type { JobQueue } from '../../src/platform/jobs/jobs.queue.js'
+import type { JobDefinition, JobLogger, JobQueue } from '../../src/platform/jobs/jobs.queue.js'
+import { buildJobDefinitions } from '../../src/jobs.js'
 import { createServices, type Services } from '../../src/services.js'
 import type { LoginThrottleOptions } from '../../src/modules/accounts/login-throttle.js'
 import { createTestDatabase, type TestDatabase } from './test-database.js'
@@ -119,4 +120,10 @@ export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE'
 export function injectJson(app: FastifyInstance, method: HttpMethod, url: string, headers: Record<string, string>, payload?: unknown): Promise<LightMyRequestResponse> {
   if (payload === undefined) return app.inject({ method, url, headers })
   return app.inject({ method, url, headers: { 'content-type': 'application/json', ...headers }, payload: JSON.stringify(payload) })
+}
+
+/** The service's job list over a test app's own services, as `main.ts` builds it (retentions at their defaults). */
+export function serviceJobs(t: TestApp, logger: JobLogger): JobDefinition[] {
+  const { embeddingWorker, generation, accounts, audit } = t.services
+  return buildJobDefinitions({ database: t.db.database, logger, keyRetentionDays: 30, embeddingWorker, generation, accounts, accountRetentionDays: 30, audit })
 }
