@@ -18,6 +18,9 @@ import { openApiPlugin } from './platform/openapi.plugin.js'
 import type { ReadinessCheck } from './platform/readiness.js'
 import { accountRoutes, adminAccountRoutes, jwksRoutes } from './modules/accounts/accounts.routes.js'
 import { auditRoutes } from './modules/audit/audit.routes.js'
+import { appRoutes } from './modules/oauth/apps.routes.js'
+import { consentRoutes } from './modules/oauth/consent.routes.js'
+import { oauthRoutes } from './modules/oauth/oauth.routes.js'
 import { accountGptRoutes, adminGptRoutes, gptRoutes } from './modules/gpts/gpts.routes.js'
 import { healthRoutes } from './modules/health/health.routes.js'
 import { keyRoutes, meRoutes } from './modules/keys/keys.routes.js'
@@ -90,6 +93,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(authPlugin, {
     adminToken: config.adminToken,
     authenticateKey: (token) => services.keys.authenticate(token),
+    authenticateToken: (token) => services.oauth.access.authenticate(token),
     authenticateAccount: (token) => services.accounts.authenticate(token),
   })
   const auditWriter = services.auditWriter
@@ -109,6 +113,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(gptRoutes({ gpts: services.gpts }))
   await app.register(accountGptRoutes({ gpts: services.gpts, ...listDeps }))
   await app.register(meRoutes())
+  await app.register(oauthRoutes(services.oauth))
+  await app.register(consentRoutes({ authorize: services.oauth.authorize, secureCookies: config.publicUrl.startsWith('https:') }))
+  await app.register(appRoutes({ apps: services.oauth.apps, ...listDeps }))
   await app.register(auditRoutes({ audit: services.audit, ...listDeps }))
   await app.register(keyRoutes({ keys: services.keys, ...listDeps }, 'tenant'))
   await app.register(

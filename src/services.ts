@@ -53,6 +53,17 @@ import { throttledWarning } from './platform/logger.js'
 import { AuditRepository } from './modules/audit/audit.repo.js'
 import { AuditService } from './modules/audit/audit.service.js'
 import { AuditWriter } from './modules/audit/audit.writer.js'
+import { OAuthAccessTokens } from './platform/auth/oauth-access-tokens.js'
+import { AppsRepository } from './modules/oauth/apps.repo.js'
+import { AppsService } from './modules/oauth/apps.service.js'
+import { EndUsersRepository } from './modules/oauth/end-users.repo.js'
+import { EndUsersService } from './modules/oauth/end-users.service.js'
+import { OAuthAccessService } from './modules/oauth/oauth.access.service.js'
+import { AuthorizeService } from './modules/oauth/oauth.authorize.js'
+import { OAuthRepository } from './modules/oauth/oauth.repo.js'
+import { oauthResources, type OAuthResources } from './modules/oauth/oauth.resources.js'
+import { OAuthTokenCache } from './modules/oauth/oauth.token-cache.js'
+import { OAuthTokensService } from './modules/oauth/oauth.tokens.service.js'
 
 export interface Services {
   gpts: GptsService
@@ -83,6 +94,8 @@ export interface Services {
   audit: AuditService
   /** Where requests and identity events are recorded (null: AUDIT=off); close() writes what is buffered. */
   auditWriter: AuditWriter | null
+  /** The OAuth 2.1 authorization server: apps, the consent page, tokens, and access-token checks. */
+  oauth: { apps: AppsService; authorize: AuthorizeService; tokens: OAuthTokensService; access: OAuthAccessService; resources: OAuthResources }
 }
 
 /** Wires every domain service over one database; the HTTP app and the CLI both use these. */
@@ -194,12 +207,13 @@ export function createServices({ database, config, events, log, embeddings, jobs
   const signingKeys = new SigningKeyStore(database.db)
   const accountsRepo = new AccountsRepository(database.db)
   const accountCache = new AccountAuthCache(config.keyCacheTtlMs, events, log)
+  const throttle = new LoginThrottle(new LoginFailuresRepository(database.db), loginThrottle)
   const accountSessions = new AccountSessionsService(
     new AccountSessionsRepository(database.db),
     accountsRepo,
     // The access tokens are for this service's own API: it is both their issuer and their audience.
     new AccessTokens(signingKeys, { issuer: config.publicUrl, audience: config.publicUrl, ttlSeconds: config.accounts.accessTokenTtlSeconds }),
-    new LoginThrottle(new LoginFailuresRepository(database.db), loginThrottle),
+    throttle,
     accountCache,
     { refreshTokenTtlSeconds: config.accounts.refreshTokenTtlSeconds },
     auditSink,
@@ -211,7 +225,21 @@ export function createServices({ database, config, events, log, embeddings, jobs
     },
     audit: auditSink,
   })
+  const resources = oauthResources(config.publicUrl)
+  const appsRepo = new AppsRepository(database.db)
+  const oauthRepo = new OAuthRepository(database.db)
+  const oauthCache = new OAuthTokenCache(config.keyCacheTtlMs, events, log)
+  const oauthTokens = new OAuthAccessTokens(signingKeys, { issuer: config.publicUrl, ttlSeconds: config.accounts.accessTokenTtlSeconds })
+  const grants = new OAuthTokensService(appsRepo, oauthRepo, oauthTokens, oauthCache, resources, { refreshTokenTtlSeconds: config.accounts.refreshTokenTtlSeconds }, auditSink)
+  const oauth = {
+    apps: new AppsService(appsRepo, oauthRepo, gpts, oauthCache, config, auditSink),
+    authorize: new AuthorizeService(appsRepo, oauthRepo, gpts, new EndUsersService(new EndUsersRepository(database.db), throttle), resources, auditSink),
+    tokens: grants,
+    access: new OAuthAccessService(appsRepo, oauthRepo, oauthTokens, grants, oauthCache, resources, auditSink),
+    resources,
+  }
   return {
+    oauth,
     audit: new AuditService(auditRepo, gpts, config),
     auditWriter,
     accounts,

@@ -32,7 +32,7 @@ export const AuditList = Type.Object({
 })
 
 export const auditFilterSchema = {
-  principal_kind: Type.Optional(Type.Union([Type.Literal('admin'), Type.Literal('key'), Type.Literal('account'), Type.Literal('anonymous')])),
+  principal_kind: Type.Optional(Type.Union(['admin', 'key', 'account', 'app', 'end_user', 'anonymous'].map((kind) => Type.Literal(kind)))),
   principal_id: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'A key id or an account id.' })),
   action: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'An operationId (`getObject`) or an event (`login.failed`).' })),
   status: Type.Optional(Type.Union([Type.Literal('2xx'), Type.Literal('3xx'), Type.Literal('4xx'), Type.Literal('5xx')])),

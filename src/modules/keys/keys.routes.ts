@@ -101,16 +101,25 @@ export function meRoutes() {
           tags: ['keys'],
           security: BEARER_SECURITY,
           operationId: 'getMe',
-          summary: 'The calling API key: its id, GPT and scopes',
+          summary: 'The caller: its key id (or app and end user for an access token), GPT and scopes',
           response: {
-            200: Type.Object({ key_id: Type.String(), gpt_id: Type.String(), scopes: Type.Array(Type.String()), agent_id: Type.Union([Type.String(), Type.Null()]) }),
+            200: Type.Object({
+              key_id: Type.Union([Type.String(), Type.Null()]),
+              gpt_id: Type.String(),
+              scopes: Type.Array(Type.String()),
+              agent_id: Type.Union([Type.String(), Type.Null()]),
+              client_id: Type.Optional(Type.String({ description: 'The app of an access token.' })),
+              end_user_id: Type.Optional(Type.Union([Type.String(), Type.Null()], { description: 'The end user of an access token (null: the app itself).' })),
+            }),
             ...problemResponses(401),
           },
         },
       },
       async (request) => {
         const principal = keyPrincipal(request)
-        return { key_id: principal.keyId, gpt_id: principal.gptId, scopes: principal.scopes, agent_id: principal.agentId }
+        const common = { gpt_id: principal.gptId, scopes: principal.scopes, agent_id: principal.agentId }
+        if (principal.kind === 'key') return { key_id: principal.keyId, ...common }
+        return { key_id: null, ...common, client_id: principal.clientId, end_user_id: principal.endUserId }
       },
     )
   }

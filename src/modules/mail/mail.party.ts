@@ -1,7 +1,8 @@
 import { sql, type RawBuilder } from 'kysely'
-import type { Principal } from '../../platform/auth/principal.js'
+import type { GptPrincipal } from '../../platform/auth/principal.js'
 
-export type KeyPrincipal = Extract<Principal, { kind: 'key' }>
+/** A GPT's key (maybe bound to an agent) or an app's access token. */
+export type KeyPrincipal = GptPrincipal
 
 /**
  * The one rule for who sees a mail: a key bound to an agent sees only the mail that agent sent or

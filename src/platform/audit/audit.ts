@@ -4,7 +4,7 @@ import type { JsonValue } from '../db/tables.js'
 
 /** Who acted, as the audit log names it: `anonymous` for a signup or a failed login. */
 export interface AuditPrincipal {
-  kind: 'admin' | 'key' | 'account' | 'anonymous'
+  kind: 'admin' | 'key' | 'account' | 'app' | 'end_user' | 'anonymous'
   id: string | null
 }
 
@@ -47,6 +47,7 @@ export function auditPrincipal(principal: Principal | null): AuditPrincipal {
   if (principal === null) return { kind: 'anonymous', id: null }
   if (principal.kind === 'key') return { kind: 'key', id: principal.keyId }
   if (principal.kind === 'account') return { kind: 'account', id: principal.accountId }
+  if (principal.kind === 'token') return principal.endUserId === null ? { kind: 'app', id: principal.clientId } : { kind: 'end_user', id: principal.endUserId }
   return { kind: 'admin', id: null }
 }
 

@@ -2,7 +2,8 @@ import type { FastifyInstance, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { ERR } from '../errors.js'
 import { tokensEqual } from './api-key.js'
-import type { AccountPrincipal, KeyPrincipal, Principal, Scope } from './principal.js'
+import { claimsClientId } from './oauth-access-tokens.js'
+import type { AccountPrincipal, GptPrincipal, KeyPrincipal, Principal, Scope, TokenPrincipal } from './principal.js'
 
 /**
  * How a route is reached: openly, with the operator's admin token, with a GPT's API key, or with an
@@ -32,6 +33,8 @@ declare module 'fastify' {
 export interface AuthOptions {
   adminToken: string | null
   authenticateKey: (token: string) => Promise<KeyPrincipal>
+  /** An OAuth access token of one of a GPT's apps, for the HTTP API. */
+  authenticateToken: (token: string) => Promise<TokenPrincipal>
   /** The account of an account key or access token; null when the token is neither (maybe a GPT key). */
   authenticateAccount: (token: string) => Promise<AccountPrincipal | null>
 }
@@ -75,7 +78,10 @@ export const authPlugin = fp<AuthOptions>(
         request.principal = account
         return
       }
-      if (request.routeOptions.config.accounts) {
+      const oauthToken = isJwt(token) && claimsClientId(token)
+      if (oauthToken) {
+        // An app's token reaches its GPT like a key; the checks below apply to both.
+      } else if (request.routeOptions.config.accounts) {
         const account = await options.authenticateAccount(token)
         if (account) {
           request.principal = account
@@ -84,28 +90,28 @@ export const authPlugin = fp<AuthOptions>(
       } else if (isJwt(token) && (await options.authenticateAccount(token))) {
         throw ERR.forbidden('An account access token cannot be used here: GPT data is reached with one of the GPT\'s keys.')
       }
-      const principal = await options.authenticateKey(token)
+      const principal: GptPrincipal = oauthToken ? await options.authenticateToken(token) : await options.authenticateKey(token)
       request.principal = principal
       const gptId = (request.params as { gpt_id?: unknown } | undefined)?.gpt_id
       if (typeof gptId === 'string' && gptId !== principal.gptId) {
-        throw ERR.forbidden('This API key belongs to another GPT.')
+        throw ERR.forbidden(principal.kind === 'key' ? 'This API key belongs to another GPT.' : 'This access token is for another GPT.')
       }
       if (principal.agentId !== null && !request.routeOptions.config.agentKeys) {
         throw ERR.forbidden('This key is bound to an agent: it can only send and read that agent\'s mail, inbox and conversations.')
       }
       const scope = requiredScope(request)
       if (!principal.scopes.includes(scope)) {
-        throw ERR.forbidden(`This API key lacks the "${scope}" scope.`)
+        throw ERR.forbidden(`This ${principal.kind === 'key' ? 'API key' : 'access token'} lacks the "${scope}" scope.`)
       }
     })
   },
   { name: 'auth' },
 )
 
-/** The calling key's principal on a key route (the auth hook guarantees it is there). */
-export function keyPrincipal(request: FastifyRequest): KeyPrincipal {
+/** The caller on a key route: one of the GPT's keys or an app's access token (the auth hook guarantees it is there). */
+export function keyPrincipal(request: FastifyRequest): GptPrincipal {
   const principal = request.principal
-  if (principal?.kind !== 'key') throw ERR.unauthorized('This route needs an API key.')
+  if (principal?.kind !== 'key' && principal?.kind !== 'token') throw ERR.unauthorized('This route needs an API key.')
   return principal
 }
 
