@@ -20,6 +20,11 @@ declare module 'fastify' {
     /** Keys bound to an agent may use this route (their service checks which agent); others are 403 for them. */
     agentKeys?: boolean
     /**
+     * An end user's access token may use this route: its service confines the token to that user's own
+     * data. Every other route is 403 for end users, so a new route is closed to them until it says so.
+     */
+    endUsers?: boolean
+    /**
      * On a key route: an account's credential is taken too. The service then checks that the account
      * owns the GPT (the path alone proves nothing); scopes do not apply to an owner.
      */
@@ -98,6 +103,9 @@ export const authPlugin = fp<AuthOptions>(
       }
       if (principal.agentId !== null && !request.routeOptions.config.agentKeys) {
         throw ERR.forbidden('This key is bound to an agent: it can only send and read that agent\'s mail, inbox and conversations.')
+      }
+      if (principal.kind === 'token' && principal.endUserId !== null && !request.routeOptions.config.endUsers) {
+        throw ERR.forbidden("An end user's access token cannot use this operation: it reaches only that user's own chats, memories, search and documents.")
       }
       const scope = requiredScope(request)
       if (!principal.scopes.includes(scope)) {
