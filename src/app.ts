@@ -5,6 +5,7 @@ import { auditPlugin } from './platform/audit/audit.plugin.js'
 import { authPlugin } from './platform/auth/auth.plugin.js'
 import type { Database } from './platform/db/database.js'
 import { answerClientError, answerFrameworkError, MAX_PARAM_LENGTH } from './platform/http/framework-errors.js'
+import { registerCors } from './platform/http/cors.js'
 import { headersPlugin } from './platform/http/headers.plugin.js'
 import { jsonBodyPlugin } from './platform/http/json-body.plugin.js'
 import { problemPlugin } from './platform/http/problem.plugin.js'
@@ -85,6 +86,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(storableTextPlugin, { maxDepth: Math.max(256, config.maxJsonDepth * 8), maxJsonDepth: config.maxJsonDepth })
   await app.register(metricsPlugin, { pool: database.pool, registry: services.registry })
   await app.register(openApiPlugin, { version: deps.version, publicUrl: config.publicUrl })
+  // Before rate limits and authentication: a preflight carries no credentials and is answered at once.
+  await registerCors(app, config.corsOrigins)
   await app.register(rateLimitPlugin, {
     rules: config.rateLimits,
     store: deps.rateLimitStore,

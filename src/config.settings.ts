@@ -17,6 +17,7 @@ export const SETTINGS = {
   LOG_LEVEL: { default: 'info', help: 'fatal, error, warn, info, debug, trace or silent.' },
   BODY_LIMIT: { default: '1mb', help: 'Largest request body, in bytes or with kb/mb suffix.' },
   RATE_LIMITS: { default: 'key:60/m,write:10/m,ip:600/5m', help: 'Token buckets: key, write and ip budgets per period (s, m, h or 5m…); 0 or off disables.' },
+  CORS_ORIGINS: { default: '', help: 'Browser origins allowed to call the API (comma-separated, such as https://app.example.com; cookies and Authorization for these only), or * for any origin without credentials; unset: no CORS headers.' },
   TRUST_PROXY: { default: 'false', help: 'true when behind a reverse proxy that sets X-Forwarded-For.' },
   SHUTDOWN_TIMEOUT_MS: { default: '10000', help: 'How long in-flight requests may take after SIGTERM.' },
   DEFAULT_PAGE_SIZE: { default: '50', help: 'List page size when `limit` is not given.' },

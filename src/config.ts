@@ -20,6 +20,8 @@ export interface Config {
   bodyLimit: number
   rateLimits: RateLimitRule[]
   trustProxy: boolean
+  /** Browser origins allowed by CORS: a list (with credentials), '*' (any, without), or null (no CORS). */
+  corsOrigins: string[] | '*' | null
   shutdownTimeoutMs: number
   defaultPageSize: number
   maxPageSize: number
@@ -177,6 +179,7 @@ export function loadConfig(env: Env = process.env): Config {
     }
     return ms / 1000
   }
+  const corsOrigins = parseCorsOrigins(raw('CORS_ORIGINS'), problems)
   const redisPrefix = raw('REDIS_PREFIX')
   if (!/^[A-Za-z0-9_.:{}-]{1,64}$/.test(redisPrefix)) {
     problems.push(`REDIS_PREFIX=${JSON.stringify(redisPrefix)}: expected 1–64 letters, digits or _ . : - { }`)
@@ -196,6 +199,7 @@ export function loadConfig(env: Env = process.env): Config {
     bodyLimit,
     rateLimits,
     trustProxy: bool('TRUST_PROXY'),
+    corsOrigins,
     shutdownTimeoutMs: int('SHUTDOWN_TIMEOUT_MS', 0, 600_000),
     defaultPageSize,
     maxPageSize,
@@ -261,4 +265,24 @@ function parseBytes(text: string): number | null {
   const unit = (match[2] ?? 'b').toLowerCase()
   const factor = unit.startsWith('m') ? 1024 * 1024 : unit.startsWith('k') ? 1024 : 1
   return Number(match[1]) * factor
+}
+
+/** `https://a.example, http://localhost:3000` or `*`; each an origin (scheme, host, port), nothing more. */
+function parseCorsOrigins(text: string, problems: string[]): string[] | '*' | null {
+  const parts = text.split(',').map((part) => part.trim()).filter((part) => part !== '')
+  if (parts.length === 0) return null
+  if (parts.length === 1 && parts[0] === '*') return '*'
+  const origins: string[] = []
+  for (const part of parts) {
+    let origin: string | null = null
+    try {
+      const url = new URL(part)
+      if ((url.protocol === 'http:' || url.protocol === 'https:') && url.origin === part.replace(/\/$/, '')) origin = url.origin
+    } catch {
+      origin = null
+    }
+    if (origin === null) problems.push(`CORS_ORIGINS: "${part}" is not an origin such as https://app.example.com (scheme, host and port only; * alone allows any)`)
+    else origins.push(origin)
+  }
+  return origins
 }

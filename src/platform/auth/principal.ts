@@ -21,6 +21,8 @@ export type Principal =
       clientId: string
       grantId: string | null
       endUserId: string | null
+      /** The app's own budget over all its tokens (requests per minute); null: none. */
+      appRateLimitPerMinute: number | null
     }
   | { kind: 'account'; accountId: string; sessionId: string | null }
   | { kind: 'admin' }
