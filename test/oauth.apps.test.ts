@@ -122,7 +122,7 @@ describe('who may manage apps', () => {
     ['an unknown grant', () => injectJson(t.app, 'DELETE', `/v1/apps/${app.id}/grants/${UNKNOWN}`, bearer(admin)), 404],
     ['an unknown GPT', () => injectJson(t.app, 'GET', '/v1/gpts/nobody/apps', bearer(owner.key)), 404],
     ['no credential', () => injectJson(t.app, 'GET', '/v1/gpts/apps-gpt/apps', {}), 401],
-  ])('%s: %i', async (_name, send, status) => {
+  ])('%s', async (_name, send, status) => {
     const response = await send()
     expectProblem(response, status, response.raw.req.url!)
   })

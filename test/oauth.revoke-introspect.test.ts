@@ -47,7 +47,7 @@ describe('revocation (RFC 7009)', () => {
     ['no token', () => revoke({}), 400, 'invalid_request'],
     ['no client authentication', () => revoke({ token: 'x' }, null), 401, 'invalid_client'],
     ['a wrong secret', () => postForm(t.app, '/oauth/revoke', { token: 'x' }, { id: client.client_id, secret: 'as_wrong' }), 401, 'invalid_client'],
-  ])('%s → %i %s', async (_name, send, status, error) => {
+  ])('%s', async (_name, send, status, error) => {
     const response = await send()
     expect(response.statusCode, response.body).toBe(status)
     expect(response.json()).toMatchObject({ error })
@@ -174,7 +174,7 @@ describe('introspection (RFC 7662)', () => {
     ['no token', () => postForm(t.app, '/oauth/introspect', {}, basicOf(client)), 400, 'invalid_request'],
     ['no client authentication', () => postForm(t.app, '/oauth/introspect', { token: 'x' }), 401, 'invalid_client'],
     ['a wrong secret', () => postForm(t.app, '/oauth/introspect', { token: 'x' }, { id: client.client_id, secret: 'as_wrong' }), 401, 'invalid_client'],
-  ])('%s → %i %s', async (_name, send, status, error) => {
+  ])('%s', async (_name, send, status, error) => {
     const response = await send()
     expect(response.statusCode, response.body).toBe(status)
     expect(response.json()).toMatchObject({ error })
