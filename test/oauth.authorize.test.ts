@@ -72,6 +72,7 @@ describe('errors redirected to the client with state and iss', () => {
     ['an app with no end-user scope', {}, 'invalid_scope', () => adminOnly],
     ['a public app without PKCE', { code_challenge: undefined, code_challenge_method: undefined }, 'invalid_request', () => publicApp],
     ['PKCE plain', { code_challenge_method: 'plain' }, 'invalid_request', () => confidential],
+    ['a challenge without its method (plain, RFC 7636 §4.3)', { code_challenge_method: undefined }, 'invalid_request', () => confidential],
     ['a method without a challenge', { code_challenge: undefined }, 'invalid_request', () => confidential],
     ['a challenge too short', { code_challenge: challenge.slice(1) }, 'invalid_request', () => confidential],
     ['a challenge with padding', { code_challenge: `${challenge.slice(1)}=` }, 'invalid_request', () => confidential],
