@@ -205,3 +205,18 @@ describe('signing up and in on the page', () => {
     expectShown(await signin('Locked-Pass123!'), 429, /.+/)
   })
 })
+
+describe('served over https', () => {
+  it('the consent cookie is Secure', async () => {
+    const https = await createTestApp({ env: { PUBLIC_URL: 'https://agentstore.example' } })
+    try {
+      const { token } = await createGptWithKey(https.services, 'https-gpt', ['read', 'write', 'admin'])
+      const app = await registerApp(https.app, 'https-gpt', token)
+      const response = await https.app.inject({ url: `/oauth/authorize?${query({ response_type: 'code', client_id: app.client_id, code_challenge: challenge, code_challenge_method: 'S256' })}` })
+      expect(response.statusCode, response.body).toBe(200)
+      expect(String(response.headers['set-cookie'])).toMatch(/; HttpOnly; SameSite=Lax; Secure$/)
+    } finally {
+      await https.close()
+    }
+  })
+})
