@@ -117,14 +117,14 @@ describe('tokens the API refuses', () => {
 describe('what a valid token may do', () => {
   it('a read-only token reads but cannot write', async () => {
     const { access_token } = await connect(readOnly)
-    expect((await injectJson(t.app, 'GET', '/v1/gpts/at-gpt/collections', bearer(access_token))).statusCode).toBe(200)
-    const refused = await injectJson(t.app, 'POST', '/v1/gpts/at-gpt/collections', bearer(access_token), { name: 'nope' })
-    expect(expectProblem(refused, 403, '/v1/gpts/at-gpt/collections', 'forbidden').detail).toMatch(/"write" scope/)
+    expect((await injectJson(t.app, 'GET', '/v1/gpts/at-gpt/sessions', bearer(access_token))).statusCode).toBe(200)
+    const refused = await injectJson(t.app, 'POST', '/v1/gpts/at-gpt/sessions', bearer(access_token), { name: 'nope' })
+    expect(expectProblem(refused, 403, '/v1/gpts/at-gpt/sessions', 'forbidden').detail).toMatch(/"write" scope/)
   })
 
   it('a read and write token writes', async () => {
     const { access_token } = await connect()
-    expect((await injectJson(t.app, 'POST', '/v1/gpts/at-gpt/collections', bearer(access_token), { name: 'mine' })).statusCode).toBe(201)
+    expect((await injectJson(t.app, 'POST', '/v1/gpts/at-gpt/sessions', bearer(access_token), { name: 'mine' })).statusCode).toBe(201)
   })
 
   it.each(['GET', 'POST'] as const)('a token of another GPT is refused (%s): 403', async (method) => {

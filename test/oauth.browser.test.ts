@@ -106,12 +106,13 @@ describe.skipIf(browserPath.path === null)(`the consent page in chromium${browse
     const me = await fetch(`${base}/v1/me`, { headers: { authorization: `Bearer ${tokens.access_token}` } })
     expect(me.status).toBe(200)
     expect(await me.json()).toMatchObject({ gpt_id: 'browser-gpt', client_id: client.client_id, scopes: ['read', 'write'], end_user_id: expect.any(String) })
-    const write = await fetch(`${base}/v1/gpts/browser-gpt/collections`, {
+    const write = await fetch(`${base}/v1/gpts/browser-gpt/sessions`, {
       method: 'POST',
       headers: { authorization: `Bearer ${tokens.access_token}`, 'content-type': 'application/json' },
       body: JSON.stringify({ name: 'from-the-browser-flow' }),
     })
     expect(write.status, await write.clone().text()).toBe(201)
+    expect(await write.json()).toMatchObject({ user_id: expect.any(String), name: 'from-the-browser-flow' })
   }, 120_000)
 
   it('shows a sign-in error on the page, then denies: access_denied reaches the app', async () => {
