@@ -36,6 +36,9 @@ import { generationRoutes } from './modules/chat/generation.routes.js'
 import { GenerationStreams } from './modules/chat/generation.stream.js'
 import { searchRoutes } from './modules/search/search.routes.js'
 import { compatHealthExtras } from './compat/health.js'
+import { agentMailCliRoutes } from './compat/agentmail/agentmail.cli.routes.js'
+import { agentMailReadRoutes } from './compat/agentmail/agentmail.read.routes.js'
+import { agentMailRoutes } from './compat/agentmail/agentmail.routes.js'
 import { chatStoreRoutes } from './compat/chatstore/chatstore.routes.js'
 import { servedSurfaces } from './compat/surfaces.js'
 import type { EventBus } from './platform/events/event-bus.js'
@@ -145,6 +148,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   if (compat.includes('chatstore')) {
     const { sessions, messages, generation } = services
     await app.register(chatStoreRoutes({ sessions, messages, generation, maxMessageChars: config.maxMessageChars }))
+  }
+  if (compat.includes('agentmail')) {
+    const { agents, mail, conversations } = services
+    await app.register(agentMailRoutes({ agents, mail, maxMailChars: config.maxMailChars }))
+    await app.register(agentMailReadRoutes({ agents, mail, conversations, maxPageSize: config.maxPageSize }))
+    await app.register(agentMailCliRoutes())
   }
   app.log.info({ compat, not_available_yet: notYet }, 'compatibility surfaces')
   // No admin token, no admin API: its routes do not exist (404).

@@ -68,7 +68,7 @@ function seen(response: LightMyRequestResponse): Seen {
 
 /** Reads an inbox stream replayed from the start, up to a mail the test sends to the viewer last. */
 async function replay(v: Viewer, marker: string): Promise<Seen> {
-  const from = inboxEventId({ created_at: new Date(0), id: '00000000-0000-0000-0000-000000000000' })
+  const from = inboxEventId(new Date(0), '00000000-0000-0000-0000-000000000000')
   const stream = await openSseStream(`${base}/v1/agents/${v.agent}/inbox/stream`, { ...bearer(v.token), 'last-event-id': from })
   streams.push(stream)
   expect(stream.status).toBe(200)
