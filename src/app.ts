@@ -39,6 +39,7 @@ import { compatHealthExtras } from './compat/health.js'
 import { agentMailCliRoutes } from './compat/agentmail/agentmail.cli.routes.js'
 import { agentMailReadRoutes } from './compat/agentmail/agentmail.read.routes.js'
 import { agentMailRoutes } from './compat/agentmail/agentmail.routes.js'
+import { agentMailUserRoutes } from './compat/agentmail/agentmail.users.routes.js'
 import { chatStoreRoutes } from './compat/chatstore/chatstore.routes.js'
 import { servedSurfaces } from './compat/surfaces.js'
 import type { EventBus } from './platform/events/event-bus.js'
@@ -154,6 +155,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     await app.register(agentMailRoutes({ agents, mail, maxMailChars: config.maxMailChars }))
     await app.register(agentMailReadRoutes({ agents, mail, conversations, maxPageSize: config.maxPageSize }))
     await app.register(agentMailCliRoutes())
+    await app.register(agentMailUserRoutes({ objects: services.objects }))
   }
   app.log.info({ compat, not_available_yet: notYet }, 'compatibility surfaces')
   // No admin token, no admin API: its routes do not exist (404).

@@ -104,5 +104,12 @@ export function sendAgentMailError(error: FastifyError & { validation?: AjvIssue
       .filter((item) => (seen.has(item.loc.join('.')) ? false : (seen.add(item.loc.join('.')), true)))
     return reply.code(422).type('application/json').send({ detail })
   }
+  // FastAPI read any body as JSON: one it could not parse (whatever its content type) was a 422.
+  if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' || error.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' || (error.statusCode === 400 && !(error instanceof AppError))) {
+    return reply.code(422).type('application/json').send({ detail: [{ type: 'json_invalid', loc: ['body', 0], msg: 'JSON decode error' }] })
+  }
+  if (error instanceof AppError && error.code === ErrorCode.MalformedJson) {
+    return reply.code(422).type('application/json').send({ detail: [{ type: 'json_invalid', loc: ['body', 0], msg: 'JSON decode error' }] })
+  }
   return sendChatStoreError(error, request, reply)
 }
