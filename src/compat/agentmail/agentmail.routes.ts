@@ -6,7 +6,9 @@ import { keyPrincipal } from '../../platform/auth/auth.plugin.js'
 import type { JsonObject } from '../../platform/db/tables.js'
 import { AppError, ERR, ErrorCode } from '../../platform/errors.js'
 import { BEARER_SECURITY } from '../../platform/openapi.plugin.js'
+import { Address } from '../../modules/agents/agents.schemas.js'
 import type { AgentsService } from '../../modules/agents/agents.service.js'
+import { MetadataParams } from '../../modules/mail/mail.schemas.js'
 import type { MailService } from '../../modules/mail/mail.service.js'
 import { demoAgent, demoMessage, demoMetadata, demoRecipient, NAME_KEY, sendAgentMailError, translate } from './agentmail.shapes.js'
 
@@ -19,7 +21,7 @@ export interface AgentMailDeps {
 const Uuid = Type.String({ format: 'uuid' })
 const Nullable = <T extends Parameters<typeof Type.Optional>[0]>(schema: T) => Type.Optional(Type.Union([schema, Type.Null()]))
 const AgentFields = {
-  ip_address: Nullable(Type.String({ minLength: 1, maxLength: 253 })),
+  ip_address: Nullable(Address),
   port: Nullable(Type.Integer({ minimum: 1, maximum: 65535 })),
 }
 const MessageFields = {
@@ -29,7 +31,7 @@ const MessageFields = {
   msg_metadata: Nullable(Type.Object({}, { additionalProperties: true })),
 }
 const MetadataValue = Nullable(Type.String({ maxLength: 10_000 }))
-const MetadataKey = Type.String({ minLength: 1, maxLength: 128 })
+const MetadataKey = MetadataParams.properties.key
 
 /** The demo's names may repeat; the house name is made unique with a short random suffix. */
 const houseName = (agentName: string) => `${agentName.slice(0, 190)} #${randomBytes(3).toString('hex')}`
