@@ -1,4 +1,4 @@
-import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { AppError, ERR, ErrorCode } from '../../platform/errors.js'
 import type { AgentView } from '../../modules/agents/agents.schemas.js'
 import type { ConversationView } from '../../modules/mail/conversations.schemas.js'
@@ -56,6 +56,18 @@ export function demoMetadata(entry: MetadataEntryView, messageId: string) {
 export function demoConversation(conversation: ConversationView) {
   const { id, title, description, archived, metadata, created_at } = conversation
   return { id, title, description, archived, metadata, created_at }
+}
+
+/**
+ * The surface's common setup: its error shapes, and, when the operator named a GPT for it
+ * (COMPAT_AGENTMAIL_OPEN_GPT), requests without a key work inside that GPT as they did in the demo.
+ */
+export function agentMailSurface(instance: FastifyInstance, openGpt: string | null): void {
+  instance.setErrorHandler(sendAgentMailError)
+  if (openGpt === null) return
+  instance.addHook('onRoute', (route) => {
+    route.config = { ...route.config, openGpt }
+  })
 }
 
 /** Reads a house error of `code` as the demo's answer (its status and text); others pass unchanged. */
