@@ -152,12 +152,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   }
   if (compat.includes('agentmail')) {
     const { agents, mail, conversations } = services
-    const openGpt = config.compatAgentmailOpenGpt
+    const openId = config.compatAgentmailOpenGpt
+    const openGpt = openId === null ? null : { gptId: openId, exists: () => services.gpts.getGpt(openId).then(() => true, () => false) }
     await app.register(agentMailRoutes({ agents, mail, maxMailChars: config.maxMailChars, openGpt }))
     await app.register(agentMailReadRoutes({ agents, mail, conversations, maxPageSize: config.maxPageSize, openGpt }))
     await app.register(agentMailCliRoutes({ openGpt }))
     await app.register(agentMailUserRoutes({ objects: services.objects, openGpt }))
-    if (openGpt !== null) app.log.warn({ gpt_id: openGpt }, 'agent messaging answers requests without a key inside this GPT (COMPAT_AGENTMAIL_OPEN_GPT)')
+    if (openId !== null) app.log.warn({ gpt_id: openId }, 'agent messaging answers requests without a key inside this GPT (COMPAT_AGENTMAIL_OPEN_GPT)')
   }
   app.log.info({ compat, not_available_yet: notYet }, 'compatibility surfaces')
   // No admin token, no admin API: its routes do not exist (404).

@@ -12,7 +12,6 @@ let otherKey: string
 
 beforeAll(async () => {
   t = await createTestApp({ env: { COMPAT_AGENTMAIL_OPEN_GPT: OPEN } })
-  openKey = (await createGptWithKey(t.services, OPEN)).token
   otherKey = (await createGptWithKey(t.services, 'open-other')).token
 })
 
@@ -21,6 +20,12 @@ afterAll(async () => {
 })
 
 describe('agent messaging without keys', () => {
+  it('refuses keyless calls while the named GPT does not exist, and serves them once it does', async () => {
+    expectDetail(await injectJson(t.app, 'POST', '/agents', {}, { agent_name: 'early' }), 403, 'Not authenticated')
+    openKey = (await createGptWithKey(t.services, OPEN)).token
+    expect((await injectJson(t.app, 'POST', '/agents', {}, { agent_name: 'early' })).statusCode).toBe(201)
+  })
+
   it('works inside the named GPT when no Authorization header is sent, and says so in the log', async () => {
     const created = await injectJson(t.app, 'POST', '/agents', {}, { agent_name: 'keyless' })
     expect(created.statusCode, created.body).toBe(201)

@@ -9,14 +9,14 @@ import { BEARER_SECURITY } from '../../platform/openapi.plugin.js'
 import type { AgentsService } from '../../modules/agents/agents.service.js'
 import type { ConversationsService } from '../../modules/mail/conversations.service.js'
 import type { MailService } from '../../modules/mail/mail.service.js'
-import { demoAgent, demoConversation, demoInboxItem, demoMessage, demoMetadata, agentMailSurface, translate } from './agentmail.shapes.js'
+import { demoAgent, demoConversation, demoInboxItem, demoMessage, demoMetadata, agentMailSurface, translate, type OpenGpt } from './agentmail.shapes.js'
 
 interface Deps {
   agents: AgentsService
   mail: MailService
   conversations: ConversationsService
   maxPageSize: number
-  openGpt: string | null
+  openGpt: OpenGpt | null
 }
 
 const Uuid = Type.String({ format: 'uuid' })

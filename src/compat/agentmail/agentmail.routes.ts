@@ -10,13 +10,13 @@ import { Address } from '../../modules/agents/agents.schemas.js'
 import type { AgentsService } from '../../modules/agents/agents.service.js'
 import { MetadataParams } from '../../modules/mail/mail.schemas.js'
 import type { MailService } from '../../modules/mail/mail.service.js'
-import { demoAgent, demoMessage, demoMetadata, demoRecipient, NAME_KEY, agentMailSurface, translate } from './agentmail.shapes.js'
+import { demoAgent, demoMessage, demoMetadata, demoRecipient, NAME_KEY, agentMailSurface, translate, type OpenGpt } from './agentmail.shapes.js'
 
 export interface AgentMailDeps {
   agents: AgentsService
   mail: MailService
   maxMailChars: number
-  openGpt: string | null
+  openGpt: OpenGpt | null
 }
 
 const Uuid = Type.String({ format: 'uuid' })
