@@ -54,6 +54,17 @@ describe('agent messaging: pulling messages', () => {
     expect((await ok<Received[]>('GET', `/agents/${a2.id}/messages`)).map((m) => m.content)).toEqual(['later', 'Hello from agent 1'])
   })
 
+  it('lists by the time a message was written, also when an older one was delivered later', async () => {
+    const [sender, reader] = [await agent(), await agent()]
+    const older = await message(sender.id, { content: 'written first' })
+    const newer = await message(sender.id, { content: 'written second' })
+    await deliver(newer.id, reader.id)
+    await deliver(older.id, reader.id)
+    const listed = await ok<Received[]>('GET', `/agents/${reader.id}/messages`)
+    expect(listed.map((m) => m.content)).toEqual(['written second', 'written first'])
+    expect(listed[0]!.sent_at >= listed[1]!.sent_at).toBe(true)
+  })
+
   it('lists unread messages only, and an agent with none gets []', async () => {
     const { a1, a2 } = await pair()
     expect((await ok<Received[]>('GET', `/agents/${a2.id}/messages/unread`)).map((m) => m.content)).toEqual(['Hello from agent 1'])

@@ -51,7 +51,8 @@ export function agentMailReadRoutes({ agents, mail, conversations, maxPageSize, 
     const received = (unread: boolean) => async (request: { params: { agent_id: string } } & Parameters<typeof keyPrincipal>[0]) => {
       const principal = keyPrincipal(request)
       const items = await everything((cursor, limit) => mail.inbox(principal, request.params.agent_id, { cursor, limit, unread }), pageSize).catch(agentNotFound)
-      return items.map(demoInboxItem)
+      // The house orders an inbox by arrival; the demo listed by the time a message was written.
+      return items.map(demoInboxItem).sort((a, b) => b.sent_at.localeCompare(a.sent_at) || b.id.localeCompare(a.id))
     }
     const listing = { ...common, params: AgentPath }
     app.get('/agents/:agent_id/messages', { schema: { ...listing, operationId: 'agentMailReceived', summary: "An agent's received messages, newest first" } }, received(false))
