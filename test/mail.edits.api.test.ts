@@ -1,5 +1,7 @@
+import type { AddressInfo } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { expectProblem } from './helpers/problem.js'
+import { openSseStream } from './helpers/sse.js'
 import { bearer, createGptWithKey, createTestApp, injectJson, type HttpMethod, type TestApp } from './helpers/test-app.js'
 
 /**
@@ -75,6 +77,29 @@ describe('recipients added later', () => {
     expect(more.to.map((to) => to.agent_id).sort()).toEqual([bob.id, carol.id].sort())
     // Bob, a recipient now, reads it.
     expect((await ok<MailView>('GET', `/v1/mail/${mail.id}`, undefined, bobKey)).content).toBe('draft for later')
+  })
+
+  it('reaches an added recipient\'s open inbox stream at once, and a replay from before it shows it', async () => {
+    await t.app.listen({ port: 0, host: '127.0.0.1' })
+    const base = `http://127.0.0.1:${(t.app.server.address() as AddressInfo).port}`
+    const mail = await send([bob], 'late for carol')
+    const stream = await openSseStream(`${base}/v1/agents/${carol.id}/inbox/stream`, bearer(gptKey))
+    try {
+      expect(stream.status).toBe(200)
+      await ok('POST', `/v1/mail/${mail.id}/recipients`, { to: [carol.id] })
+      await stream.waitFor('the late mail', (s) => s.mail().some((item) => item.content === 'late for carol'), 5000)
+    } finally {
+      stream.close()
+    }
+    const eventId = stream.events.find((event) => event.event === 'mail' && event.data.includes('late for carol'))!.id!
+    const later = await send([carol], 'after the late one')
+    const replay = await openSseStream(`${base}/v1/agents/${carol.id}/inbox/stream`, { ...bearer(gptKey), 'last-event-id': eventId })
+    try {
+      await replay.waitFor('the mail after it', (s) => s.mail().some((item) => item.id === later.id), 5000)
+      expect(replay.mail().map((item) => item.content)).not.toContain('late for carol')
+    } finally {
+      replay.close()
+    }
   })
 
   const failures: { name: string; url: () => string; body: () => unknown; token?: () => string; status: number; type: string }[] = [
