@@ -74,8 +74,9 @@ export function agentMailReadRoutes({ agents, mail, conversations, maxPageSize, 
         const agent = await agents.getAgent(principal.gptId, agent_id).catch(agentNotFound)
         await mail.getMail(principal, message_id).catch(translate(ErrorCode.NotFound, () => ERR.notFoundDetail('Message not found')))
         // Read as that agent, so that the house's party rule decides.
+        const asAgent = { ...principal, agentId: agent_id } as typeof principal
         const seen = await mail
-          .getMail({ ...principal, agentId: agent_id }, message_id)
+          .getMail(asAgent, message_id)
           .catch(translate(ErrorCode.Forbidden, () => ERR.forbidden('Agent does not have access to this message')))
         return {
           message_id,
