@@ -40,6 +40,10 @@ import { generationRoutes } from './modules/chat/generation.routes.js'
 import { GenerationStreams } from './modules/chat/generation.stream.js'
 import { searchRoutes } from './modules/search/search.routes.js'
 import { compatHealthExtras } from './compat/health.js'
+import { agentMailCliRoutes } from './compat/agentmail/agentmail.cli.routes.js'
+import { agentMailReadRoutes } from './compat/agentmail/agentmail.read.routes.js'
+import { agentMailRoutes } from './compat/agentmail/agentmail.routes.js'
+import { agentMailUserRoutes } from './compat/agentmail/agentmail.users.routes.js'
 import { chatStoreRoutes } from './compat/chatstore/chatstore.routes.js'
 import { servedSurfaces } from './compat/surfaces.js'
 import type { EventBus } from './platform/events/event-bus.js'
@@ -155,6 +159,16 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   if (compat.includes('chatstore')) {
     const { sessions, messages, generation } = services
     await app.register(chatStoreRoutes({ sessions, messages, generation, maxMessageChars: config.maxMessageChars }))
+  }
+  if (compat.includes('agentmail')) {
+    const { agents, mail, conversations } = services
+    const openId = config.compatAgentmailOpenGpt
+    const openGpt = openId === null ? null : { gptId: openId, exists: () => services.gpts.getGpt(openId).then(() => true, () => false) }
+    await app.register(agentMailRoutes({ agents, mail, maxMailChars: config.maxMailChars, openGpt }))
+    await app.register(agentMailReadRoutes({ agents, mail, conversations, maxPageSize: config.maxPageSize, openGpt }))
+    await app.register(agentMailCliRoutes({ openGpt }))
+    await app.register(agentMailUserRoutes({ objects: services.objects, openGpt }))
+    if (openId !== null) app.log.warn({ gpt_id: openId }, 'agent messaging answers requests without a key inside this GPT (COMPAT_AGENTMAIL_OPEN_GPT)')
   }
   app.log.info({ compat, not_available_yet: notYet }, 'compatibility surfaces')
   // No admin token, no admin API: its routes do not exist (404).

@@ -141,6 +141,7 @@ export interface MailTable {
   content: string
   metadata: JsonColumn
   created_at: CreatedAt
+  edited_at: ColumnType<Date | null, Date | null | undefined, Date | null>
 }
 
 export interface MailRecipientsTable {
@@ -155,8 +156,10 @@ export interface MailMetadataTable {
   gpt_id: string
   mail_id: string
   key: string
+  id: ColumnType<string, string | undefined, never>
   value: JsonColumn<JsonValue>
   set_by: string | null
+  created_at: CreatedAt
   updated_at: UpdatedAt
 }
 
