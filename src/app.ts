@@ -162,13 +162,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   }
   if (compat.includes('agentmail')) {
     const { agents, mail, conversations } = services
-    const openId = config.compatAgentmailOpenGpt
-    const openGpt = openId === null ? null : { gptId: openId, exists: () => services.gpts.getGpt(openId).then(() => true, () => false) }
-    await app.register(agentMailRoutes({ agents, mail, maxMailChars: config.maxMailChars, openGpt }))
-    await app.register(agentMailReadRoutes({ agents, mail, conversations, maxPageSize: config.maxPageSize, openGpt }))
-    await app.register(agentMailCliRoutes({ openGpt }))
-    await app.register(agentMailUserRoutes({ objects: services.objects, openGpt }))
-    if (openId !== null) app.log.warn({ gpt_id: openId }, 'agent messaging answers requests without a key inside this GPT (COMPAT_AGENTMAIL_OPEN_GPT)')
+    await app.register(agentMailRoutes({ agents, mail, maxMailChars: config.maxMailChars }))
+    await app.register(agentMailReadRoutes({ agents, mail, conversations, maxPageSize: config.maxPageSize }))
+    await app.register(agentMailCliRoutes())
+    await app.register(agentMailUserRoutes({ objects: services.objects }))
   }
   app.log.info({ compat, not_available_yet: notYet }, 'compatibility surfaces')
   // No admin token, no admin API: its routes do not exist (404).

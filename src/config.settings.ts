@@ -52,7 +52,6 @@ export const SETTINGS = {
   REFRESH_TOKEN_TTL: { default: '30d', help: 'How long a login session lasts without a refresh; each refresh starts this period again.' },
   ACCOUNT_RETENTION_DAYS: { default: '30', help: 'Days a deleted account and its GPTs are kept (the operator may restore it) before the daily purge removes them.' },
   COMPAT: { default: COMPAT_SURFACES.join(','), help: 'Replaced systems whose own APIs are served too (docs/compat.md): a comma list of objectstore, adapter, fastwrap, agentmail, chatstore, or none.' },
-  COMPAT_AGENTMAIL_OPEN_GPT: { default: '', help: 'A GPT id: the agent-messaging surface then answers requests without an Authorization header inside that GPT, as the demo did (allowed only when HOST is a loopback address).' },
   AUDIT: { default: 'on', help: 'on: every authenticated request and identity event (signup, logins, password and key changes) is written to the audit log, in batches off the request path; off: nothing is recorded.' },
   AUDIT_RETENTION_DAYS: { default: '90', help: 'Days audit rows are kept before the daily purge deletes them.' },
   AUDIT_FLUSH_MS: { default: '1000', help: 'Longest time an audit row waits in memory before its batch is written.' },

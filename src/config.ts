@@ -45,7 +45,6 @@ export interface Config {
   /** The replaced systems whose own APIs are served beside the house API (see docs/compat.md). */
   compat: CompatSurface[]
   /** The GPT the agent-messaging surface serves requests without a key in (loopback only); null: a key always. */
-  compatAgentmailOpenGpt: string | null
   audit: AuditConfig
 }
 
@@ -241,7 +240,6 @@ export function loadConfig(env: Env = process.env): Config {
       retentionDays: int('ACCOUNT_RETENTION_DAYS', 0, 3650),
     },
     compat: compatList(raw('COMPAT'), problems),
-    compatAgentmailOpenGpt: openGpt(raw('COMPAT_AGENTMAIL_OPEN_GPT'), host, problems),
     audit: {
       enabled: bool('AUDIT'),
       retentionDays: int('AUDIT_RETENTION_DAYS', 0, 36500),
@@ -257,12 +255,6 @@ export function loadConfig(env: Env = process.env): Config {
 const LOOPBACK = /^(127(\.\d{1,3}){3}|::1|localhost)$/i
 
 /** Serving without a key is safe only where nothing but this machine can reach the port. */
-function openGpt(text: string, host: string, problems: string[]): string | null {
-  if (text === '') return null
-  if (!LOOPBACK.test(host)) problems.push(`COMPAT_AGENTMAIL_OPEN_GPT: serves requests without a key, so HOST must be a loopback address (127.0.0.1, ::1), not ${JSON.stringify(host)}`)
-  return text
-}
-
 function compatList(text: string, problems: string[]): CompatSurface[] {
   if (text.toLowerCase() === 'none') return []
   const names = text.split(',').map((name) => name.trim().toLowerCase()).filter((name) => name !== '')

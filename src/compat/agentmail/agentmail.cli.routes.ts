@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { BEARER_SECURITY } from '../../platform/openapi.plugin.js'
-import { agentMailSurface, type OpenGpt } from './agentmail.shapes.js'
+import { agentMailSurface } from './agentmail.shapes.js'
 
 /** Letters, digits, white space and . , ! ? - _ — the demo's whole alphabet for its echo. */
 const ECHOABLE = '^[A-Za-z0-9 \\t\\n\\r\\f\\v.,!?_-]+$'
@@ -11,10 +11,10 @@ const ECHOABLE = '^[A-Za-z0-9 \\t\\n\\r\\f\\v.,!?_-]+$'
  * The demo's POST /cli/echo. It ran `echo` through a shell; nothing here runs a process: the answer
  * is what echo prints for the (validated, trimmed) message, without its final newline.
  */
-export function agentMailCliRoutes({ openGpt }: { openGpt: OpenGpt | null }) {
+export function agentMailCliRoutes() {
   return async (instance: FastifyInstance) => {
     const app = instance.withTypeProvider<TypeBoxTypeProvider>()
-    agentMailSurface(instance, openGpt)
+    agentMailSurface(instance)
     app.post(
       '/cli/echo',
       {

@@ -9,14 +9,13 @@ import { BEARER_SECURITY } from '../../platform/openapi.plugin.js'
 import type { AgentsService } from '../../modules/agents/agents.service.js'
 import type { ConversationsService } from '../../modules/mail/conversations.service.js'
 import type { MailService } from '../../modules/mail/mail.service.js'
-import { demoAgent, demoConversation, demoInboxItem, demoMessage, demoMetadata, agentMailSurface, translate, type OpenGpt } from './agentmail.shapes.js'
+import { demoAgent, demoConversation, demoInboxItem, demoMessage, demoMetadata, agentMailSurface, translate } from './agentmail.shapes.js'
 
 interface Deps {
   agents: AgentsService
   mail: MailService
   conversations: ConversationsService
   maxPageSize: number
-  openGpt: OpenGpt | null
 }
 
 const Uuid = Type.String({ format: 'uuid' })
@@ -39,10 +38,10 @@ async function everything<T>(read: (cursor: string | undefined, limit: number) =
 }
 
 /** The demo's reads: an agent's received messages, metadata with access control, read marks and conversations. */
-export function agentMailReadRoutes({ agents, mail, conversations, maxPageSize, openGpt }: Deps) {
+export function agentMailReadRoutes({ agents, mail, conversations, maxPageSize }: Deps) {
   return async (instance: FastifyInstance) => {
     const app = instance.withTypeProvider<TypeBoxTypeProvider>()
-    agentMailSurface(instance, openGpt)
+    agentMailSurface(instance)
     const common = { tags: ['agent messaging (compat)'], security: BEARER_SECURITY }
     const agentNotFound = translate(ErrorCode.NotFound, () => ERR.notFoundDetail('Agent not found'))
     const conversationNotFound = translate(ErrorCode.NotFound, () => ERR.notFoundDetail('Conversation not found'))

@@ -10,13 +10,12 @@ import { Address } from '../../modules/agents/agents.schemas.js'
 import type { AgentsService } from '../../modules/agents/agents.service.js'
 import { MetadataParams } from '../../modules/mail/mail.schemas.js'
 import type { MailService } from '../../modules/mail/mail.service.js'
-import { demoAgent, demoMessage, demoMetadata, demoRecipient, NAME_KEY, agentMailSurface, translate, type OpenGpt } from './agentmail.shapes.js'
+import { demoAgent, demoMessage, demoMetadata, demoRecipient, NAME_KEY, agentMailSurface, translate } from './agentmail.shapes.js'
 
 export interface AgentMailDeps {
   agents: AgentsService
   mail: MailService
   maxMailChars: number
-  openGpt: OpenGpt | null
 }
 
 const Uuid = Type.String({ format: 'uuid' })
@@ -43,10 +42,10 @@ const without = <T extends object>(value: T) => Object.fromEntries(Object.entrie
  * The agent-messaging demo's writes (agents, messages, recipients, metadata) on the house's agents
  * and mail: the routes rename fields and statuses; the rules stay in the house services.
  */
-export function agentMailRoutes({ agents, mail, maxMailChars, openGpt }: AgentMailDeps) {
+export function agentMailRoutes({ agents, mail, maxMailChars }: AgentMailDeps) {
   return async (instance: FastifyInstance) => {
     const app = instance.withTypeProvider<TypeBoxTypeProvider>()
-    agentMailSurface(instance, openGpt)
+    agentMailSurface(instance)
     const common = { tags: ['agent messaging (compat)'], security: BEARER_SECURITY }
     const agentNotFound = translate(ErrorCode.NotFound, () => ERR.notFoundDetail('Agent not found'))
     const messageNotFound = translate(ErrorCode.NotFound, () => ERR.notFoundDetail('Message not found'))

@@ -58,28 +58,9 @@ export function demoConversation(conversation: ConversationView) {
   return { id, title, description, archived, metadata, created_at }
 }
 
-/**
- * The surface's common setup: its error shapes, and, when the operator named a GPT for it
- * (COMPAT_AGENTMAIL_OPEN_GPT), requests without a key work inside that GPT as they did in the demo.
- */
-export function agentMailSurface(instance: FastifyInstance, open: OpenGpt | null): void {
+/** The surface's common setup: its error shapes. */
+export function agentMailSurface(instance: FastifyInstance): void {
   instance.setErrorHandler(sendAgentMailError)
-  if (open === null) return
-  instance.addHook('onRoute', (route) => {
-    route.config = { ...route.config, openGpt: open.gptId }
-  })
-  // The named GPT may be created after the start (agentstore seed): until it exists, keyless calls are refused.
-  instance.addHook('preHandler', async (request) => {
-    if (request.principal?.kind === 'key' && request.principal.keyId === `open:${open.gptId}` && !(await open.exists())) {
-      throw ERR.unauthorized(`The GPT ${open.gptId} named by COMPAT_AGENTMAIL_OPEN_GPT does not exist.`)
-    }
-  })
-}
-
-/** The GPT the surface serves keyless requests in, and whether it exists now. */
-export interface OpenGpt {
-  gptId: string
-  exists(): Promise<boolean>
 }
 
 /** Reads a house error of `code` as the demo's answer (its status and text); others pass unchanged. */

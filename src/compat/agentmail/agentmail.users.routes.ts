@@ -5,15 +5,15 @@ import { keyPrincipal } from '../../platform/auth/auth.plugin.js'
 import { AppError, ERR, ErrorCode } from '../../platform/errors.js'
 import { BEARER_SECURITY } from '../../platform/openapi.plugin.js'
 import type { ObjectsService } from '../../modules/objects/objects.service.js'
-import { agentMailSurface, type OpenGpt } from './agentmail.shapes.js'
+import { agentMailSurface } from './agentmail.shapes.js'
 
 /** The demo's users are documents of the GPT's `users` collection (`agentstore seed` makes its three samples). */
 export const USERS_COLLECTION = 'users'
 
-export function agentMailUserRoutes({ objects, openGpt }: { objects: ObjectsService; openGpt: OpenGpt | null }) {
+export function agentMailUserRoutes({ objects }: { objects: ObjectsService }) {
   return async (instance: FastifyInstance) => {
     const app = instance.withTypeProvider<TypeBoxTypeProvider>()
-    agentMailSurface(instance, openGpt)
+    agentMailSurface(instance)
     app.get(
       '/users/:user_id',
       {

@@ -29,11 +29,6 @@ declare module 'fastify' {
      * owns the GPT (the path alone proves nothing); scopes do not apply to an owner.
      */
     accounts?: boolean
-    /**
-     * On a key route: a request without an Authorization header acts as a read/write key of this GPT
-     * (the operator's explicit choice for a replaced system that had no authentication).
-     */
-    openGpt?: string
   }
   interface FastifyRequest {
     principal: Principal | null
@@ -74,11 +69,6 @@ export const authPlugin = fp<AuthOptions>(
       if (request.is404) return
       const access = request.routeOptions.config.access ?? 'key'
       if (access === 'public') return
-      const openGpt = request.routeOptions.config.openGpt
-      if (openGpt !== undefined && (request.headers.authorization ?? '') === '') {
-        request.principal = { kind: 'key', keyId: `open:${openGpt}`, gptId: openGpt, scopes: ['read', 'write'], agentId: null }
-        return
-      }
       const token = bearerToken(request)
       if (access === 'admin') {
         if (options.adminToken === null || !tokensEqual(token, options.adminToken)) {
