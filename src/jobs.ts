@@ -11,6 +11,9 @@ import { purgeDeletedAccountsJob } from './modules/accounts/accounts.purge-delet
 import type { AccountsService } from './modules/accounts/accounts.service.js'
 import { purgeAuditJob } from './modules/audit/audit.purge.job.js'
 import type { AuditService } from './modules/audit/audit.service.js'
+import { backupJob } from './modules/backups/backups.job.js'
+import type { BackupService } from './modules/backups/backups.service.js'
+import { SETTINGS } from './config.settings.js'
 
 export interface JobDependencies {
   database: Database
@@ -25,6 +28,9 @@ export interface JobDependencies {
   audit: AuditService
   /** Days audit rows are kept before the daily purge deletes them (default 90). */
   auditRetentionDays?: number
+  backups: BackupService
+  /** BACKUP_CRON (default `30 2 * * *`); null: backups only on demand. */
+  backupSchedule?: string | null
 }
 
 /**
@@ -41,5 +47,6 @@ export function buildJobDefinitions(deps: JobDependencies): JobDefinition[] {
     recoverInterruptedJob({ generation: deps.generation, logger: deps.logger }),
     purgeDeletedAccountsJob({ accounts: deps.accounts, logger: deps.logger, retentionDays: deps.accountRetentionDays }),
     purgeAuditJob({ audit: deps.audit, logger: deps.logger, retentionDays: deps.auditRetentionDays }),
+    backupJob({ backups: deps.backups, logger: deps.logger, schedule: deps.backupSchedule === undefined ? SETTINGS.BACKUP_CRON.default : deps.backupSchedule }),
   ]
 }

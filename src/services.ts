@@ -1,3 +1,4 @@
+import { BackupService } from './modules/backups/backups.service.js'
 import type { Config } from './config.js'
 import type { Database } from './platform/db/database.js'
 import { GptsRepository } from './modules/gpts/gpts.repo.js'
@@ -83,6 +84,8 @@ export interface Services {
   audit: AuditService
   /** Where requests and identity events are recorded (null: AUDIT=off); close() writes what is buffered. */
   auditWriter: AuditWriter | null
+  /** Backups of the whole database to BACKUP_DIR (the scheduled job, the CLI, /ready and /metrics). */
+  backups: BackupService
 }
 
 /** Wires every domain service over one database; the HTTP app and the CLI both use these. */
@@ -101,6 +104,8 @@ export interface ServiceDeps {
     | 'publicUrl'
     | 'accounts'
     | 'audit'
+    | 'backups'
+    | 'databaseUrl'
   >
   events: EventBus
   log: { warn(object: object, message: string): void }
@@ -234,5 +239,6 @@ export function createServices({ database, config, events, log, embeddings, jobs
     changedItems,
     embedder,
     registry,
+    backups: new BackupService(database, { ...config.backups, databaseUrl: config.databaseUrl }, registry),
   }
 }
