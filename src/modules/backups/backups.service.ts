@@ -53,11 +53,11 @@ export class BackupService {
         registers: [registry],
         async collect() {
           await refresh().catch(() => {})
-          const value = read()
-          if (value !== null) this.set(value)
+          // NaN, not 0, while BACKUP_DIR has no backup: an age of 0 would read as "just made".
+          this.set(read() ?? Number.NaN)
         },
       })
-    gauge('agentstore_backup_last_success_timestamp_seconds', 'When the newest backup in BACKUP_DIR finished (Unix time).', () => (this.lastSuccess ? this.lastSuccess.at / 1000 : null))
+    gauge('agentstore_backup_last_success_timestamp_seconds', 'When the newest backup in BACKUP_DIR finished (Unix time; 0: none).', () => (this.lastSuccess ? this.lastSuccess.at / 1000 : 0))
     gauge('agentstore_backup_last_success_age_seconds', 'Seconds since the newest backup in BACKUP_DIR finished.', () => (this.lastSuccess ? (Date.now() - this.lastSuccess.at) / 1000 : null))
     gauge('agentstore_backup_last_duration_seconds', 'How long the newest backup took.', () => (this.lastSuccess ? this.lastSuccess.duration / 1000 : null))
     gauge('agentstore_backup_last_size_bytes', 'Size of the newest backup file.', () => this.lastSuccess?.size ?? null)
