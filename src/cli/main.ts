@@ -10,6 +10,7 @@ import type { OperationName } from './operations.js'
 import { formatters } from './output.js'
 import { backupCreate, backupList, backupRestore, backupVerify } from './backup.js'
 import { reindex } from './reindex.js'
+import { transferCommand } from './transfer.js'
 import { serve } from './serve.js'
 import { commandConfig, MissingDataDirError, readEnv, type Env } from './settings.js'
 
@@ -140,6 +141,12 @@ function program(env: Env, envFile: string | null): Command {
     .argument('<file>', 'a backup file, or its name in BACKUP_DIR')
     .option('--force', 'replace a database that already has data (PostgreSQL: drops everything; PGlite: the old directory is kept, renamed)')
     .action(async (file: string, options: { force?: boolean }) => backupRestore(config(true), file, { force: Boolean(options.force), json: json() }))
+
+  cli
+    .command('transfer')
+    .description('copy everything into another, empty database (PGlite to PostgreSQL or back), then verify every table')
+    .requiredOption('--to <target>', 'postgres://… or the path of a new data directory')
+    .action(async (options: { to: string }) => transferCommand(config(false), options.to, json()))
 
   cli
     .command('seed')
