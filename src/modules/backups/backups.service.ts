@@ -25,6 +25,13 @@ export interface BackupResult extends BackupManifest {
   pruned: string[]
 }
 
+interface LastBackup {
+  kind: BackupManifest['kind']
+  at: number
+  duration: number
+  size: number
+}
+
 // Any constant unique to this service: PostgreSQL advisory locks share one key space per database.
 const LOCK_KEY = 0x61677374_6f726501n
 
@@ -37,7 +44,7 @@ export class BackupService {
   private running = false
   private readonly startedAt = Date.now()
   private readonly failures: Counter
-  private lastSuccess: { at: number; duration: number; size: number } | null = null
+  private lastSuccess: LastBackup | null = null
 
   constructor(
     private readonly database: Database,
@@ -45,22 +52,28 @@ export class BackupService {
     registry: Registry,
   ) {
     this.failures = new Counter({ name: 'agentstore_backup_failures_total', help: 'Backups that failed in this process.', registers: [registry] })
-    const refresh = () => this.refresh()
-    const gauge = (name: string, help: string, read: () => number | null) =>
+    const latest = async () => {
+      await this.refresh().catch(() => {})
+      return this.lastSuccess
+    }
+    // Labelled by the kind of database, so that while BACKUP_DIR holds no backup there is no sample
+    // at all (rather than a 0 that reads as "just made").
+    const gauge = (name: string, help: string, read: (last: LastBackup) => number) =>
       new Gauge({
         name,
         help,
+        labelNames: ['kind'],
         registers: [registry],
         async collect() {
-          await refresh().catch(() => {})
-          // NaN, not 0, while BACKUP_DIR has no backup: an age of 0 would read as "just made".
-          this.set(read() ?? Number.NaN)
+          const last = await latest()
+          this.reset()
+          if (last) this.set({ kind: last.kind }, read(last))
         },
       })
-    gauge('agentstore_backup_last_success_timestamp_seconds', 'When the newest backup in BACKUP_DIR finished (Unix time; 0: none).', () => (this.lastSuccess ? this.lastSuccess.at / 1000 : 0))
-    gauge('agentstore_backup_last_success_age_seconds', 'Seconds since the newest backup in BACKUP_DIR finished.', () => (this.lastSuccess ? (Date.now() - this.lastSuccess.at) / 1000 : null))
-    gauge('agentstore_backup_last_duration_seconds', 'How long the newest backup took.', () => (this.lastSuccess ? this.lastSuccess.duration / 1000 : null))
-    gauge('agentstore_backup_last_size_bytes', 'Size of the newest backup file.', () => this.lastSuccess?.size ?? null)
+    gauge('agentstore_backup_last_success_timestamp_seconds', 'When the newest backup in BACKUP_DIR finished (Unix time).', (b) => b.at / 1000)
+    gauge('agentstore_backup_last_success_age_seconds', 'Seconds since the newest backup in BACKUP_DIR finished.', (b) => (Date.now() - b.at) / 1000)
+    gauge('agentstore_backup_last_duration_seconds', 'How long the newest backup took.', (b) => b.duration / 1000)
+    gauge('agentstore_backup_last_size_bytes', 'Size of the newest backup file.', (b) => b.size)
   }
 
   /** Makes a backup now; refuses (409) while another one runs anywhere on this database. */
@@ -117,7 +130,7 @@ export class BackupService {
       }
       await writeManifest(path, manifest)
       const pruned = await pruneBackups(this.settings.dir, this.settings.retentionDays)
-      this.lastSuccess = { at: finished.getTime(), duration: manifest.duration_ms, size }
+      this.lastSuccess = { kind, at: finished.getTime(), duration: manifest.duration_ms, size }
       return { ...manifest, path, pruned }
     } catch (error) {
       await rm(partial, { force: true })
@@ -132,7 +145,7 @@ export class BackupService {
   /** Reads the newest backup of BACKUP_DIR (any replica may have made it). */
   async refresh(): Promise<void> {
     const [newest] = await this.list()
-    if (newest) this.lastSuccess = { at: Date.parse(newest.finished_at), duration: newest.duration_ms, size: newest.size_bytes }
+    if (newest) this.lastSuccess = { kind: newest.kind, at: Date.parse(newest.finished_at), duration: newest.duration_ms, size: newest.size_bytes }
   }
 
   /**
