@@ -57,6 +57,9 @@ export const SETTINGS = {
   AUDIT_FLUSH_MS: { default: '1000', help: 'Longest time an audit row waits in memory before its batch is written.' },
   AUDIT_BATCH_SIZE: { default: '500', help: 'Audit rows per INSERT; a full batch is written at once.' },
   AUDIT_BUFFER_ROWS: { default: '10000', help: 'Most audit rows held in memory while the database does not take them; past it the oldest are dropped (agentstore_audit_rows_dropped_total).' },
+  BACKUP_CRON: { default: '30 2 * * *', help: 'When scheduled backups run (cron, UTC): pg_dump on PostgreSQL, a data-directory dump on PGlite; off disables them.' },
+  BACKUP_DIR: { default: './backups', help: 'Where backups and their manifests are written, relative to the working directory; shared by every replica that runs jobs.' },
+  BACKUP_RETENTION_DAYS: { default: '14', help: 'Days a backup is kept before a later backup deletes it (the newest one is always kept).' },
 } as const
 
 export type SettingName = keyof typeof SETTINGS

@@ -1,3 +1,4 @@
+import { isCron } from './platform/jobs/cron.js'
 import { resolve } from 'node:path'
 import { COMPAT_SURFACES, SETTINGS, type CompatSurface, type SettingName } from './config.settings.js'
 import { parseDuration } from './platform/duration.js'
@@ -46,6 +47,14 @@ export interface Config {
   compat: CompatSurface[]
   /** The GPT the agent-messaging surface serves requests without a key in (loopback only); null: a key always. */
   audit: AuditConfig
+  backups: BackupsConfig
+}
+
+export interface BackupsConfig {
+  /** Cron expression (UTC) of scheduled backups; null: none are scheduled (BACKUP_CRON=off). */
+  schedule: string | null
+  dir: string
+  retentionDays: number
 }
 
 export interface AuditConfig {
@@ -247,14 +256,22 @@ export function loadConfig(env: Env = process.env): Config {
       batchSize: int('AUDIT_BATCH_SIZE', 1, 10_000),
       maxBuffer: int('AUDIT_BUFFER_ROWS', 1, 10_000_000),
     },
+    backups: {
+      schedule: cronOrOff(raw('BACKUP_CRON'), problems),
+      dir: resolve(raw('BACKUP_DIR')),
+      retentionDays: int('BACKUP_RETENTION_DAYS', 1, 36500),
+    },
   }
   if (problems.length > 0) throw new ConfigError(problems)
   return config
 }
 
-const LOOPBACK = /^(127(\.\d{1,3}){3}|::1|localhost)$/i
+function cronOrOff(text: string, problems: string[]): string | null {
+  if (text.toLowerCase() === 'off') return null
+  if (!isCron(text)) problems.push(`BACKUP_CRON=${JSON.stringify(text)}: expected a cron expression of 5 fields (minute hour day month weekday) or off`)
+  return text
+}
 
-/** Serving without a key is safe only where nothing but this machine can reach the port. */
 function compatList(text: string, problems: string[]): CompatSurface[] {
   if (text.toLowerCase() === 'none') return []
   const names = text.split(',').map((name) => name.trim().toLowerCase()).filter((name) => name !== '')

@@ -14,6 +14,9 @@ import type { AuditService } from './modules/audit/audit.service.js'
 import { purgeOAuthJob } from './modules/oauth/oauth.purge.job.js'
 import type { OAuthTokensService } from './modules/oauth/oauth.tokens.service.js'
 import type { SigningKeyStore } from './platform/auth/signing-keys.js'
+import { backupJob } from './modules/backups/backups.job.js'
+import type { BackupService } from './modules/backups/backups.service.js'
+import { SETTINGS } from './config.settings.js'
 
 export interface JobDependencies {
   database: Database
@@ -30,6 +33,9 @@ export interface JobDependencies {
   auditRetentionDays?: number
   oauthTokens: OAuthTokensService
   signingKeys: SigningKeyStore
+  backups: BackupService
+  /** BACKUP_CRON (default `30 2 * * *`); null: backups only on demand. */
+  backupSchedule?: string | null
 }
 
 /**
@@ -47,5 +53,6 @@ export function buildJobDefinitions(deps: JobDependencies): JobDefinition[] {
     purgeDeletedAccountsJob({ accounts: deps.accounts, logger: deps.logger, retentionDays: deps.accountRetentionDays }),
     purgeAuditJob({ audit: deps.audit, logger: deps.logger, retentionDays: deps.auditRetentionDays }),
     purgeOAuthJob({ tokens: deps.oauthTokens, signingKeys: deps.signingKeys, logger: deps.logger }),
+    backupJob({ backups: deps.backups, logger: deps.logger, schedule: deps.backupSchedule === undefined ? SETTINGS.BACKUP_CRON.default : deps.backupSchedule }),
   ]
 }

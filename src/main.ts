@@ -109,6 +109,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
           auditRetentionDays: config.audit.retentionDays,
           oauthTokens: services.oauth.tokens,
           signingKeys: services.signingKeys,
+          backups: services.backups,
+          backupSchedule: config.backups.schedule,
         }),
       )
       await jobs.start()
@@ -125,7 +127,12 @@ export async function startServer(config: Config, options: StartOptions = {}): P
         })
       : null
     store = shared ?? new MemoryRateLimitStore()
-    const checks = readinessChecks(database, { redis, events, ...(shared ? { rateLimits: shared } : {}) })
+    const checks = readinessChecks(database, {
+      redis,
+      events,
+      ...(shared ? { rateLimits: shared } : {}),
+      ...(config.backups.schedule !== null ? { backups: services.backups } : {}),
+    })
     app = await buildApp({ config, database, services, rateLimitStore: store, readinessChecks: checks, version, logger, events })
     // Taken since checkListen (a race): the same one-line answer.
     await app.listen({ host: config.host, port: config.port }).catch((error: unknown) => {

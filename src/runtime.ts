@@ -57,10 +57,12 @@ export interface ReadinessParts {
   events?: EventBus
   /** Present when budgets are shared: degraded while they fall back to per-process ones. */
   rateLimits?: { degraded: boolean }
+  /** Present when backups are scheduled: degraded while the newest one is overdue. */
+  backups?: { check(): Promise<string> }
 }
 
 export function readinessChecks(database: Database, parts: ReadinessParts = {}): ReadinessCheck[] {
-  const { redis = null, events, rateLimits } = parts
+  const { redis = null, events, rateLimits, backups } = parts
   const checks: ReadinessCheck[] = [
     {
       name: 'database',
@@ -92,6 +94,7 @@ export function readinessChecks(database: Database, parts: ReadinessParts = {}):
       },
     })
   }
+  if (backups) checks.push({ name: 'backups', critical: false, run: () => backups.check() })
   if (redis) {
     checks.push({
       name: 'redis',

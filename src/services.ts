@@ -1,3 +1,4 @@
+import { BackupService } from './modules/backups/backups.service.js'
 import type { Config } from './config.js'
 import type { Database } from './platform/db/database.js'
 import { GptsRepository } from './modules/gpts/gpts.repo.js'
@@ -96,6 +97,8 @@ export interface Services {
   auditWriter: AuditWriter | null
   /** The OAuth 2.1 authorization server: apps, the consent page, tokens, and access-token checks. */
   oauth: { apps: AppsService; authorize: AuthorizeService; tokens: OAuthTokensService; access: OAuthAccessService; resources: OAuthResources }
+  /** Backups of the whole database to BACKUP_DIR (the scheduled job, the CLI, /ready and /metrics). */
+  backups: BackupService
 }
 
 /** Wires every domain service over one database; the HTTP app and the CLI both use these. */
@@ -114,6 +117,8 @@ export interface ServiceDeps {
     | 'publicUrl'
     | 'accounts'
     | 'audit'
+    | 'backups'
+    | 'databaseUrl'
   >
   events: EventBus
   log: { warn(object: object, message: string): void }
@@ -262,5 +267,6 @@ export function createServices({ database, config, events, log, embeddings, jobs
     changedItems,
     embedder,
     registry,
+    backups: new BackupService(database, { ...config.backups, databaseUrl: config.databaseUrl }, registry),
   }
 }

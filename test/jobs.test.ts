@@ -54,6 +54,7 @@ describe('the service jobs', () => {
     expect(schedules).toEqual([
       { name: 'accounts.purge-deleted', cron: '47 3 * * *', timezone: 'UTC' },
       { name: 'audit.purge', cron: '7 4 * * *', timezone: 'UTC' },
+      { name: 'backups.create', cron: '30 2 * * *', timezone: 'UTC' },
       { name: 'chat.recover-interrupted', cron: '* * * * *', timezone: 'UTC' },
       { name: 'embeddings.backfill', cron: '* * * * *', timezone: 'UTC' },
       { name: PURGE_EXPIRED_KEYS_JOB, cron: '17 3 * * *', timezone: 'UTC' },

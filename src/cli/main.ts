@@ -8,7 +8,9 @@ import { RemoteOperationError } from './admin-channel.js'
 import { executeOperation } from './execute.js'
 import type { OperationName } from './operations.js'
 import { formatters } from './output.js'
+import { backupCreate, backupList, backupRestore, backupVerify } from './backup.js'
 import { reindex } from './reindex.js'
+import { transferCommand } from './transfer.js'
 import { serve } from './serve.js'
 import { commandConfig, MissingDataDirError, readEnv, type Env } from './settings.js'
 
@@ -127,6 +129,31 @@ function program(env: Env, envFile: string | null): Command {
       if (!Number.isInteger(batch) || batch < 1 || batch > 1000) throw new UsageError('--batch: expected a whole number from 1 to 1000')
       await reindex(config(false), { gptId: options.gpt, includeFailed: Boolean(options.includeFailed), batch, json: Boolean(cli.opts().json) })
     })
+
+  const backup = cli.command('backup').description('back up the whole database to BACKUP_DIR, check and restore backups')
+  const json = () => Boolean(cli.opts().json)
+  backup
+    .command('create')
+    .description('make a backup now (pg_dump on PostgreSQL, a data-directory dump on PGlite), with its manifest')
+    .action(async () => backupCreate(config(false), json()))
+  backup.command('list').description('the backups in BACKUP_DIR, newest first').action(async () => backupList(config(false), json()))
+  backup
+    .command('verify')
+    .description('check a backup against its manifest: size, SHA-256, and a readable dump')
+    .argument('<file>', 'a backup file, or its name in BACKUP_DIR')
+    .action(async (file: string) => backupVerify(config(false), file, json()))
+  backup
+    .command('restore')
+    .description('restore a backup into the configured database (DATABASE_URL, else the data directory), then migrate it forward')
+    .argument('<file>', 'a backup file, or its name in BACKUP_DIR')
+    .option('--force', 'replace a database that already has data (PostgreSQL: drops everything; PGlite: the old directory is kept, renamed)')
+    .action(async (file: string, options: { force?: boolean }) => backupRestore(config(true), file, { force: Boolean(options.force), json: json() }))
+
+  cli
+    .command('transfer')
+    .description('copy everything into another, empty database (PGlite to PostgreSQL or back), then verify every table')
+    .requiredOption('--to <target>', 'postgres://… or the path of a new data directory')
+    .action(async (options: { to: string }) => transferCommand(config(false), options.to, json()))
 
   cli
     .command('seed')

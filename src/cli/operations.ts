@@ -86,6 +86,8 @@ export const operations = {
   }),
   'migrate.status': op({ args: Type.Object({}), run: async (ctx) => ({ status: await migrationStatus(ctx.database.db) }) }),
   seed: op({ args: Type.Object({}), run: (ctx) => seed(ctx.services) }),
+  // Where the database is open: in the running embedded server, which alone may read its files.
+  'backup.create': op({ args: Type.Object({}, { additionalProperties: false }), run: (ctx) => ctx.services.backups.create() }),
   'reindex.status': op({
     args: ReindexArgs,
     run: async (ctx, args) => ({

@@ -1,3 +1,4 @@
+import type { BackupResult } from '../modules/backups/backups.service.js'
 import type { AccountView, SignupView } from '../modules/accounts/accounts.schemas.js'
 import type { GptView } from '../modules/gpts/gpts.schemas.js'
 import type { CreatedKeyView, KeyView } from '../modules/keys/keys.schemas.js'
@@ -44,6 +45,8 @@ export const formatters: { [N in OperationName]: (result: never) => string } = {
   // `agentstore reindex` prints its own progress and summary (src/cli/reindex.ts).
   'reindex.status': (result: { model: string; remaining: Record<string, number> }) => `${JSON.stringify(result)}\n`,
   'reindex.step': (result: { embedded: Record<string, number>; failed: number }) => `${JSON.stringify(result)}\n`,
+  // `agentstore backup create` prints its own progress and summary (src/cli/backup.ts).
+  'backup.create': (result: BackupResult) => `${JSON.stringify(result)}\n`,
   seed: (result: SeedResult) =>
     `${result.gpt_created ? 'Created' : 'Reused'} GPT ${result.gpt_id}.\n` +
     (result.collection_created

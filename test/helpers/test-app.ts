@@ -124,7 +124,7 @@ export function injectJson(app: FastifyInstance, method: HttpMethod, url: string
 
 /** The service's job list over a test app's own services, as `main.ts` builds it (retentions at their defaults). */
 export function serviceJobs(t: TestApp, logger: JobLogger): JobDefinition[] {
-  const { embeddingWorker, generation, accounts, audit, signingKeys } = t.services
+  const { embeddingWorker, generation, accounts, audit, signingKeys, backups } = t.services
   return buildJobDefinitions({
     database: t.db.database,
     logger,
@@ -136,5 +136,6 @@ export function serviceJobs(t: TestApp, logger: JobLogger): JobDefinition[] {
     audit,
     oauthTokens: t.services.oauth.tokens,
     signingKeys,
+    backups,
   })
 }
