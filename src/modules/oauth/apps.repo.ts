@@ -52,6 +52,10 @@ export class AppsRepository {
     return (await this.db.selectFrom('oauth_apps').select('id').where('gpt_id', '=', gptId).limit(1).executeTakeFirst()) !== undefined
   }
 
+  async updateApp(appId: string, change: Partial<Pick<AppRow, 'name' | 'redirect_uris' | 'scopes' | 'rate_limit_per_minute'>>): Promise<AppRow> {
+    return this.db.updateTable('oauth_apps').set(change).where('id', '=', appId).returningAll().executeTakeFirstOrThrow()
+  }
+
   async deleteApp(appId: string): Promise<void> {
     await this.db.deleteFrom('oauth_apps').where('id', '=', appId).execute()
   }

@@ -8,7 +8,7 @@ import { problemResponses } from '../../platform/http/problem.schemas.js'
 import { BEARER_SECURITY } from '../../platform/openapi.plugin.js'
 import { ownerOf } from '../gpts/gpts.routes.js'
 import { GptParams } from '../gpts/gpts.schemas.js'
-import { App, AppGrantList, AppList, AppParams, CreateAppBody, CreatedApp, GrantParams } from './apps.schemas.js'
+import { App, AppGrantList, AppList, AppParams, CreateAppBody, CreatedApp, GrantParams, UpdateAppBody } from './apps.schemas.js'
 import type { AppManager, AppsService } from './apps.service.js'
 
 interface Deps {
@@ -74,6 +74,22 @@ export function appRoutes({ apps, publicUrl, maxPageSize }: Deps) {
       '/v1/apps/:app_id',
       { config, schema: { ...common, operationId: 'getApp', summary: 'An OAuth app', params: AppParams, response: { 200: App, ...problemResponses(401, 403, 404, 422) } } },
       async (request) => apps.getApp(request.params.app_id, managerOf(request)),
+    )
+
+    app.patch(
+      '/v1/apps/:app_id',
+      {
+        config,
+        schema: {
+          ...common,
+          operationId: 'updateApp',
+          summary: 'Change an OAuth app: name, redirect URIs, scopes, rate limit',
+          params: AppParams,
+          body: UpdateAppBody,
+          response: { 200: App, ...problemResponses(401, 403, 404, 422) },
+        },
+      },
+      async (request) => apps.updateApp(request.params.app_id, request.body, managerOf(request), auditContext(request)),
     )
 
     app.delete(

@@ -27,6 +27,17 @@ export const CreateAppBody = Type.Object(
 )
 export type CreateAppInput = Static<typeof CreateAppBody>
 
+export const UpdateAppBody = Type.Object(
+  {
+    name: Type.Optional(CreateAppBody.properties.name),
+    redirect_uris: Type.Optional(CreateAppBody.properties.redirect_uris),
+    scopes: Type.Optional(Type.Array(Scope, { minItems: 1, maxItems: 3, uniqueItems: true })),
+    rate_limit_per_minute: Type.Optional(Type.Union([Type.Integer({ minimum: 1, maximum: 1_000_000 }), Type.Null()])),
+  },
+  { additionalProperties: false, minProperties: 1, description: 'What to change; tokens already issued keep their scopes until they expire.' },
+)
+export type UpdateAppInput = Static<typeof UpdateAppBody>
+
 const appFields = {
   id: Type.String({ format: 'uuid' }),
   gpt_id: Type.String(),

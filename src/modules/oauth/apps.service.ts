@@ -7,7 +7,7 @@ import { pageRequest, toPage, type Page, type SortOrder } from '../../platform/h
 import { timeIdAfter } from '../../platform/http/seek.js'
 import type { GptsService } from '../gpts/gpts.service.js'
 import type { AppRow, AppsRepository } from './apps.repo.js'
-import type { AppGrantView, AppView, CreateAppInput, CreatedAppView } from './apps.schemas.js'
+import type { AppGrantView, AppView, CreateAppInput, CreatedAppView, UpdateAppInput } from './apps.schemas.js'
 import type { OAuthTokenCache } from './oauth.token-cache.js'
 import type { GrantRow, OAuthRepository } from './oauth.repo.js'
 
@@ -33,8 +33,7 @@ export class AppsService {
 
   async createApp(gptId: string, input: CreateAppInput, ownerAccountId: string | null, context: AuditContext): Promise<CreatedAppView> {
     await this.gpts.getGpt(gptId, ownerAccountId)
-    const problems = input.redirect_uris.flatMap((uri, index) => redirectUriProblems(uri, `/redirect_uris/${index}`))
-    if (problems.length > 0) throw ERR.validation('Some redirect URIs cannot be used.', problems)
+    checkRedirectUris(input.redirect_uris)
     const type = input.type ?? 'confidential'
     const secret = type === 'confidential' ? `as_${randomBytes(32).toString('base64url')}` : null
     const row = await this.repo.insertApp({
@@ -63,6 +62,17 @@ export class AppsService {
 
   async getApp(appId: string, manager: AppManager): Promise<AppView> {
     return toAppView(await this.find(appId, manager))
+  }
+
+  /** Renames the app or changes its redirect URIs, scopes or budget (its client_id and secret stay). */
+  async updateApp(appId: string, input: UpdateAppInput, manager: AppManager, context: AuditContext): Promise<AppView> {
+    const app = await this.find(appId, manager)
+    if (input.redirect_uris) checkRedirectUris(input.redirect_uris)
+    const row = await this.repo.updateApp(app.id, input)
+    // The app's budget travels with its tokens' cached state.
+    await this.cache.forgetApp(app.client_id)
+    this.audit.record(identityEvent(context, { action: 'app.updated', status: 200, gptId: app.gpt_id, accountId: manager.ownerAccountId, targets: { app_id: app.id }, request: input }))
+    return toAppView(row)
   }
 
   /** Deletes the app with every grant and token it has: its access tokens stop at once. */
@@ -95,6 +105,11 @@ export class AppsService {
     if (!app) throw ERR.notFound('App', appId)
     return app
   }
+}
+
+function checkRedirectUris(uris: string[]): void {
+  const problems = uris.flatMap((uri, index) => redirectUriProblems(uri, `/redirect_uris/${index}`))
+  if (problems.length > 0) throw ERR.validation('Some redirect URIs cannot be used.', problems)
 }
 
 /** OAuth 2.1 §2.3.1 and §7.5.1: exact URIs, https or a loopback http address, never a fragment. */
