@@ -212,6 +212,7 @@ export function createServices({ database, config, events, log, embeddings, jobs
   const signingKeys = new SigningKeyStore(database.db, config.accounts.accessTokenTtlSeconds, events)
   const accountsRepo = new AccountsRepository(database.db)
   const accountCache = new AccountAuthCache(config.keyCacheTtlMs, events, log)
+  const oauthCache = new OAuthTokenCache(config.keyCacheTtlMs, events, log)
   const throttle = new LoginThrottle(new LoginFailuresRepository(database.db), loginThrottle)
   const accountSessions = new AccountSessionsService(
     new AccountSessionsRepository(database.db),
@@ -227,13 +228,14 @@ export function createServices({ database, config, events, log, embeddings, jobs
     signup: config.accounts.signup,
     forgetGptKeys: async (gptIds) => {
       for (const gptId of gptIds) await keyCache.forgetGpt(gptId)
+      // Their apps' access tokens too (rare enough to forget every cached token).
+      if (gptIds.length > 0) await oauthCache.forgetAll()
     },
     audit: auditSink,
   })
   const resources = oauthResources(config.publicUrl)
   const appsRepo = new AppsRepository(database.db)
   const oauthRepo = new OAuthRepository(database.db)
-  const oauthCache = new OAuthTokenCache(config.keyCacheTtlMs, events, log)
   const oauthTokens = new OAuthAccessTokens(signingKeys, { issuer: config.publicUrl, ttlSeconds: config.accounts.accessTokenTtlSeconds })
   const grants = new OAuthTokensService(appsRepo, oauthRepo, oauthTokens, oauthCache, resources, { refreshTokenTtlSeconds: config.accounts.refreshTokenTtlSeconds }, auditSink)
   const oauth = {

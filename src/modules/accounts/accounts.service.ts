@@ -25,7 +25,7 @@ export function toAccountView(row: AccountRow): AccountView {
 
 export interface AccountsOptions {
   signup: 'open' | 'closed'
-  /** Drops the cached keys of these GPTs everywhere (their owner was deleted or restored). */
+  /** Drops the cached keys and app tokens of these GPTs everywhere (their owner was deleted or restored). */
   forgetGptKeys: (gptIds: string[]) => Promise<void>
   audit: AuditSink
 }

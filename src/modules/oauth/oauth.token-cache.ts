@@ -32,6 +32,7 @@ export class OAuthTokenCache {
     bus?.subscribe(CHANNEL, (message) => {
       if (typeof message.client_id === 'string') this.dropApp(message.client_id)
       if (typeof message.key === 'string') this.dropPrefix(message.key)
+      if (message.all === true) this.entries.clear()
     })
   }
 
@@ -70,12 +71,18 @@ export class OAuthTokenCache {
     await this.broadcast({ client_id: clientId })
   }
 
+  /** Forgets every token (an account was deleted: all its GPTs' apps stop at once), everywhere. */
+  async forgetAll(): Promise<void> {
+    this.entries.clear()
+    await this.broadcast({ all: true })
+  }
+
   private async forgetKey(prefix: string): Promise<void> {
     this.dropPrefix(prefix)
     await this.broadcast({ key: prefix })
   }
 
-  private async broadcast(message: Record<string, string>): Promise<void> {
+  private async broadcast(message: Record<string, string | boolean>): Promise<void> {
     try {
       await this.bus?.publish(CHANNEL, message)
     } catch (error) {
