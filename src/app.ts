@@ -38,6 +38,8 @@ import { memoryRoutes } from './modules/memories/memories.routes.js'
 import { generationRoutes } from './modules/chat/generation.routes.js'
 import { GenerationStreams } from './modules/chat/generation.stream.js'
 import { searchRoutes } from './modules/search/search.routes.js'
+import { buildCatalogue } from './modules/catalogue/catalogue.js'
+import { mcpRoutes } from './modules/mcp/mcp.routes.js'
 import { compatHealthExtras } from './compat/health.js'
 import { chatStoreRoutes } from './compat/chatstore/chatstore.routes.js'
 import { servedSurfaces } from './compat/surfaces.js'
@@ -147,6 +149,17 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(searchRoutes({ search: services.search }))
   await app.register(
     actionRoutes({ gpts: services.gpts, collections: services.collections, publicUrl: config.publicUrl, version: deps.version }),
+  )
+  const catalogue = buildCatalogue(services, config)
+  await app.register(
+    mcpRoutes({
+      catalogue,
+      prompts: services.characters,
+      version: deps.version,
+      authenticateKey: (token) => services.keys.authenticate(token),
+      publicUrl: config.publicUrl,
+      allowedOrigins: config.mcpAllowedOrigins,
+    }),
   )
   // The replaced systems' own APIs (docs/compat.md), each only when COMPAT names it.
   if (compat.includes('chatstore')) {

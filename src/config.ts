@@ -31,6 +31,8 @@ export interface Config {
   importMaxLines: number
   maxMailChars: number
   maxRecipients: number
+  /** Origins (scheme://host[:port]) a browser may call /mcp from; PUBLIC_URL's origin always may. */
+  mcpAllowedOrigins: string[]
   sseHeartbeatMs: number
   maxMessageChars: number
   chatHistoryMessages: number
@@ -207,6 +209,7 @@ export function loadConfig(env: Env = process.env): Config {
     importMaxLines: int('IMPORT_MAX_LINES', 1, 1_000_000),
     maxMailChars: int('MAX_MAIL_CHARS', 1, 1_000_000),
     maxRecipients: int('MAX_RECIPIENTS', 1, 10_000),
+    mcpAllowedOrigins: originList(raw('MCP_ALLOWED_ORIGINS'), problems),
     sseHeartbeatMs: int('SSE_HEARTBEAT_MS', 100, 600_000),
     maxMessageChars: int('MAX_MESSAGE_CHARS', 1, 1_000_000),
     chatHistoryMessages: int('CHAT_HISTORY_MESSAGES', 0, 1000),
@@ -245,6 +248,22 @@ export function loadConfig(env: Env = process.env): Config {
   }
   if (problems.length > 0) throw new ConfigError(problems)
   return config
+}
+
+function originList(text: string, problems: string[]): string[] {
+  const origins: string[] = []
+  for (const item of text.split(',').map((entry) => entry.trim()).filter((entry) => entry !== '')) {
+    let origin: string | null = null
+    try {
+      const parsed = new URL(item)
+      if ((parsed.protocol === 'http:' || parsed.protocol === 'https:') && parsed.origin === item.replace(/\/+$/, '')) origin = parsed.origin
+    } catch {
+      origin = null
+    }
+    if (origin === null) problems.push(`MCP_ALLOWED_ORIGINS: ${JSON.stringify(item)} is not an origin such as https://app.example.com`)
+    else origins.push(origin)
+  }
+  return origins
 }
 
 function compatList(text: string, problems: string[]): CompatSurface[] {
