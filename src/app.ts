@@ -147,10 +147,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     memoryRoutes({ memories: services.memories, maxMemoryChars: config.maxMemoryChars, maxBatch: config.maxBatch, ...listDeps }),
   )
   await app.register(searchRoutes({ search: services.search }))
-  await app.register(
-    actionRoutes({ gpts: services.gpts, collections: services.collections, publicUrl: config.publicUrl, version: deps.version }),
-  )
   const catalogue = buildCatalogue(services, config)
+  await app.register(
+    actionRoutes({ gpts: services.gpts, collections: services.collections, catalogue, publicUrl: config.publicUrl, version: deps.version }),
+  )
   await app.register(
     mcpRoutes({
       catalogue,

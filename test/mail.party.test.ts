@@ -106,6 +106,10 @@ async function tool(v: Viewer, name: string, args: Record<string, unknown>): Pro
   return { refused: false, text }
 }
 
+/** A catalogue operation through the GPT Action route. */
+const action = async (v: Viewer, name: string, args: Record<string, unknown>) =>
+  seen(await injectJson(t.app, 'POST', `/v1/gpts/${GPT}/actions/${name}`, bearer(v.token), args))
+
 const routes: Route[] = [
   ...[0, 1, 2].map((index) => ({
     operation: 'GET /v1/mail/{id}',
@@ -122,6 +126,12 @@ const routes: Route[] = [
   { operation: 'POST /mcp', read: (v) => tool(v, 'read_inbox', { agent_id: v.agent, include: 'sent', limit: 100 }), partySees: () => secrets[2]!.content },
   { operation: 'POST /mcp', read: (v) => tool(v, 'read_inbox', { agent_id: a4.agent, conversation_id: shared }), partySees: () => secrets[0]!.content, parties: 'recipients' },
   { operation: 'POST /mcp', read: (v) => tool(v, 'list_conversations', { limit: 100 }), partySees: () => hidden },
+  {
+    operation: 'POST /v1/gpts/{gpt_id}/actions/{operation}',
+    read: (v) => action(v, 'read_inbox', { agent_id: v.agent, include: 'sent', limit: 100 }),
+    partySees: () => secrets[2]!.content,
+  },
+  { operation: 'POST /v1/gpts/{gpt_id}/actions/{operation}', read: (v) => action(v, 'list_conversations', { limit: 100 }), partySees: () => hidden },
   {
     operation: 'GET /v1/agents/{id}/inbox/stream',
     read: async (v) => {
