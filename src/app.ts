@@ -38,7 +38,6 @@ import { memoryRoutes } from './modules/memories/memories.routes.js'
 import { generationRoutes } from './modules/chat/generation.routes.js'
 import { GenerationStreams } from './modules/chat/generation.stream.js'
 import { searchRoutes } from './modules/search/search.routes.js'
-import { buildCatalogue } from './modules/catalogue/catalogue.js'
 import { mcpRoutes } from './modules/mcp/mcp.routes.js'
 import { compatHealthExtras } from './compat/health.js'
 import { chatStoreRoutes } from './compat/chatstore/chatstore.routes.js'
@@ -147,7 +146,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     memoryRoutes({ memories: services.memories, maxMemoryChars: config.maxMemoryChars, maxBatch: config.maxBatch, ...listDeps }),
   )
   await app.register(searchRoutes({ search: services.search }))
-  const catalogue = buildCatalogue(services, config)
+  const catalogue = services.catalogue
   await app.register(
     actionRoutes({ gpts: services.gpts, collections: services.collections, catalogue, publicUrl: config.publicUrl, version: deps.version }),
   )

@@ -2,7 +2,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { LATEST_PROTOCOL_VERSION } from '@modelcontextprotocol/sdk/types.js'
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { callTool, mcpClient, resultText, seedMcpFixture, toolCases, type McpFixture } from './helpers/mcp.js'
+import { callTool, injectPost, mcpClient, resultText, seedMcpFixture, toolCases, type McpFixture } from './helpers/mcp.js'
 import { createGptWithKey, createTestApp, type TestApp } from './helpers/test-app.js'
 
 /** MCP over Streamable HTTP with the SDK's own client against a listening server: tools, prompts, auth, Origin. */
@@ -36,7 +36,7 @@ beforeAll(async () => {
   const address = t.app.server.address()
   base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`
   token = (await createGptWithKey(t.services, GPT, ['read', 'write', 'admin'])).token
-  fixture = await seedMcpFixture(t.app, GPT, token)
+  fixture = await seedMcpFixture(injectPost(t.app, token), GPT)
 })
 
 afterAll(async () => {

@@ -8,6 +8,7 @@ import { RemoteOperationError } from './admin-channel.js'
 import { executeOperation } from './execute.js'
 import type { OperationName } from './operations.js'
 import { formatters } from './output.js'
+import { serveMcpStdio } from './mcp.js'
 import { reindex } from './reindex.js'
 import { serve } from './serve.js'
 import { commandConfig, MissingDataDirError, readEnv, type Env } from './settings.js'
@@ -119,6 +120,16 @@ function program(env: Env, envFile: string | null): Command {
       const batch = Number(options.batch)
       if (!Number.isInteger(batch) || batch < 1 || batch > 1000) throw new UsageError('--batch: expected a whole number from 1 to 1000')
       await reindex(config(false), { gptId: options.gpt, includeFailed: Boolean(options.includeFailed), batch, json: Boolean(cli.opts().json) })
+    })
+
+  cli
+    .command('mcp')
+    .description('serve MCP over stdin/stdout for a local host (Claude Desktop, Claude Code, Cursor) with a GPT key')
+    .option('--key <key>', 'the GPT key (default: AGENTSTORE_KEY from the environment)')
+    .action(async (options: { key?: string }) => {
+      const key = options.key ?? env.AGENTSTORE_KEY
+      if (!key) throw new UsageError('give a GPT key with --key or AGENTSTORE_KEY')
+      await serveMcpStdio(config(false), key)
     })
 
   cli

@@ -28,13 +28,20 @@ export interface McpFixture {
   mailId: string
 }
 
-/** One of everything the tools reach, made through the HTTP API with an admin-scoped key of `gptId`. */
-export async function seedMcpFixture(app: FastifyInstance, gptId: string, token: string): Promise<McpFixture> {
-  const post = async (url: string, body: unknown) => {
+/** Posts a JSON body with the GPT's admin-scoped key; answers the created item. */
+export type Post = (url: string, body: unknown) => Promise<{ id: string }>
+
+/** A Post through `app.inject`. */
+export function injectPost(app: FastifyInstance, token: string): Post {
+  return async (url, body) => {
     const response = await injectJson(app, 'POST', url, bearer(token), body)
     if (response.statusCode >= 300) throw new Error(`${url}: ${response.statusCode} ${response.body}`)
     return response.json<{ id: string }>()
   }
+}
+
+/** One of everything the tools reach, made through the HTTP API. */
+export async function seedMcpFixture(post: Post, gptId: string): Promise<McpFixture> {
   const schema = { type: 'object', properties: { title: { type: 'string' }, mood: { type: 'string' } }, required: ['title'] }
   await post(`/v1/gpts/${gptId}/collections`, { name: 'notes', schema })
   const document = await post(`/v1/gpts/${gptId}/collections/notes/objects`, { title: 'First note', mood: 'great' })

@@ -55,7 +55,10 @@ export class Catalogue {
   }
 }
 
-export function buildCatalogue(services: Services, limits: CatalogueLimits): Catalogue {
+/** The services the catalogue's operations call. */
+export type CatalogueServices = Pick<Services, 'collections' | 'objects' | 'memories' | 'search' | 'sessions' | 'messages' | 'generation' | 'mail' | 'conversations'>
+
+export function buildCatalogue(services: CatalogueServices, limits: CatalogueLimits): Catalogue {
   const { maxPageSize } = limits
   return new Catalogue([
     ...documentOperations({ collections: services.collections, objects: services.objects, maxPageSize }),

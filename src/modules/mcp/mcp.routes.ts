@@ -6,7 +6,7 @@ import type { KeyPrincipal } from '../../platform/auth/principal.js'
 import { ERR } from '../../platform/errors.js'
 import { problemResponses } from '../../platform/http/problem.schemas.js'
 import { BEARER_SECURITY } from '../../platform/openapi.plugin.js'
-import { createMcpServer, type McpDeps } from './mcp.server.js'
+import { createMcpServer, mcpHandlers, type McpDeps } from './mcp.server.js'
 
 interface Deps extends Omit<McpDeps, 'log'> {
   /** The same key authentication as the HTTP API. */
@@ -55,8 +55,8 @@ export function mcpRoutes(deps: Deps) {
       },
       async (request, reply) => {
         const principal = request.principal
-        if (principal?.kind !== 'key') throw ERR.unauthorized('Send a GPT key as `Authorization: Bearer <key>`.')
-        const server = createMcpServer({ ...deps, log: request.log }, principal)
+        if (principal?.kind !== 'key' && principal?.kind !== 'token') throw ERR.unauthorized('Send a GPT key as `Authorization: Bearer <key>`.')
+        const server = createMcpServer(mcpHandlers({ ...deps, log: request.log }, principal), deps.version)
         const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true })
         reply.hijack()
         reply.raw.on('close', () => {

@@ -7,6 +7,8 @@ import {
   ListToolsRequestSchema,
   McpError,
   type CallToolResult,
+  type GetPromptResult,
+  type Prompt,
   type Tool,
 } from '@modelcontextprotocol/sdk/types.js'
 import type { GptPrincipal } from '../../platform/auth/principal.js'
@@ -64,28 +66,48 @@ function refusal(error: AppError): CallToolResult {
   return { isError: true, content: [{ type: 'text', text: lines.join('\n') }] }
 }
 
-/** One MCP server for one request and its caller: nothing is kept between requests (stateless). */
-export function createMcpServer(deps: McpDeps, principal: GptPrincipal): Server {
-  const server = new Server({ name: 'agentstore', version: deps.version }, { capabilities: { tools: {}, prompts: {} }, instructions: INSTRUCTIONS })
-  server.setRequestHandler(ListToolsRequestSchema, async () => ({ tools: deps.catalogue.operations.map(toTool) }))
-  server.setRequestHandler(CallToolRequestSchema, async (request): Promise<CallToolResult> => {
-    const { name, arguments: args } = request.params
-    const operation = deps.catalogue.get(name)
-    try {
-      const value = (await deps.catalogue.call(name, principal, args)) as Record<string, unknown>
-      return { content: [{ type: 'text', text: textForm(operation!, value) }], structuredContent: value }
-    } catch (error) {
-      if (error instanceof AppError) return refusal(error)
-      deps.log.error({ err: error, tool: name }, 'MCP tool failed')
-      return { isError: true, content: [{ type: 'text', text: 'Internal Server Error (500): the call failed unexpectedly; the service log has the details.' }] }
-    }
-  })
-  server.setRequestHandler(ListPromptsRequestSchema, async () => ({ prompts: await characterPrompts(deps.prompts, principal).list() }))
+/** What an MCP server answers, as plain functions: over the catalogue here, or forwarded to a running server (stdio). */
+export interface McpHandlers {
+  listTools(): Promise<Tool[]>
+  callTool(name: string, args: unknown): Promise<CallToolResult>
+  listPrompts(): Promise<Prompt[]>
+  getPrompt(name: string, args: Record<string, string>): Promise<GetPromptResult>
+}
+
+/** The handlers for one caller: every call goes through the catalogue with this principal. */
+export function mcpHandlers(deps: McpDeps, principal: GptPrincipal): McpHandlers {
+  const prompts = characterPrompts(deps.prompts, principal)
+  return {
+    listTools: async () => deps.catalogue.operations.map(toTool),
+    async callTool(name, args) {
+      const operation = deps.catalogue.get(name)
+      try {
+        const value = (await deps.catalogue.call(name, principal, args)) as Record<string, unknown>
+        return { content: [{ type: 'text', text: textForm(operation!, value) }], structuredContent: value }
+      } catch (error) {
+        if (error instanceof AppError) return refusal(error)
+        deps.log.error({ err: error, tool: name }, 'MCP tool failed')
+        return { isError: true, content: [{ type: 'text', text: 'Internal Server Error (500): the call failed unexpectedly; the service log has the details.' }] }
+      }
+    },
+    listPrompts: () => prompts.list(),
+    getPrompt: (name, args) => prompts.get(name, args),
+  }
+}
+
+/** An MCP server over the handlers; nothing is kept between requests (stateless). */
+export function createMcpServer(handlers: McpHandlers, version: string): Server {
+  const server = new Server({ name: 'agentstore', version }, { capabilities: { tools: {}, prompts: {} }, instructions: INSTRUCTIONS })
+  server.setRequestHandler(ListToolsRequestSchema, async () => ({ tools: await handlers.listTools() }))
+  server.setRequestHandler(CallToolRequestSchema, async (request) => handlers.callTool(request.params.name, request.params.arguments))
+  server.setRequestHandler(ListPromptsRequestSchema, async () => ({ prompts: await handlers.listPrompts() }))
   server.setRequestHandler(GetPromptRequestSchema, async (request) => {
     try {
-      return await characterPrompts(deps.prompts, principal).get(request.params.name, request.params.arguments ?? {})
+      return await handlers.getPrompt(request.params.name, request.params.arguments ?? {})
     } catch (error) {
+      // A refused prompt (unknown character, a key that may not read characters) is the caller's mistake, not a crash.
       if (error instanceof AppError) throw new McpError(ErrorCode.InvalidParams, `${error.title}: ${error.detail}`)
+      if (error instanceof Error && 'status' in error) throw new McpError(ErrorCode.InvalidParams, error.message)
       throw error
     }
   })
