@@ -88,3 +88,9 @@ CREATE TABLE oauth_revoked_tokens (
   jti        uuid PRIMARY KEY,
   expires_at timestamptz(3) NOT NULL
 );
+
+-- Per-user documents: in a collection marked per_user, a document an end user writes is theirs
+-- (user_id), and end users see only their own there. Shared collections keep user_id null.
+ALTER TABLE collections ADD COLUMN per_user boolean NOT NULL DEFAULT false;
+ALTER TABLE objects ADD COLUMN user_id text;
+CREATE INDEX objects_user_idx ON objects (gpt_id, collection, user_id, created_at, id) WHERE user_id IS NOT NULL;

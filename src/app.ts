@@ -5,6 +5,7 @@ import { auditPlugin } from './platform/audit/audit.plugin.js'
 import { authPlugin } from './platform/auth/auth.plugin.js'
 import type { Database } from './platform/db/database.js'
 import { answerClientError, answerFrameworkError, MAX_PARAM_LENGTH } from './platform/http/framework-errors.js'
+import { registerCors } from './platform/http/cors.js'
 import { headersPlugin } from './platform/http/headers.plugin.js'
 import { jsonBodyPlugin } from './platform/http/json-body.plugin.js'
 import { problemPlugin } from './platform/http/problem.plugin.js'
@@ -40,6 +41,10 @@ import { GenerationStreams } from './modules/chat/generation.stream.js'
 import { searchRoutes } from './modules/search/search.routes.js'
 import { mcpRoutes } from './modules/mcp/mcp.routes.js'
 import { compatHealthExtras } from './compat/health.js'
+import { agentMailCliRoutes } from './compat/agentmail/agentmail.cli.routes.js'
+import { agentMailReadRoutes } from './compat/agentmail/agentmail.read.routes.js'
+import { agentMailRoutes } from './compat/agentmail/agentmail.routes.js'
+import { agentMailUserRoutes } from './compat/agentmail/agentmail.users.routes.js'
 import { chatStoreRoutes } from './compat/chatstore/chatstore.routes.js'
 import { servedSurfaces } from './compat/surfaces.js'
 import type { EventBus } from './platform/events/event-bus.js'
@@ -86,6 +91,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(storableTextPlugin, { maxDepth: Math.max(256, config.maxJsonDepth * 8), maxJsonDepth: config.maxJsonDepth })
   await app.register(metricsPlugin, { pool: database.pool, registry: services.registry })
   await app.register(openApiPlugin, { version: deps.version, publicUrl: config.publicUrl })
+  // Before rate limits and authentication: a preflight carries no credentials and is answered at once.
+  await registerCors(app, config.corsOrigins)
   await app.register(rateLimitPlugin, {
     rules: config.rateLimits,
     store: deps.rateLimitStore,
@@ -164,6 +171,16 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   if (compat.includes('chatstore')) {
     const { sessions, messages, generation } = services
     await app.register(chatStoreRoutes({ sessions, messages, generation, maxMessageChars: config.maxMessageChars }))
+  }
+  if (compat.includes('agentmail')) {
+    const { agents, mail, conversations } = services
+    const openId = config.compatAgentmailOpenGpt
+    const openGpt = openId === null ? null : { gptId: openId, exists: () => services.gpts.getGpt(openId).then(() => true, () => false) }
+    await app.register(agentMailRoutes({ agents, mail, maxMailChars: config.maxMailChars, openGpt }))
+    await app.register(agentMailReadRoutes({ agents, mail, conversations, maxPageSize: config.maxPageSize, openGpt }))
+    await app.register(agentMailCliRoutes({ openGpt }))
+    await app.register(agentMailUserRoutes({ objects: services.objects, openGpt }))
+    if (openId !== null) app.log.warn({ gpt_id: openId }, 'agent messaging answers requests without a key inside this GPT (COMPAT_AGENTMAIL_OPEN_GPT)')
   }
   app.log.info({ compat, not_available_yet: notYet }, 'compatibility surfaces')
   // No admin token, no admin API: its routes do not exist (404).

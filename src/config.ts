@@ -20,6 +20,8 @@ export interface Config {
   bodyLimit: number
   rateLimits: RateLimitRule[]
   trustProxy: boolean
+  /** Browser origins allowed by CORS: a list (with credentials), '*' (any, without), or null (no CORS). */
+  corsOrigins: string[] | '*' | null
   shutdownTimeoutMs: number
   defaultPageSize: number
   maxPageSize: number
@@ -44,6 +46,8 @@ export interface Config {
   accounts: AccountsConfig
   /** The replaced systems whose own APIs are served beside the house API (see docs/compat.md). */
   compat: CompatSurface[]
+  /** The GPT the agent-messaging surface serves requests without a key in (loopback only); null: a key always. */
+  compatAgentmailOpenGpt: string | null
   audit: AuditConfig
 }
 
@@ -179,6 +183,7 @@ export function loadConfig(env: Env = process.env): Config {
     }
     return ms / 1000
   }
+  const corsOrigins = parseCorsOrigins(raw('CORS_ORIGINS'), problems)
   const redisPrefix = raw('REDIS_PREFIX')
   if (!/^[A-Za-z0-9_.:{}-]{1,64}$/.test(redisPrefix)) {
     problems.push(`REDIS_PREFIX=${JSON.stringify(redisPrefix)}: expected 1–64 letters, digits or _ . : - { }`)
@@ -198,6 +203,7 @@ export function loadConfig(env: Env = process.env): Config {
     bodyLimit,
     rateLimits,
     trustProxy: bool('TRUST_PROXY'),
+    corsOrigins,
     shutdownTimeoutMs: int('SHUTDOWN_TIMEOUT_MS', 0, 600_000),
     defaultPageSize,
     maxPageSize,
@@ -238,6 +244,7 @@ export function loadConfig(env: Env = process.env): Config {
       retentionDays: int('ACCOUNT_RETENTION_DAYS', 0, 3650),
     },
     compat: compatList(raw('COMPAT'), problems),
+    compatAgentmailOpenGpt: openGpt(raw('COMPAT_AGENTMAIL_OPEN_GPT'), host, problems),
     audit: {
       enabled: bool('AUDIT'),
       retentionDays: int('AUDIT_RETENTION_DAYS', 0, 36500),
@@ -266,6 +273,15 @@ function originList(text: string, problems: string[]): string[] {
   return origins
 }
 
+const LOOPBACK = /^(127(\.\d{1,3}){3}|::1|localhost)$/i
+
+/** Serving without a key is safe only where nothing but this machine can reach the port. */
+function openGpt(text: string, host: string, problems: string[]): string | null {
+  if (text === '') return null
+  if (!LOOPBACK.test(host)) problems.push(`COMPAT_AGENTMAIL_OPEN_GPT: serves requests without a key, so HOST must be a loopback address (127.0.0.1, ::1), not ${JSON.stringify(host)}`)
+  return text
+}
+
 function compatList(text: string, problems: string[]): CompatSurface[] {
   if (text.toLowerCase() === 'none') return []
   const names = text.split(',').map((name) => name.trim().toLowerCase()).filter((name) => name !== '')
@@ -280,4 +296,24 @@ function parseBytes(text: string): number | null {
   const unit = (match[2] ?? 'b').toLowerCase()
   const factor = unit.startsWith('m') ? 1024 * 1024 : unit.startsWith('k') ? 1024 : 1
   return Number(match[1]) * factor
+}
+
+/** `https://a.example, http://localhost:3000` or `*`; each an origin (scheme, host, port), nothing more. */
+function parseCorsOrigins(text: string, problems: string[]): string[] | '*' | null {
+  const parts = text.split(',').map((part) => part.trim()).filter((part) => part !== '')
+  if (parts.length === 0) return null
+  if (parts.length === 1 && parts[0] === '*') return '*'
+  const origins: string[] = []
+  for (const part of parts) {
+    let origin: string | null = null
+    try {
+      const url = new URL(part)
+      if ((url.protocol === 'http:' || url.protocol === 'https:') && url.origin === part.replace(/\/$/, '')) origin = url.origin
+    } catch {
+      origin = null
+    }
+    if (origin === null) problems.push(`CORS_ORIGINS: "${part}" is not an origin such as https://app.example.com (scheme, host and port only; * alone allows any)`)
+    else origins.push(origin)
+  }
+  return origins
 }

@@ -11,6 +11,9 @@ import { purgeDeletedAccountsJob } from './modules/accounts/accounts.purge-delet
 import type { AccountsService } from './modules/accounts/accounts.service.js'
 import { purgeAuditJob } from './modules/audit/audit.purge.job.js'
 import type { AuditService } from './modules/audit/audit.service.js'
+import { purgeOAuthJob } from './modules/oauth/oauth.purge.job.js'
+import type { OAuthTokensService } from './modules/oauth/oauth.tokens.service.js'
+import type { SigningKeyStore } from './platform/auth/signing-keys.js'
 
 export interface JobDependencies {
   database: Database
@@ -25,6 +28,8 @@ export interface JobDependencies {
   audit: AuditService
   /** Days audit rows are kept before the daily purge deletes them (default 90). */
   auditRetentionDays?: number
+  oauthTokens: OAuthTokensService
+  signingKeys: SigningKeyStore
 }
 
 /**
@@ -41,5 +46,6 @@ export function buildJobDefinitions(deps: JobDependencies): JobDefinition[] {
     recoverInterruptedJob({ generation: deps.generation, logger: deps.logger }),
     purgeDeletedAccountsJob({ accounts: deps.accounts, logger: deps.logger, retentionDays: deps.accountRetentionDays }),
     purgeAuditJob({ audit: deps.audit, logger: deps.logger, retentionDays: deps.auditRetentionDays }),
+    purgeOAuthJob({ tokens: deps.oauthTokens, signingKeys: deps.signingKeys, logger: deps.logger }),
   ]
 }

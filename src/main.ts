@@ -107,6 +107,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
           accountRetentionDays: config.accounts.retentionDays,
           audit: services.audit,
           auditRetentionDays: config.audit.retentionDays,
+          oauthTokens: services.oauth.tokens,
+          signingKeys: services.signingKeys,
         }),
       )
       await jobs.start()

@@ -212,7 +212,7 @@ export function createServices({ database, config, events, log, embeddings, jobs
     log,
     written: (gptId, ids) => changedItems.add('messages', gptId, ids),
   })
-  const signingKeys = new SigningKeyStore(database.db)
+  const signingKeys = new SigningKeyStore(database.db, config.accounts.accessTokenTtlSeconds, events)
   const accountsRepo = new AccountsRepository(database.db)
   const accountCache = new AccountAuthCache(config.keyCacheTtlMs, events, log)
   const throttle = new LoginThrottle(new LoginFailuresRepository(database.db), loginThrottle)

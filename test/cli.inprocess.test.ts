@@ -73,7 +73,7 @@ describe('agentstore (in process)', () => {
     const json = JSON.parse((await cli('--json', 'seed')).stdout) as Record<string, unknown>
     const created = JSON.parse((await cli('--json', 'key', 'create', 'test-gpt')).stdout) as Record<string, unknown>
     expect(Object.keys(json).sort()).toEqual(
-      [...Object.keys(created), 'gpt_created', 'collection', 'collection_created', 'sample_notes', 'revoked_keys'].sort(),
+      [...Object.keys(created), 'gpt_created', 'collection', 'collection_created', 'sample_notes', 'sample_users', 'revoked_keys'].sort(),
     )
     expect(json).toMatchObject({
       gpt_id: 'test-gpt',
@@ -83,6 +83,7 @@ describe('agentstore (in process)', () => {
       collection: 'notes',
       collection_created: false,
       sample_notes: 0,
+      sample_users: 0,
       revoked_keys: [firstId],
     })
     expect(json.key).toMatch(/^ak_[0-9a-f]{32}_/)

@@ -58,7 +58,7 @@ describe('creating collections', () => {
     expect(first.statusCode, first.body).toBe(201)
     expect(first.headers.location).toBe(`${BASE}/diary`)
     const created = first.json<CollectionView>()
-    expect(created).toEqual({ gpt_id: GPT, name: 'diary', schema: null, created_at: expect.stringMatching(ISO), updated_at: expect.stringMatching(ISO) })
+    expect(created).toEqual({ gpt_id: GPT, name: 'diary', schema: null, per_user: false, created_at: expect.stringMatching(ISO), updated_at: expect.stringMatching(ISO) })
 
     const again = await call('POST', BASE, writer, { name: 'diary' })
     expect(again.statusCode, again.body).toBe(200)
@@ -285,6 +285,7 @@ describe('changing a schema with PATCH', () => {
       gpt_id: GPT,
       name: 'people',
       schema,
+      per_user: false,
       invalid_documents: 2,
       created_at: expect.stringMatching(ISO),
       updated_at: expect.stringMatching(ISO),
@@ -320,7 +321,7 @@ describe('changing a schema with PATCH', () => {
   })
 
   const bad: { name: string; target: string; payload: unknown; status: number; pointer?: string }[] = [
-    { name: 'no schema field', target: url, payload: {}, status: 422, pointer: '/schema' },
+    { name: 'neither schema nor per_user', target: url, payload: {}, status: 422, pointer: '' },
     { name: 'a string schema', target: url, payload: { schema: 'x' }, status: 422, pointer: '/schema' },
     { name: 'an unknown field', target: url, payload: { schema: null, name: 'other' }, status: 422, pointer: '/name' },
     { name: 'an unknown collection', target: `${BASE}/nobody`, payload: { schema: null }, status: 404 },

@@ -245,7 +245,7 @@ describe('object store: rate limits answer 429 with Retry-After', () => {
 describe('COMPAT', () => {
   it('by default serves the built surfaces and logs the others as not available yet', () => {
     const line = t.logs.find((entry) => entry.msg === 'compatibility surfaces')
-    expect(line).toMatchObject({ compat: ['objectstore', 'chatstore'], not_available_yet: ['adapter', 'fastwrap', 'agentmail'] })
+    expect(line).toMatchObject({ compat: ['objectstore', 'agentmail', 'chatstore'], not_available_yet: ['adapter', 'fastwrap'] })
   })
 })
 
@@ -263,5 +263,11 @@ describe('COMPAT without objectstore', () => {
     expect(Object.keys(root).sort()).toEqual(['description', 'links', 'name', 'version'])
     expect((await plain.app.inject({ url: '/health' })).json()).toEqual({ status: 'ok', version: '0.0.0-test' })
     expect((await plain.app.inject({ url: '/live' })).json()).toEqual({ status: 'ok' })
+  })
+
+  it('serves none of the agent-messaging demo\'s paths', async () => {
+    for (const [method, url] of [['POST', '/agents'], ['POST', '/cli/echo'], ['GET', '/users/1'], ['GET', '/conversations']] as const) {
+      expect((await plain.app.inject({ method, url })).statusCode).toBe(404)
+    }
   })
 })

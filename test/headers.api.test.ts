@@ -56,14 +56,14 @@ describe('Cache-Control: no-store on answers that show a secret', () => {
     expect(response.headers['cache-control']).toBeUndefined()
   })
 
-  it('the OpenAPI document marks the secret member of key creation', async () => {
+  it('the OpenAPI document marks the secret member of key and app creation', async () => {
     const document = (await t.app.inject({ url: '/openapi.json' })).json<{ paths: Record<string, Record<string, { responses: Record<string, unknown> }>> }>()
     const marked = Object.entries(document.paths).flatMap(([path, item]) =>
       Object.entries(item)
         .filter(([, operation]) => JSON.stringify(operation.responses).includes(`"${SECRET}":true`))
         .map(([method]) => `${method.toUpperCase()} ${path}`),
     )
-    expect(marked.sort()).toEqual(['POST /v1/admin/gpts/{gpt_id}/keys', 'POST /v1/gpts/{gpt_id}/keys'])
+    expect(marked.sort()).toEqual(['POST /v1/admin/gpts/{gpt_id}/keys', 'POST /v1/gpts/{gpt_id}/apps', 'POST /v1/gpts/{gpt_id}/keys'])
   })
 })
 

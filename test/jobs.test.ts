@@ -57,6 +57,7 @@ describe('the service jobs', () => {
       { name: 'chat.recover-interrupted', cron: '* * * * *', timezone: 'UTC' },
       { name: 'embeddings.backfill', cron: '* * * * *', timezone: 'UTC' },
       { name: PURGE_EXPIRED_KEYS_JOB, cron: '17 3 * * *', timezone: 'UTC' },
+      { name: 'oauth.purge', cron: '23 4 * * *', timezone: 'UTC' },
     ])
   })
 

@@ -38,6 +38,8 @@ let a4: Viewer
 let shared: string
 let hidden: string
 let secrets: MailView[]
+/** A metadata entry a3 set on its mail outside conversations. */
+let secretNote: string
 const streams: SseStream[] = []
 
 async function ok<T>(method: HttpMethod, url: string, token: string, payload?: unknown, status = method === 'POST' ? 201 : 200): Promise<T> {
@@ -68,7 +70,7 @@ function seen(response: LightMyRequestResponse): Seen {
 
 /** Reads an inbox stream replayed from the start, up to a mail the test sends to the viewer last. */
 async function replay(v: Viewer, marker: string): Promise<Seen> {
-  const from = inboxEventId({ created_at: new Date(0), id: '00000000-0000-0000-0000-000000000000' })
+  const from = inboxEventId(new Date(0), '00000000-0000-0000-0000-000000000000')
   const stream = await openSseStream(`${base}/v1/agents/${v.agent}/inbox/stream`, { ...bearer(v.token), 'last-event-id': from })
   streams.push(stream)
   expect(stream.status).toBe(200)
@@ -132,6 +134,7 @@ const routes: Route[] = [
     partySees: () => secrets[2]!.content,
   },
   { operation: 'POST /v1/gpts/{gpt_id}/actions/{operation}', read: (v) => action(v, 'list_conversations', { limit: 100 }), partySees: () => hidden },
+  { operation: 'GET /v1/mail-metadata/{id}', read: (v) => get(`/v1/mail-metadata/${secretNote}`, v), partySees: () => 'a secret note' },
   {
     operation: 'GET /v1/agents/{id}/inbox/stream',
     read: async (v) => {
@@ -164,7 +167,13 @@ const MAIL_FREE = [
   'GET /v1/gpts/{gpt_id}/openapi.json',
 ]
 /** Routes that take a mail id: they must refuse an outsider's one exactly like a missing one. */
-const TAKES_MAIL = ['POST /v1/gpts/{gpt_id}/mail', 'PUT /v1/mail/{id}/metadata/{key}']
+const TAKES_MAIL = [
+  'POST /v1/gpts/{gpt_id}/mail',
+  'PUT /v1/mail/{id}/metadata/{key}',
+  'PATCH /v1/mail/{id}',
+  'POST /v1/mail/{id}/recipients',
+  'PATCH /v1/mail-metadata/{id}',
+]
 
 beforeAll(async () => {
   t = await createTestApp()
@@ -181,6 +190,7 @@ beforeAll(async () => {
     await send(a3, [a4], 'secret in its own conversation', hidden),
     await send(a3, [a4], 'secret outside conversations'),
   ]
+  secretNote = (await ok<{ id: string }>('PUT', `/v1/mail/${secrets[2]!.id}/metadata/note`, a3.token, { value: 'a secret note' }, 200)).id
 })
 
 afterAll(async () => {
@@ -239,6 +249,22 @@ describe('mail is seen by its parties only', () => {
     expect((await ok<{ metadata_entries: unknown[] }>('GET', `/v1/mail/${secrets[0]!.id}`, gptKey)).metadata_entries).toEqual([
       expect.objectContaining({ key: 'tag', value: 'by the sender', set_by: a3.agent }),
     ])
+  })
+
+  it('refuses an outsider the edit of a secret mail, new recipients and its notes; a recipient may not edit it, the sender may', async () => {
+    const mail = `/v1/mail/${secrets[2]!.id}`
+    const note = `/v1/mail-metadata/${secretNote}`
+    for (const [method, url, body] of [
+      ['PATCH', mail, { content: 'changed' }],
+      ['POST', `${mail}/recipients`, { to: [a1.agent] }],
+      ['PATCH', note, { value: 'changed' }],
+    ] as const) {
+      expectProblem(await injectJson(t.app, method, url, bearer(a1.token), body), 403, url, 'forbidden')
+    }
+    const byRecipient = expectProblem(await injectJson(t.app, 'PATCH', mail, bearer(a4.token), { content: 'changed' }), 403, mail, 'forbidden')
+    expect(byRecipient.detail).toMatch(/only the sender/i)
+    expect((await ok<{ content: string; edited_at: string | null }>('PATCH', mail, a3.token, { importance: 9 })).edited_at).not.toBeNull()
+    expect((await ok<{ value: string }>('GET', note, gptKey)).value).toBe('a secret note')
   })
 
   it('the conversation details of an outsider count only its own mail; a GPT key gets all of it', async () => {

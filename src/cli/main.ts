@@ -111,6 +111,13 @@ function program(env: Env, envFile: string | null): Command {
     .action(run('account.restore', (value: string) => ({ account: value })))
 
   cli
+    .command('signing-key')
+    .description('the keys that sign access tokens')
+    .command('rotate')
+    .description('sign new tokens with a new key; tokens signed before stay valid until they expire')
+    .action(run('signing-key.rotate', () => ({})))
+
+  cli
     .command('reindex')
     .description('embed again everything without a vector of the current embeddings model (resumable; shows progress)')
     .option('--gpt <gpt_id>', 'only this GPT')

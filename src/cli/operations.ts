@@ -82,6 +82,7 @@ export const operations = {
     args: Type.Object({ account: Type.String({ minLength: 1, maxLength: 254 }) }, { additionalProperties: false }),
     run: (ctx, args) => ctx.services.accounts.restoreAccount(args.account),
   }),
+  'signing-key.rotate': op({ args: Type.Object({}), run: (ctx) => ctx.services.signingKeys.rotate() }),
   'migrate.up': op({
     args: Type.Object({}),
     run: async (ctx) => ({ applied: await migrateToLatest(ctx.database.db), status: await migrationStatus(ctx.database.db) }),

@@ -35,6 +35,9 @@ export const formatters: { [N in OperationName]: (result: never) => string } = {
     (result.password !== undefined ? `Password (shown once, give it to the owner):\n\n  ${result.password}\n\n` : '') +
     `Account key (shown once, store it now):\n\n  ${result.key}\n\n`,
   'account.restore': (account: AccountView) => `Restored account ${account.id} (${account.email}) with its GPTs.\n`,
+  'signing-key.rotate': (result: { kid: string; retired: string[] }) =>
+    `New signing key ${result.kid}; retired ${result.retired.length === 0 ? 'none' : result.retired.join(', ')} ` +
+    '(they keep verifying the tokens they signed until those expire, then the daily oauth.purge removes them).\n',
   'migrate.up': (result: { applied: string[]; status: MigrationStatus[] }) =>
     `${result.applied.length === 0 ? 'Nothing to apply.' : `Applied: ${result.applied.join(', ')}.`}\n${migrations(result.status)}`,
   'migrate.status': (result: { status: MigrationStatus[] }) => migrations(result.status),

@@ -22,6 +22,19 @@ const SAMPLE_NOTES = [
   { title: 'Idea', text: 'A diary GPT that summarises the week every Sunday.', tags: ['work', 'gpt'] },
 ]
 
+/** The agent-messaging demo's sample users (its GET /users/{id} reads them from this collection). */
+export const SEED_USERS_COLLECTION = 'users'
+const USERS_SCHEMA = {
+  type: 'object',
+  properties: { id: { type: 'integer', minimum: 1 }, name: { type: 'string', maxLength: 200 }, email: { type: 'string', maxLength: 320 } },
+  required: ['id', 'name', 'email'],
+}
+const SAMPLE_USERS = [
+  { id: 1, name: 'John Doe', email: 'john@example.com' },
+  { id: 2, name: 'Jane Smith', email: 'jane@example.com' },
+  { id: 3, name: 'Bob Johnson', email: 'bob@example.com' },
+]
+
 export const SEED_KEY_NAME = 'seed'
 
 /** What `seed` made: the fresh key (the same shape as `key create`) and what it found or created around it. */
@@ -30,6 +43,7 @@ export type SeedResult = CreatedKeyView & {
   collection: string
   collection_created: boolean
   sample_notes: number
+  sample_users: number
   /** The earlier seed keys it revoked: one seed key is valid at a time, never a pile of them. */
   revoked_keys: string[]
 }
@@ -51,6 +65,10 @@ export async function seed(services: Services): Promise<SeedResult> {
   if (collection.created) {
     for (const note of SAMPLE_NOTES) await services.objects.createObject(SEED_GPT_ID, SEED_COLLECTION, note, null)
   }
+  const users = await services.collections.upsertCollection(SEED_GPT_ID, SEED_USERS_COLLECTION, USERS_SCHEMA)
+  if (users.created) {
+    for (const user of SAMPLE_USERS) await services.objects.createObject(SEED_GPT_ID, SEED_USERS_COLLECTION, user, null)
+  }
   const earlier = await allPages((cursor) => services.keys.listKeys(SEED_GPT_ID, { cursor, limit: 200 }))
   const key = await services.keys.createKey(SEED_GPT_ID, { name: SEED_KEY_NAME, scopes: ['read', 'write', 'admin'] })
   const revoked: string[] = []
@@ -65,6 +83,7 @@ export async function seed(services: Services): Promise<SeedResult> {
     collection: SEED_COLLECTION,
     collection_created: collection.created,
     sample_notes: collection.created ? SAMPLE_NOTES.length : 0,
+    sample_users: users.created ? SAMPLE_USERS.length : 0,
     revoked_keys: revoked,
   }
 }

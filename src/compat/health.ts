@@ -19,6 +19,7 @@ function uptimeText(ms: number): string {
 export function compatHealthExtras(surfaces: readonly CompatSurface[], startedAt: Date): HealthExtras {
   const objectStore = surfaces.includes('objectstore')
   const chatStore = surfaces.includes('chatstore')
+  const agentMail = surfaces.includes('agentmail')
   const service = objectStore ? { service: SERVICE_NAME } : {}
   return {
     health: () => {
@@ -30,7 +31,11 @@ export function compatHealthExtras(surfaces: readonly CompatSurface[], startedAt
     },
     // The object store's root document: its service name and where its docs and health are (the
     // house's landing already gives the version).
-    root: () => (objectStore ? { ...service, docs: '/docs', health: '/health' } : {}),
+    root: () => ({
+      ...(objectStore ? { ...service, docs: '/docs', health: '/health' } : {}),
+      // The agent-messaging demo's welcome line.
+      ...(agentMail ? { message: 'FastAPI PostgreSQL Demo API' } : {}),
+    }),
     live: () => service,
     ready: () => service,
   }

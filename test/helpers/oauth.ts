@@ -86,3 +86,16 @@ export async function connectEndUser(
   expect(response.statusCode, response.body).toBe(200)
   return response.json()
 }
+
+/** A code for an existing end user (signed in on the consent page) and the given authorization request. */
+export async function authorizationCode(app: FastifyInstance, client: TestOAuthApp, user: EndUserLogin, params: Record<string, string | undefined>): Promise<string> {
+  const query: Record<string, string> = {}
+  for (const [name, value] of Object.entries({ response_type: 'code', client_id: client.client_id, state: 'st', ...params })) if (value !== undefined) query[name] = value
+  const form = await openConsent(app, query)
+  const code = redirectParams(await answerConsent(app, form, { decision: 'signin', ...user })).get('code')
+  expect(code).toBeTruthy()
+  return code!
+}
+
+/** `client_secret_basic` credentials of a confidential app. */
+export const basicOf = (client: TestOAuthApp) => ({ id: client.client_id, secret: client.client_secret! })

@@ -124,6 +124,17 @@ export function injectJson(app: FastifyInstance, method: HttpMethod, url: string
 
 /** The service's job list over a test app's own services, as `main.ts` builds it (retentions at their defaults). */
 export function serviceJobs(t: TestApp, logger: JobLogger): JobDefinition[] {
-  const { embeddingWorker, generation, accounts, audit } = t.services
-  return buildJobDefinitions({ database: t.db.database, logger, keyRetentionDays: 30, embeddingWorker, generation, accounts, accountRetentionDays: 30, audit })
+  const { embeddingWorker, generation, accounts, audit, signingKeys } = t.services
+  return buildJobDefinitions({
+    database: t.db.database,
+    logger,
+    keyRetentionDays: 30,
+    embeddingWorker,
+    generation,
+    accounts,
+    accountRetentionDays: 30,
+    audit,
+    oauthTokens: t.services.oauth.tokens,
+    signingKeys,
+  })
 }

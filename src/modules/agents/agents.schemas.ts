@@ -4,7 +4,7 @@ export const AgentId = Type.String({ format: 'uuid', description: 'Agent id.' })
 export const AgentParams = Type.Object({ id: AgentId })
 
 const Metadata = Type.Object({}, { additionalProperties: true, description: 'Free JSON object.' })
-const Address = Type.String({
+export const Address = Type.String({
   minLength: 1,
   maxLength: 253,
   description: 'An IPv4/IPv6 address or a host name.',

@@ -45,6 +45,7 @@ export function characterRoutes({ characters, publicUrl, maxPageSize, maxMessage
     app.get(
       '/v1/gpts/:gpt_id/characters',
       {
+        config: { endUsers: true },
         schema: {
           ...common,
           operationId: 'listCharacters',
@@ -64,6 +65,7 @@ export function characterRoutes({ characters, publicUrl, maxPageSize, maxMessage
     app.get(
       '/v1/characters/:id',
       {
+        config: { endUsers: true },
         schema: { ...common, operationId: 'getCharacter', summary: 'Read a character', params: CharacterParams, response: { 200: Character, ...problemResponses(401, 403, 404, 422) } },
       },
       async (request) => characters.getCharacter(keyPrincipal(request).gptId, request.params.id),

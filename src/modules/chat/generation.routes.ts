@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { keyPrincipal } from '../../platform/auth/auth.plugin.js'
+import { endUserOf } from '../../platform/auth/principal.js'
 import { ERR } from '../../platform/errors.js'
 import { problemResponses } from '../../platform/http/problem.schemas.js'
 import { BEARER_SECURITY } from '../../platform/openapi.plugin.js'
@@ -44,7 +45,7 @@ export function generationRoutes({ generation, streams, maxMessageChars }: Deps)
     app.post(
       '/v1/sessions/:id/generate',
       {
-        config: { optionalBody: true },
+        config: { optionalBody: true, endUsers: true },
         schema: {
           ...common,
           operationId: 'generateReply',
@@ -57,7 +58,7 @@ export function generationRoutes({ generation, streams, maxMessageChars }: Deps)
       },
       async (request, reply) => {
         const gptId = keyPrincipal(request).gptId
-        const started = await generation.generate(gptId, request.params.id, request.body)
+        const started = await generation.generate(gptId, request.params.id, request.body, endUserOf(request.principal))
         if (wantsStream(request, request.body)) return follow(request, reply, gptId, started)
         const message = await finishedMessage(started, request.params.id)
         return reply.code(201).header('location', `/v1/messages/${message.id}`).send(message)
@@ -67,7 +68,7 @@ export function generationRoutes({ generation, streams, maxMessageChars }: Deps)
     app.post(
       '/v1/sessions/:id/resume',
       {
-        config: { optionalBody: true },
+        config: { optionalBody: true, endUsers: true },
         schema: {
           ...common,
           operationId: 'resumeReply',
@@ -80,7 +81,7 @@ export function generationRoutes({ generation, streams, maxMessageChars }: Deps)
       },
       async (request, reply) => {
         const gptId = keyPrincipal(request).gptId
-        const started = await generation.resume(gptId, request.params.id, request.body)
+        const started = await generation.resume(gptId, request.params.id, request.body, endUserOf(request.principal))
         if (wantsStream(request, request.body)) return follow(request, reply, gptId, started)
         return reply.send(await finishedMessage(started, request.params.id))
       },
@@ -90,6 +91,7 @@ export function generationRoutes({ generation, streams, maxMessageChars }: Deps)
       '/v1/messages/:id/stream',
       {
         // Reading a stream is a read.
+        config: { endUsers: true },
         schema: {
           ...common,
           operationId: 'streamMessage',
@@ -107,7 +109,7 @@ export function generationRoutes({ generation, streams, maxMessageChars }: Deps)
       },
       async (request, reply) => {
         const gptId = keyPrincipal(request).gptId
-        const message = await generation.currentMessage(gptId, request.params.id)
+        const message = await generation.currentMessage(gptId, request.params.id, endUserOf(request.principal))
         if (!message) throw ERR.notFound('Message', request.params.id)
         const lastEventId = request.headers['last-event-id']
         const offset = request.query.offset ?? (lastEventId ? Number(lastEventId) : 0)
@@ -118,6 +120,7 @@ export function generationRoutes({ generation, streams, maxMessageChars }: Deps)
     app.post(
       '/v1/chat',
       {
+        config: { endUsers: true },
         schema: {
           ...common,
           operationId: 'chat',
@@ -143,7 +146,7 @@ export function generationRoutes({ generation, streams, maxMessageChars }: Deps)
       },
       async (request, reply) => {
         const gptId = keyPrincipal(request).gptId
-        const started = await generation.chat(gptId, request.body)
+        const started = await generation.chat(gptId, request.body, endUserOf(request.principal))
         if (wantsStream(request, request.body)) return follow(request, reply, gptId, started)
         const message = await finishedMessage(started, started.sessionId)
         return reply.code(201).header('location', `/v1/messages/${message.id}`).send({ session_id: started.sessionId, message })

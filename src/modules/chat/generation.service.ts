@@ -13,6 +13,7 @@ import type { MessageRow, MessagesRepository } from './messages.repo.js'
 import type { MessageView } from './messages.schemas.js'
 import { toMessageView } from './messages.service.js'
 import type { SessionsRepository } from './sessions.repo.js'
+import { ownUser } from '../../platform/auth/principal.js'
 import type { SessionsService } from './sessions.service.js'
 import type { SessionView } from './sessions.schemas.js'
 
@@ -78,33 +79,35 @@ export class GenerationService {
     return `${this.deps.llm.name} (${this.deps.llm.defaultModel})`
   }
 
-  async generate(gptId: string, sessionId: string, input: GenerateInput): Promise<Started> {
-    const session = await this.deps.sessions.getSession(gptId, sessionId)
+  /** `user` (here and below): the end user the caller is confined to; null: the whole GPT. */
+  async generate(gptId: string, sessionId: string, input: GenerateInput, user: string | null = null): Promise<Started> {
+    const session = await this.deps.sessions.getSession(gptId, sessionId, user)
     const character = await this.character(gptId, input.character_id ?? session.character_id, input.character_id !== undefined)
     const history = await this.deps.repo.historyBefore(gptId, sessionId, null, this.deps.limits.chatHistoryMessages)
     return this.begin(gptId, session, character, history, input.model, null)
   }
 
   /** Stores the user's message and generates the reply, in a new session when none is named. */
-  async chat(gptId: string, input: ChatInput): Promise<Started & { sessionId: string }> {
+  async chat(gptId: string, input: ChatInput, user: string | null = null): Promise<Started & { sessionId: string }> {
+    const userId = ownUser(user, input.user_id, '/user_id', 'body')
     const character = await this.character(gptId, input.character_id, true)
     let session: SessionView
     if (input.session_id !== undefined) {
-      const found = await this.deps.sessions.findSession(gptId, input.session_id)
+      const found = await this.deps.sessions.findSession(gptId, input.session_id, user)
       if (!found) throw ERR.validation('No such session in this GPT.', [{ pointer: '/session_id', location: 'body', message: 'no such session' }])
-      if (input.user_id !== undefined && input.user_id !== found.user_id) {
+      if (userId !== undefined && userId !== found.user_id) {
         throw ERR.validation('The session belongs to another end user.', [
           { pointer: '/user_id', location: 'body', message: "differs from the session's user_id (leave it out to continue the session)" },
         ])
       }
       session = found
     } else {
-      if (input.user_id === undefined) {
+      if (userId === undefined) {
         throw ERR.validation('A new chat needs the end user it belongs to.', [
           { pointer: '/user_id', location: 'body', message: 'required when session_id is not given' },
         ])
       }
-      session = await this.deps.sessions.createSession(gptId, { user_id: input.user_id, character_id: character!.id })
+      session = await this.deps.sessions.createSession(gptId, { user_id: userId, character_id: character!.id }, user)
     }
     const userMessage = { sender: 'user' as const, content: input.content, context: (input.context ?? null) as JsonValue | null }
     const history = await this.deps.repo.historyBefore(gptId, session.id, null, Math.max(0, this.deps.limits.chatHistoryMessages - 1))
@@ -113,8 +116,8 @@ export class GenerationService {
   }
 
   /** Continues the session's last AI message from the text it kept (pending or failed), without regenerating it. */
-  async resume(gptId: string, sessionId: string, input: GenerateInput): Promise<Started> {
-    const session = await this.deps.sessions.getSession(gptId, sessionId)
+  async resume(gptId: string, sessionId: string, input: GenerateInput, user: string | null = null): Promise<Started> {
+    const session = await this.deps.sessions.getSession(gptId, sessionId, user)
     const last = await this.deps.repo.lastAiMessage(gptId, sessionId)
     if (!last) throw ERR.notFoundDetail('Nothing to resume: this session has no AI message.')
     if (last.status === 'complete') throw ERR.conflict('Nothing to resume: the last AI message of this session is complete.')
@@ -128,9 +131,9 @@ export class GenerationService {
   }
 
   /** The message as stored, with the text generated so far when this process is generating it. */
-  async currentMessage(gptId: string, id: string): Promise<MessageView | null> {
+  async currentMessage(gptId: string, id: string, user: string | null = null): Promise<MessageView | null> {
     const row = await this.deps.messagesRepo.findMessage(gptId, id)
-    if (!row) return null
+    if (!row || (user !== null && !(await this.deps.sessions.findSession(gptId, row.session_id, user)))) return null
     const live = this.running.get(id)
     const view = toMessageView(row)
     return live && view.status === 'in_progress' ? { ...view, partial_content: live.text } : view

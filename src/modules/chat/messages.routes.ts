@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { keyPrincipal } from '../../platform/auth/auth.plugin.js'
+import { endUserOf } from '../../platform/auth/principal.js'
 import { offsetQuerySchema, pageQuerySchema, setNextLink } from '../../platform/http/pagination.js'
 import { problemResponses } from '../../platform/http/problem.schemas.js'
 import { BEARER_SECURITY } from '../../platform/openapi.plugin.js'
@@ -25,6 +26,7 @@ export function messageRoutes({ messages, publicUrl, maxPageSize, maxMessageChar
     app.post(
       '/v1/sessions/:id/messages',
       {
+        config: { endUsers: true },
         schema: {
           ...common,
           operationId: 'createMessage',
@@ -44,6 +46,7 @@ export function messageRoutes({ messages, publicUrl, maxPageSize, maxMessageChar
           request.params.id,
           request.body,
           request.headers['idempotency-key'] ?? null,
+          endUserOf(request.principal),
         )
         if (replayed) reply.header('idempotent-replayed', 'true')
         return reply.code(201).header('location', `/v1/messages/${message.id}`).send(message)
@@ -53,6 +56,7 @@ export function messageRoutes({ messages, publicUrl, maxPageSize, maxMessageChar
     app.get(
       '/v1/sessions/:id/messages',
       {
+        config: { endUsers: true },
         schema: {
           ...common,
           operationId: 'listMessages',
@@ -63,7 +67,7 @@ export function messageRoutes({ messages, publicUrl, maxPageSize, maxMessageChar
         },
       },
       async (request, reply) => {
-        const page = await messages.listMessages(keyPrincipal(request).gptId, request.params.id, request.query)
+        const page = await messages.listMessages(keyPrincipal(request).gptId, request.params.id, request.query, endUserOf(request.principal))
         setNextLink(request, reply, publicUrl, page.nextCursor)
         return { messages: page.items, next_cursor: page.nextCursor, has_more: page.hasMore, total: page.total }
       },
@@ -72,14 +76,16 @@ export function messageRoutes({ messages, publicUrl, maxPageSize, maxMessageChar
     app.get(
       '/v1/messages/:id',
       {
+        config: { endUsers: true },
         schema: { ...common, operationId: 'getMessage', summary: 'Read a message', params: MessageParams, response: { 200: Message, ...problemResponses(401, 403, 404, 422) } },
       },
-      async (request) => messages.getMessage(keyPrincipal(request).gptId, request.params.id),
+      async (request) => messages.getMessage(keyPrincipal(request).gptId, request.params.id, endUserOf(request.principal)),
     )
 
     app.patch(
       '/v1/messages/:id',
       {
+        config: { endUsers: true },
         schema: {
           ...common,
           operationId: 'updateMessage',
@@ -94,7 +100,7 @@ export function messageRoutes({ messages, publicUrl, maxPageSize, maxMessageChar
           response: { 200: Message, ...problemResponses(401, 403, 404, 409, 422) },
         },
       },
-      async (request) => messages.updateMessage(keyPrincipal(request).gptId, request.params.id, request.body),
+      async (request) => messages.updateMessage(keyPrincipal(request).gptId, request.params.id, request.body, endUserOf(request.principal)),
     )
   }
 }

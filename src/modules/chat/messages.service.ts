@@ -85,7 +85,9 @@ export class MessagesService {
     sessionId: string,
     input: CreateMessageInput,
     idempotencyKey: string | null = null,
+    user: string | null = null,
   ): Promise<{ message: MessageView; replayed: boolean }> {
+    await this.ownSession(gptId, sessionId, user)
     if (idempotencyKey === null) {
       const message = await this.insertMessage(gptId, sessionId, input)
       this.written(gptId, [message.id])
@@ -112,9 +114,10 @@ export class MessagesService {
     return this.insertPrepared(gptId, sessionId, this.prepare(message), this.db)
   }
 
-  async getMessage(gptId: string, id: string): Promise<MessageView> {
+  /** `user`: the end user the caller is confined to (null: the whole GPT); another user's message is a 404. */
+  async getMessage(gptId: string, id: string, user: string | null = null): Promise<MessageView> {
     const row = await this.repo.findMessage(gptId, id)
-    if (!row) throw ERR.notFound('Message', id)
+    if (!row || !(await this.sessionOf(gptId, row.session_id, user))) throw ERR.notFound('Message', id)
     return toMessageView(row)
   }
 
@@ -123,9 +126,10 @@ export class MessagesService {
     gptId: string,
     sessionId: string,
     query: { limit?: number; cursor?: string; order?: SortOrder; offset?: number },
+    user: string | null = null,
   ): Promise<Page<MessageView> & { total?: number }> {
     const offset = checkOffset(query)
-    await this.sessions.getSession(gptId, sessionId)
+    await this.sessions.getSession(gptId, sessionId, user)
     const page = pageRequest(query, `messages:${gptId}/${sessionId}`, { defaultPageSize: this.limits.defaultPageSize, order: 'asc' })
     const [rows, total] = await Promise.all([
       this.repo.listMessages(gptId, sessionId, { ...page, after: timeIdAfter(page), offset: offset ?? 0 }),
@@ -133,6 +137,15 @@ export class MessagesService {
     ])
     const result = toPage(rows, page, (row) => [row.created_at.toISOString(), row.id])
     return { ...result, items: result.items.map(toMessageView), ...(total === undefined ? {} : { total }) }
+  }
+
+  /** An end user reaches only the messages of their own sessions (a session's user never changes). */
+  private async sessionOf(gptId: string, sessionId: string, user: string | null): Promise<boolean> {
+    return user === null || (await this.sessions.findSession(gptId, sessionId, user)) !== null
+  }
+
+  private async ownSession(gptId: string, sessionId: string, user: string | null): Promise<void> {
+    if (user !== null) await this.sessions.getSession(gptId, sessionId, user)
   }
 
   /** The last `limit` messages of the session (every sender and status), oldest first. */
@@ -145,7 +158,8 @@ export class MessagesService {
    * message cannot take). The write only lands while the message still has the status the rules were
    * checked against: of two racing transitions, the loser is checked again against the winner's.
    */
-  async updateMessage(gptId: string, id: string, input: PatchMessageInput): Promise<MessageView> {
+  async updateMessage(gptId: string, id: string, input: PatchMessageInput, user: string | null = null): Promise<MessageView> {
+    if (user !== null) await this.getMessage(gptId, id, user)
     for (let attempt = 0; attempt < UPDATE_ATTEMPTS; attempt++) {
       const row = await this.repo.findMessage(gptId, id)
       if (!row) throw ERR.notFound('Message', id)

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { keyPrincipal } from '../../platform/auth/auth.plugin.js'
+import { endUserOf } from '../../platform/auth/principal.js'
 import { offsetQuerySchema, pageQuerySchema, setNextLink } from '../../platform/http/pagination.js'
 import { problemResponses } from '../../platform/http/problem.schemas.js'
 import { BEARER_SECURITY } from '../../platform/openapi.plugin.js'
@@ -23,6 +24,7 @@ export function sessionRoutes({ sessions, publicUrl, maxPageSize }: Deps) {
     app.post(
       '/v1/gpts/:gpt_id/sessions',
       {
+        config: { endUsers: true },
         schema: {
           ...common,
           operationId: 'createSession',
@@ -33,7 +35,7 @@ export function sessionRoutes({ sessions, publicUrl, maxPageSize }: Deps) {
         },
       },
       async (request, reply) => {
-        const session = await sessions.createSession(request.params.gpt_id, request.body)
+        const session = await sessions.createSession(request.params.gpt_id, request.body, endUserOf(request.principal))
         return reply.code(201).header('location', `/v1/sessions/${session.id}`).send(session)
       },
     )
@@ -41,6 +43,7 @@ export function sessionRoutes({ sessions, publicUrl, maxPageSize }: Deps) {
     app.get(
       '/v1/gpts/:gpt_id/sessions',
       {
+        config: { endUsers: true },
         schema: {
           ...common,
           operationId: 'listSessions',
@@ -55,7 +58,7 @@ export function sessionRoutes({ sessions, publicUrl, maxPageSize }: Deps) {
         },
       },
       async (request, reply) => {
-        const page = await sessions.listSessions(request.params.gpt_id, request.query)
+        const page = await sessions.listSessions(request.params.gpt_id, request.query, endUserOf(request.principal))
         setNextLink(request, reply, publicUrl, page.nextCursor)
         return { sessions: page.items, next_cursor: page.nextCursor, has_more: page.hasMore, total: page.total }
       },
@@ -64,14 +67,16 @@ export function sessionRoutes({ sessions, publicUrl, maxPageSize }: Deps) {
     app.get(
       '/v1/sessions/:id',
       {
+        config: { endUsers: true },
         schema: { ...common, operationId: 'getSession', summary: 'Read a chat session', params: SessionParams, response: { 200: Session, ...problemResponses(401, 403, 404, 422) } },
       },
-      async (request) => sessions.getSession(keyPrincipal(request).gptId, request.params.id),
+      async (request) => sessions.getSession(keyPrincipal(request).gptId, request.params.id, endUserOf(request.principal)),
     )
 
     app.patch(
       '/v1/sessions/:id',
       {
+        config: { endUsers: true },
         schema: {
           ...common,
           operationId: 'updateSession',
@@ -81,12 +86,13 @@ export function sessionRoutes({ sessions, publicUrl, maxPageSize }: Deps) {
           response: { 200: Session, ...problemResponses(401, 403, 404, 422) },
         },
       },
-      async (request) => sessions.updateSession(keyPrincipal(request).gptId, request.params.id, request.body),
+      async (request) => sessions.updateSession(keyPrincipal(request).gptId, request.params.id, request.body, endUserOf(request.principal)),
     )
 
     app.delete(
       '/v1/sessions/:id',
       {
+        config: { endUsers: true },
         schema: {
           ...common,
           operationId: 'deleteSession',
@@ -96,7 +102,7 @@ export function sessionRoutes({ sessions, publicUrl, maxPageSize }: Deps) {
         },
       },
       async (request, reply) => {
-        await sessions.deleteSession(keyPrincipal(request).gptId, request.params.id)
+        await sessions.deleteSession(keyPrincipal(request).gptId, request.params.id, endUserOf(request.principal))
         return reply.code(204).send(null)
       },
     )

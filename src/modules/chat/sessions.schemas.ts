@@ -3,7 +3,7 @@ import { Type, type Static } from 'typebox'
 export const SessionId = Type.String({ format: 'uuid', description: 'Session id.' })
 export const SessionParams = Type.Object({ id: SessionId })
 
-const UserId = Type.String({ minLength: 1, maxLength: 200, description: 'The end user the session belongs to (your own id for them).' })
+const UserId = Type.String({ minLength: 1, maxLength: 200, description: "The end user the session belongs to (your own id for them). Required, except with an end user's access token: then it is that user." })
 const Name = Type.Union([Type.String({ minLength: 1, maxLength: 200 }), Type.Null()], { description: 'Display name (null: unnamed).' })
 const Metadata = Type.Object({}, { additionalProperties: true, description: 'Free JSON object; PATCH merges it by top-level key.' })
 const CharacterRef = Type.Union([Type.String({ format: 'uuid' }), Type.Null()], {
@@ -12,7 +12,7 @@ const CharacterRef = Type.Union([Type.String({ format: 'uuid' }), Type.Null()], 
 
 export const CreateSessionBody = Type.Object(
   {
-    user_id: UserId,
+    user_id: Type.Optional(UserId),
     name: Type.Optional(Name),
     metadata: Type.Optional(Metadata),
     character_id: Type.Optional(CharacterRef),

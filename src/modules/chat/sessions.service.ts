@@ -1,5 +1,6 @@
 import { uuidv7 } from 'uuidv7'
 import type { JsonObject } from '../../platform/db/tables.js'
+import { ownUser } from '../../platform/auth/principal.js'
 import { ERR } from '../../platform/errors.js'
 import { checkOffset, pageRequest, toPage, type Page, type PageRequest } from '../../platform/http/pagination.js'
 import { timeIdAfter } from '../../platform/http/seek.js'
@@ -44,13 +45,16 @@ export class SessionsService {
     private readonly limits: SessionsLimits,
   ) {}
 
-  async createSession(gptId: string, input: CreateSessionInput): Promise<SessionView> {
+  /** `user`: the end user the caller is confined to (null: the whole GPT); see ownUser. */
+  async createSession(gptId: string, input: CreateSessionInput, user: string | null = null): Promise<SessionView> {
+    const userId = ownUser(user, input.user_id, '/user_id', 'body')
+    if (userId === undefined) throw ERR.validation('user_id is required.', [{ pointer: '/user_id', location: 'body', message: 'is required' }])
     const metadata = this.checkMetadata(input.metadata)
     await this.checkCharacter(gptId, input.character_id)
     const row = await this.repo.insertSession({
       gpt_id: gptId,
       id: uuidv7(),
-      user_id: input.user_id,
+      user_id: userId,
       name: input.name ?? null,
       metadata: metadata ?? {},
       character_id: input.character_id ?? null,
@@ -59,20 +63,22 @@ export class SessionsService {
     return toSessionView(row)
   }
 
-  /** The session, or null when the GPT has no such session. */
-  async findSession(gptId: string, id: string): Promise<SessionView | null> {
+  /** The session, or null when the GPT has no such session (or it is another end user's). */
+  async findSession(gptId: string, id: string, user: string | null = null): Promise<SessionView | null> {
     const row = await this.repo.findSession(gptId, id)
-    return row ? toSessionView(row) : null
+    return row && (user === null || row.user_id === user) ? toSessionView(row) : null
   }
 
-  /** The session; a missing one (or another GPT's) is a 404. */
-  async getSession(gptId: string, id: string): Promise<SessionView> {
-    const session = await this.findSession(gptId, id)
+  /** The session; a missing one (or another GPT's, or another end user's) is a 404. */
+  async getSession(gptId: string, id: string, user: string | null = null): Promise<SessionView> {
+    const session = await this.findSession(gptId, id, user)
     if (!session) throw ERR.notFound('Session', id)
     return session
   }
 
-  async updateSession(gptId: string, id: string, input: PatchSessionInput): Promise<SessionView> {
+  async updateSession(gptId: string, id: string, input: PatchSessionInput, user: string | null = null): Promise<SessionView> {
+    // A session's user never changes, so checking it first leaves no race.
+    if (user !== null) await this.getSession(gptId, id, user)
     const metadata = this.checkMetadata(input.metadata)
     await this.checkCharacter(gptId, input.character_id)
     const row = await this.repo.updateSession(gptId, id, { ...input, metadata })
@@ -84,11 +90,12 @@ export class SessionsService {
    * Newest activity first by default (favorites before the others with sort=favorites); `q` matches a
    * substring of the name, ignoring case. With `offset`, the page starts there and carries the total.
    */
-  async listSessions(gptId: string, query: ListSessionsQuery): Promise<Page<SessionView> & { total?: number }> {
+  async listSessions(gptId: string, query: ListSessionsQuery, user: string | null = null): Promise<Page<SessionView> & { total?: number }> {
+    const userId = ownUser(user, query.user_id, 'user_id', 'query') ?? null
     const offset = checkOffset(query)
     const sort = query.sort ?? 'activity'
     const page = pageRequest(query, `sessions:${gptId}:${sort}`, { defaultPageSize: this.limits.defaultPageSize, order: 'desc' })
-    const filters = { userId: query.user_id ?? null, favorite: query.favorite ?? null, q: query.q ?? null }
+    const filters = { userId, favorite: query.favorite ?? null, q: query.q ?? null }
     const after = sort === 'favorites' ? favoriteAfter(page) : timeIdAfter(page)
     const [rows, total] = await Promise.all([
       this.repo.listSessions(gptId, filters, { ...page, sort, offset: offset ?? 0, after }),
@@ -101,7 +108,8 @@ export class SessionsService {
   }
 
   /** Deletes the session and all its messages. */
-  async deleteSession(gptId: string, id: string): Promise<void> {
+  async deleteSession(gptId: string, id: string, user: string | null = null): Promise<void> {
+    if (user !== null) await this.getSession(gptId, id, user)
     if (!(await this.repo.deleteSession(gptId, id))) throw ERR.notFound('Session', id)
   }
 

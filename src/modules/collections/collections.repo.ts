@@ -7,19 +7,24 @@ export type CollectionRow = Selectable<CollectionsTable>
 export class CollectionsRepository {
   constructor(private readonly db: Kysely<Tables>) {}
 
-  /** Creates the collection, or updates its schema when `schema` is given; tells which happened. */
+  /** Creates the collection, or updates what is given (`schema`, `perUser`) of an existing one; tells which happened. */
   async upsertCollection(
     gptId: string,
     name: string,
     schema: JsonObject | null | undefined,
+    perUser?: boolean,
   ): Promise<{ row: CollectionRow; created: boolean }> {
     const json = schema === undefined || schema === null ? null : JSON.stringify(schema)
+    const changes = {
+      ...(schema === undefined ? {} : { schema: json }),
+      ...(perUser === undefined ? {} : { per_user: perUser }),
+    }
     const row = await this.db
       .insertInto('collections')
-      .values({ gpt_id: gptId, name, schema: json })
+      .values({ gpt_id: gptId, name, schema: json, per_user: perUser ?? false })
       .onConflict((oc) =>
         oc.columns(['gpt_id', 'name']).doUpdateSet(
-          schema === undefined ? { name: (eb) => eb.ref('excluded.name') } : { schema: json, updated_at: sql`now()` },
+          Object.keys(changes).length === 0 ? { name: (eb) => eb.ref('excluded.name') } : { ...changes, updated_at: sql`now()` },
         ),
       )
       .returningAll()
@@ -41,11 +46,15 @@ export class CollectionsRepository {
     )
   }
 
-  async updateSchema(gptId: string, name: string, schema: JsonObject | null): Promise<CollectionRow | null> {
+  async updateCollection(gptId: string, name: string, change: { schema?: JsonObject | null; per_user?: boolean }): Promise<CollectionRow | null> {
     return (
       (await this.db
         .updateTable('collections')
-        .set({ schema: schema === null ? null : JSON.stringify(schema), updated_at: sql`now()` })
+        .set({
+          ...(change.schema === undefined ? {} : { schema: change.schema === null ? null : JSON.stringify(change.schema) }),
+          ...(change.per_user === undefined ? {} : { per_user: change.per_user }),
+          updated_at: sql`now()`,
+        })
         .where('gpt_id', '=', gptId)
         .where('name', '=', name)
         .returningAll()

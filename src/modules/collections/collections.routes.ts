@@ -45,9 +45,10 @@ export function collectionRoutes({ collections, objects, publicUrl, maxPageSize,
         config: { scope: 'write' },
         preHandler: async (request) => {
           const principal = request.principal
-          const body = request.body as { schema?: unknown }
-          if (body.schema !== undefined && principal?.kind === 'key' && !principal.scopes.includes('admin')) {
-            throw ERR.forbidden('Setting a collection schema needs the "admin" scope.')
+          const body = request.body as { schema?: unknown; per_user?: unknown }
+          const gptCaller = principal?.kind === 'key' || principal?.kind === 'token'
+          if ((body.schema !== undefined || body.per_user !== undefined) && gptCaller && !principal.scopes.includes('admin')) {
+            throw ERR.forbidden('Setting a collection schema or per_user needs the "admin" scope.')
           }
         },
         schema: {
@@ -60,8 +61,8 @@ export function collectionRoutes({ collections, objects, publicUrl, maxPageSize,
         },
       },
       async (request, reply) => {
-        const { name, schema } = request.body
-        const result = await collections.upsertCollection(request.params.gpt_id, name, schema as JsonObject | null | undefined)
+        const { name, schema, per_user: perUser } = request.body
+        const result = await collections.upsertCollection(request.params.gpt_id, name, schema as JsonObject | null | undefined, perUser)
         if (result.created) reply.code(201).header('location', `/v1/gpts/${request.params.gpt_id}/collections/${name}`)
         return result.collection
       },
@@ -70,6 +71,7 @@ export function collectionRoutes({ collections, objects, publicUrl, maxPageSize,
     app.get(
       '/v1/gpts/:gpt_id/collections',
       {
+        config: { endUsers: true },
         schema: {
           ...common,
           operationId: 'listCollections',
@@ -89,6 +91,7 @@ export function collectionRoutes({ collections, objects, publicUrl, maxPageSize,
     app.get(
       '/v1/gpts/:gpt_id/collections/:name',
       {
+        config: { endUsers: true },
         schema: {
           ...common,
           operationId: 'getCollection',
@@ -107,14 +110,14 @@ export function collectionRoutes({ collections, objects, publicUrl, maxPageSize,
         schema: {
           ...common,
           operationId: 'updateCollectionSchema',
-          summary: 'Change the schema; reports how many stored documents fail it',
+          summary: 'Change the schema or per_user; reports how many stored documents fail the schema',
           params: CollectionParams,
           body: PatchCollectionBody,
           response: { 200: PatchedCollection, ...problemResponses(401, 403, 404, 422) },
         },
       },
       async (request) =>
-        objects.changeCollectionSchema(request.params.gpt_id, request.params.name, request.body.schema as JsonObject | null),
+        objects.changeCollection(request.params.gpt_id, request.params.name, { schema: request.body.schema as JsonObject | null | undefined, per_user: request.body.per_user }),
     )
 
     app.delete(

@@ -16,21 +16,26 @@ const JsonSchema = Type.Object({}, {
   description: 'A JSON Schema (draft 2020-12 by default, or draft-07 by `$schema`) that documents must satisfy.',
 })
 
+const PerUser = Type.Boolean({
+  description: "Per-user documents: an end user's access token sees and changes only the documents it wrote here (default false: shared).",
+})
+
 export const CreateCollectionBody = Type.Object(
-  { name: CollectionName, schema: Type.Optional(Type.Union([JsonSchema, Type.Null()])) },
+  { name: CollectionName, schema: Type.Optional(Type.Union([JsonSchema, Type.Null()])), per_user: Type.Optional(PerUser) },
   { additionalProperties: false },
 )
 export type CreateCollectionInput = Static<typeof CreateCollectionBody>
 
 export const PatchCollectionBody = Type.Object(
-  { schema: Type.Union([JsonSchema, Type.Null()]) },
-  { additionalProperties: false },
+  { schema: Type.Optional(Type.Union([JsonSchema, Type.Null()])), per_user: Type.Optional(PerUser) },
+  { additionalProperties: false, minProperties: 1 },
 )
 
 export const Collection = Type.Object({
   gpt_id: Type.String(),
   name: Type.String(),
   schema: Type.Union([Type.Object({}, { additionalProperties: true }), Type.Null()]),
+  per_user: Type.Boolean(),
   created_at: Type.String({ format: 'date-time' }),
   updated_at: Type.String({ format: 'date-time' }),
 })

@@ -12,6 +12,7 @@ export function toCollectionView(row: CollectionRow): CollectionView {
     gpt_id: row.gpt_id,
     name: row.name,
     schema: row.schema,
+    per_user: row.per_user,
     created_at: row.created_at.toISOString(),
     updated_at: row.updated_at.toISOString(),
   }
@@ -37,9 +38,9 @@ export class CollectionsService {
     private readonly limits: { defaultPageSize: number },
   ) {}
 
-  async upsertCollection(gptId: string, name: string, schema: JsonObject | null | undefined) {
+  async upsertCollection(gptId: string, name: string, schema: JsonObject | null | undefined, perUser?: boolean) {
     if (schema) checkCollectionSchema(schema)
-    const { row, created } = await this.repo.upsertCollection(gptId, name, schema)
+    const { row, created } = await this.repo.upsertCollection(gptId, name, schema, perUser)
     return { collection: toCollectionView(row), created }
   }
 
@@ -54,9 +55,9 @@ export class CollectionsService {
     return { row, validate: this.validatorOf(row) }
   }
 
-  async updateSchema(gptId: string, name: string, schema: JsonObject | null): Promise<CollectionHandle> {
-    if (schema) checkCollectionSchema(schema)
-    const row = await this.repo.updateSchema(gptId, name, schema)
+  async updateCollection(gptId: string, name: string, change: { schema?: JsonObject | null; per_user?: boolean }): Promise<CollectionHandle> {
+    if (change.schema) checkCollectionSchema(change.schema)
+    const row = await this.repo.updateCollection(gptId, name, change)
     if (!row) throw ERR.notFound('Collection', name)
     return { row, validate: this.validatorOf(row) }
   }

@@ -100,7 +100,7 @@ export function gptRoutes({ gpts }: Pick<Deps, 'gpts'>) {
     app.get(
       '/v1/gpts/:gpt_id',
       {
-        config: { accounts: true },
+        config: { accounts: true, endUsers: true },
         schema: {
           tags: ['gpts'],
           security: BEARER_SECURITY,

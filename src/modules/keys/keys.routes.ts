@@ -96,7 +96,7 @@ export function meRoutes() {
     app.get(
       '/v1/me',
       {
-        config: { agentKeys: true },
+        config: { agentKeys: true, endUsers: true },
         schema: {
           tags: ['keys'],
           security: BEARER_SECURITY,

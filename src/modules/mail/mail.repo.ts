@@ -6,7 +6,11 @@ import { partyCondition } from './mail.party.js'
 export type MailRow = Selectable<MailTable>
 export type RecipientRow = Selectable<MailRecipientsTable>
 export type MetadataRow = Selectable<MailMetadataTable>
-export type InboxRow = MailRow & { direction: 'received' | 'sent'; read_at: Date | null }
+class AlreadyRecipient extends Error {}
+const UNIQUE_VIOLATION = '23505'
+
+/** `delivered_at`: when the mail reached this inbox (its time, or later for a recipient added later); inboxes are ordered by it. */
+export type InboxRow = MailRow & { direction: 'received' | 'sent'; read_at: Date | null; delivered_at: Date }
 
 export interface InboxFilters {
   unread: boolean
@@ -15,25 +19,86 @@ export interface InboxFilters {
   minImportance: number | null
 }
 
-const MAIL_COLUMNS = ['m.gpt_id', 'm.id', 'm.sender_id', 'm.conversation_id', 'm.parent_id', 'm.type', 'm.importance', 'm.content', 'm.metadata', 'm.created_at'] as const
+const MAIL_COLUMNS = ['m.gpt_id', 'm.id', 'm.sender_id', 'm.conversation_id', 'm.parent_id', 'm.type', 'm.importance', 'm.content', 'm.metadata', 'm.created_at', 'm.edited_at'] as const
 
 export class MailRepository {
   constructor(private readonly db: Kysely<Tables>) {}
 
   /** The mail and one recipient row per addressee, in one transaction. */
-  async insertMail(mail: Omit<MailRow, 'created_at' | 'metadata'> & { metadata: JsonObject }, recipients: string[]): Promise<MailRow> {
+  async insertMail(mail: Omit<MailRow, 'created_at' | 'edited_at' | 'metadata'> & { metadata: JsonObject }, recipients: string[]): Promise<MailRow> {
     return this.db.transaction().execute(async (trx) => {
       const row = await trx
         .insertInto('mail')
         .values({ ...mail, metadata: JSON.stringify(mail.metadata) })
         .returningAll()
         .executeTakeFirstOrThrow()
+      if (recipients.length === 0) return row
       await trx
         .insertInto('mail_recipients')
         .values(recipients.map((agentId) => ({ gpt_id: mail.gpt_id, mail_id: mail.id, agent_id: agentId, created_at: row.created_at })))
         .execute()
       return row
     })
+  }
+
+  /**
+   * Adds recipients to a sent mail; their inbox rows carry the time they were added (so that an
+   * inbox, ordered by that time, shows the mail when it arrived). Null when one is a recipient already.
+   */
+  async addRecipients(gptId: string, mailId: string, agentIds: string[]): Promise<Date | null> {
+    return this.db.transaction().execute(async (trx) => {
+      const { now } = await sql<{ now: Date }>`select now() as now`.execute(trx).then((result) => result.rows[0]!)
+      const rows = await trx
+        .insertInto('mail_recipients')
+        .values(agentIds.map((agentId) => ({ gpt_id: gptId, mail_id: mailId, agent_id: agentId, created_at: now })))
+        .onConflict((oc) => oc.columns(['gpt_id', 'mail_id', 'agent_id']).doNothing())
+        .returning('agent_id')
+        .execute()
+      // Thrown inside the transaction so that none of the others is added either.
+      if (rows.length !== agentIds.length) throw new AlreadyRecipient()
+      return now
+    }).catch((error: unknown) => {
+      if (error instanceof AlreadyRecipient) return null
+      throw error
+    })
+  }
+
+  async updateMail(gptId: string, id: string, change: Partial<Pick<MailRow, 'content' | 'type' | 'importance' | 'conversation_id' | 'parent_id'>> & { metadata?: JsonObject }): Promise<MailRow | null> {
+    const { metadata, ...columns } = change
+    const row = await this.db
+      .updateTable('mail')
+      .set({ ...columns, ...(metadata ? { metadata: JSON.stringify(metadata) } : {}), edited_at: sql`now()` })
+      .where('gpt_id', '=', gptId)
+      .where('id', '=', id)
+      .returningAll()
+      .executeTakeFirst()
+    return row ?? null
+  }
+
+  async findMetadataEntry(gptId: string, id: string): Promise<MetadataRow | null> {
+    return (await this.db.selectFrom('mail_metadata').selectAll().where('gpt_id', '=', gptId).where('id', '=', id).executeTakeFirst()) ?? null
+  }
+
+  /** 'taken' when the new key is another entry's on the same mail. */
+  async updateMetadataEntry(gptId: string, id: string, change: { key?: string; value?: JsonValue }, setBy: string | null): Promise<MetadataRow | 'taken' | null> {
+    try {
+      const row = await this.db
+        .updateTable('mail_metadata')
+        .set({
+          ...(change.key !== undefined ? { key: change.key } : {}),
+          ...(change.value !== undefined ? { value: JSON.stringify(change.value) } : {}),
+          set_by: setBy,
+          updated_at: sql`now()`,
+        })
+        .where('gpt_id', '=', gptId)
+        .where('id', '=', id)
+        .returningAll()
+        .executeTakeFirst()
+      return row ?? null
+    } catch (error) {
+      if ((error as { code?: string }).code === UNIQUE_VIOLATION) return 'taken'
+      throw error
+    }
   }
 
   async findMail(gptId: string, id: string): Promise<MailRow | null> {
@@ -67,7 +132,7 @@ export class MailRepository {
       .selectFrom('mail_recipients as r')
       .innerJoin('mail as m', (join) => join.onRef('m.gpt_id', '=', 'r.gpt_id').onRef('m.id', '=', 'r.mail_id'))
       .select(MAIL_COLUMNS)
-      .select([sql<'received' | 'sent'>`'received'`.as('direction'), 'r.read_at'])
+      .select([sql<'received' | 'sent'>`'received'`.as('direction'), 'r.read_at', 'r.created_at as delivered_at'])
       .where('r.gpt_id', '=', gptId)
       .where('r.agent_id', '=', agentId)
       .$if(filters.unread, (q) => q.where('r.read_at', 'is', null))
@@ -75,12 +140,12 @@ export class MailRepository {
       .$if(filters.minImportance !== null, (q) => q.where('m.importance', '>=', filters.minImportance!))
       .$if(page.after !== null, (q) => q.where((eb) => eb(eb.refTuple('r.created_at', 'r.mail_id'), cmp, eb.tuple(page.after![0], page.after![1]))))
     if (!filters.includeSent || filters.unread) {
-      return received.orderBy('m.created_at', page.order).orderBy('m.id', page.order).limit(page.limit + 1).execute()
+      return received.orderBy('r.created_at', page.order).orderBy('r.mail_id', page.order).limit(page.limit + 1).execute()
     }
     const sent = this.db
       .selectFrom('mail as m')
       .select(MAIL_COLUMNS)
-      .select([sql<'received' | 'sent'>`'sent'`.as('direction'), sql<Date | null>`null::timestamptz`.as('read_at')])
+      .select([sql<'received' | 'sent'>`'sent'`.as('direction'), sql<Date | null>`null::timestamptz`.as('read_at'), 'm.created_at as delivered_at'])
       .where('m.gpt_id', '=', gptId)
       .where('m.sender_id', '=', agentId)
       // Mail to oneself is listed once, as received.
@@ -97,7 +162,7 @@ export class MailRepository {
     const rows = await this.db
       .selectFrom(received.unionAll(sent).as('both'))
       .selectAll()
-      .orderBy('created_at', page.order)
+      .orderBy('delivered_at', page.order)
       .orderBy('id', page.order)
       .limit(page.limit + 1)
       .execute()

@@ -8,7 +8,20 @@ import { problemResponses } from '../../platform/http/problem.schemas.js'
 import { BEARER_SECURITY } from '../../platform/openapi.plugin.js'
 import { AgentParams } from '../agents/agents.schemas.js'
 import { GptParams } from '../gpts/gpts.schemas.js'
-import { InboxList, Mail, MailParams, MarkReadBody, MetadataParams, PutMetadataBody, sendMailBody } from './mail.schemas.js'
+import {
+  addRecipientsBody,
+  editMailBody,
+  InboxList,
+  Mail,
+  MailParams,
+  MarkReadBody,
+  MetadataEntryParams,
+  MetadataEntryWithMail,
+  MetadataParams,
+  PatchMetadataEntryBody,
+  PutMetadataBody,
+  sendMailBody,
+} from './mail.schemas.js'
 import type { MailService } from './mail.service.js'
 import type { InboxStreams } from './mail.stream.js'
 
@@ -55,6 +68,69 @@ export function mailRoutes({ mail, streams, publicUrl, maxPageSize, maxRecipient
         schema: { ...common, operationId: 'getMail', summary: 'Read a mail (sender and recipients only)', params: MailParams, response: { 200: Mail, ...problemResponses(401, 403, 404, 422) } },
       },
       async (request) => mail.getMail(keyPrincipal(request), request.params.id),
+    )
+
+    app.patch(
+      '/v1/mail/:id',
+      {
+        config,
+        schema: {
+          ...common,
+          operationId: 'editMail',
+          summary: 'Edit a mail (its sender only); recipients see the change and edited_at',
+          params: MailParams,
+          body: editMailBody({ maxMailChars }),
+          response: { 200: Mail, ...problemResponses(401, 403, 404, 422) },
+        },
+      },
+      async (request) => mail.editMail(keyPrincipal(request), request.params.id, request.body),
+    )
+
+    app.post(
+      '/v1/mail/:id/recipients',
+      {
+        config,
+        schema: {
+          ...common,
+          operationId: 'addMailRecipients',
+          summary: 'Add recipients to a sent mail (its sender only); it reaches their inboxes now',
+          params: MailParams,
+          body: addRecipientsBody({ maxRecipients }),
+          response: { 200: Mail, ...problemResponses(401, 403, 404, 409, 422) },
+        },
+      },
+      async (request) => mail.addRecipients(keyPrincipal(request), request.params.id, request.body.to),
+    )
+
+    app.get(
+      '/v1/mail-metadata/:id',
+      {
+        config,
+        schema: {
+          ...common,
+          operationId: 'getMailMetadataEntry',
+          summary: 'A metadata entry of a mail, by its id (participants only)',
+          params: MetadataEntryParams,
+          response: { 200: MetadataEntryWithMail, ...problemResponses(401, 403, 404, 422) },
+        },
+      },
+      async (request) => mail.getMetadataEntry(keyPrincipal(request), request.params.id),
+    )
+
+    app.patch(
+      '/v1/mail-metadata/:id',
+      {
+        config,
+        schema: {
+          ...common,
+          operationId: 'patchMailMetadataEntry',
+          summary: 'Change the key or value of a metadata entry, by its id (participants only)',
+          params: MetadataEntryParams,
+          body: PatchMetadataEntryBody,
+          response: { 200: MetadataEntryWithMail, ...problemResponses(401, 403, 404, 409, 422) },
+        },
+      },
+      async (request) => mail.patchMetadataEntry(keyPrincipal(request), request.params.id, request.body as { key?: string; value?: JsonValue }),
     )
 
     app.put(

@@ -10,7 +10,11 @@ export function sendMailBody(limits: { maxRecipients: number; maxMailChars: numb
   return Type.Object(
     {
       from: Type.String({ format: 'uuid', description: 'The sending agent.' }),
-      to: Type.Array(Type.String({ format: 'uuid' }), { minItems: 1, maxItems: limits.maxRecipients, uniqueItems: true }),
+      to: Type.Array(Type.String({ format: 'uuid' }), {
+        maxItems: limits.maxRecipients,
+        uniqueItems: true,
+        description: 'May be empty: recipients can be added later (POST /v1/mail/{id}/recipients).',
+      }),
       conversation_id: Type.Optional(Type.Union([Type.String({ format: 'uuid' }), Type.Null()])),
       parent_id: Type.Optional(Type.Union([Type.String({ format: 'uuid' }), Type.Null()])),
       type: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'Free label such as text, command, result.' })),
@@ -23,17 +27,49 @@ export function sendMailBody(limits: { maxRecipients: number; maxMailChars: numb
 }
 export type SendMailInput = Static<ReturnType<typeof sendMailBody>>
 
+export function addRecipientsBody(limits: { maxRecipients: number }) {
+  return Type.Object(
+    { to: Type.Array(Type.String({ format: 'uuid' }), { minItems: 1, maxItems: limits.maxRecipients, uniqueItems: true }) },
+    { additionalProperties: false },
+  )
+}
+
+export function editMailBody(limits: { maxMailChars: number }) {
+  return Type.Object(
+    {
+      content: Type.Optional(Type.String({ minLength: 1, maxLength: limits.maxMailChars })),
+      type: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+      importance: Type.Optional(Type.Integer({ minimum: 0, maximum: 10 })),
+      metadata: Type.Optional(Type.Object({}, { additionalProperties: true })),
+    },
+    { additionalProperties: false, minProperties: 1 },
+  )
+}
+export type EditMailInput = Static<ReturnType<typeof editMailBody>>
+
+export const MetadataEntryParams = Type.Object({ id: Type.String({ format: 'uuid', description: 'Metadata entry id.' }) })
+export const PatchMetadataEntryBody = Type.Object(
+  {
+    key: Type.Optional(MetadataParams.properties.key),
+    value: Type.Optional(Type.Unknown()),
+  },
+  { additionalProperties: false, minProperties: 1 },
+)
+
 const Recipient = Type.Object({
   agent_id: Type.String({ format: 'uuid' }),
   read_at: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
 })
 
 const MetadataEntry = Type.Object({
+  id: Type.String({ format: 'uuid' }),
   key: Type.String(),
   value: Type.Unknown(),
   set_by: Type.Union([Type.String({ format: 'uuid' }), Type.Null()]),
+  created_at: Type.String({ format: 'date-time' }),
   updated_at: Type.String({ format: 'date-time' }),
 })
+export const MetadataEntryWithMail = Type.Object({ ...MetadataEntry.properties, mail_id: Type.String({ format: 'uuid' }) })
 export type MetadataEntryView = Static<typeof MetadataEntry>
 
 export const Mail = Type.Object({
@@ -49,6 +85,7 @@ export const Mail = Type.Object({
   metadata: Type.Object({}, { additionalProperties: true }),
   metadata_entries: Type.Array(MetadataEntry, { description: 'Key/value notes set by participants (PUT /v1/mail/{id}/metadata/{key}).' }),
   created_at: Type.String({ format: 'date-time' }),
+  edited_at: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], { description: 'When its sender last edited it.' }),
 })
 export type MailView = Static<typeof Mail>
 

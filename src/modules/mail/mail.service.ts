@@ -7,8 +7,8 @@ import { timeIdAfter } from '../../platform/http/seek.js'
 import type { AgentsService } from '../agents/agents.service.js'
 import type { ConversationsService } from './conversations.service.js'
 import { isParty, partyOf, type KeyPrincipal } from './mail.party.js'
-import type { InboxRow, MailRepository, MailRow } from './mail.repo.js'
-import type { InboxItemView, MailView, MetadataEntryView, SendMailInput } from './mail.schemas.js'
+import type { InboxRow, MailRepository, MailRow, MetadataRow } from './mail.repo.js'
+import type { EditMailInput, InboxItemView, MailView, MetadataEntryView, SendMailInput } from './mail.schemas.js'
 
 /** Published after a mail is stored: every process tells the open inbox streams of its recipients. */
 export const MAIL_CHANNEL = 'mail.delivered'
@@ -31,8 +31,12 @@ export interface InboxQuery {
 const DETAILS_LIMIT = 1000
 const iso = (date: Date | null) => (date === null ? null : date.toISOString())
 
+function toEntryView(row: MetadataRow): MetadataEntryView {
+  return { id: row.id, key: row.key, value: row.value, set_by: row.set_by, created_at: row.created_at.toISOString(), updated_at: row.updated_at.toISOString() }
+}
+
 /** The stream/replay position of an inbox item: its time and id, opaque. */
-export const inboxEventId = (row: Pick<MailRow, 'created_at' | 'id'>) => encodeCursor('inbox', [row.created_at.toISOString(), row.id])
+export const inboxEventId = (deliveredAt: Date, id: string) => encodeCursor('inbox', [deliveredAt.toISOString(), id])
 
 export class MailService {
   constructor(
@@ -93,10 +97,45 @@ export class MailService {
     return view!
   }
 
+  /** The sender (or a GPT key) adds recipients; each new one gets the mail in its inbox and live streams now. */
+  async addRecipients(principal: KeyPrincipal, id: string, to: string[]): Promise<MailView> {
+    const row = await this.sendersMail(principal, id, 'add recipients to')
+    const missing = new Set(await this.agents.missingAgents(principal.gptId, to))
+    const errors = to.flatMap((agentId, index) => (missing.has(agentId) ? [{ pointer: `/to/${index}`, message: 'is not an agent of this GPT' }] : []))
+    if (errors.length > 0) throw ERR.validation('The recipients must be agents of this GPT.', errors)
+    if ((await this.repo.addRecipients(principal.gptId, id, to)) === null) throw ERR.conflict('An agent named in `to` is a recipient of this mail already.')
+    const delivered: MailDelivered = { gpt_id: principal.gptId, mail_id: id, agent_ids: to }
+    await this.events.publish(MAIL_CHANNEL, { ...delivered }).catch((error: unknown) => this.log.warn({ err: error }, 'mail notification failed'))
+    return (await this.views(principal.gptId, [row]))[0]!
+  }
+
+  /** The sender (or a GPT key) edits a mail; its recipients see the new text and `edited_at`. */
+  async editMail(principal: KeyPrincipal, id: string, change: EditMailInput): Promise<MailView> {
+    await this.sendersMail(principal, id, 'edit')
+    const row = await this.repo.updateMail(principal.gptId, id, { ...change, metadata: change.metadata as JsonObject | undefined })
+    if (!row) throw ERR.notFound('Mail', id)
+    return (await this.views(principal.gptId, [row]))[0]!
+  }
+
+  /** A metadata entry by its id, for the parties of its mail. */
+  async getMetadataEntry(principal: KeyPrincipal, entryId: string): Promise<MetadataEntryView & { mail_id: string }> {
+    const row = await this.repo.findMetadataEntry(principal.gptId, entryId)
+    if (!row) throw ERR.notFound('Metadata entry', entryId)
+    await this.getMail(principal, row.mail_id)
+    return { ...toEntryView(row), mail_id: row.mail_id }
+  }
+
+  async patchMetadataEntry(principal: KeyPrincipal, entryId: string, change: { key?: string; value?: JsonValue }): Promise<MetadataEntryView & { mail_id: string }> {
+    await this.getMetadataEntry(principal, entryId)
+    const row = await this.repo.updateMetadataEntry(principal.gptId, entryId, change, principal.agentId)
+    if (row === 'taken') throw ERR.conflict(`The mail has a metadata entry ${JSON.stringify(change.key)} already.`)
+    if (!row) throw ERR.notFound('Metadata entry', entryId)
+    return { ...toEntryView(row), mail_id: row.mail_id }
+  }
+
   async putMetadata(principal: KeyPrincipal, id: string, key: string, value: JsonValue): Promise<MetadataEntryView> {
     await this.getMail(principal, id)
-    const row = await this.repo.putMetadata(principal.gptId, id, key, value, principal.agentId)
-    return { key: row.key, value: row.value, set_by: row.set_by, updated_at: row.updated_at.toISOString() }
+    return toEntryView(await this.repo.putMetadata(principal.gptId, id, key, value, principal.agentId))
   }
 
   async inbox(principal: KeyPrincipal, agentId: string, query: InboxQuery): Promise<Page<InboxItemView>> {
@@ -110,7 +149,7 @@ export class MailService {
     const scope = `inbox:${principal.gptId}/${agentId}:${filters.includeSent && !filters.unread ? 'both' : 'received'}`
     const page = pageRequest(query, scope, { defaultPageSize: this.limits.defaultPageSize, order: 'desc' })
     const rows = await this.repo.inbox(principal.gptId, agentId, filters, { ...page, after: timeIdAfter(page) })
-    const result = toPage(rows, page, (row) => [row.created_at.toISOString(), row.id])
+    const result = toPage(rows, page, (row) => [row.delivered_at.toISOString(), row.id])
     return { ...result, items: await this.inboxViews(principal.gptId, result.items) }
   }
 
@@ -119,17 +158,17 @@ export class MailService {
     const filters = { unread: false, includeSent: false, conversationId: null, minImportance: null }
     const rows = (await this.repo.inbox(gptId, agentId, filters, { order: 'asc', limit, after })).slice(0, limit)
     const views = await this.inboxViews(gptId, rows)
-    return views.map((view, index) => ({ ...view, event_id: inboxEventId(rows[index]!) }))
+    return views.map((view, index) => ({ ...view, event_id: inboxEventId(rows[index]!.delivered_at, rows[index]!.id) }))
   }
 
   /** One received mail as the recipient's stream shows it. */
   async inboxItem(gptId: string, agentId: string, mailId: string): Promise<(InboxItemView & { event_id: string }) | null> {
     const row = await this.repo.findMail(gptId, mailId)
     if (!row) return null
+    const delivery = (await this.repo.recipientsOf(gptId, [mailId])).find((to) => to.agent_id === agentId)
+    if (!delivery) return null
     const [view] = await this.views(gptId, [row])
-    const recipient = view!.to.find((to) => to.agent_id === agentId)
-    if (!recipient) return null
-    return { ...view!, direction: 'received', read_at: recipient.read_at, event_id: inboxEventId(row) }
+    return { ...view!, direction: 'received', read_at: iso(delivery.read_at), event_id: inboxEventId(delivery.created_at, row.id) }
   }
 
   async markRead(principal: KeyPrincipal, agentId: string, which: { up_to: string } | { ids: string[] }): Promise<{ updated_count: number }> {
@@ -177,6 +216,19 @@ export class MailService {
     await this.agents.getAgent(principal.gptId, agentId)
   }
 
+  /** The mail, when the caller may change it: a GPT key, or a key bound to its sender. */
+  private async sendersMail(principal: KeyPrincipal, id: string, what: string): Promise<MailRow> {
+    const row = await this.repo.findMail(principal.gptId, id)
+    if (!row) throw ERR.notFound('Mail', id)
+    if (principal.agentId !== null && principal.agentId !== row.sender_id) {
+      // A recipient learns nothing new (it sees the mail anyway); others are told as little as for a read.
+      const view = (await this.views(principal.gptId, [row]))[0]!
+      if (!isParty(view, partyOf(principal))) throw ERR.forbidden('This agent is neither the sender nor a recipient of the mail.')
+      throw ERR.forbidden(`Only the sender of a mail may ${what} it.`)
+    }
+    return row
+  }
+
   /** The mail if the caller may see it (it exists in the GPT and, for an agent key, the agent is a party). */
   private async visibleMail(principal: KeyPrincipal, id: string): Promise<MailRow | null> {
     const row = await this.repo.findMail(principal.gptId, id)
@@ -200,10 +252,9 @@ export class MailService {
       importance: row.importance,
       content: row.content,
       metadata: row.metadata,
-      metadata_entries: metadata
-        .filter((m) => m.mail_id === row.id)
-        .map((m) => ({ key: m.key, value: m.value, set_by: m.set_by, updated_at: m.updated_at.toISOString() })),
+      metadata_entries: metadata.filter((m) => m.mail_id === row.id).map(toEntryView),
       created_at: row.created_at.toISOString(),
+      edited_at: iso(row.edited_at),
     }))
   }
 

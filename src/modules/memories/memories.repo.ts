@@ -51,7 +51,8 @@ export class MemoriesRepository {
    * content, user and metadata (keeping its id). `inserted` tells which; `changed` whether the
    * content differs from what was stored, or its embedding had failed (only then is a vector made).
    */
-  async upsertMemory(db: Kysely<Tables>, memory: NewMemory): Promise<{ row: MemoryRow; inserted: boolean; changed: boolean }> {
+  /** `sameUserOnly`: an existing memory of the entity is replaced only when it has the same user_id (else null). */
+  async upsertMemory(db: Kysely<Tables>, memory: NewMemory, sameUserOnly = false): Promise<{ row: MemoryRow; inserted: boolean; changed: boolean } | null> {
     const metadata = JSON.stringify(memory.metadata)
     // New content needs a new vector; so does a memory whose embedding failed (writing it again retries).
     const redo = sql`(m.content is distinct from excluded.content or m.embedding_status = 'failed')`
@@ -72,12 +73,14 @@ export class MemoriesRepository {
         embedding_error = case when ${redo} then null else m.embedding_error end,
         embedding_attempts = case when ${redo} then 0 else m.embedding_attempts end,
         updated_at = now()
+      ${sameUserOnly ? sql`where m.user_id is not distinct from excluded.user_id` : sql``}
       returning m.gpt_id, m.id, m.entity_type, m.entity_id, m.user_id, m.content, m.metadata, m.embedding_status, m.embedding_error,
         m.embedding_attempts, m.revision, m.created_at, m.updated_at,
         (select e.model from embeddings e where e.gpt_id = m.gpt_id and e.memory_id = m.id) as embedding_model,
         (xmax = 0) as inserted,
         coalesce((select p.content is distinct from m.content or p.embedding_status = 'failed' from previous p), true) as changed
     `.execute(db)
+    if (rows.length === 0) return null
     const { inserted, changed, ...row } = rows[0]!
     return { row, inserted, changed }
   }

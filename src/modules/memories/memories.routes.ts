@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { keyPrincipal } from '../../platform/auth/auth.plugin.js'
+import { endUserOf } from '../../platform/auth/principal.js'
 import { setNextLink } from '../../platform/http/pagination.js'
 import { problemResponses } from '../../platform/http/problem.schemas.js'
 import { BEARER_SECURITY } from '../../platform/openapi.plugin.js'
@@ -36,6 +37,7 @@ export function memoryRoutes({ memories, publicUrl, maxPageSize, maxMemoryChars,
     app.post(
       '/v1/gpts/:gpt_id/memories',
       {
+        config: { endUsers: true },
         schema: {
           ...common,
           operationId: 'writeMemory',
@@ -48,7 +50,7 @@ export function memoryRoutes({ memories, publicUrl, maxPageSize, maxMemoryChars,
         },
       },
       async (request, reply) => {
-        const { memory, outcome } = await memories.writeMemory(request.params.gpt_id, request.body)
+        const { memory, outcome } = await memories.writeMemory(request.params.gpt_id, request.body, endUserOf(request.principal))
         return reply.code(OUTCOME_STATUS[outcome]).header('location', `/v1/memories/${memory.id}`).send(memory)
       },
     )
@@ -56,6 +58,7 @@ export function memoryRoutes({ memories, publicUrl, maxPageSize, maxMemoryChars,
     app.post(
       '/v1/gpts/:gpt_id/memories/batch',
       {
+        config: { endUsers: true },
         schema: {
           ...common,
           operationId: 'writeMemories',
@@ -67,7 +70,7 @@ export function memoryRoutes({ memories, publicUrl, maxPageSize, maxMemoryChars,
         },
       },
       async (request, reply) => {
-        const result = await memories.writeBatch(request.params.gpt_id, request.body.memories)
+        const result = await memories.writeBatch(request.params.gpt_id, request.body.memories, endUserOf(request.principal))
         return reply
           .code(result.accepted ? 202 : 200)
           .send({ memories: result.memories, created_count: result.created, updated_count: result.updated })
@@ -77,6 +80,7 @@ export function memoryRoutes({ memories, publicUrl, maxPageSize, maxMemoryChars,
     app.get(
       '/v1/gpts/:gpt_id/memories',
       {
+        config: { endUsers: true },
         schema: {
           ...common,
           operationId: 'listMemories',
@@ -87,7 +91,7 @@ export function memoryRoutes({ memories, publicUrl, maxPageSize, maxMemoryChars,
         },
       },
       async (request, reply) => {
-        const page = await memories.listMemories(request.params.gpt_id, request.query)
+        const page = await memories.listMemories(request.params.gpt_id, request.query, endUserOf(request.principal))
         setNextLink(request, reply, publicUrl, page.nextCursor)
         return { memories: page.items, next_cursor: page.nextCursor, has_more: page.hasMore }
       },
@@ -95,13 +99,14 @@ export function memoryRoutes({ memories, publicUrl, maxPageSize, maxMemoryChars,
 
     app.get(
       '/v1/memories/:id',
-      { schema: { ...common, operationId: 'getMemory', summary: 'Read a memory', params: MemoryParams, response: { 200: Memory, ...problemResponses(401, 403, 404, 422) } } },
-      async (request) => memories.getMemory(keyPrincipal(request).gptId, request.params.id),
+      { config: { endUsers: true }, schema: { ...common, operationId: 'getMemory', summary: 'Read a memory', params: MemoryParams, response: { 200: Memory, ...problemResponses(401, 403, 404, 422) } } },
+      async (request) => memories.getMemory(keyPrincipal(request).gptId, request.params.id, endUserOf(request.principal)),
     )
 
     app.patch(
       '/v1/memories/:id',
       {
+        config: { endUsers: true },
         schema: {
           ...common,
           operationId: 'updateMemory',
@@ -113,7 +118,7 @@ export function memoryRoutes({ memories, publicUrl, maxPageSize, maxMemoryChars,
         },
       },
       async (request, reply) => {
-        const { memory, accepted } = await memories.updateMemory(keyPrincipal(request).gptId, request.params.id, request.body)
+        const { memory, accepted } = await memories.updateMemory(keyPrincipal(request).gptId, request.params.id, request.body, endUserOf(request.principal))
         return reply.code(accepted ? 202 : 200).send(memory)
       },
     )
@@ -121,6 +126,7 @@ export function memoryRoutes({ memories, publicUrl, maxPageSize, maxMemoryChars,
     app.delete(
       '/v1/memories/:id',
       {
+        config: { endUsers: true },
         schema: {
           ...common,
           operationId: 'deleteMemory',
@@ -130,7 +136,7 @@ export function memoryRoutes({ memories, publicUrl, maxPageSize, maxMemoryChars,
         },
       },
       async (request, reply) => {
-        await memories.deleteMemory(keyPrincipal(request).gptId, request.params.id)
+        await memories.deleteMemory(keyPrincipal(request).gptId, request.params.id, endUserOf(request.principal))
         return reply.code(204).send(null)
       },
     )

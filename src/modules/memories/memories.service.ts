@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely'
 import { uuidv7 } from 'uuidv7'
 import type { JsonObject, Tables } from '../../platform/db/tables.js'
 import { ERR } from '../../platform/errors.js'
+import { ownUser } from '../../platform/auth/principal.js'
 import { pageRequest, toPage, type Page } from '../../platform/http/pagination.js'
 import { timeIdAfter } from '../../platform/http/seek.js'
 import { parseWhereParam } from '../../platform/http/where-param.js'
@@ -49,15 +50,15 @@ export class MemoriesService {
   ) {}
 
   /** Creates a memory, or replaces the content of the memory with the same entity (upsert). */
-  async writeMemory(gptId: string, input: MemoryInput): Promise<{ memory: MemoryView; outcome: WriteOutcome }> {
-    const { memories, inserted } = await this.write(gptId, [input])
+  async writeMemory(gptId: string, input: MemoryInput, user: string | null = null): Promise<{ memory: MemoryView; outcome: WriteOutcome }> {
+    const { memories, inserted } = await this.write(gptId, [input], user)
     // 202 only when a vector is being made in the background: a same-content upsert of a ready memory is a 200.
     const outcome = memories[0]!.embedding_status === 'pending' ? 'accepted' : inserted[0] ? 'created' : 'replaced'
     return { memory: memories[0]!, outcome }
   }
 
   /** Up to MAX_BATCH memories in one transaction: all are stored, or none. */
-  async writeBatch(gptId: string, inputs: MemoryInput[]): Promise<{ memories: MemoryView[]; created: number; updated: number; accepted: boolean }> {
+  async writeBatch(gptId: string, inputs: MemoryInput[], user: string | null = null): Promise<{ memories: MemoryView[]; created: number; updated: number; accepted: boolean }> {
     const seen = new Map<string, number>()
     inputs.forEach((input, index) => {
       const key = entityPointer(input)
@@ -70,27 +71,35 @@ export class MemoriesService {
       }
       seen.set(key, index)
     })
-    const { memories, inserted } = await this.write(gptId, inputs)
+    const { memories, inserted } = await this.write(gptId, inputs, user)
     const created = inserted.filter(Boolean).length
     return { memories, created, updated: inputs.length - created, accepted: memories.some((memory) => memory.embedding_status === 'pending') }
   }
 
-  private async write(gptId: string, inputs: MemoryInput[]): Promise<{ memories: MemoryView[]; inserted: boolean[] }> {
+  /**
+   * `user`: the end user the caller is confined to (null: the whole GPT). An end user's memories are
+   * theirs: naming another user_id (or none, null) is a 403, and an entity upsert never takes over
+   * another user's memory (409).
+   */
+  private async write(gptId: string, inputs: MemoryInput[], user: string | null): Promise<{ memories: MemoryView[]; inserted: boolean[] }> {
+    const owners = inputs.map((input, index) => (user === null ? (input.user_id ?? null) : ownMemoryUser(user, input.user_id, inputs.length > 1 ? `/memories/${index}/user_id` : '/user_id')))
     const vectors = this.embedder.inline ? await this.embedInline(inputs.map((input) => input.content)) : null
     const status = vectors ? 'ready' : 'pending'
     const results = await this.db.transaction().execute(async (trx) => {
       const out: { row: MemoryRow; inserted: boolean }[] = []
       for (const [index, input] of inputs.entries()) {
-        const { row, inserted, changed } = await this.repo.upsertMemory(trx, {
+        const upserted = await this.repo.upsertMemory(trx, {
           gpt_id: gptId,
           id: uuidv7(),
           content: input.content,
           entity_type: input.entity_type ?? null,
           entity_id: input.entity_id ?? null,
-          user_id: input.user_id ?? null,
+          user_id: owners[index]!,
           metadata: (input.metadata ?? {}) as JsonObject,
           embedding_status: status,
-        })
+        }, user !== null)
+        if (!upserted) throw ERR.conflict('Another memory of this GPT already has this entity (entity_type and entity_id).')
+        const { row, inserted, changed } = upserted
         if (vectors && changed) await this.embedder.store.put(trx, gptId, { source: 'memories', id: row.id }, vectors[index]!)
         out.push({ row, inserted })
       }
@@ -128,13 +137,18 @@ export class MemoriesService {
     }
   }
 
-  async getMemory(gptId: string, id: string): Promise<MemoryView> {
+  async getMemory(gptId: string, id: string, user: string | null = null): Promise<MemoryView> {
     const row = await this.repo.findMemory(gptId, id)
-    if (!row) throw ERR.notFound('Memory', id)
+    if (!row || (user !== null && row.user_id !== user)) throw ERR.notFound('Memory', id)
     return toMemoryView(row)
   }
 
-  async updateMemory(gptId: string, id: string, input: PatchMemoryInput): Promise<{ memory: MemoryView; accepted: boolean }> {
+  async updateMemory(gptId: string, id: string, input: PatchMemoryInput, user: string | null = null): Promise<{ memory: MemoryView; accepted: boolean }> {
+    if (user !== null) {
+      // A memory's owner changes only by this route, which an end user cannot point elsewhere.
+      await this.getMemory(gptId, id, user)
+      if (input.user_id !== undefined) ownMemoryUser(user, input.user_id, '/user_id')
+    }
     const vector = input.content !== undefined && this.embedder.inline ? await this.embedInline([input.content]) : null
     const row = await this.db.transaction().execute(async (trx) => {
       const updated = await this.repo.updateMemory(trx, gptId, id, {
@@ -159,11 +173,13 @@ export class MemoriesService {
     return { memory: toMemoryView({ ...row, embedding_model: model }), accepted: row.embedding_status === 'pending' }
   }
 
-  async deleteMemory(gptId: string, id: string): Promise<void> {
+  async deleteMemory(gptId: string, id: string, user: string | null = null): Promise<void> {
+    if (user !== null) await this.getMemory(gptId, id, user)
     if (!(await this.repo.deleteMemory(gptId, id))) throw ERR.notFound('Memory', id)
   }
 
-  async listMemories(gptId: string, query: ListMemoriesQuery): Promise<Page<MemoryView>> {
+  async listMemories(gptId: string, query: ListMemoriesQuery, user: string | null = null): Promise<Page<MemoryView>> {
+    const userId = ownUser(user, query.user_id, 'user_id', 'query')
     const where = parseWhereParam(query.where)
     const page = pageRequest(query, `memories:${gptId}`, {
       defaultPageSize: this.limits.defaultPageSize,
@@ -171,10 +187,16 @@ export class MemoriesService {
     })
     const rows = await this.repo.listMemories(
       gptId,
-      { entityType: query.entity_type, entityId: query.entity_id, userId: query.user_id, embeddingStatus: query.embedding_status, where },
+      { entityType: query.entity_type, entityId: query.entity_id, userId, embeddingStatus: query.embedding_status, where },
       { ...page, after: timeIdAfter(page) },
     )
     const result = toPage(rows, page, (row) => [row.created_at.toISOString(), row.id])
     return { ...result, items: result.items.map(toMemoryView) }
   }
+}
+
+/** An end user's memory is theirs: a user_id naming anyone else (or null, the whole GPT) is refused. */
+function ownMemoryUser(user: string, named: string | null | undefined, pointer: string): string {
+  if (named === null) throw ERR.forbidden(`An end user's token cannot write a memory without an owner (body ${pointer} is null).`)
+  return ownUser(user, named, pointer, 'body')!
 }

@@ -21,7 +21,8 @@ export function consentRoutes({ authorize, secureCookies }: Deps) {
   return async (app: FastifyInstance) => {
     acceptForms(app)
 
-    app.get('/oauth/authorize', { config: { access: 'public' }, schema: hidden }, async (request, reply) => {
+    // Each showing stores a consent request: anyone can ask for one, so it spends the client IP's budget.
+    app.get('/oauth/authorize', { config: publicPage, schema: hidden }, async (request, reply) => {
       const outcome = await authorize.authorize(request.query as Query)
       if (outcome.kind === 'redirect') return reply.redirect(outcome.url, 302)
       if (outcome.kind === 'page-error') return html(reply, outcome.status, (nonce) => errorPage(outcome.message, nonce))

@@ -6,7 +6,7 @@ import { AppError, ERR } from '../../platform/errors.js'
 import type { AppRow, AppsRepository } from './apps.repo.js'
 import { authenticateClient, type ClientCredentials } from './oauth.clients.js'
 import { oauthError } from './oauth.errors.js'
-import type { OAuthRepository } from './oauth.repo.js'
+import type { OAuthRepository, TokenState } from './oauth.repo.js'
 import { isScope, parseScope, type OAuthResources } from './oauth.resources.js'
 import type { OAuthTokenCache } from './oauth.token-cache.js'
 import type { OAuthTokensService } from './oauth.tokens.service.js'
@@ -34,7 +34,8 @@ export class OAuthAccessService {
   /** The principal of a valid, unrevoked access token for one of `audiences`; 401 `invalid_token` otherwise. */
   async authenticate(token: string, audiences: string[] = [this.resources.api], now = Date.now()): Promise<TokenPrincipal> {
     const claims = await this.tokens.verify(token, audiences)
-    if (!(await this.live(claims, now))) throw ERR.invalidToken('The access token was revoked.')
+    const state = await this.state(claims, now)
+    if (!state.live) throw ERR.invalidToken('The access token was revoked.')
     const scopes = parseScope(claims.scope).filter(isScope) as Scope[]
     return {
       kind: 'token',
@@ -45,6 +46,7 @@ export class OAuthAccessService {
       clientId: claims.client_id,
       grantId: claims.sid,
       endUserId: claims.sid === null ? null : claims.sub,
+      appRateLimitPerMinute: state.rateLimitPerMinute,
     }
   }
 
@@ -70,11 +72,13 @@ export class OAuthAccessService {
   /** RFC 7662: what a token of one of the same GPT's apps is; `{active: false}` for anything else. */
   async introspect(credentials: ClientCredentials): Promise<IntrospectionResponse> {
     const app = await authenticateClient(this.apps, credentials)
+    // RFC 7662 §4: only a client that proved who it is may learn about tokens; a public one cannot.
+    if (app.type !== 'confidential') throw oauthError('unauthorized_client', 'Only a confidential app (with a client secret) may introspect tokens.')
     const token = credentials.form.token
     if (token === undefined) throw oauthError('invalid_request', 'token is missing.')
     const claims = await this.accessClaims(token)
     if (claims) {
-      if (claims.gpt !== app.gpt_id || !(await this.live(claims, Date.now()))) return { active: false }
+      if (claims.gpt !== app.gpt_id || !(await this.state(claims, Date.now())).live) return { active: false }
       return { active: true, token_type: 'Bearer', iss: this.resources.issuer, ...claims, sid: undefined }
     }
     const refresh = await this.repo.findRefreshToken(hashSecret(token))
@@ -94,13 +98,13 @@ export class OAuthAccessService {
     }
   }
 
-  private async live(claims: OAuthTokenClaims, now: number): Promise<boolean> {
-    let live = this.cache.live(claims.sid, claims.jti, now)
-    if (live === undefined) {
-      live = await this.repo.accessTokenLive(claims.client_id, claims.sid, claims.jti)
-      this.cache.set(claims.sid, claims.jti, claims.client_id, live, now)
+  private async state(claims: OAuthTokenClaims, now: number): Promise<TokenState> {
+    let state = this.cache.state(claims.sid, claims.jti, now)
+    if (state === undefined) {
+      state = await this.repo.accessTokenLive(claims.client_id, claims.sid, claims.jti)
+      this.cache.set(claims.sid, claims.jti, claims.client_id, state, now)
     }
-    return live
+    return state
   }
 
   /** The claims of a JWT access token of ours (for any resource); null for anything else. */

@@ -88,6 +88,8 @@ export class AuthorizeService {
     const method = query.code_challenge_method as string | undefined
     if (method !== undefined && method !== 'S256') return fail('invalid_request', 'code_challenge_method must be S256.')
     if (challenge === undefined && method !== undefined) return fail('invalid_request', 'code_challenge is missing.')
+    // RFC 7636 §4.3: a challenge without a method is a plain one, which is refused like an explicit plain.
+    if (challenge !== undefined && method === undefined) return fail('invalid_request', 'code_challenge_method must be S256 (without it, the challenge is plain).')
     if (challenge !== undefined && !S256_CHALLENGE.test(challenge)) return fail('invalid_request', 'code_challenge must be 43 base64url characters (S256).')
     if (challenge === undefined && app.type === 'public') return fail('invalid_request', 'A public app must use PKCE: send code_challenge with code_challenge_method=S256.')
     const resource = (query.resource as string | undefined) ?? this.resources.api

@@ -46,9 +46,13 @@ function parseBasic(header: string): { id: string; secret: string } | null {
   const decoded = Buffer.from(match[1]!, 'base64').toString('utf8')
   const colon = decoded.indexOf(':')
   if (colon < 0) throw invalidClient('The Basic credentials are malformed.', true)
+  let credentials: { id: string; secret: string }
   try {
-    return { id: decodeURIComponent(decoded.slice(0, colon).replaceAll('+', ' ')), secret: decodeURIComponent(decoded.slice(colon + 1).replaceAll('+', ' ')) }
+    credentials = { id: decodeURIComponent(decoded.slice(0, colon).replaceAll('+', ' ')), secret: decodeURIComponent(decoded.slice(colon + 1).replaceAll('+', ' ')) }
   } catch {
     throw invalidClient('The Basic credentials are malformed.', true)
   }
+  // The request's NUL guard never sees inside this header, and the database refuses NUL in text.
+  if (`${credentials.id}${credentials.secret}`.includes('\0')) throw invalidClient('The Basic credentials are malformed.', true)
+  return credentials
 }

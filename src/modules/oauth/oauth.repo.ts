@@ -6,6 +6,12 @@ export type ConsentRow = Selectable<OAuthConsentsTable>
 export type CodeRow = Selectable<OAuthCodesTable>
 export type GrantRow = Selectable<OAuthGrantsTable>
 
+/** Whether an access token may be used, and its app's own request budget. */
+export interface TokenState {
+  live: boolean
+  rateLimitPerMinute: number | null
+}
+
 /** A refresh token with its grant, as its exchange must check it. */
 export interface RefreshTokenRow {
   used_at: Date | null
@@ -119,14 +125,14 @@ export class OAuthRepository {
    * Whether an access token may still be used: its app exists (its GPT not hidden), its own id was not
    * revoked, and its grant (when it has one) holds. One round trip.
    */
-  async accessTokenLive(clientId: string, grantId: string | null, jti: string): Promise<boolean> {
+  async accessTokenLive(clientId: string, grantId: string | null, jti: string): Promise<TokenState> {
     const grantHolds = grantId === null ? sql<boolean>`true` : sql<boolean>`exists (select 1 from oauth_grants g where g.id = ${grantId} and ${liveGrant})`
-    const { rows } = await sql<{ live: boolean }>`select
-        exists (select 1 from oauth_apps p join gpts x on x.id = p.gpt_id left join accounts a on a.id = x.owner_account_id
-                where p.client_id = ${clientId} and a.deleted_at is null)
-        and not exists (select 1 from oauth_revoked_tokens r where r.jti = ${jti})
-        and ${grantHolds} as live`.execute(this.db)
-    return rows[0]?.live ?? false
+    const { rows } = await sql<TokenState>`select
+        not exists (select 1 from oauth_revoked_tokens r where r.jti = ${jti}) and ${grantHolds} as live,
+        p.rate_limit_per_minute as "rateLimitPerMinute"
+      from oauth_apps p join gpts x on x.id = p.gpt_id left join accounts a on a.id = x.owner_account_id
+      where p.client_id = ${clientId} and a.deleted_at is null`.execute(this.db)
+    return rows[0] ?? { live: false, rateLimitPerMinute: null }
   }
 
   async revokeAccessToken(jti: string, expiresAt: Date): Promise<void> {

@@ -51,7 +51,7 @@ export function oauthRoutes({ tokens, access, resources }: Deps) {
       grant_types_supported: ['authorization_code', 'refresh_token', 'client_credentials'],
       token_endpoint_auth_methods_supported: [...CLIENT_AUTH_METHODS, 'none'],
       revocation_endpoint_auth_methods_supported: [...CLIENT_AUTH_METHODS, 'none'],
-      introspection_endpoint_auth_methods_supported: [...CLIENT_AUTH_METHODS, 'none'],
+      introspection_endpoint_auth_methods_supported: CLIENT_AUTH_METHODS,
       code_challenge_methods_supported: ['S256'],
       authorization_response_iss_parameter_supported: true,
       service_documentation: `${resources.issuer}/docs`,

@@ -1,4 +1,5 @@
 import type { EventBus } from '../../platform/events/event-bus.js'
+import type { TokenState } from './oauth.repo.js'
 
 const CHANNEL = 'oauth.invalidate'
 const MAX_ENTRIES = 10_000
@@ -9,12 +10,13 @@ export interface OAuthTokenCacheLogger {
 
 interface Entry {
   clientId: string
-  live: boolean
+  state: TokenState
   at: number
 }
 
 /**
- * Whether the grant (`sid`) and the id (`jti`) of an OAuth access token still hold, remembered for a
+ * Whether the grant (`sid`) and the id (`jti`) of an OAuth access token still hold (and its app's
+ * request budget), remembered for a
  * short TTL so that a request does not read them every time. A revocation (of a token, a grant, a
  * whole app) drops the entries here at once and in every other process through the event bus; while
  * the bus is not live every check reads the database.
@@ -34,7 +36,7 @@ export class OAuthTokenCache {
   }
 
   /** The cached answer for a token's grant and id, or undefined when the database must be asked. */
-  live(grantId: string | null, jti: string, now: number): boolean | undefined {
+  state(grantId: string | null, jti: string, now: number): TokenState | undefined {
     if (this.bus && !this.bus.live) {
       this.entries.clear()
       return undefined
@@ -42,16 +44,16 @@ export class OAuthTokenCache {
     const key = entryKey(grantId, jti)
     const entry = this.entries.get(key)
     if (!entry) return undefined
-    if (now - entry.at < this.ttlMs) return entry.live
+    if (now - entry.at < this.ttlMs) return entry.state
     this.entries.delete(key)
     return undefined
   }
 
-  set(grantId: string | null, jti: string, clientId: string, live: boolean, now: number): void {
+  set(grantId: string | null, jti: string, clientId: string, state: TokenState, now: number): void {
     if (this.ttlMs <= 0 || (this.bus && !this.bus.live)) return
     const key = entryKey(grantId, jti)
     if (this.entries.size >= MAX_ENTRIES && !this.entries.has(key)) this.entries.delete(this.entries.keys().next().value!)
-    this.entries.set(key, { clientId, live, at: now })
+    this.entries.set(key, { clientId, state, at: now })
   }
 
   async forgetToken(jti: string): Promise<void> {

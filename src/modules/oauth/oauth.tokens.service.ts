@@ -124,6 +124,11 @@ export class OAuthTokensService {
     return { access_token: issued.token, token_type: 'Bearer', expires_in: this.tokens.ttlSeconds, refresh_token: refreshToken, scope }
   }
 
+  /** Housekeeping: consent requests, codes, grants and revocation records no one can use any more. */
+  purgeSpent(): Promise<number> {
+    return this.repo.purgeSpent()
+  }
+
   async endGrant(grantId: string): Promise<void> {
     await this.repo.revokeGrant(grantId)
     await this.cache.forgetGrant(grantId)

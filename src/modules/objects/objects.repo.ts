@@ -4,9 +4,11 @@ import type { SortOrder } from '../../platform/http/pagination.js'
 
 export type ObjectRow = Omit<Selectable<ObjectsTable>, 'search'>
 
-const COLUMNS = ['gpt_id', 'id', 'collection', 'body', 'version', 'created_at', 'updated_at'] as const
+const COLUMNS = ['gpt_id', 'id', 'collection', 'body', 'user_id', 'version', 'created_at', 'updated_at'] as const
 
 export interface ObjectFilters {
+  /** Only this end user's documents (of a per-user collection). */
+  userId?: string
   where: JsonObject | null
   q: string | null
   createdAfter: Date | null
@@ -25,7 +27,7 @@ export class ObjectsRepository {
 
   async insertObjects(
     db: Kysely<Tables>,
-    rows: { gpt_id: string; id: string; collection: string; body: JsonObject }[],
+    rows: { gpt_id: string; id: string; collection: string; body: JsonObject; user_id?: string | null }[],
   ): Promise<ObjectRow[]> {
     if (rows.length === 0) return []
     return db
@@ -77,6 +79,7 @@ export class ObjectsRepository {
       .select(COLUMNS)
       .where('gpt_id', '=', gptId)
       .where('collection', '=', collection)
+    if (filters.userId !== undefined) query = query.where('user_id', '=', filters.userId)
     if (filters.where) query = query.where(sql<boolean>`body @> ${JSON.stringify(filters.where)}::jsonb`)
     if (filters.createdAfter) query = query.where('created_at', '>', filters.createdAfter)
     if (filters.createdBefore) query = query.where('created_at', '<', filters.createdBefore)

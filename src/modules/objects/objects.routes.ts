@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyReply } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type, type TSchema } from 'typebox'
 import { keyPrincipal } from '../../platform/auth/auth.plugin.js'
+import { endUserOf } from '../../platform/auth/principal.js'
 import type { JsonObject } from '../../platform/db/tables.js'
 import { setNextLink } from '../../platform/http/pagination.js'
 import { problemResponses } from '../../platform/http/problem.schemas.js'
@@ -37,6 +38,7 @@ export function objectRoutes({ objects, publicUrl, maxPageSize }: Deps) {
     app.post(
       '/v1/gpts/:gpt_id/collections/:name/objects',
       {
+        config: { endUsers: true },
         schema: {
           ...common,
           operationId: 'createObject',
@@ -49,7 +51,7 @@ export function objectRoutes({ objects, publicUrl, maxPageSize }: Deps) {
       },
       async (request, reply) => {
         const { gpt_id, name } = request.params
-        const result = await objects.createObject(gpt_id, name, request.body as JsonObject, request.headers['idempotency-key'] ?? null)
+        const result = await objects.createObject(gpt_id, name, request.body as JsonObject, request.headers['idempotency-key'] ?? null, endUserOf(request.principal))
         if (result.replayed) reply.header('idempotent-replayed', 'true')
         return sendVersioned(reply.header('location', `/v1/objects/${result.object.id}`), result, 201)
       },
@@ -58,6 +60,7 @@ export function objectRoutes({ objects, publicUrl, maxPageSize }: Deps) {
     app.get(
       '/v1/gpts/:gpt_id/collections/:name/objects',
       {
+        config: { endUsers: true },
         schema: {
           ...common,
           operationId: 'listObjects',
@@ -68,7 +71,7 @@ export function objectRoutes({ objects, publicUrl, maxPageSize }: Deps) {
         },
       },
       async (request, reply) => {
-        const page = await objects.listObjects(request.params.gpt_id, request.params.name, request.query)
+        const page = await objects.listObjects(request.params.gpt_id, request.params.name, request.query, endUserOf(request.principal))
         setNextLink(request, reply, publicUrl, page.nextCursor)
         return {
           objects: page.items.map(toObjectView),
@@ -92,6 +95,7 @@ export function objectRoutes({ objects, publicUrl, maxPageSize }: Deps) {
       app.get(
         path,
         {
+          config: { endUsers: true },
           schema: {
             ...common,
             operationId: `getObject${suffix}`,
@@ -102,7 +106,7 @@ export function objectRoutes({ objects, publicUrl, maxPageSize }: Deps) {
         },
         async (request, reply) => {
           const { id, collection } = where(request)
-          return sendVersioned(reply, await objects.getObject(keyPrincipal(request).gptId, id, collection))
+          return sendVersioned(reply, await objects.getObject(keyPrincipal(request).gptId, id, collection, endUserOf(request.principal)))
         },
       )
       for (const [method, mode] of [
@@ -112,6 +116,7 @@ export function objectRoutes({ objects, publicUrl, maxPageSize }: Deps) {
         app[method](
           path,
           {
+            config: { endUsers: true },
             schema: {
               ...common,
               operationId: `${mode === 'merge' ? 'update' : 'replace'}Object${suffix}`,
@@ -129,7 +134,7 @@ export function objectRoutes({ objects, publicUrl, maxPageSize }: Deps) {
               payload: request.body as JsonObject,
               ifMatch: request.headers['if-match'],
               collection,
-            })
+            }, endUserOf(request.principal))
             return sendVersioned(reply, result)
           },
         )
@@ -137,6 +142,7 @@ export function objectRoutes({ objects, publicUrl, maxPageSize }: Deps) {
       app.delete(
         path,
         {
+          config: { endUsers: true },
           schema: {
             ...common,
             operationId: `deleteObject${suffix}`,
@@ -148,7 +154,7 @@ export function objectRoutes({ objects, publicUrl, maxPageSize }: Deps) {
         },
         async (request, reply) => {
           const { id, collection } = where(request)
-          await objects.deleteObject(keyPrincipal(request).gptId, id, { ifMatch: request.headers['if-match'], collection })
+          await objects.deleteObject(keyPrincipal(request).gptId, id, { ifMatch: request.headers['if-match'], collection }, endUserOf(request.principal))
           return reply.code(204).send(null)
         },
       )

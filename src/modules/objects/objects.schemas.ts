@@ -15,6 +15,7 @@ export const ObjectBody = Type.Object({
   gpt_id: Type.String(),
   collection: Type.String(),
   body: Type.Object({}, { additionalProperties: true }),
+  user_id: Type.Optional(Type.String({ description: 'In a per-user collection: the end user the document belongs to.' })),
   created_at: Type.String({ format: 'date-time' }),
   updated_at: Type.String({ format: 'date-time' }),
 })

@@ -38,6 +38,7 @@ export function toObjectView(row: ObjectRow): ObjectView {
     gpt_id: row.gpt_id,
     collection: row.collection,
     body: row.body,
+    ...(row.user_id === null ? {} : { user_id: row.user_id }),
     created_at: row.created_at.toISOString(),
     updated_at: row.updated_at.toISOString(),
   }
@@ -77,11 +78,14 @@ export class ObjectsService {
     collection: string,
     payload: JsonObject,
     idempotencyKey: string | null,
+    user: string | null = null,
   ): Promise<Versioned & { replayed: boolean }> {
     const handle = await this.collections.requireCollection(gptId, collection)
     const body = this.checkDocument(handle, unwrapDocument(payload))
+    // An end user's document in a per-user collection is theirs; their repeat keys are theirs too.
+    const owner = user !== null && handle.row.per_user ? user : null
     const insert = async (db: Kysely<Tables>) => {
-      const [row] = await this.repo.insertObjects(db, [{ gpt_id: gptId, id: uuidv7(), collection, body }])
+      const [row] = await this.repo.insertObjects(db, [{ gpt_id: gptId, id: uuidv7(), collection, body, user_id: owner }])
       return row!
     }
     if (idempotencyKey === null) {
@@ -91,7 +95,8 @@ export class ObjectsService {
     }
     // Fingerprinted only once the document passed the depth check (a deeper one overflows JSON.stringify).
     const fingerprint = requestFingerprint('POST', `${gptId}/${collection}`, payload)
-    const stored = await this.idempotency.run(gptId, idempotencyKey, fingerprint, async (trx) => {
+    const key = user === null ? idempotencyKey : `${user}:${idempotencyKey}`
+    const stored = await this.idempotency.run(gptId, key, fingerprint, async (trx) => {
       const row = await insert(trx)
       return { status: 201, body: toObjectView(row), headers: { etag: etagOf(row) } }
     })
@@ -100,9 +105,12 @@ export class ObjectsService {
     return { object, etag: stored.headers.etag ?? '', replayed: stored.replayed }
   }
 
-  /** One object of the GPT; another GPT's object (or one outside `collection` when given) is 404. */
-  async getObject(gptId: string, id: string, collection?: string): Promise<Versioned> {
-    const row = await this.requireObject(gptId, id, collection)
+  /**
+   * One object of the GPT; another GPT's object (or one outside `collection` when given, or one an end
+   * user `user` may not see) is 404.
+   */
+  async getObject(gptId: string, id: string, collection?: string, user: string | null = null): Promise<Versioned> {
+    const row = await this.requireObject(gptId, id, collection, user)
     return { object: toObjectView(row), etag: etagOf(row) }
   }
 
@@ -111,6 +119,7 @@ export class ObjectsService {
     gptId: string,
     id: string,
     change: { mode: 'merge' | 'replace'; payload: JsonObject; ifMatch?: string; collection?: string },
+    user: string | null = null,
   ): Promise<Versioned> {
     const fields = unwrapDocument(change.payload)
     const apply = async (row: ObjectRow, handle: CollectionHandle, db: Kysely<Tables>) => {
@@ -121,7 +130,7 @@ export class ObjectsService {
       return this.repo.updateBody(gptId, id, row.version, this.checkDocument(handle, next), db)
     }
     // Optimistic first: one read and one conditional write, no transaction.
-    const row = await this.requireObject(gptId, id, change.collection)
+    const row = await this.requireObject(gptId, id, change.collection, user)
     const handle = await this.collections.requireCollection(gptId, row.collection)
     const updated = await apply(row, handle, this.db)
     if (updated) {
@@ -142,8 +151,8 @@ export class ObjectsService {
     return { object: toObjectView(locked), etag: etagOf(locked) }
   }
 
-  async deleteObject(gptId: string, id: string, options: { ifMatch?: string; collection?: string } = {}): Promise<void> {
-    const row = await this.requireObject(gptId, id, options.collection)
+  async deleteObject(gptId: string, id: string, options: { ifMatch?: string; collection?: string } = {}, user: string | null = null): Promise<void> {
+    const row = await this.requireObject(gptId, id, options.collection, user)
     if (!ifMatchAllows(options.ifMatch, etagOf(row))) {
       throw ERR.preconditionFailed(`The object changed: its ETag is ${etagOf(row)}, not ${options.ifMatch}.`)
     }
@@ -151,9 +160,9 @@ export class ObjectsService {
     if (!deleted && options.ifMatch !== undefined) throw ERR.preconditionFailed('The object changed while it was being deleted.')
   }
 
-  async listObjects(gptId: string, collection: string, query: ListObjectsQuery): Promise<Page<ListedObject>> {
-    await this.collections.requireCollection(gptId, collection)
-    const filters = parseFilters(query)
+  async listObjects(gptId: string, collection: string, query: ListObjectsQuery, user: string | null = null): Promise<Page<ListedObject>> {
+    const handle = await this.collections.requireCollection(gptId, collection)
+    const filters = { ...parseFilters(query), ...(user !== null && handle.row.per_user ? { userId: user } : {}) }
     const by = filters.q !== null ? 'rank' : (query.sort ?? 'created_at')
     // The cursor belongs to this collection, sort and order: a cursor from another list is refused.
     const page = pageRequest(query, `objects:${gptId}/${collection}:${by}`, { defaultPageSize: this.limits.defaultPageSize, order: 'desc' })
@@ -234,9 +243,9 @@ export class ObjectsService {
     return { imported: documents.length }
   }
 
-  /** Changes a collection's schema and reports how many stored documents fail it (they are kept). */
-  async changeCollectionSchema(gptId: string, collection: string, schema: JsonObject | null) {
-    const handle = await this.collections.updateSchema(gptId, collection, schema)
+  /** Changes a collection's schema or sharing, and reports how many stored documents fail its schema (they are kept). */
+  async changeCollection(gptId: string, collection: string, change: { schema?: JsonObject | null; per_user?: boolean }) {
+    const handle = await this.collections.updateCollection(gptId, collection, change)
     let invalid = 0
     if (handle.validate) {
       for await (const rows of this.repo.scanCollection(gptId, collection, EXPORT_BATCH)) {
@@ -246,10 +255,17 @@ export class ObjectsService {
     return { ...toCollectionView(handle.row), invalid_documents: invalid }
   }
 
-  private async requireObject(gptId: string, id: string, collection?: string): Promise<ObjectRow> {
+  private async requireObject(gptId: string, id: string, collection: string | undefined, user: string | null): Promise<ObjectRow> {
     const row = await this.repo.findObject(gptId, id)
-    if (!row || (collection !== undefined && row.collection !== collection)) throw ERR.notFound('Object', id)
+    if (!row || (collection !== undefined && row.collection !== collection) || !(await this.visible(gptId, row, user))) throw ERR.notFound('Object', id)
     return row
+  }
+
+  /** An end user sees their own documents and those of shared collections; everyone else sees all. */
+  private async visible(gptId: string, row: ObjectRow, user: string | null): Promise<boolean> {
+    if (user === null) return true
+    if (row.user_id !== null) return row.user_id === user
+    return !(await this.collections.requireCollection(gptId, row.collection)).row.per_user
   }
 
   /** Bounded depth, then the collection's schema: 422 for the shape, 400 for the schema. */

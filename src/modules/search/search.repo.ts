@@ -5,6 +5,8 @@ import { OWNER_COLUMN, type SearchSource, type VectorStore } from './vector-stor
 export interface SearchFilters {
   entityType?: string
   userId?: string
+  /** An end user's search: their own documents of per-user collections, and shared collections' documents. */
+  endUser?: string
   where?: JsonObject
   createdAfter?: Date
   createdBefore?: Date
@@ -48,11 +50,16 @@ const SPECS: Record<SearchSource, SourceSpec> = {
     idColumn: sql`x.id`,
     select: sql`x.id, x.body::text as content, jsonb_build_object('collection', x.collection) as metadata, x.created_at,
       jsonb_build_object('collection', x.collection) as details`,
-    // A document's collection plays the part of its entity type; documents belong to no end user.
+    // A document's collection plays the part of its entity type. A user_id filter leaves documents out,
+    // except for an end user, who finds their own per-user documents and the shared ones.
     filters: (f) =>
-      f.userId !== undefined
+      f.userId !== undefined && f.endUser === undefined
         ? null
         : [
+            ...(f.endUser !== undefined
+              ? [sql<boolean>`(x.user_id = ${f.endUser} or (x.user_id is null and exists (select 1 from collections c
+                  where c.gpt_id = x.gpt_id and c.name = x.collection and not c.per_user)))`]
+              : []),
             ...(f.entityType !== undefined ? [sql<boolean>`x.collection = ${f.entityType}`] : []),
             ...(f.where ? [sql<boolean>`x.body @> ${JSON.stringify(f.where)}::jsonb`] : []),
           ],

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify'
+import { endUserOf } from '../../platform/auth/principal.js'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { problemResponses } from '../../platform/http/problem.schemas.js'
 import { BEARER_SECURITY } from '../../platform/openapi.plugin.js'
@@ -13,7 +14,7 @@ export function searchRoutes({ search }: { search: SearchService }) {
       '/v1/gpts/:gpt_id/search',
       {
         // A query: it reads, so a read key may send it.
-        config: { scope: 'read' },
+        config: { scope: 'read', endUsers: true },
         schema: {
           tags: ['search'],
           security: BEARER_SECURITY,
@@ -24,7 +25,7 @@ export function searchRoutes({ search }: { search: SearchService }) {
           response: { 200: SearchResponse, ...problemResponses(401, 403, 422, 503) },
         },
       },
-      async (request) => search.search(request.params.gpt_id, request.body),
+      async (request) => search.search(request.params.gpt_id, request.body, endUserOf(request.principal)),
     )
   }
 }

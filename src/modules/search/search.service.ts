@@ -1,4 +1,5 @@
 import type { JsonObject } from '../../platform/db/tables.js'
+import { ownUser } from '../../platform/auth/principal.js'
 import { ERR } from '../../platform/errors.js'
 import type { Embedder } from './embedder.js'
 import { keywordQuery, queryTerms, reciprocalRankFusion, termCoverage } from './search.ranking.js'
@@ -20,11 +21,13 @@ export class SearchService {
     private readonly log: { warn(object: object, message: string): void },
   ) {}
 
-  async search(gptId: string, input: SearchInput): Promise<SearchView> {
+  /** `user`: the end user the caller is confined to (null: the whole GPT): only what they may read is searched. */
+  async search(gptId: string, input: SearchInput, user: string | null = null): Promise<SearchView> {
     const topK = input.top_k ?? 10
     const requested: Mode = input.mode ?? 'hybrid'
     const sources: SearchSource[] = input.sources ?? [...SEARCH_SOURCES]
-    const filters = toFilters(input.filters)
+    const userId = ownUser(user, input.filters?.user_id, '/filters/user_id', 'body')
+    const filters = { ...toFilters({ ...input.filters, ...(userId === undefined ? {} : { user_id: userId }) }), ...(user === null ? {} : { endUser: user }) }
     const warnings: string[] = []
 
     let vector: number[] | null = null

@@ -21,10 +21,20 @@ declare module 'fastify' {
     /** Keys bound to an agent may use this route (their service checks which agent); others are 403 for them. */
     agentKeys?: boolean
     /**
+     * An end user's access token may use this route: its service confines the token to that user's own
+     * data. Every other route is 403 for end users, so a new route is closed to them until it says so.
+     */
+    endUsers?: boolean
+    /**
      * On a key route: an account's credential is taken too. The service then checks that the account
      * owns the GPT (the path alone proves nothing); scopes do not apply to an owner.
      */
     accounts?: boolean
+    /**
+     * On a key route: a request without an Authorization header acts as a read/write key of this GPT
+     * (the operator's explicit choice for a replaced system that had no authentication).
+     */
+    openGpt?: string
   }
   interface FastifyRequest {
     principal: Principal | null
@@ -66,6 +76,11 @@ export const authPlugin = fp<AuthOptions>(
       if (request.is404) return
       const access = request.routeOptions.config.access ?? 'key'
       if (access === 'public') return
+      const openGpt = request.routeOptions.config.openGpt
+      if (openGpt !== undefined && (request.headers.authorization ?? '') === '') {
+        request.principal = { kind: 'key', keyId: `open:${openGpt}`, gptId: openGpt, scopes: ['read', 'write'], agentId: null }
+        return
+      }
       const token = bearerToken(request)
       if (access === 'admin') {
         if (options.adminToken === null || !tokensEqual(token, options.adminToken)) {
@@ -99,6 +114,7 @@ export const authPlugin = fp<AuthOptions>(
         gptId: typeof gptId === 'string' ? gptId : undefined,
         scope: requiredScope(request),
         agentKeys: request.routeOptions.config.agentKeys,
+        endUsers: request.routeOptions.config.endUsers,
       })
     })
   },

@@ -6,6 +6,8 @@ export interface KeyRequirement {
   gptId?: string
   scope: Scope
   agentKeys?: boolean
+  /** An end user's access token may call it (the service then narrows it to that user's own data). */
+  endUsers?: boolean
 }
 
 /**
@@ -19,6 +21,9 @@ export function authorizeKey(principal: GptPrincipal, need: KeyRequirement): voi
   }
   if (principal.agentId !== null && !need.agentKeys) {
     throw ERR.forbidden('This key is bound to an agent: it can only send and read that agent\'s mail, inbox and conversations.')
+  }
+  if (principal.kind === 'token' && principal.endUserId !== null && !need.endUsers) {
+    throw ERR.forbidden("An end user's access token cannot use this operation: it reaches only that user's own chats, memories, search and documents.")
   }
   if (!principal.scopes.includes(need.scope)) {
     throw ERR.forbidden(`This ${credential} lacks the "${need.scope}" scope.`)

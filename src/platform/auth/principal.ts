@@ -1,3 +1,5 @@
+import { ERR } from '../errors.js'
+
 export const SCOPES = ['read', 'write', 'admin'] as const
 export type Scope = (typeof SCOPES)[number]
 
@@ -19,6 +21,8 @@ export type Principal =
       clientId: string
       grantId: string | null
       endUserId: string | null
+      /** The app's own budget over all its tokens (requests per minute); null: none. */
+      appRateLimitPerMinute: number | null
     }
   | { kind: 'account'; accountId: string; sessionId: string | null }
   | { kind: 'admin' }
@@ -28,3 +32,20 @@ export type AccountPrincipal = Extract<Principal, { kind: 'account' }>
 export type TokenPrincipal = Extract<Principal, { kind: 'token' }>
 /** What reaches a GPT's data: one of its keys, or an access token of one of its apps. */
 export type GptPrincipal = KeyPrincipal | TokenPrincipal
+
+/** The end user a caller is confined to: an end user's access token; null for whoever sees the whole GPT. */
+export function endUserOf(principal: Principal | null): string | null {
+  return principal?.kind === 'token' ? principal.endUserId : null
+}
+
+/**
+ * The user_id an end user's request works with: their own. Naming another is refused (403), never
+ * silently narrowed or widened. Without an end user, what the request named.
+ */
+export function ownUser(user: string | null, named: string | undefined, pointer: string, location: 'body' | 'query'): string | undefined {
+  if (user === null) return named
+  if (named !== undefined && named !== user) {
+    throw ERR.forbidden(`An end user's token works only with its own user_id (${location} ${pointer} names another).`)
+  }
+  return user
+}

@@ -1,6 +1,7 @@
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, type CryptoKey, type JWK } from 'jose'
-import type { Kysely } from 'kysely'
+import { sql, type Kysely } from 'kysely'
 import type { Tables } from '../db/tables.js'
+import type { EventBus } from '../events/event-bus.js'
 
 export const SIGNING_ALG = 'ES256'
 
@@ -19,6 +20,7 @@ interface KeySet {
 
 /** How often an unknown `kid` may make a process read the table again (a rotation elsewhere). */
 const RELOAD_INTERVAL_MS = 30_000
+const CHANNEL = 'signing_keys.rotated'
 
 /**
  * The ES256 keys that sign access tokens, kept in the database so that every process signs and
@@ -28,7 +30,45 @@ export class SigningKeyStore {
   private loading: Promise<KeySet> | null = null
   private loadedAt = 0
 
-  constructor(private readonly db: Kysely<Tables>) {}
+  /**
+   * `retiredKeepSeconds`: how long a retired key still verifies (and is published in the JWKS): the
+   * longest lifetime of a token it signed. `bus`: tells every process of a rotation at once.
+   */
+  constructor(
+    private readonly db: Kysely<Tables>,
+    private readonly retiredKeepSeconds: number,
+    private readonly bus: EventBus | null = null,
+  ) {
+    bus?.subscribe(CHANNEL, () => {
+      this.loading = null
+    })
+  }
+
+  /**
+   * A new signing key: the current ones retire (they stop signing and keep verifying the tokens they
+   * signed until those expire). Every process signs with the new key from its next token on.
+   */
+  async rotate(): Promise<{ kid: string; retired: string[] }> {
+    const retired = await this.db.transaction().execute(async (trx) => {
+      const rows = await trx.updateTable('signing_keys').set({ retired_at: sql`now()` }).where('retired_at', 'is', null).returning('kid').execute()
+      await this.create(trx)
+      return rows.map((row) => row.kid)
+    })
+    this.loading = null
+    await this.bus?.publish(CHANNEL, {}).catch(() => {
+      // Other processes then find the new key when a token names it (an unknown kid reloads).
+    })
+    return { kid: (await this.signer()).kid, retired }
+  }
+
+  /** Deletes retired keys whose tokens have all expired. */
+  async purgeRetired(): Promise<number> {
+    const result = await this.db
+      .deleteFrom('signing_keys')
+      .where('retired_at', '<', sql<Date>`now() - make_interval(secs => ${this.retiredKeepSeconds})`)
+      .executeTakeFirst()
+    return Number(result.numDeletedRows)
+  }
 
   /** Makes sure a signing key exists (called at start; everything else also calls it lazily). */
   async ensure(): Promise<void> {
@@ -85,15 +125,23 @@ export class SigningKeyStore {
     return { signer: signer!, byKid }
   }
 
+  /** The active keys and the retired ones that may still have unexpired tokens. */
   private rows() {
-    return this.db.selectFrom('signing_keys').selectAll().where('alg', '=', SIGNING_ALG).orderBy('created_at').orderBy('kid').execute()
+    return this.db
+      .selectFrom('signing_keys')
+      .selectAll()
+      .where('alg', '=', SIGNING_ALG)
+      .where((eb) => eb.or([eb('retired_at', 'is', null), eb('retired_at', '>', sql<Date>`now() - make_interval(secs => ${this.retiredKeepSeconds})`)]))
+      .orderBy('created_at')
+      .orderBy('kid')
+      .execute()
   }
 
-  private async create(): Promise<void> {
+  private async create(db: Kysely<Tables> = this.db): Promise<void> {
     const { publicKey, privateKey } = await generateKeyPair(SIGNING_ALG, { extractable: true })
     const publicJwk = await exportJWK(publicKey)
     const kid = await calculateJwkThumbprint(publicJwk)
-    await this.db
+    await db
       .insertInto('signing_keys')
       .values({ kid, alg: SIGNING_ALG, public_jwk: JSON.stringify(publicJwk), private_jwk: JSON.stringify(await exportJWK(privateKey)) })
       .onConflict((oc) => oc.column('kid').doNothing())

@@ -78,6 +78,7 @@ export interface CollectionsTable {
   gpt_id: string
   name: string
   schema: ColumnType<JsonObject | null, string | null, string | null>
+  per_user: ColumnType<boolean, boolean | undefined, boolean>
   created_at: CreatedAt
   updated_at: UpdatedAt
 }
@@ -87,6 +88,8 @@ export interface ObjectsTable {
   id: string
   collection: string
   body: ColumnType<JsonObject, string, string>
+  /** The end user of a document in a per-user collection; null in shared collections. */
+  user_id: ColumnType<string | null, string | null | undefined, never>
   version: ColumnType<number, number | undefined, number>
   created_at: CreatedAt
   updated_at: UpdatedAt
@@ -138,6 +141,7 @@ export interface MailTable {
   content: string
   metadata: JsonColumn
   created_at: CreatedAt
+  edited_at: ColumnType<Date | null, Date | null | undefined, Date | null>
 }
 
 export interface MailRecipientsTable {
@@ -152,8 +156,10 @@ export interface MailMetadataTable {
   gpt_id: string
   mail_id: string
   key: string
+  id: ColumnType<string, string | undefined, never>
   value: JsonColumn<JsonValue>
   set_by: string | null
+  created_at: CreatedAt
   updated_at: UpdatedAt
 }
 

@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
+import type { Principal } from '../auth/principal.js'
 import { ERR } from '../errors.js'
 import type { RateLimitRule, RateLimitScope } from './rate-limit.rules.js'
 import type { BucketState, RateLimitStore } from './rate-limit.store.js'
@@ -24,9 +25,19 @@ declare module 'fastify' {
  * Token buckets per client IP (before authentication, so that guessing keys costs budget), per API
  * key or account, and per API key or account for writes. Every answer carries the headers of the tightest bucket it used.
  */
+/**
+ * Whose budget a request spends: a key's; an account's (its key and its login sessions share one); an
+ * app token's, per end user (or the app itself).
+ */
+function callerOf(principal: Principal | null): string | null {
+  if (principal?.kind === 'key') return principal.keyId
+  if (principal?.kind === 'account') return `account:${principal.accountId}`
+  if (principal?.kind === 'token') return `token:${principal.clientId}:${principal.endUserId ?? 'app'}`
+  return null
+}
+
 export const rateLimitPlugin = fp<RateLimitOptions>(
   async (app: FastifyInstance, { rules, store, onStoreError }) => {
-    if (rules.length === 0) return
     const rule = (scope: RateLimitScope) => rules.find((candidate) => candidate.scope === scope)
     const ipRule = rule('ip')
     const keyRule = rule('key')
@@ -56,17 +67,18 @@ export const rateLimitPlugin = fp<RateLimitOptions>(
         await take(`ip:${request.ip}`, ipRule, reply)
       })
     }
-    if (keyRule || writeRule) {
-      // After authentication (an onRequest hook), before the body is read.
-      app.addHook('preParsing', async (request, reply) => {
-        const principal = request.principal
-        // An account's key and its login sessions share one budget.
-        const caller = principal?.kind === 'key' ? principal.keyId : principal?.kind === 'account' ? `account:${principal.accountId}` : null
-        if (caller === null) return
-        if (keyRule) await take(`key:${caller}`, keyRule, reply)
-        if (writeRule && WRITE_METHODS.has(request.method)) await take(`write:${caller}`, writeRule, reply)
-      })
-    }
+    // After authentication (an onRequest hook), before the body is read.
+    app.addHook('preParsing', async (request, reply) => {
+      const principal = request.principal
+      const caller = callerOf(principal)
+      if (caller === null) return
+      if (keyRule) await take(`key:${caller}`, keyRule, reply)
+      if (writeRule && WRITE_METHODS.has(request.method)) await take(`write:${caller}`, writeRule, reply)
+      // An app's own budget holds whatever RATE_LIMITS says: its owner set it for this app.
+      if (principal?.kind === 'token' && principal.appRateLimitPerMinute !== null) {
+        await take(`app:${principal.clientId}`, { scope: 'key', limit: principal.appRateLimitPerMinute, periodMs: 60_000 }, reply)
+      }
+    })
   },
   { name: 'rate-limit' },
 )
