@@ -39,6 +39,7 @@ import { memoryRoutes } from './modules/memories/memories.routes.js'
 import { generationRoutes } from './modules/chat/generation.routes.js'
 import { GenerationStreams } from './modules/chat/generation.stream.js'
 import { searchRoutes } from './modules/search/search.routes.js'
+import { mcpRoutes } from './modules/mcp/mcp.routes.js'
 import { compatHealthExtras } from './compat/health.js'
 import { agentMailCliRoutes } from './compat/agentmail/agentmail.cli.routes.js'
 import { agentMailReadRoutes } from './compat/agentmail/agentmail.read.routes.js'
@@ -152,8 +153,28 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     memoryRoutes({ memories: services.memories, maxMemoryChars: config.maxMemoryChars, maxBatch: config.maxBatch, ...listDeps }),
   )
   await app.register(searchRoutes({ search: services.search }))
+  const catalogue = services.catalogue
   await app.register(
-    actionRoutes({ gpts: services.gpts, collections: services.collections, publicUrl: config.publicUrl, version: deps.version }),
+    actionRoutes({
+      gpts: services.gpts,
+      collections: services.collections,
+      catalogue,
+      publicUrl: config.publicUrl,
+      version: deps.version,
+      hasOAuthApp: (gptId) => services.oauth.apps.hasApps(gptId),
+    }),
+  )
+  await app.register(
+    mcpRoutes({
+      catalogue,
+      prompts: services.characters,
+      version: deps.version,
+      authenticateKey: (token) => services.keys.authenticate(token),
+      authenticateToken: (token) => services.oauth.access.authenticate(token, [services.oauth.resources.mcp]),
+      resourceMetadataUrl: `${config.publicUrl}/.well-known/oauth-protected-resource/mcp`,
+      publicUrl: config.publicUrl,
+      allowedOrigins: config.mcpAllowedOrigins,
+    }),
   )
   // The replaced systems' own APIs (docs/compat.md), each only when COMPAT names it.
   if (compat.includes('chatstore')) {

@@ -51,6 +51,7 @@ export const SETTINGS = {
   ACCESS_TOKEN_TTL: { default: '15m', help: 'Lifetime of a login access token (JWT), such as 15m or 1h (at most 1d).' },
   REFRESH_TOKEN_TTL: { default: '30d', help: 'How long a login session lasts without a refresh; each refresh starts this period again.' },
   ACCOUNT_RETENTION_DAYS: { default: '30', help: 'Days a deleted account and its GPTs are kept (the operator may restore it) before the daily purge removes them.' },
+  MCP_ALLOWED_ORIGINS: { default: '', help: 'Browser origins (scheme://host[:port], comma-separated) allowed to call /mcp besides PUBLIC_URL\'s own; requests without an Origin header (desktop and CLI hosts) are always allowed.' },
   COMPAT: { default: COMPAT_SURFACES.join(','), help: 'Replaced systems whose own APIs are served too (docs/compat.md): a comma list of objectstore, adapter, fastwrap, agentmail, chatstore, or none.' },
   AUDIT: { default: 'on', help: 'on: every authenticated request and identity event (signup, logins, password and key changes) is written to the audit log, in batches off the request path; off: nothing is recorded.' },
   AUDIT_RETENTION_DAYS: { default: '90', help: 'Days audit rows are kept before the daily purge deletes them.' },

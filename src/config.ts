@@ -34,6 +34,8 @@ export interface Config {
   importMaxLines: number
   maxMailChars: number
   maxRecipients: number
+  /** Origins (scheme://host[:port]) a browser may call /mcp from; PUBLIC_URL's origin always may. */
+  mcpAllowedOrigins: string[]
   sseHeartbeatMs: number
   maxMessageChars: number
   chatHistoryMessages: number
@@ -221,6 +223,7 @@ export function loadConfig(env: Env = process.env): Config {
     importMaxLines: int('IMPORT_MAX_LINES', 1, 1_000_000),
     maxMailChars: int('MAX_MAIL_CHARS', 1, 1_000_000),
     maxRecipients: int('MAX_RECIPIENTS', 1, 10_000),
+    mcpAllowedOrigins: originList(raw('MCP_ALLOWED_ORIGINS'), problems),
     sseHeartbeatMs: int('SSE_HEARTBEAT_MS', 100, 600_000),
     maxMessageChars: int('MAX_MESSAGE_CHARS', 1, 1_000_000),
     chatHistoryMessages: int('CHAT_HISTORY_MESSAGES', 0, 1000),
@@ -270,6 +273,22 @@ function cronOrOff(text: string, problems: string[]): string | null {
   if (text.toLowerCase() === 'off') return null
   if (!isCron(text)) problems.push(`BACKUP_CRON=${JSON.stringify(text)}: expected a cron expression of 5 fields (minute hour day month weekday) or off`)
   return text
+}
+
+function originList(text: string, problems: string[]): string[] {
+  const origins: string[] = []
+  for (const item of text.split(',').map((entry) => entry.trim()).filter((entry) => entry !== '')) {
+    let origin: string | null = null
+    try {
+      const parsed = new URL(item)
+      if ((parsed.protocol === 'http:' || parsed.protocol === 'https:') && parsed.origin === item.replace(/\/+$/, '')) origin = parsed.origin
+    } catch {
+      origin = null
+    }
+    if (origin === null) problems.push(`MCP_ALLOWED_ORIGINS: ${JSON.stringify(item)} is not an origin such as https://app.example.com`)
+    else origins.push(origin)
+  }
+  return origins
 }
 
 function compatList(text: string, problems: string[]): CompatSurface[] {

@@ -54,6 +54,7 @@ import { throttledWarning } from './platform/logger.js'
 import { AuditRepository } from './modules/audit/audit.repo.js'
 import { AuditService } from './modules/audit/audit.service.js'
 import { AuditWriter } from './modules/audit/audit.writer.js'
+import { buildCatalogue, type Catalogue } from './modules/catalogue/catalogue.js'
 import { OAuthAccessTokens } from './platform/auth/oauth-access-tokens.js'
 import { AppsRepository } from './modules/oauth/apps.repo.js'
 import { AppsService } from './modules/oauth/apps.service.js'
@@ -99,6 +100,8 @@ export interface Services {
   oauth: { apps: AppsService; authorize: AuthorizeService; tokens: OAuthTokensService; access: OAuthAccessService; resources: OAuthResources }
   /** Backups of the whole database to BACKUP_DIR (the scheduled job, the CLI, /ready and /metrics). */
   backups: BackupService
+  /** The agent-facing operations (MCP tools, GPT Action operations), over the services above. */
+  catalogue: Catalogue
 }
 
 /** Wires every domain service over one database; the HTTP app and the CLI both use these. */
@@ -119,6 +122,11 @@ export interface ServiceDeps {
     | 'audit'
     | 'backups'
     | 'databaseUrl'
+    | 'maxPageSize'
+    | 'maxMemoryChars'
+    | 'maxMessageChars'
+    | 'maxRecipients'
+    | 'maxMailChars'
   >
   events: EventBus
   log: { warn(object: object, message: string): void }
@@ -245,7 +253,9 @@ export function createServices({ database, config, events, log, embeddings, jobs
     access: new OAuthAccessService(appsRepo, oauthRepo, oauthTokens, grants, oauthCache, resources, auditSink),
     resources,
   }
+  const catalogue = buildCatalogue({ collections, objects, memories, search, sessions, messages, generation, mail, conversations }, config)
   return {
+    catalogue,
     oauth,
     audit: new AuditService(auditRepo, gpts, config),
     auditWriter,

@@ -1,10 +1,21 @@
 import { Validator } from '@seriousme/openapi-schema-validator'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { ACTION_LIMITS } from '../src/modules/actions/actions.spec.js'
+import { ACTION_LIMITS, buildActionSpec } from '../src/modules/actions/actions.spec.js'
+import { buildCatalogue } from '../src/modules/catalogue/catalogue.js'
+import { AppError } from '../src/platform/errors.js'
+import { expectProblem } from './helpers/problem.js'
 import { bearer, createGptWithKey, createTestApp, type TestApp } from './helpers/test-app.js'
 
-let t: TestApp
-let token: string
+/** The per-GPT Action spec made from the catalogue: valid OpenAPI 3.1, within GPT Actions' limits, the choice of parts. */
+
+type Operation = {
+  operationId: string
+  summary: string
+  description: string
+  'x-openai-isConsequential': boolean
+  requestBody: { content: { 'application/json': { schema: { properties: Record<string, { enum?: string[] } & Record<string, unknown>> } } } }
+}
+type Spec = { openapi: string; servers: { url: string }[]; paths: Record<string, { post: Operation }>; components: { schemas: Record<string, unknown> }; security: unknown[] }
 
 const DIARY_SCHEMA = {
   $schema: 'http://json-schema.org/draft-07/schema#',
@@ -14,20 +25,18 @@ const DIARY_SCHEMA = {
   definitions: { mood: { type: 'string', enum: ['good', 'ok', 'bad'] } },
 }
 
-type Spec = {
-  openapi: string
-  servers: { url: string }[]
-  paths: Record<string, Record<string, { operationId: string; summary: string; parameters?: { description?: string }[]; requestBody?: { content: Record<string, { schema: unknown }> } }>>
-  components: { schemas: Record<string, unknown>; securitySchemes: Record<string, unknown> }
-  security: unknown[]
-}
+let t: TestApp
+const tokens: Record<string, string> = {}
 
 beforeAll(async () => {
   t = await createTestApp({ env: { PUBLIC_URL: 'https://store.example.com' } })
-  token = (await createGptWithKey(t.services, 'diary-gpt', ['read', 'write', 'admin'])).token
-  for (const payload of [{ name: 'diary', schema: DIARY_SCHEMA }, { name: 'scratch-pad' }]) {
-    const response = await t.app.inject({ method: 'POST', url: '/v1/gpts/diary-gpt/collections', headers: bearer(token), payload })
-    expect(response.statusCode).toBe(201)
+  for (const [gpt, count] of [['zero-gpt', 0], ['one-gpt', 1], ['many-gpt', 40]] as const) {
+    tokens[gpt] = (await createGptWithKey(t.services, gpt, ['read', 'write', 'admin'])).token
+    for (let i = 0; i < count; i++) {
+      const payload = count === 1 ? { name: 'diary', schema: DIARY_SCHEMA } : { name: `collection-with-a-longish-name-${String(i).padStart(2, '0')}` }
+      const response = await t.app.inject({ method: 'POST', url: `/v1/gpts/${gpt}/collections`, headers: bearer(tokens[gpt]!), payload })
+      expect(response.statusCode).toBe(201)
+    }
   }
 })
 
@@ -35,93 +44,107 @@ afterAll(async () => {
   await t.close()
 })
 
-async function fetchSpec(): Promise<Spec> {
-  const response = await t.app.inject({ url: '/v1/gpts/diary-gpt/openapi.json' })
-  expect(response.statusCode).toBe(200)
-  return response.json() as Spec
+async function fetchSpec(gpt: string, query = ''): Promise<Spec> {
+  const response = await t.app.inject({ url: `/v1/gpts/${gpt}/openapi.json${query}` })
+  expect(response.statusCode, response.body).toBe(200)
+  return response.json<Spec>()
 }
 
-describe('GET /v1/gpts/{gpt_id}/openapi.json', () => {
-  it('is public and a valid OpenAPI 3.1 document', async () => {
-    const spec = await fetchSpec()
-    expect(spec.openapi).toBe('3.1.0')
+const descriptionsIn = (value: unknown): string[] =>
+  value === null || typeof value !== 'object'
+    ? []
+    : Object.entries(value).flatMap(([key, inner]) => (key === 'description' && typeof inner === 'string' ? [inner] : descriptionsIn(inner)))
+
+describe.each([
+  { gpt: 'zero-gpt', collections: 0 },
+  { gpt: 'one-gpt', collections: 1 },
+  { gpt: 'many-gpt', collections: 40 },
+])('a GPT with $collections collections', ({ gpt, collections }) => {
+  it.each(['', '?expose=collections,memories,search,chat,mail'])('spec%s: valid OpenAPI 3.1 within every GPT Actions limit', async (query) => {
+    const spec = await fetchSpec(gpt, query)
     const result = await new Validator().validate(spec as never)
     expect(result.errors ?? []).toEqual([])
-    expect(result.valid).toBe(true)
-  })
-
-  it('uses PUBLIC_URL, the Bearer scheme, and the GPT id fixed in every path', async () => {
-    const spec = await fetchSpec()
-    expect(spec.servers).toEqual([{ url: 'https://store.example.com' }])
-    expect(spec.components.securitySchemes.bearerAuth).toEqual({ type: 'http', scheme: 'bearer' })
-    expect(spec.security).toEqual([{ bearerAuth: [] }])
-    for (const path of Object.keys(spec.paths)) expect(path).toMatch(/^\/v1\/gpts\/diary-gpt\/collections\/(diary|scratch-pad)\/objects/)
-  })
-
-  it('stays within what GPT Actions accept', async () => {
-    const spec = await fetchSpec()
-    const operations = Object.values(spec.paths).flatMap((item) => Object.values(item))
-    expect(operations).toHaveLength(10)
+    expect(spec.openapi).toBe('3.1.0')
+    const operations = Object.values(spec.paths).map((item) => item.post)
+    expect(operations.length).toBeLessThanOrEqual(ACTION_LIMITS.operations)
+    for (const operation of operations) {
+      expect(operation.operationId).toMatch(/^[A-Za-z0-9_-]{1,64}$/)
+      expect(operation.summary.length).toBeLessThanOrEqual(ACTION_LIMITS.summary)
+      expect(operation.description.length).toBeLessThanOrEqual(ACTION_LIMITS.description)
+      expect(typeof operation['x-openai-isConsequential']).toBe('boolean')
+      for (const text of descriptionsIn(operation.requestBody)) expect(text.length).toBeLessThanOrEqual(ACTION_LIMITS.parameterDescription)
+    }
     const ids = operations.map((operation) => operation.operationId)
     expect(new Set(ids).size).toBe(ids.length)
-    for (const operation of operations) {
-      expect(operation.operationId).toMatch(/^[A-Za-z0-9_]{1,64}$/)
-      expect(operation.summary.length).toBeLessThanOrEqual(ACTION_LIMITS.summary)
-      for (const parameter of operation.parameters ?? []) {
-        expect((parameter.description ?? '').length).toBeLessThanOrEqual(ACTION_LIMITS.parameterDescription)
-      }
+    expect(ids.includes('create_document')).toBe(collections > 0)
+    expect(ids).toEqual(expect.arrayContaining(['list_collections', 'remember', 'recall', 'search']))
+    expect(ids.includes('send_mail')).toBe(query !== '')
+    if (collections > 0) {
+      const collection = spec.paths[`/v1/gpts/${gpt}/actions/list_documents`]!.post.requestBody.content['application/json'].schema.properties.collection!
+      expect(collection.enum).toHaveLength(collections)
+      expect(spec.paths[`/v1/gpts/${gpt}/actions/list_documents`]!.post.description).toContain('under 100,000 characters')
     }
-    expect(ids).toEqual(expect.arrayContaining(['diary_create', 'diary_list', 'diary_get', 'diary_update', 'diary_delete', 'scratch_pad_create']))
+  })
+})
+
+describe('what a spec offers', () => {
+  it('marks consequential operations, uses PUBLIC_URL and Bearer, holds no secrets', async () => {
+    const spec = await fetchSpec('one-gpt', '?expose=collections,memories,mail')
+    const flag = (id: string) => spec.paths[`/v1/gpts/one-gpt/actions/${id}`]!.post['x-openai-isConsequential']
+    expect([flag('delete_document'), flag('forget'), flag('send_mail')]).toEqual([true, true, true])
+    expect([flag('create_document'), flag('list_documents'), flag('remember')]).toEqual([false, false, false])
+    expect(spec.servers).toEqual([{ url: 'https://store.example.com' }])
+    expect(spec.security).toEqual([{ bearerAuth: [] }])
+    expect(JSON.stringify(spec)).not.toContain('ak_')
   })
 
-  it("inlines each collection's schema as its own request body, with definitions moved to components", async () => {
-    const spec = await fetchSpec()
-    const body = spec.paths['/v1/gpts/diary-gpt/collections/diary/objects']!.post!.requestBody!.content['application/json']!.schema
+  it("takes a single collection's schema as the document of create_document", async () => {
+    const spec = await fetchSpec('one-gpt')
+    const body = spec.paths['/v1/gpts/one-gpt/actions/create_document']!.post.requestBody.content['application/json'].schema.properties.document
     expect(body).toEqual({
       type: 'object',
       properties: { date: { type: 'string', format: 'date' }, entry: { type: 'string' }, mood: { $ref: '#/components/schemas/diary__mood' } },
       required: ['date', 'entry'],
     })
     expect(spec.components.schemas.diary__mood).toEqual({ type: 'string', enum: ['good', 'ok', 'bad'] })
-    const loose = spec.paths['/v1/gpts/diary-gpt/collections/scratch-pad/objects']!.post!.requestBody!.content['application/json']!.schema
-    expect(loose).toEqual({ type: 'object', additionalProperties: true })
   })
 
-  it('holds no secrets and follows schema changes', async () => {
-    const text = JSON.stringify(await fetchSpec())
-    expect(text).not.toContain(token)
-    expect(text).not.toContain('ak_')
-    await t.app.inject({ method: 'POST', url: '/v1/gpts/diary-gpt/collections', headers: bearer(token), payload: { name: 'habits' } })
-    expect(Object.keys((await fetchSpec()).paths)).toContain('/v1/gpts/diary-gpt/collections/habits/objects')
+  it('offers only the parts and collections chosen', async () => {
+    const spec = await fetchSpec('many-gpt', '?expose=collections&collections=collection-with-a-longish-name-03,collection-with-a-longish-name-07')
+    const ids = Object.values(spec.paths).map((item) => item.post.operationId)
+    expect(ids.sort()).toEqual(['create_document', 'delete_document', 'get_document', 'list_collections', 'list_documents', 'query_documents', 'update_document'])
+    const collection = spec.paths['/v1/gpts/many-gpt/actions/get_document']!.post.requestBody.content['application/json'].schema.properties.collection!
+    expect(collection.enum).toEqual(['collection-with-a-longish-name-03', 'collection-with-a-longish-name-07'])
+    const mail = await fetchSpec('zero-gpt', '?expose=mail')
+    expect(Object.values(mail.paths).map((item) => item.post.operationId).sort()).toEqual(['list_conversations', 'mark_read', 'read_inbox', 'send_mail'])
   })
 
   it.each([
-    { url: '/v1/gpts/no-such-gpt/openapi.json', status: 404 },
-    { url: '/v1/gpts/bad%20id/openapi.json', status: 422 },
-  ])('$url → $status', async ({ url, status }) => {
+    { url: '/v1/gpts/one-gpt/openapi.json?collections=diary,nope', status: 422, detail: /no collection "nope": drop it/ },
+    { url: '/v1/gpts/one-gpt/openapi.json?expose=memories,files', status: 422, detail: /not valid|must match/ },
+    { url: '/v1/gpts/one-gpt/openapi.json?other=1', status: 422, detail: /./ },
+    { url: '/v1/gpts/no-such-gpt/openapi.json', status: 404, detail: /./ },
+    { url: '/v1/gpts/bad%20id/openapi.json', status: 422, detail: /./ },
+  ])('$url → $status', async ({ url, status, detail }) => {
     const response = await t.app.inject({ url })
-    expect(response.statusCode).toBe(status)
-    expect(response.headers['content-type']).toMatch(/^application\/problem\+json/)
+    expectProblem(response, status, url)
+    expect(response.json<{ detail: string }>().detail).toMatch(detail)
   })
 
-  it('the operations it describes work as described', async () => {
-    const created = await t.app.inject({
-      method: 'POST',
-      url: '/v1/gpts/diary-gpt/collections/diary/objects',
-      headers: bearer(token),
-      payload: { date: '2026-11-23', entry: 'Wrote the spec test.', mood: 'good' },
-    })
-    expect(created.statusCode).toBe(201)
-    const id = created.json().id as string
-    const read = await t.app.inject({ url: `/v1/gpts/diary-gpt/collections/diary/objects/${id}`, headers: bearer(token) })
-    expect(read.json().body).toEqual({ date: '2026-11-23', entry: 'Wrote the spec test.', mood: 'good' })
-    const bad = await t.app.inject({
-      method: 'POST',
-      url: '/v1/gpts/diary-gpt/collections/diary/objects',
-      headers: bearer(token),
-      payload: { date: '2026-11-23', entry: 'x', mood: 'great' },
-    })
-    expect(bad.statusCode).toBe(400)
-    expect(bad.json().errors).toEqual([expect.objectContaining({ pointer: '/mood' })])
+  it('refuses a choice past the operation limit with a 422 naming what to drop', () => {
+    const catalogue = buildCatalogue(t.services, t.config)
+    const gpt = { id: 'g', name: 'G', description: null, created_at: '', updated_at: '' }
+    const build = () =>
+      buildActionSpec({
+        gpt,
+        catalogue,
+        collections: [],
+        exposure: { groups: ['memories', 'search', 'mail'], collections: null },
+        publicUrl: 'https://x.example',
+        version: '1',
+        limits: { ...ACTION_LIMITS, operations: 8 },
+      })
+    expect(build).toThrow(AppError)
+    expect(build).toThrow(/9 operations; GPT Actions take at most 8\. Drop one of the parts in expose \(memories, search, mail\)/)
   })
 })

@@ -91,6 +91,27 @@ interface Route {
 
 const get = async (url: string, v: Viewer) => seen(await injectJson(t.app, 'GET', url, bearer(v.token)))
 
+/** A tool call over MCP (POST /mcp, stateless: no initialize needed); a 403 or 404 tool error is a refusal. */
+async function tool(v: Viewer, name: string, args: Record<string, unknown>): Promise<Seen> {
+  const response = await fetch(`${base}/mcp`, {
+    method: 'POST',
+    headers: { ...bearer(v.token), 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name, arguments: args } }),
+  })
+  const text = await response.text()
+  expect(response.status, text).toBe(200)
+  const { result } = JSON.parse(text) as { result: { isError?: boolean; content: { text: string }[] } }
+  if (result.isError) {
+    expect(result.content[0]!.text).toMatch(/\((403|404)\):/)
+    return { refused: true }
+  }
+  return { refused: false, text }
+}
+
+/** A catalogue operation through the GPT Action route. */
+const action = async (v: Viewer, name: string, args: Record<string, unknown>) =>
+  seen(await injectJson(t.app, 'POST', `/v1/gpts/${GPT}/actions/${name}`, bearer(v.token), args))
+
 const routes: Route[] = [
   ...[0, 1, 2].map((index) => ({
     operation: 'GET /v1/mail/{id}',
@@ -104,6 +125,15 @@ const routes: Route[] = [
   { operation: 'GET /v1/agents/{id}/inbox', read: (v) => get(`/v1/agents/${v.agent}/inbox?include=sent&limit=100`, v), partySees: () => secrets[2]!.content },
   { operation: 'GET /v1/agents/{id}/inbox', read: (v) => get(`/v1/agents/${v.agent}/inbox?conversation_id=${shared}&include=sent`, v), partySees: () => secrets[0]!.content },
   { operation: 'GET /v1/agents/{id}/inbox', read: (v) => get(`/v1/agents/${v.agent}/inbox?unread=true&limit=100`, v), partySees: () => secrets[1]!.content, parties: 'recipients' },
+  { operation: 'POST /mcp', read: (v) => tool(v, 'read_inbox', { agent_id: v.agent, include: 'sent', limit: 100 }), partySees: () => secrets[2]!.content },
+  { operation: 'POST /mcp', read: (v) => tool(v, 'read_inbox', { agent_id: a4.agent, conversation_id: shared }), partySees: () => secrets[0]!.content, parties: 'recipients' },
+  { operation: 'POST /mcp', read: (v) => tool(v, 'list_conversations', { limit: 100 }), partySees: () => hidden },
+  {
+    operation: 'POST /v1/gpts/{gpt_id}/actions/{operation}',
+    read: (v) => action(v, 'read_inbox', { agent_id: v.agent, include: 'sent', limit: 100 }),
+    partySees: () => secrets[2]!.content,
+  },
+  { operation: 'POST /v1/gpts/{gpt_id}/actions/{operation}', read: (v) => action(v, 'list_conversations', { limit: 100 }), partySees: () => hidden },
   { operation: 'GET /v1/mail-metadata/{id}', read: (v) => get(`/v1/mail-metadata/${secretNote}`, v), partySees: () => 'a secret note' },
   {
     operation: 'GET /v1/agents/{id}/inbox/stream',

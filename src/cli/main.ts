@@ -9,6 +9,7 @@ import { executeOperation } from './execute.js'
 import type { OperationName } from './operations.js'
 import { formatters } from './output.js'
 import { backupCreate, backupList, backupRestore, backupVerify } from './backup.js'
+import { serveMcpStdio } from './mcp.js'
 import { reindex } from './reindex.js'
 import { transferCommand } from './transfer.js'
 import { serve } from './serve.js'
@@ -154,6 +155,16 @@ function program(env: Env, envFile: string | null): Command {
     .description('copy everything into another, empty database (PGlite to PostgreSQL or back), then verify every table')
     .requiredOption('--to <target>', 'postgres://… or the path of a new data directory')
     .action(async (options: { to: string }) => transferCommand(config(false), options.to, json()))
+
+  cli
+    .command('mcp')
+    .description('serve MCP over stdin/stdout for a local host (Claude Desktop, Claude Code, Cursor) with a GPT key')
+    .option('--key <key>', 'the GPT key (default: AGENTSTORE_KEY from the environment)')
+    .action(async (options: { key?: string }) => {
+      const key = options.key ?? env.AGENTSTORE_KEY
+      if (!key) throw new UsageError('give a GPT key with --key or AGENTSTORE_KEY')
+      await serveMcpStdio(config(false), key)
+    })
 
   cli
     .command('seed')

@@ -8,6 +8,7 @@ import { allPages } from '../platform/http/pagination.js'
 import { CreateGptBody } from '../modules/gpts/gpts.schemas.js'
 import { CreateKeyBody, KeyParams } from '../modules/keys/keys.schemas.js'
 import type { Services } from '../services.js'
+import { mcpRequest, McpRequestArgs } from './mcp.js'
 import { seed } from './seed.js'
 
 export interface OperationContext {
@@ -32,6 +33,8 @@ const ReindexArgs = Type.Object(
  * running embedded server to run them over its local admin channel: the same code either way.
  */
 export const operations = {
+  // The stdio MCP server's requests (agentstore mcp), never printed.
+  'mcp.request': op({ args: McpRequestArgs, run: mcpRequest }),
   'gpt.create': op({ args: CreateGptBody, run: (ctx, args) => ctx.services.gpts.createGpt(args) }),
   'gpt.list': op({
     args: Type.Object({}),

@@ -43,6 +43,7 @@ export const formatters: { [N in OperationName]: (result: never) => string } = {
     `${result.applied.length === 0 ? 'Nothing to apply.' : `Applied: ${result.applied.join(', ')}.`}\n${migrations(result.status)}`,
   'migrate.status': (result: { status: MigrationStatus[] }) => migrations(result.status),
   // `agentstore reindex` prints its own progress and summary (src/cli/reindex.ts).
+  'mcp.request': (result: unknown) => `${JSON.stringify(result)}\n`,
   'reindex.status': (result: { model: string; remaining: Record<string, number> }) => `${JSON.stringify(result)}\n`,
   'reindex.step': (result: { embedded: Record<string, number>; failed: number }) => `${JSON.stringify(result)}\n`,
   // `agentstore backup create` prints its own progress and summary (src/cli/backup.ts).

@@ -1,22 +1,51 @@
 import type { FastifyInstance } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
+import { keyPrincipal } from '../../platform/auth/auth.plugin.js'
 import { allPages } from '../../platform/http/pagination.js'
 import { problemResponses } from '../../platform/http/problem.schemas.js'
+import { BEARER_SECURITY } from '../../platform/openapi.plugin.js'
+import type { Catalogue } from '../catalogue/catalogue.js'
+import { GROUPS, type Group } from '../catalogue/catalogue.types.js'
 import type { CollectionsService } from '../collections/collections.service.js'
-import { GptParams } from '../gpts/gpts.schemas.js'
+import { GptId, GptParams } from '../gpts/gpts.schemas.js'
 import type { GptsService } from '../gpts/gpts.service.js'
-import { buildActionSpec } from './actions.spec.js'
+import { callForAction } from './actions.call.js'
+import { buildActionSpec, DEFAULT_GROUPS } from './actions.spec.js'
 
 interface Deps {
   gpts: GptsService
   collections: CollectionsService
+  catalogue: Catalogue
   publicUrl: string
   version: string
+  /** Whether the GPT has an OAuth app: its spec then declares the OAuth authorization-code flow instead of a key. */
+  hasOAuthApp: (gptId: string) => Promise<boolean>
 }
 
-/** GET /v1/gpts/{gpt_id}/openapi.json: public (a GPT builder pastes its URL), and holds no secrets. */
-export function actionRoutes({ gpts, collections, publicUrl, version }: Deps) {
+const GROUP = `(?:${GROUPS.join('|')})`
+const NAME = '[A-Za-z0-9_-]{1,64}'
+const SpecQuery = Type.Object(
+  {
+    expose: Type.Optional(
+      Type.String({
+        pattern: `^${GROUP}(?:,${GROUP})*$`,
+        description: `The parts the spec offers, comma-separated: ${GROUPS.join(', ')} (default ${DEFAULT_GROUPS.join(',')}).`,
+      }),
+    ),
+    collections: Type.Optional(
+      Type.String({ pattern: `^(?:${NAME}(?:,${NAME})*)?$`, maxLength: 8192, description: 'The collections the document operations offer, comma-separated (default: all).' }),
+    ),
+  },
+  { additionalProperties: false },
+)
+
+/**
+ * GET /v1/gpts/{gpt_id}/openapi.json: public (a GPT builder pastes its URL), holds no secrets; its
+ * query string is this GPT's choice of what the Action offers. POST …/actions/{operation} runs one
+ * catalogue operation for an Action, its answer kept within what Actions accept.
+ */
+export function actionRoutes({ gpts, collections, catalogue, publicUrl, version, hasOAuthApp }: Deps) {
   return async (instance: FastifyInstance) => {
     const app = instance.withTypeProvider<TypeBoxTypeProvider>()
     app.get(
@@ -26,8 +55,9 @@ export function actionRoutes({ gpts, collections, publicUrl, version }: Deps) {
         schema: {
           tags: ['gpts'],
           operationId: 'getGptActionSpec',
-          summary: "An OpenAPI 3.1 document for this GPT's collections, to import as a GPT Action",
+          summary: 'An OpenAPI 3.1 document to import as this GPT\'s Action (documents, memories, search, chat, mail as chosen)',
           params: GptParams,
+          querystring: SpecQuery,
           response: {
             200: Type.Object({}, { additionalProperties: true, description: 'OpenAPI 3.1 document' }),
             ...problemResponses(404, 422),
@@ -38,8 +68,31 @@ export function actionRoutes({ gpts, collections, publicUrl, version }: Deps) {
         const gptId = request.params.gpt_id
         const gpt = await gpts.getGpt(gptId)
         const all = await allPages((cursor) => collections.listCollections(gptId, { cursor, limit: 200 }))
-        return buildActionSpec({ gpt, collections: all, publicUrl, version })
+        const { expose, collections: chosen } = request.query
+        const groups = expose === undefined ? DEFAULT_GROUPS : GROUPS.filter((group: Group) => expose.split(',').includes(group))
+        const names = chosen === undefined ? null : chosen.split(',').filter((name) => name !== '')
+        const oauth = await hasOAuthApp(gptId)
+        return buildActionSpec({ gpt, catalogue, collections: all, exposure: { groups, collections: names }, publicUrl, version, oauth })
       },
+    )
+
+    app.post(
+      '/v1/gpts/:gpt_id/actions/:operation',
+      {
+        // Each operation's own scope (and whether agent keys and end users may call it) is checked by the catalogue.
+        config: { scope: 'read', agentKeys: true, endUsers: true },
+        schema: {
+          tags: ['gpts'],
+          security: BEARER_SECURITY,
+          operationId: 'callAction',
+          summary: 'Run one catalogue operation for a GPT Action (what the Action spec calls)',
+          description: 'The body is the operation\'s input; list and search answers stay under 100,000 characters (`truncated` says when they were shortened).',
+          params: Type.Object({ gpt_id: GptId, operation: Type.String({ pattern: '^[a-z_]{1,64}$', description: 'The operation, as in the Action spec.' }) }),
+          body: Type.Object({}, { additionalProperties: true, description: "The operation's input." }),
+          response: { 200: Type.Object({}, { additionalProperties: true }), ...problemResponses(400, 401, 403, 404, 409, 422, 502) },
+        },
+      },
+      async (request) => callForAction(catalogue, request.params.operation, keyPrincipal(request), request.body),
     )
   }
 }

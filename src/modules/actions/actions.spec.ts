@@ -1,137 +1,161 @@
 import type { JsonObject, JsonValue } from '../../platform/db/tables.js'
+import { ERR } from '../../platform/errors.js'
+import { BUDGET_NOTE } from '../catalogue/budget.js'
+import { plainSchema, type Catalogue } from '../catalogue/catalogue.js'
+import type { Group, Operation } from '../catalogue/catalogue.types.js'
 import type { CollectionView } from '../collections/collections.schemas.js'
 import type { GptView } from '../gpts/gpts.schemas.js'
+import { embedSchema } from './actions.embed.js'
 
-/** GPT Actions' limits (OpenAI's production notes): longer texts are rejected or truncated. */
-export const ACTION_LIMITS = { summary: 300, parameterDescription: 700 }
+/** GPT Actions' limits (OpenAI's production notes): a spec past them is refused or cut by the GPT editor. */
+export const ACTION_LIMITS = { operations: 30, operationId: /^[A-Za-z0-9_-]{1,64}$/, summary: 300, description: 300, parameterDescription: 700 }
+export type ActionLimits = typeof ACTION_LIMITS
 
-type Operation = Record<string, unknown>
+/** What a GPT's spec offers: which parts, and which collections (null: all of them). */
+export interface Exposure {
+  groups: Group[]
+  collections: string[] | null
+}
+/** A typical GPT stores documents, remembers, and searches; chat history and agent mail are asked for. */
+export const DEFAULT_GROUPS: Group[] = ['collections', 'memories', 'search']
 
-const clip = (text: string, max: number) => (text.length <= max ? text : `${text.slice(0, max - 1)}…`)
+type Json = Record<string, unknown>
 
-/**
- * A collection schema as it can stand inside an OpenAPI 3.1 document: without `$schema`/`$id`, and
- * with its internal definitions moved to components (an inlined `#/$defs/x` would point nowhere).
- */
-function embedSchema(collection: string, schema: JsonObject | null, components: Record<string, JsonValue>): JsonObject {
-  if (schema === null) return { type: 'object', additionalProperties: true }
-  const { $schema: _dialect, $id: _id, $defs, definitions, ...rest } = schema
-  const prefix = `${collection}__`
-  for (const defs of [$defs, definitions]) {
-    if (defs && typeof defs === 'object' && !Array.isArray(defs)) {
-      for (const [name, definition] of Object.entries(defs)) components[`${prefix}${name}`] = definition
-    }
+const takesCollection = (operation: Operation) => 'collection' in operation.input.properties
+
+/** Every `description` inside a schema, with where it is. */
+function descriptions(value: unknown, at: string): [string, string][] {
+  if (value === null || typeof value !== 'object') return []
+  return Object.entries(value).flatMap(([key, inner]) =>
+    key === 'description' && typeof inner === 'string' ? [[at, inner] as [string, string]] : descriptions(inner, `${at}/${key}`),
+  )
+}
+
+/** Where one collection is offered, its schema documents the document it takes (and its definitions go to components). */
+interface Offered {
+  names: string[]
+  only: { body: JsonObject } | null
+}
+
+function requestSchema(operation: Operation, offered: Offered): Json {
+  const schema = plainSchema(operation.input)
+  if (!takesCollection(operation)) return schema
+  const listed = offered.names.join(', ')
+  const description =
+    listed.length <= 400 ? `The collection: ${listed}. list_collections gives each one's fields.` : 'The collection (list_collections gives names and fields).'
+  const properties: Json = { ...(schema.properties as Json), collection: { type: 'string', enum: offered.names, description } }
+  if (offered.only && operation.name === 'create_document') properties.document = offered.only.body
+  return { ...schema, properties }
+}
+
+function responseSchema(operation: Operation): Json {
+  const schema = plainSchema(operation.output)
+  if (!operation.list) return schema
+  const truncated = { type: 'boolean', description: 'Present and true when the answer was shortened to stay under 100,000 characters.' }
+  return { ...schema, properties: { ...(schema.properties as Json), truncated } }
+}
+
+function actionOperation(operation: Operation, offered: Offered): Json {
+  const description = operation.list ? `${operation.description} ${BUDGET_NOTE}` : operation.description
+  const json = (schema: Json) => ({ content: { 'application/json': { schema } } })
+  return {
+    operationId: operation.name,
+    summary: operation.title,
+    description,
+    'x-openai-isConsequential': operation.consequential,
+    requestBody: { required: true, ...json(requestSchema(operation, offered)) },
+    responses: {
+      200: { description: 'The result', ...json(responseSchema(operation)) },
+      default: { description: 'Refused: an RFC 9457 problem (title, status, detail)', ...json({ type: 'object', additionalProperties: true }) },
+    },
   }
-  const rewrite = (value: JsonValue): JsonValue => {
-    if (Array.isArray(value)) return value.map(rewrite)
-    if (value === null || typeof value !== 'object') return value
-    return Object.fromEntries(
-      Object.entries(value).map(([key, inner]) => {
-        if (key === '$ref' && typeof inner === 'string') {
-          const match = /^#\/(?:\$defs|definitions)\/(.+)$/.exec(inner)
-          return [key, match ? `#/components/schemas/${prefix}${match[1]}` : inner]
-        }
-        return [key, rewrite(inner)]
-      }),
+}
+
+/** Refuses a spec past a limit, naming what to leave out. */
+function checkLimits(paths: Record<string, { post: Json }>, exposure: Exposure, limits: ActionLimits): void {
+  const operations = Object.values(paths).map((item) => item.post)
+  if (operations.length > limits.operations) {
+    throw ERR.validation(
+      `The spec would have ${operations.length} operations; GPT Actions take at most ${limits.operations}. Drop one of the parts in expose (${exposure.groups.join(', ')}).`,
+      [{ pointer: '/expose', message: `gives ${operations.length} operations, more than ${limits.operations}`, location: 'query' }],
     )
   }
-  for (const name of Object.keys(components)) {
-    if (name.startsWith(prefix)) components[name] = rewrite(components[name]!)
+  for (const operation of operations) {
+    const id = String(operation.operationId)
+    const long = [
+      ...(limits.operationId.test(id) ? [] : [[`operationId`, id]]),
+      ...(String(operation.summary).length > limits.summary ? [['summary', String(operation.summary)]] : []),
+      ...(String(operation.description).length > limits.description ? [['description', String(operation.description)]] : []),
+      ...descriptions(operation.requestBody, 'requestBody').filter(([, text]) => text.length > limits.parameterDescription),
+    ]
+    if (long.length > 0) {
+      throw ERR.validation(`The operation ${id} would break GPT Actions' limits (${long.map(([at]) => at).join(', ')}): leave its part out of expose.`, [
+        { pointer: '/expose', message: `${id} is over a GPT Actions limit`, location: 'query' },
+      ])
+    }
   }
-  return rewrite(rest) as JsonObject
 }
 
-/** operationIds GPT Actions accept, short and unique: `notes_create`, `notes_list`, … */
-const opId = (collection: string, verb: string) => `${collection.replace(/[^A-Za-z0-9_]/g, '_')}_${verb}`.slice(0, 64)
-
-function collectionPaths(gptId: string, collection: CollectionView, components: Record<string, JsonValue>) {
-  const name = collection.name
-  const body = embedSchema(name, collection.schema as JsonObject | null, components)
-  const stored = {
-    type: 'object',
-    properties: {
-      id: { type: 'string', format: 'uuid' },
-      collection: { type: 'string' },
-      body,
-      created_at: { type: 'string', format: 'date-time' },
-      updated_at: { type: 'string', format: 'date-time' },
-    },
-  }
-  const json = (schema: unknown) => ({ content: { 'application/json': { schema } } })
-  const problem = { description: 'Error (RFC 9457 problem details)' }
-  const idParam = { name: 'id', in: 'path', required: true, schema: { type: 'string', format: 'uuid' }, description: `The ${name} document id.` }
-  const base = `/v1/gpts/${gptId}/collections/${name}/objects`
-  const op = (verb: string, summary: string, extra: Operation): Operation => ({
-    operationId: opId(name, verb),
-    summary: clip(summary, ACTION_LIMITS.summary),
-    ...extra,
-  })
+/** The authorization-code flow of this service's OAuth server, as ChatGPT's importer reads it. */
+function oauthScheme(publicUrl: string) {
   return {
-    [base]: {
-      post: op('create', `Save a new ${name} document.`, {
-        requestBody: { required: true, ...json(body) },
-        responses: { 201: { description: 'Saved', ...json(stored) }, 400: problem, 422: problem },
-        'x-openai-isConsequential': false,
-      }),
-      get: op('list', `List ${name} documents, newest first. Filter with where (JSON containment) or search text with q.`, {
-        parameters: [
-          { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 200, default: 50 }, description: 'How many to return.' },
-          { name: 'cursor', in: 'query', schema: { type: 'string' }, description: 'next_cursor of the previous page.' },
-          { name: 'order', in: 'query', schema: { type: 'string', enum: ['asc', 'desc'] }, description: 'desc (newest first) or asc.' },
-          { name: 'q', in: 'query', schema: { type: 'string' }, description: 'Words to search for in the documents.' },
-          { name: 'where', in: 'query', schema: { type: 'string' }, description: 'JSON object the document must contain, e.g. {"tag":"work"}.' },
-          { name: 'created_after', in: 'query', schema: { type: 'string', format: 'date-time' }, description: 'Only documents created after this time.' },
-        ],
-        responses: {
-          200: {
-            description: 'A page of documents',
-            ...json({
-              type: 'object',
-              properties: { objects: { type: 'array', items: stored }, next_cursor: { type: ['string', 'null'] }, has_more: { type: 'boolean' } },
-            }),
-          },
-          400: problem,
+    oauth2: {
+      type: 'oauth2',
+      flows: {
+        authorizationCode: {
+          authorizationUrl: `${publicUrl}/oauth/authorize`,
+          tokenUrl: `${publicUrl}/oauth/token`,
+          refreshUrl: `${publicUrl}/oauth/token`,
+          scopes: { read: "Read the user's own chats, memories and documents", write: "Add to and change the user's own data" },
         },
-      }),
-    },
-    [`${base}/{id}`]: {
-      get: op('get', `Read one ${name} document by id.`, { parameters: [idParam], responses: { 200: { description: 'The document', ...json(stored) }, 404: problem } }),
-      patch: op('update', `Change some fields of a ${name} document; other fields stay.`, {
-        parameters: [idParam],
-        requestBody: { required: true, ...json({ type: 'object', additionalProperties: true, description: 'Fields to set.' }) },
-        responses: { 200: { description: 'Updated', ...json(stored) }, 400: problem, 404: problem },
-        'x-openai-isConsequential': false,
-      }),
-      delete: op('delete', `Delete a ${name} document.`, {
-        parameters: [idParam],
-        responses: { 204: { description: 'Deleted' }, 404: problem },
-        'x-openai-isConsequential': true,
-      }),
+      },
     },
   }
 }
 
 /**
- * The OpenAPI 3.1 document a Custom GPT imports as its Action: one set of operations per
- * collection, each with that collection's schema inlined, the GPT id fixed in the paths, Bearer auth.
+ * The OpenAPI 3.1 document a Custom GPT imports as its Action, made from the catalogue: one POST per
+ * exposed operation (its input as the JSON body), the GPT id fixed in the paths, Bearer auth.
  */
-export function buildActionSpec(input: { gpt: GptView; collections: CollectionView[]; publicUrl: string; version: string }) {
+export function buildActionSpec(input: {
+  gpt: GptView
+  catalogue: Catalogue
+  collections: CollectionView[]
+  exposure: Exposure
+  publicUrl: string
+  version: string
+  /** The GPT has an OAuth app: end users sign in through this service's authorization server. */
+  oauth?: boolean
+  limits?: ActionLimits
+}) {
+  const { gpt, exposure } = input
+  const known = new Set(input.collections.map((collection) => collection.name))
+  const missing = (exposure.collections ?? []).filter((name) => !known.has(name))
+  if (missing.length > 0) {
+    throw ERR.validation(`This GPT has no collection ${missing.map((name) => JSON.stringify(name)).join(', ')}: drop it from collections.`, [
+      { pointer: '/collections', message: `names no collection: ${missing.join(', ')}`, location: 'query' },
+    ])
+  }
+  const names = exposure.collections ?? [...known]
+  const operations = input.catalogue.operations.filter(
+    (operation) => exposure.groups.includes(operation.group) && (names.length > 0 || !takesCollection(operation)),
+  )
   const components: Record<string, JsonValue> = {}
-  const paths: Record<string, unknown> = Object.assign({}, ...input.collections.map((collection) => collectionPaths(input.gpt.id, collection, components)))
-  const names = input.collections.map((collection) => collection.name).join(', ') || 'none yet'
+  const single = names.length === 1 ? input.collections.find((collection) => collection.name === names[0])! : null
+  const offered: Offered = { names, only: single ? { body: embedSchema(single.name, single.schema as JsonObject | null, components) } : null }
+  const paths = Object.fromEntries(operations.map((operation) => [`/v1/gpts/${gpt.id}/actions/${operation.name}`, { post: actionOperation(operation, offered) }]))
+  checkLimits(paths, exposure, input.limits ?? ACTION_LIMITS)
+  const clip = (text: string, max: number) => (text.length <= max ? text : `${text.slice(0, max - 1)}…`)
   return {
     openapi: '3.1.0',
     info: {
-      title: clip(`${input.gpt.name} storage`, 100),
+      title: clip(`${gpt.name} storage`, 100),
       version: input.version,
-      description: clip(`Persistent storage for the GPT "${input.gpt.name}". Collections: ${names}.`, ACTION_LIMITS.summary),
+      description: clip(`Persistent storage for the GPT "${gpt.name}": ${exposure.groups.join(', ')}.`, ACTION_LIMITS.description),
     },
     servers: [{ url: input.publicUrl }],
     paths,
-    components: {
-      schemas: components,
-      securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer' } },
-    },
-    security: [{ bearerAuth: [] }],
+    components: { schemas: components, securitySchemes: input.oauth ? oauthScheme(input.publicUrl) : { bearerAuth: { type: 'http', scheme: 'bearer' } } },
+    security: [input.oauth ? { oauth2: ['read', 'write'] } : { bearerAuth: [] }],
   }
 }

@@ -6,9 +6,10 @@ import { endUserOf } from '../../platform/auth/principal.js'
 import { ERR } from '../../platform/errors.js'
 import { problemResponses } from '../../platform/http/problem.schemas.js'
 import { BEARER_SECURITY } from '../../platform/openapi.plugin.js'
+import { finishedMessage } from './generation.finish.js'
 import type { GenerationService, Started } from './generation.service.js'
 import type { GenerationStreams } from './generation.stream.js'
-import { Message, MessageParams, type MessageView } from './messages.schemas.js'
+import { Message, MessageParams } from './messages.schemas.js'
 import { SessionParams } from './sessions.schemas.js'
 
 interface Deps {
@@ -32,19 +33,6 @@ const SSE_DESCRIPTION =
 function wantsStream(request: FastifyRequest, body: { stream?: boolean }): boolean {
   if (body.stream !== undefined) return body.stream
   return (request.headers.accept ?? '').includes('text/event-stream')
-}
-
-/** Waits for the end of a generation; a failed one is a 502 naming the stored message, which resume continues. */
-async function finishedMessage(started: Started, sessionId: string): Promise<MessageView> {
-  const message = await started.finished
-  if (!message) throw ERR.notFoundDetail('The message was deleted while it was being generated.')
-  if (message.status !== 'complete') {
-    throw ERR.badGateway(`The LLM provider failed: ${message.error_message ?? 'no reason given'}. What was generated is stored; POST /v1/sessions/${sessionId}/resume continues it.`, {
-      message_id: message.id,
-      session_id: sessionId,
-    })
-  }
-  return message
 }
 
 export function generationRoutes({ generation, streams, maxMessageChars }: Deps) {

@@ -60,6 +60,11 @@ export class AppsService {
     return { ...result, items: result.items.map(toAppView) }
   }
 
+  /** Whether the GPT has an OAuth app (its Action spec then declares OAuth). */
+  hasApps(gptId: string): Promise<boolean> {
+    return this.repo.hasApp(gptId)
+  }
+
   async getApp(appId: string, manager: AppManager): Promise<AppView> {
     return toAppView(await this.find(appId, manager))
   }

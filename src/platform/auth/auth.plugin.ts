@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { ERR } from '../errors.js'
 import { tokensEqual } from './api-key.js'
+import { authorizeKey } from './authorize.js'
 import { claimsClientId } from './oauth-access-tokens.js'
 import type { AccountPrincipal, GptPrincipal, KeyPrincipal, Principal, Scope, TokenPrincipal } from './principal.js'
 
@@ -47,7 +48,8 @@ export interface AuthOptions {
 const JWT_SHAPE = /^[\w-]+\.[\w-]+\.[\w-]*$/
 const isJwt = (token: string) => JWT_SHAPE.test(token)
 
-function bearerToken(request: FastifyRequest): string {
+/** The token of `Authorization: Bearer <token>`; 401 (with a Bearer challenge) when there is none. */
+export function bearerToken(request: FastifyRequest): string {
   const header = request.headers.authorization
   if (header === undefined || header === '') throw ERR.unauthorized('Send an API key as `Authorization: Bearer <key>`.')
   const match = /^Bearer +(\S+) *$/i.exec(header)
@@ -98,19 +100,12 @@ export const authPlugin = fp<AuthOptions>(
       const principal: GptPrincipal = oauthToken ? await options.authenticateToken(token) : await options.authenticateKey(token)
       request.principal = principal
       const gptId = (request.params as { gpt_id?: unknown } | undefined)?.gpt_id
-      if (typeof gptId === 'string' && gptId !== principal.gptId) {
-        throw ERR.forbidden(principal.kind === 'key' ? 'This API key belongs to another GPT.' : 'This access token is for another GPT.')
-      }
-      if (principal.agentId !== null && !request.routeOptions.config.agentKeys) {
-        throw ERR.forbidden('This key is bound to an agent: it can only send and read that agent\'s mail, inbox and conversations.')
-      }
-      if (principal.kind === 'token' && principal.endUserId !== null && !request.routeOptions.config.endUsers) {
-        throw ERR.forbidden("An end user's access token cannot use this operation: it reaches only that user's own chats, memories, search and documents.")
-      }
-      const scope = requiredScope(request)
-      if (!principal.scopes.includes(scope)) {
-        throw ERR.forbidden(`This ${principal.kind === 'key' ? 'API key' : 'access token'} lacks the "${scope}" scope.`)
-      }
+      authorizeKey(principal, {
+        gptId: typeof gptId === 'string' ? gptId : undefined,
+        scope: requiredScope(request),
+        agentKeys: request.routeOptions.config.agentKeys,
+        endUsers: request.routeOptions.config.endUsers,
+      })
     })
   },
   { name: 'auth' },
