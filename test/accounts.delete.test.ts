@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { runOperation } from '../src/cli/operations.js'
 import { purgeDeletedAccountsJob } from '../src/modules/accounts/accounts.purge-deleted.job.js'
 import { expectInvalidToken, login, me, PASSWORD, signup, type TestAccount } from './helpers/accounts.js'
+import { connectEndUser, postForm, registerApp } from './helpers/oauth.js'
 import { expectProblem } from './helpers/problem.js'
 import { bearer, createTestApp, injectJson, type TestApp } from './helpers/test-app.js'
 
@@ -55,6 +56,21 @@ describe('DELETE /v1/accounts/me (soft delete)', () => {
     // Kept, not removed: the GPT's data is still stored.
     const { rows } = await t.db.database.pool.query(`select name from collections where gpt_id = 'doomed-gpt'`)
     expect(rows).toEqual([{ name: 'notes' }])
+  })
+
+  it("stops the OAuth tokens and refresh tokens of its GPTs' apps at once", async () => {
+    const setup = await owner('doomed-oauth-gpt')
+    const app = await registerApp(t.app, 'doomed-oauth-gpt', setup.gptKey)
+    const endUser = await connectEndUser(t.app, app, { email: 'doomed-user@example.com', password: 'Doomed-Secret1' })
+    const own = await postForm(t.app, '/oauth/token', { grant_type: 'client_credentials' }, { id: app.client_id, secret: app.client_secret! })
+    const tokens = [endUser.access_token, own.json<{ access_token: string }>().access_token]
+    // Used once, so that each token's state is cached, as on a busy process.
+    for (const token of tokens) expect((await t.app.inject({ url: '/v1/gpts/doomed-oauth-gpt', headers: bearer(token) })).statusCode).toBe(200)
+    expect((await deleteMe(setup.account.key)).statusCode).toBe(204)
+    for (const token of tokens) expectInvalidToken(await t.app.inject({ url: '/v1/gpts/doomed-oauth-gpt', headers: bearer(token) }))
+    const refreshed = await postForm(t.app, '/oauth/token', { grant_type: 'refresh_token', refresh_token: endUser.refresh_token }, { id: app.client_id, secret: app.client_secret! })
+    expect(refreshed.statusCode).toBe(401)
+    expect(refreshed.json()).toMatchObject({ error: 'invalid_client' })
   })
 
   it('keeps the email: a new signup with it is 409 until the purge', async () => {
