@@ -206,8 +206,9 @@ describe("every operation, as alice, aimed at bob's items", () => {
         const response = await injectJson(t.app, method.toUpperCase() as HttpMethod, url, bearer(alice.token), body)
         const label = `${method.toUpperCase()} ${path} (${operationId}): ${response.statusCode} ${response.body.slice(0, 200)}`
         expect(response.statusCode, label).toBeLessThan(500)
-        // 401 only where no GPT credential is taken at all: the operator's and the accounts' own routes.
-        if (!/^\/v1\/(admin|accounts)\/|^\/v1\/gpts$/.test(path)) expect(response.statusCode, label).not.toBe(401)
+        // 401 only where this token is no credential at all: the operator's and the accounts' own routes,
+        // and /mcp (which takes tokens issued for its own audience, not the HTTP API's).
+        if (!/^\/v1\/(admin|accounts)\/|^\/v1\/gpts$|^\/mcp$/.test(path)) expect(response.statusCode, label).not.toBe(401)
         // An id alice sent may come back in the problem (`instance`, `detail`): that tells her nothing.
         const sent = `${url} ${JSON.stringify(body ?? null)}`
         for (const giveaway of giveaways().filter((g) => !sent.includes(g))) expect(response.body, label).not.toContain(giveaway)
