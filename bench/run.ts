@@ -3,6 +3,7 @@
 //     [--maintenance-work-mem 512MB|default] [--vectors random|clustered]
 //   chat: [--requests 50] [--tokens 50] [--token-ms 2]
 //   auth: [--requests 50] (per path; 2000 is a steadier figure)
+//   audit: [--rounds 3] (GET one document with AUDIT=off and on, alternating; --duration per round)
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import { runDocumentsBench } from './documents.bench.js'
@@ -10,6 +11,7 @@ import { runMailBench } from './mail.bench.js'
 import { runSearchBench } from './search.bench.js'
 import { runChatBench } from './chat.bench.js'
 import { runAuthBench } from './auth.bench.js'
+import { runAuditBench } from './audit.bench.js'
 import { ratio } from './lib/stats.js'
 
 const { values, positionals } = parseArgs({
@@ -31,6 +33,7 @@ const { values, positionals } = parseArgs({
     requests: { type: 'string', default: '50' },
     tokens: { type: 'string', default: '50' },
     'token-ms': { type: 'string', default: '2' },
+    rounds: { type: 'string', default: '3' },
     'log-level': { type: 'string', default: 'warn' },
     'postgres-url': { type: 'string', default: process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres' },
   },
@@ -174,6 +177,23 @@ const available: Record<string, () => Promise<object>> = {
       })),
     )
     console.log(`unknown id / known id with a wrong secret: p50 ${report.unknownOverWrongSecret.p50}, p99 ${report.unknownOverWrongSecret.p99}`)
+    return report
+  },
+  async audit() {
+    const report = await runAuditBench({
+      db,
+      postgresUrl: values['postgres-url']!,
+      durationSeconds: Number(values.duration),
+      connections: Number(values.connections),
+      rounds: Number(values.rounds),
+      logLevel: values['log-level']!,
+      log,
+    })
+    console.log(`\naudit on ${db} — GET one document, ${values.connections} connections, ${values.duration} s per round, ${values.rounds} rounds per setting, alternating`)
+    console.table(
+      [...report.off, ...report.on].map((row) => ({ scenario: row.scenario, 'req/s': row.requestsPerSecond, 'p50 ms': row.p50Ms, 'p99 ms': row.p99Ms, 'service CPU ms/request': row.cpuMsPerRequest, 'non-2xx': row.non2xx })),
+    )
+    console.log(`medians, AUDIT=on ÷ AUDIT=off: req/s ${report.getRatio} (the target is ≥ 0.95), p99 ${report.p99Ratio}, service CPU per request ${report.cpuRatio}; audit rows stored: ${report.auditRows}`)
     return report
   },
 }

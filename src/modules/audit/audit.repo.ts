@@ -1,9 +1,24 @@
-import { sql, type Insertable, type Kysely, type Selectable } from 'kysely'
+import { sql, type Kysely, type Selectable } from 'kysely'
+import type { AuditEvent } from '../../platform/audit/audit.js'
 import type { AuditLogTable, Tables } from '../../platform/db/tables.js'
 import type { PageRequest } from '../../platform/http/pagination.js'
 
 export type AuditRow = Selectable<AuditLogTable>
-export type NewAuditRow = Insertable<AuditLogTable>
+
+/** One audit row as a JSON array in insertMany's column order. */
+export type EncodedAuditRow = string & { readonly __brand: 'EncodedAuditRow' }
+
+/**
+ * An event as the row the buffer holds until its batch is written: one flat string rather than an
+ * object graph, since buffered rows live long enough to reach V8's old generation, where every
+ * object is paid for again by each major collection.
+ */
+export function encodeAuditRow(event: AuditEvent, id: string, createdAt: Date): EncodedAuditRow {
+  return JSON.stringify([
+    event.gptId, id, event.accountId, event.principal.kind, event.principal.id, event.action, event.targets, event.status,
+    event.durationMs, event.requestId, event.ip, event.userAgent, event.request, createdAt.toISOString(),
+  ]) as EncodedAuditRow
+}
 
 /** Whose log: one GPT's, or an account's own events with those of the GPTs it owns. */
 export type AuditScope = { gptId: string } | { accountId: string; gptIds: string[] }
@@ -22,20 +37,17 @@ export class AuditRepository {
   constructor(private readonly db: Kysely<Tables>) {}
 
   /**
-   * One INSERT per batch, its columns sent as 14 arrays: a batch of 500 rows binds 14 parameters, not
-   * 7000, which keeps the write cheap for both the service and the database it shares with requests.
+   * One INSERT per batch, sent as one JSON text of encoded rows (see encodeAuditRow): the database
+   * parses it in C, where escaping 14 arrays element by element in JavaScript cost the service more
+   * than the rest of auditing.
    */
-  async insertMany(rows: NewAuditRow[]): Promise<void> {
+  async insertMany(rows: EncodedAuditRow[]): Promise<void> {
     if (rows.length === 0) return
-    const column = <K extends keyof NewAuditRow>(name: K) => rows.map((row) => row[name] ?? null)
     await sql`
       insert into audit_log (gpt_id, id, account_id, principal_kind, principal_id, action, targets, status, duration_ms, request_id, ip, user_agent, request, created_at)
-      select * from unnest(
-        ${column('gpt_id')}::text[], ${column('id')}::uuid[], ${column('account_id')}::uuid[], ${column('principal_kind')}::text[],
-        ${column('principal_id')}::text[], ${column('action')}::text[], ${column('targets')}::jsonb[], ${column('status')}::smallint[],
-        ${column('duration_ms')}::real[], ${column('request_id')}::text[], ${column('ip')}::text[], ${column('user_agent')}::text[],
-        ${column('request')}::jsonb[], ${column('created_at')}::timestamptz[]
-      )`.execute(this.db)
+      select r->>0, (r->>1)::uuid, (r->>2)::uuid, r->>3, r->>4, r->>5, (r->6)::jsonb, (r->>7)::smallint, (r->>8)::real, r->>9, r->>10, r->>11,
+             nullif((r->12)::jsonb, 'null'::jsonb), (r->>13)::timestamptz
+      from json_array_elements(${`[${rows.join(',')}]`}::json) as r`.execute(this.db)
   }
 
   async list(scope: AuditScope, filters: AuditFilters, page: PageRequest & { after: [Date, string] | null }): Promise<AuditRow[]> {

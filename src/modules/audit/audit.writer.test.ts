@@ -1,13 +1,13 @@
 import { Registry } from 'prom-client'
 import { describe, expect, it } from 'vitest'
 import type { AuditEvent } from '../../platform/audit/audit.js'
-import type { AuditRepository, NewAuditRow } from './audit.repo.js'
+import type { AuditRepository, EncodedAuditRow } from './audit.repo.js'
 import { AuditWriter } from './audit.writer.js'
 
 class FakeRepo {
-  batches: NewAuditRow[][] = []
+  batches: EncodedAuditRow[][] = []
   down = false
-  async insertMany(rows: NewAuditRow[]): Promise<void> {
+  async insertMany(rows: EncodedAuditRow[]): Promise<void> {
     if (this.down) throw new Error('database down')
     this.batches.push(rows)
   }
@@ -35,7 +35,7 @@ function writer(repo: FakeRepo, options: { batchSize: number; maxBuffer: number 
   return { writer: made, errors, metric }
 }
 
-const actions = (repo: FakeRepo) => repo.batches.map((batch) => batch.map((row) => row.action))
+const actions = (repo: FakeRepo) => repo.batches.map((batch) => batch.map((row) => (JSON.parse(row) as unknown[])[5]))
 
 describe('AuditWriter', () => {
   it('writes a full batch at once, as one insert, and the rest on flush', async () => {

@@ -1,7 +1,7 @@
 import { Counter, Gauge, type Registry } from 'prom-client'
 import { uuidv7 } from 'uuidv7'
 import type { AuditEvent, AuditSink } from '../../platform/audit/audit.js'
-import type { AuditRepository, NewAuditRow } from './audit.repo.js'
+import { encodeAuditRow, type AuditRepository, type EncodedAuditRow } from './audit.repo.js'
 
 export interface AuditWriterOptions {
   /** How long a row may wait in memory before its batch is written. */
@@ -14,32 +14,13 @@ export interface AuditWriterOptions {
   onError: (error: unknown) => void
 }
 
-function toRow(event: AuditEvent): NewAuditRow {
-  return {
-    gpt_id: event.gptId,
-    id: uuidv7(),
-    account_id: event.accountId,
-    principal_kind: event.principal.kind,
-    principal_id: event.principal.id,
-    action: event.action,
-    targets: JSON.stringify(event.targets),
-    status: event.status,
-    duration_ms: event.durationMs,
-    request_id: event.requestId,
-    ip: event.ip,
-    user_agent: event.userAgent,
-    request: event.request === null ? null : JSON.stringify(event.request),
-    created_at: new Date(),
-  }
-}
-
 /**
  * Buffers audit rows in memory and writes them in batches, off the request path: every `flushMs`, or
  * at once when a batch is full. While the database refuses them the buffer is bounded (the oldest rows
  * are dropped and counted); close() writes what is left.
  */
 export class AuditWriter implements AuditSink {
-  private buffer: NewAuditRow[] = []
+  private buffer: EncodedAuditRow[] = []
   private timer: NodeJS.Timeout | null = null
   private writing: Promise<void> | null = null
   /** The last write failed: wait for the timer rather than retry on every new row. */
@@ -68,7 +49,7 @@ export class AuditWriter implements AuditSink {
   }
 
   record(event: AuditEvent): void {
-    this.buffer.push(toRow(event))
+    this.buffer.push(encodeAuditRow(event, uuidv7(), new Date()))
     this.bound()
     if (this.buffer.length >= this.options.batchSize && !this.failing && this.writing === null) void this.flush()
     else this.schedule()
