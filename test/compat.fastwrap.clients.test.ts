@@ -211,6 +211,36 @@ describe('FastWrap: GET / and /health', () => {
   })
 })
 
+describe('FastWrap: the house settings apply', () => {
+  const apps: TestApp[] = []
+  afterAll(async () => {
+    await Promise.all(apps.map((app) => app.close()))
+  })
+
+  it('SIGNUP=closed → 403, and no account is made', async () => {
+    const closed = await createTestApp({ env: { SIGNUP: 'closed' } })
+    apps.push(closed)
+    const email = freshEmail()
+    const response = await injectJson(closed.app, 'POST', '/auth/signup', {}, { email, password: PASSWORD })
+    expect(response.statusCode, response.body).toBe(403)
+    expect(Object.keys(response.json())).toEqual(['detail'])
+    const login = await injectJson(closed.app, 'POST', '/v1/auth/login', {}, { email, password: PASSWORD })
+    expect(login.statusCode).toBe(401)
+  })
+
+  it('the account\'s key budget runs out → 429 {detail} with Retry-After', async () => {
+    const limited = await createTestApp({ env: { RATE_LIMITS: 'key:2/m' } })
+    apps.push(limited)
+    const signed = await injectJson(limited.app, 'POST', '/auth/signup', {}, { email: freshEmail(), password: PASSWORD })
+    const apiKey = signed.json<{ data: Client }>().data.api_key
+    for (let i = 0; i < 2; i++) expect((await limited.app.inject({ url: '/api/characters', headers: { 'x-api-key': apiKey } })).statusCode).toBe(200)
+    const response = await limited.app.inject({ url: '/api/characters', headers: { 'x-api-key': apiKey } })
+    expect(response.statusCode, response.body).toBe(429)
+    expect(Number(response.headers['retry-after'])).toBeGreaterThan(0)
+    expect(Object.keys(response.json())).toEqual(['detail'])
+  })
+})
+
 describe('COMPAT without fastwrap', () => {
   let plain: TestApp
   beforeAll(async () => {
