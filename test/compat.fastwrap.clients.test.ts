@@ -204,6 +204,24 @@ describe('FastWrap: an account made through the house API', () => {
   })
 })
 
+describe('FastWrap: the audit log', () => {
+  it('records the client\'s requests and identity events in its account\'s log, without secrets', async () => {
+    const client = await signup()
+    expect((await call('POST', '/api/characters', { agent_role: 'Audited role' }, client.api_key)).statusCode).toBe(201)
+    const fresh = (await call('POST', '/clients/me/regenerate-key', undefined, client.api_key)).json<{ api_key: string }>().api_key
+    await t.services.auditWriter!.flush()
+    const log = await injectJson(t.app, 'GET', '/v1/accounts/me/audit?limit=200', bearer(fresh))
+    expect(log.statusCode, log.body).toBe(200)
+    const rows = log.json<{ audit: { action: string; principal: { kind: string } }[] }>().audit
+    const actions = rows.map((row) => row.action)
+    expect(actions).toEqual(expect.arrayContaining(['signup', 'fastWrapCreateCharacter', 'account.key_rotated', 'fastWrapRegenerateKey']))
+    expect(rows.find((row) => row.action === 'fastWrapCreateCharacter')!.principal.kind).toBe('account')
+    expect(log.body).not.toContain(PASSWORD)
+    expect(log.body).not.toContain(client.api_key)
+    expect(log.body).not.toContain(fresh)
+  })
+})
+
 describe('FastWrap: GET / and /health', () => {
   it('add FastWrap\'s fields beside the house\'s', async () => {
     expect((await t.app.inject({ url: '/health' })).json()).toMatchObject({ status: 'ok', Health: 'OK' })
