@@ -46,6 +46,8 @@ import { agentMailReadRoutes } from './compat/agentmail/agentmail.read.routes.js
 import { agentMailRoutes } from './compat/agentmail/agentmail.routes.js'
 import { agentMailUserRoutes } from './compat/agentmail/agentmail.users.routes.js'
 import { chatStoreRoutes } from './compat/chatstore/chatstore.routes.js'
+import { fastWrapClientRoutes } from './compat/fastwrap/fastwrap.clients.routes.js'
+import { fastWrapRoutes } from './compat/fastwrap/fastwrap.routes.js'
 import { servedSurfaces } from './compat/surfaces.js'
 import type { EventBus } from './platform/events/event-bus.js'
 import type { Services } from './services.js'
@@ -187,6 +189,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     await app.register(agentMailReadRoutes({ agents, mail, conversations, maxPageSize: config.maxPageSize }))
     await app.register(agentMailCliRoutes())
     await app.register(agentMailUserRoutes({ objects: services.objects }))
+  }
+  if (compat.includes('fastwrap')) {
+    const { accounts, gpts, characters, sessions, generation, memories, search } = services
+    await app.register(fastWrapClientRoutes({ accounts, gpts }))
+    const limits = { maxMessageChars: config.maxMessageChars, maxMemoryChars: config.maxMemoryChars }
+    await app.register(fastWrapRoutes({ accounts, gpts, characters, sessions, generation, memories, search, limits }))
   }
   app.log.info({ compat, not_available_yet: notYet }, 'compatibility surfaces')
   // No admin token, no admin API: its routes do not exist (404).

@@ -245,7 +245,7 @@ describe('object store: rate limits answer 429 with Retry-After', () => {
 describe('COMPAT', () => {
   it('by default serves the built surfaces and logs the others as not available yet', () => {
     const line = t.logs.find((entry) => entry.msg === 'compatibility surfaces')
-    expect(line).toMatchObject({ compat: ['objectstore', 'agentmail', 'chatstore'], not_available_yet: ['adapter', 'fastwrap'] })
+    expect(line).toMatchObject({ compat: ['objectstore', 'fastwrap', 'agentmail', 'chatstore'], not_available_yet: ['adapter'] })
   })
 })
 

@@ -28,6 +28,7 @@ describe('CORS_ORIGINS with a list', () => {
     expect(response.headers['access-control-allow-credentials']).toBe('true')
     expect(String(response.headers['access-control-allow-methods'])).toMatch(/POST/)
     expect(String(response.headers['access-control-allow-headers']).toLowerCase()).toMatch(/authorization.*content-type|content-type.*authorization/)
+    expect(String(response.headers['access-control-allow-headers']).toLowerCase()).toContain('x-api-key')
     expect(response.headers.vary).toMatch(/Origin/)
   })
 

@@ -20,6 +20,7 @@ export function compatHealthExtras(surfaces: readonly CompatSurface[], startedAt
   const objectStore = surfaces.includes('objectstore')
   const chatStore = surfaces.includes('chatstore')
   const agentMail = surfaces.includes('agentmail')
+  const fastWrap = surfaces.includes('fastwrap')
   const service = objectStore ? { service: SERVICE_NAME } : {}
   return {
     health: () => {
@@ -27,7 +28,8 @@ export function compatHealthExtras(surfaces: readonly CompatSurface[], startedAt
       const uptime = chatStore
         ? { start_time: startedAt.toISOString(), current_time: at.toISOString(), uptime: uptimeText(at.getTime() - startedAt.getTime()) }
         : {}
-      return { ...service, ...uptime }
+      // FastWrap's health answer was one field.
+      return { ...service, ...uptime, ...(fastWrap ? { Health: 'OK' } : {}) }
     },
     // The object store's root document: its service name and where its docs and health are (the
     // house's landing already gives the version).
@@ -35,6 +37,8 @@ export function compatHealthExtras(surfaces: readonly CompatSurface[], startedAt
       ...(objectStore ? { ...service, docs: '/docs', health: '/health' } : {}),
       // The agent-messaging demo's welcome line.
       ...(agentMail ? { message: 'FastAPI PostgreSQL Demo API' } : {}),
+      // FastWrap's service info named the service in its own capitalised fields.
+      ...(fastWrap ? { Title: SERVICE_NAME, Status: 'ok' } : {}),
     }),
     live: () => service,
     ready: () => service,

@@ -10,6 +10,8 @@ export interface OpenApiOptions {
 
 /** Route metadata that places a route in the OpenAPI document. */
 export const BEARER_SECURITY = [{ bearerAuth: [] }]
+/** FastWrap's header: the account key in `X-API-Key` (docs/compat.md). */
+export const API_KEY_HEADER_SECURITY = [{ apiKeyHeader: [] }]
 
 /**
  * Everything /docs loads comes from this service. Unlike the plugin's default policy there is no
@@ -47,6 +49,7 @@ export const openApiPlugin = fp<OpenApiOptions>(
         components: {
           securitySchemes: {
             bearerAuth: { type: 'http', scheme: 'bearer', description: 'An API key `ak_<id>_<secret>` (or the admin token on /v1/admin).' },
+            apiKeyHeader: { type: 'apiKey', in: 'header', name: 'X-API-Key', description: 'An account key `ak_<id>_<secret>` (the FastWrap routes).' },
           },
         },
       },

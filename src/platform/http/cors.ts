@@ -23,7 +23,8 @@ export async function registerCors(app: FastifyInstance, origins: string[] | '*'
   if (origins === null) return
   const common = {
     methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'],
-    allowedHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key', 'If-Match', 'Last-Event-ID', 'X-Request-Id'],
+    // X-API-Key: FastWrap's clients send their key there (docs/compat.md).
+    allowedHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key', 'If-Match', 'Last-Event-ID', 'X-API-Key', 'X-Request-Id'],
     exposedHeaders: EXPOSED_HEADERS,
     maxAge: 600,
     optionsSuccessStatus: 204,
