@@ -37,7 +37,8 @@ export function actionRoutes({ gpts, collections, catalogue, publicUrl, version,
         schema: {
           tags: ['gpts'],
           operationId: 'getGptActionSpec',
-          summary: 'An OpenAPI 3.1 document to import as this GPT\'s Action (documents, memories, search, chat, mail as chosen)',
+          summary: 'An OpenAPI 3.1 document to import as this GPT\'s Action (documents, memories, search, chat, mail as its action_exposure chooses)',
+          description: 'What it offers is the GPT\'s `action_exposure` setting (`PATCH /v1/gpts/{gpt_id}`); the URL takes no query string.',
           params: GptParams,
           querystring: Type.Object({}, { additionalProperties: false }),
           response: {
