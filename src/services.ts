@@ -55,6 +55,7 @@ import { AuditRepository } from './modules/audit/audit.repo.js'
 import { AuditService } from './modules/audit/audit.service.js'
 import { AuditWriter } from './modules/audit/audit.writer.js'
 import { buildCatalogue, type Catalogue } from './modules/catalogue/catalogue.js'
+import { exposureCheck } from './modules/actions/actions.exposure.js'
 import { OAuthAccessTokens } from './platform/auth/oauth-access-tokens.js'
 import { AppsRepository } from './modules/oauth/apps.repo.js'
 import { AppsService } from './modules/oauth/apps.service.js'
@@ -151,7 +152,11 @@ export function createServices({ database, config, events, log, embeddings, jobs
       })
     : null
   const auditSink = auditWriter ?? NO_AUDIT
-  const gpts = new GptsService(new GptsRepository(database.db), config, (gptId) => keyCache.forgetGpt(gptId))
+  const gpts = new GptsService(new GptsRepository(database.db), config, {
+    afterDelete: (gptId) => keyCache.forgetGpt(gptId),
+    // The catalogue is built from services made below; a GPT is changed only once they all exist.
+    checkExposure: (gpt, exposure) => checkExposure(gpt, exposure),
+  })
   const onBackgroundError = (error: unknown) => log.warn({ err: error }, 'background write failed')
   const agents = new AgentsService(new AgentsRepository(database.db), config, (_gptId, agentId) => keyCache.forgetAgent(agentId))
   const keys = new KeysService(new KeysRepository(database.db), gpts, agents, keyCache, {
@@ -254,6 +259,7 @@ export function createServices({ database, config, events, log, embeddings, jobs
     resources,
   }
   const catalogue = buildCatalogue({ collections, objects, memories, search, sessions, messages, generation, mail, conversations }, config)
+  const checkExposure = exposureCheck(catalogue, collections)
   return {
     catalogue,
     oauth,

@@ -4,7 +4,7 @@ import { ACTION_LIMITS, buildActionSpec } from '../src/modules/actions/actions.s
 import { buildCatalogue } from '../src/modules/catalogue/catalogue.js'
 import { AppError } from '../src/platform/errors.js'
 import { expectProblem } from './helpers/problem.js'
-import { bearer, createGptWithKey, createTestApp, type TestApp } from './helpers/test-app.js'
+import { bearer, createGptWithKey, createTestApp, injectJson, type TestApp } from './helpers/test-app.js'
 
 /** The per-GPT Action spec made from the catalogue: valid OpenAPI 3.1, within GPT Actions' limits, the choice of parts. */
 
@@ -44,8 +44,14 @@ afterAll(async () => {
   await t.close()
 })
 
-async function fetchSpec(gpt: string, query = ''): Promise<Spec> {
-  const response = await t.app.inject({ url: `/v1/gpts/${gpt}/openapi.json${query}` })
+/** Stores the GPT's choice through its admin key (null: back to the defaults). */
+async function expose(gpt: string, exposure: { parts: string[]; collections: string[] | null } | null): Promise<void> {
+  const response = await injectJson(t.app, 'PATCH', `/v1/gpts/${gpt}`, bearer(tokens[gpt]!), { action_exposure: exposure })
+  expect(response.statusCode, response.body).toBe(200)
+}
+
+async function fetchSpec(gpt: string): Promise<Spec> {
+  const response = await t.app.inject({ url: `/v1/gpts/${gpt}/openapi.json` })
   expect(response.statusCode, response.body).toBe(200)
   return response.json<Spec>()
 }
@@ -60,8 +66,12 @@ describe.each([
   { gpt: 'one-gpt', collections: 1 },
   { gpt: 'many-gpt', collections: 40 },
 ])('a GPT with $collections collections', ({ gpt, collections }) => {
-  it.each(['', '?expose=collections,memories,search,chat,mail'])('spec%s: valid OpenAPI 3.1 within every GPT Actions limit', async (query) => {
-    const spec = await fetchSpec(gpt, query)
+  it.each([
+    { name: 'the defaults', parts: null },
+    { name: 'every part', parts: ['collections', 'memories', 'search', 'chat', 'mail'] },
+  ])('spec with $name: valid OpenAPI 3.1 within every GPT Actions limit', async ({ parts }) => {
+    await expose(gpt, parts === null ? null : { parts, collections: null })
+    const spec = await fetchSpec(gpt)
     const result = await new Validator().validate(spec as never)
     expect(result.errors ?? []).toEqual([])
     expect(spec.openapi).toBe('3.1.0')
@@ -78,7 +88,7 @@ describe.each([
     expect(new Set(ids).size).toBe(ids.length)
     expect(ids.includes('create_document')).toBe(collections > 0)
     expect(ids).toEqual(expect.arrayContaining(['list_collections', 'remember', 'recall', 'search']))
-    expect(ids.includes('send_mail')).toBe(query !== '')
+    expect(ids.includes('send_mail')).toBe(parts !== null)
     if (collections > 0) {
       const collection = spec.paths[`/v1/gpts/${gpt}/actions/list_documents`]!.post.requestBody.content['application/json'].schema.properties.collection!
       expect(collection.enum).toHaveLength(collections)
@@ -89,7 +99,8 @@ describe.each([
 
 describe('what a spec offers', () => {
   it('marks consequential operations, uses PUBLIC_URL and Bearer, holds no secrets', async () => {
-    const spec = await fetchSpec('one-gpt', '?expose=collections,memories,mail')
+    await expose('one-gpt', { parts: ['collections', 'memories', 'mail'], collections: null })
+    const spec = await fetchSpec('one-gpt')
     const flag = (id: string) => spec.paths[`/v1/gpts/one-gpt/actions/${id}`]!.post['x-openai-isConsequential']
     expect([flag('delete_document'), flag('forget'), flag('send_mail')]).toEqual([true, true, true])
     expect([flag('create_document'), flag('list_documents'), flag('remember')]).toEqual([false, false, false])
@@ -99,6 +110,7 @@ describe('what a spec offers', () => {
   })
 
   it("takes a single collection's schema as the document of create_document", async () => {
+    await expose('one-gpt', null)
     const spec = await fetchSpec('one-gpt')
     const body = spec.paths['/v1/gpts/one-gpt/actions/create_document']!.post.requestBody.content['application/json'].schema.properties.document
     expect(body).toEqual({
@@ -110,18 +122,20 @@ describe('what a spec offers', () => {
   })
 
   it('offers only the parts and collections chosen', async () => {
-    const spec = await fetchSpec('many-gpt', '?expose=collections&collections=collection-with-a-longish-name-03,collection-with-a-longish-name-07')
+    await expose('many-gpt', { parts: ['collections'], collections: ['collection-with-a-longish-name-03', 'collection-with-a-longish-name-07'] })
+    const spec = await fetchSpec('many-gpt')
     const ids = Object.values(spec.paths).map((item) => item.post.operationId)
     expect(ids.sort()).toEqual(['create_document', 'delete_document', 'get_document', 'list_collections', 'list_documents', 'query_documents', 'update_document'])
     const collection = spec.paths['/v1/gpts/many-gpt/actions/get_document']!.post.requestBody.content['application/json'].schema.properties.collection!
     expect(collection.enum).toEqual(['collection-with-a-longish-name-03', 'collection-with-a-longish-name-07'])
-    const mail = await fetchSpec('zero-gpt', '?expose=mail')
+    await expose('zero-gpt', { parts: ['mail'], collections: null })
+    const mail = await fetchSpec('zero-gpt')
     expect(Object.values(mail.paths).map((item) => item.post.operationId).sort()).toEqual(['list_conversations', 'mark_read', 'read_inbox', 'send_mail'])
   })
 
   it.each([
-    { url: '/v1/gpts/one-gpt/openapi.json?collections=diary,nope', status: 422, detail: /no collection "nope": drop it/ },
-    { url: '/v1/gpts/one-gpt/openapi.json?expose=memories,files', status: 422, detail: /not valid|must match/ },
+    // The choice is the GPT's stored setting, not the URL's: a query string is refused, not ignored.
+    { url: '/v1/gpts/one-gpt/openapi.json?expose=memories', status: 422, detail: /./ },
     { url: '/v1/gpts/one-gpt/openapi.json?other=1', status: 422, detail: /./ },
     { url: '/v1/gpts/no-such-gpt/openapi.json', status: 404, detail: /./ },
     { url: '/v1/gpts/bad%20id/openapi.json', status: 422, detail: /./ },
@@ -133,18 +147,18 @@ describe('what a spec offers', () => {
 
   it('refuses a choice past the operation limit with a 422 naming what to drop', () => {
     const catalogue = buildCatalogue(t.services, t.config)
-    const gpt = { id: 'g', name: 'G', description: null, created_at: '', updated_at: '' }
+    const gpt = { id: 'g', name: 'G', description: null, action_exposure: { parts: [], collections: null }, created_at: '', updated_at: '' }
     const build = () =>
       buildActionSpec({
         gpt,
         catalogue,
         collections: [],
-        exposure: { groups: ['memories', 'search', 'mail'], collections: null },
+        exposure: { parts: ['memories', 'search', 'mail'], collections: null },
         publicUrl: 'https://x.example',
         version: '1',
         limits: { ...ACTION_LIMITS, operations: 8 },
       })
     expect(build).toThrow(AppError)
-    expect(build).toThrow(/9 operations; GPT Actions take at most 8\. Drop one of the parts in expose \(memories, search, mail\)/)
+    expect(build).toThrow(/9 operations; GPT Actions take at most 8\. Drop one of the parts in action_exposure.parts \(memories, search, mail\)/)
   })
 })

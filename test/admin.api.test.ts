@@ -70,6 +70,7 @@ describe('admin GPTs', () => {
       id: 'alpha',
       name: 'Alpha',
       description: 'The first',
+      action_exposure: { parts: ['collections', 'memories', 'search'], collections: null },
       created_at: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/),
       updated_at: gpt.created_at,
     })

@@ -97,7 +97,19 @@ describe('agentstore (in process)', () => {
     expect(keys.filter((key) => key.name !== 'seed' && key.revoked_at === null)).toHaveLength(1)
   }, 120_000)
 
+  it("chooses what a GPT's Action spec offers, and goes back to the defaults", async () => {
+    const chosen = await cli('gpt', 'expose', 'test-gpt', '--parts', 'collections,mail', '--collections', 'notes')
+    expect(chosen.stdout).toBe('GPT test-gpt: its Action spec offers collections, mail (collections: notes).\n')
+    expect((await cli('gpt', 'expose', 'test-gpt', '--defaults')).stdout).toBe(
+      'GPT test-gpt: its Action spec offers collections, memories, search (collections: all).\n',
+    )
+  }, 60_000)
+
   it.each([
+    { args: ['gpt', 'expose', 'test-gpt'], message: /give either --parts or --defaults/ },
+    { args: ['gpt', 'expose', 'test-gpt', '--parts', 'memories,files'], message: /Invalid arguments for gpt\.update/ },
+    { args: ['gpt', 'expose', 'test-gpt', '--parts', 'collections', '--collections', 'nope'], message: /no collection "nope": drop it from action_exposure\.collections/ },
+    { args: ['gpt', 'expose', 'no-such-gpt', '--defaults'], message: /GPT "no-such-gpt" not found/ },
     { args: ['gpt', 'create', 'bad id!', '--name', 'x'], message: /Invalid arguments for gpt\.create[\s\S]*\/id: must match pattern/ },
     { args: ['key', 'create', 'no-such-gpt'], message: /GPT "no-such-gpt" not found/ },
     { args: ['key', 'create', 'test-gpt', '--scopes', 'read,sudo'], message: /Invalid arguments for key\.create/ },

@@ -60,6 +60,19 @@ function program(env: Env, envFile: string | null): Command {
     .action(run('gpt.create', (id: string, options: { name: string; description?: string }) => ({ id, ...options })))
   gpt.command('list').action(run('gpt.list', () => ({})))
   gpt
+    .command('expose')
+    .description("choose what the GPT's Action spec offers (checked against GPT Actions' limits)")
+    .argument('<gpt_id>')
+    .option('--parts <list>', 'comma-separated: collections, memories, search, chat, mail')
+    .option('--collections <list>', 'comma-separated collection names the document operations offer (default: all)')
+    .option('--defaults', 'back to the defaults (collections, memories, search; every collection)')
+    .action(async function (this: Command, gptId: string, options: { parts?: string; collections?: string; defaults?: boolean }) {
+      if ((options.parts === undefined) === (options.defaults === undefined)) throw new UsageError('give either --parts or --defaults')
+      const list = (text: string) => text.split(',').filter((item) => item !== '')
+      const exposure = options.parts === undefined ? null : { parts: list(options.parts), collections: options.collections === undefined ? null : list(options.collections) }
+      await run('gpt.update', () => ({ gpt_id: gptId, action_exposure: exposure })).call(this)
+    })
+  gpt
     .command('delete')
     .argument('<gpt_id>')
     .option('--yes', 'confirm: deletes the GPT and all its data')

@@ -5,7 +5,7 @@ import { migrateToLatest, migrationStatus } from '../platform/db/migrate.js'
 import { generatePassword } from '../platform/auth/password.js'
 import { ERR } from '../platform/errors.js'
 import { allPages } from '../platform/http/pagination.js'
-import { CreateGptBody } from '../modules/gpts/gpts.schemas.js'
+import { CreateGptBody, UpdateGptBody } from '../modules/gpts/gpts.schemas.js'
 import { CreateKeyBody, KeyParams } from '../modules/keys/keys.schemas.js'
 import type { Services } from '../services.js'
 import { mcpRequest, McpRequestArgs } from './mcp.js'
@@ -39,6 +39,10 @@ export const operations = {
   'gpt.list': op({
     args: Type.Object({}),
     run: (ctx) => allPages((cursor) => ctx.services.gpts.listGpts({ cursor, limit: 200 })),
+  }),
+  'gpt.update': op({
+    args: Type.Object({ gpt_id: Type.String(), ...UpdateGptBody.properties }, { additionalProperties: false }),
+    run: (ctx, { gpt_id, ...input }) => ctx.services.gpts.updateGpt(gpt_id, input),
   }),
   'gpt.delete': op({
     args: Type.Object({ gpt_id: Type.String() }),

@@ -27,6 +27,10 @@ const createdKey = (key: CreatedKeyView) =>
 export const formatters: { [N in OperationName]: (result: never) => string } = {
   'gpt.create': (gpt: GptView) => `Created GPT ${gpt.id} (${gpt.name}).\nNext: ${cliCommand()} key create ${gpt.id}\n`,
   'gpt.list': (gpts: GptView[]) => table([['ID', 'NAME', 'CREATED'], ...gpts.map((g) => [g.id, g.name, g.created_at])]),
+  'gpt.update': (gpt: GptView) =>
+    `GPT ${gpt.id}: its Action spec offers ${gpt.action_exposure.parts.join(', ')}` +
+    (gpt.action_exposure.parts.includes('collections') ? ` (collections: ${gpt.action_exposure.collections?.join(', ') ?? 'all'})` : '') +
+    '.\n',
   'gpt.delete': (result: { deleted: string }) => `Deleted GPT ${result.deleted} and all its data.\n`,
   'key.create': createdKey,
   'key.list': (keys: KeyView[]) => table([['ID', 'NAME', 'SCOPES', 'EXPIRES', 'STATE', 'LAST USED'], ...keys.map(keyLine)]),

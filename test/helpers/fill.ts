@@ -17,6 +17,7 @@ export async function fillEveryTable(t: TestApp, gptId = 'fill-gpt'): Promise<vo
     return response.json() as Record<string, unknown>
   }
   await call('POST', `/v1/gpts/${gptId}/collections`, { name: 'notes' })
+  await call('PATCH', `/v1/gpts/${gptId}`, { action_exposure: { parts: ['collections', 'mail'], collections: ['notes'] } })
   await call('POST', `/v1/gpts/${gptId}/collections/notes/objects`, { data: { title: 'first', body: 'a note to back up' } }, { 'idempotency-key': 'fill-1' })
   const [a, b] = [await call('POST', `/v1/gpts/${gptId}/agents`, { name: 'alice' }), await call('POST', `/v1/gpts/${gptId}/agents`, { name: 'bob' })]
   const conversation = await call('POST', `/v1/gpts/${gptId}/conversations`, { title: 'planning' })

@@ -2,16 +2,15 @@ import type { FastifyInstance } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { keyPrincipal } from '../../platform/auth/auth.plugin.js'
-import { allPages } from '../../platform/http/pagination.js'
 import { problemResponses } from '../../platform/http/problem.schemas.js'
 import { BEARER_SECURITY } from '../../platform/openapi.plugin.js'
 import type { Catalogue } from '../catalogue/catalogue.js'
-import { GROUPS, type Group } from '../catalogue/catalogue.types.js'
 import type { CollectionsService } from '../collections/collections.service.js'
 import { GptId, GptParams } from '../gpts/gpts.schemas.js'
 import type { GptsService } from '../gpts/gpts.service.js'
 import { callForAction } from './actions.call.js'
-import { buildActionSpec, DEFAULT_GROUPS } from './actions.spec.js'
+import { currentExposure } from './actions.exposure.js'
+import { buildActionSpec } from './actions.spec.js'
 
 interface Deps {
   gpts: GptsService
@@ -23,26 +22,9 @@ interface Deps {
   hasOAuthApp: (gptId: string) => Promise<boolean>
 }
 
-const GROUP = `(?:${GROUPS.join('|')})`
-const NAME = '[A-Za-z0-9_-]{1,64}'
-const SpecQuery = Type.Object(
-  {
-    expose: Type.Optional(
-      Type.String({
-        pattern: `^${GROUP}(?:,${GROUP})*$`,
-        description: `The parts the spec offers, comma-separated: ${GROUPS.join(', ')} (default ${DEFAULT_GROUPS.join(',')}).`,
-      }),
-    ),
-    collections: Type.Optional(
-      Type.String({ pattern: `^(?:${NAME}(?:,${NAME})*)?$`, maxLength: 8192, description: 'The collections the document operations offer, comma-separated (default: all).' }),
-    ),
-  },
-  { additionalProperties: false },
-)
-
 /**
- * GET /v1/gpts/{gpt_id}/openapi.json: public (a GPT builder pastes its URL), holds no secrets; its
- * query string is this GPT's choice of what the Action offers. POST …/actions/{operation} runs one
+ * GET /v1/gpts/{gpt_id}/openapi.json: public (a GPT builder pastes its URL), holds no secrets; what
+ * it offers is the GPT's stored choice (its action_exposure). POST …/actions/{operation} runs one
  * catalogue operation for an Action, its answer kept within what Actions accept.
  */
 export function actionRoutes({ gpts, collections, catalogue, publicUrl, version, hasOAuthApp }: Deps) {
@@ -55,9 +37,10 @@ export function actionRoutes({ gpts, collections, catalogue, publicUrl, version,
         schema: {
           tags: ['gpts'],
           operationId: 'getGptActionSpec',
-          summary: 'An OpenAPI 3.1 document to import as this GPT\'s Action (documents, memories, search, chat, mail as chosen)',
+          summary: 'An OpenAPI 3.1 document to import as this GPT\'s Action (documents, memories, search, chat, mail as its action_exposure chooses)',
+          description: 'What it offers is the GPT\'s `action_exposure` setting (`PATCH /v1/gpts/{gpt_id}`); the URL takes no query string.',
           params: GptParams,
-          querystring: SpecQuery,
+          querystring: Type.Object({}, { additionalProperties: false }),
           response: {
             200: Type.Object({}, { additionalProperties: true, description: 'OpenAPI 3.1 document' }),
             ...problemResponses(404, 422),
@@ -65,14 +48,10 @@ export function actionRoutes({ gpts, collections, catalogue, publicUrl, version,
         },
       },
       async (request) => {
-        const gptId = request.params.gpt_id
-        const gpt = await gpts.getGpt(gptId)
-        const all = await allPages((cursor) => collections.listCollections(gptId, { cursor, limit: 200 }))
-        const { expose, collections: chosen } = request.query
-        const groups = expose === undefined ? DEFAULT_GROUPS : GROUPS.filter((group: Group) => expose.split(',').includes(group))
-        const names = chosen === undefined ? null : chosen.split(',').filter((name) => name !== '')
-        const oauth = await hasOAuthApp(gptId)
-        return buildActionSpec({ gpt, catalogue, collections: all, exposure: { groups, collections: names }, publicUrl, version, oauth })
+        const gpt = await gpts.getGpt(request.params.gpt_id)
+        const { all, exposure } = await currentExposure(collections, gpt)
+        const oauth = await hasOAuthApp(gpt.id)
+        return buildActionSpec({ gpt, catalogue, collections: all, exposure, publicUrl, version, oauth })
       },
     )
 

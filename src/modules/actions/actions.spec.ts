@@ -2,22 +2,14 @@ import type { JsonObject, JsonValue } from '../../platform/db/tables.js'
 import { ERR } from '../../platform/errors.js'
 import { BUDGET_NOTE } from '../catalogue/budget.js'
 import { plainSchema, type Catalogue } from '../catalogue/catalogue.js'
-import type { Group, Operation } from '../catalogue/catalogue.types.js'
+import type { Operation } from '../catalogue/catalogue.types.js'
 import type { CollectionView } from '../collections/collections.schemas.js'
-import type { GptView } from '../gpts/gpts.schemas.js'
+import type { ActionExposureView, GptView } from '../gpts/gpts.schemas.js'
 import { embedSchema } from './actions.embed.js'
 
 /** GPT Actions' limits (OpenAI's production notes): a spec past them is refused or cut by the GPT editor. */
 export const ACTION_LIMITS = { operations: 30, operationId: /^[A-Za-z0-9_-]{1,64}$/, summary: 300, description: 300, parameterDescription: 700 }
 export type ActionLimits = typeof ACTION_LIMITS
-
-/** What a GPT's spec offers: which parts, and which collections (null: all of them). */
-export interface Exposure {
-  groups: Group[]
-  collections: string[] | null
-}
-/** A typical GPT stores documents, remembers, and searches; chat history and agent mail are asked for. */
-export const DEFAULT_GROUPS: Group[] = ['collections', 'memories', 'search']
 
 type Json = Record<string, unknown>
 
@@ -72,26 +64,26 @@ function actionOperation(operation: Operation, offered: Offered): Json {
 }
 
 /** Refuses a spec past a limit, naming what to leave out. */
-function checkLimits(paths: Record<string, { post: Json }>, exposure: Exposure, limits: ActionLimits): void {
-  const operations = Object.values(paths).map((item) => item.post)
-  if (operations.length > limits.operations) {
+function checkLimits(offered: [Operation, Json][], exposure: ActionExposureView, limits: ActionLimits): void {
+  if (offered.length > limits.operations) {
     throw ERR.validation(
-      `The spec would have ${operations.length} operations; GPT Actions take at most ${limits.operations}. Drop one of the parts in expose (${exposure.groups.join(', ')}).`,
-      [{ pointer: '/expose', message: `gives ${operations.length} operations, more than ${limits.operations}`, location: 'query' }],
+      `The spec would have ${offered.length} operations; GPT Actions take at most ${limits.operations}. Drop one of the parts in action_exposure.parts (${exposure.parts.join(', ')}).`,
+      [{ pointer: '/action_exposure/parts', message: `gives ${offered.length} operations, more than ${limits.operations}`, location: 'body' }],
     )
   }
-  for (const operation of operations) {
-    const id = String(operation.operationId)
+  for (const [{ name, group }, operation] of offered) {
     const long = [
-      ...(limits.operationId.test(id) ? [] : [[`operationId`, id]]),
+      ...(limits.operationId.test(name) ? [] : [[`operationId`, name]]),
       ...(String(operation.summary).length > limits.summary ? [['summary', String(operation.summary)]] : []),
       ...(String(operation.description).length > limits.description ? [['description', String(operation.description)]] : []),
       ...descriptions(operation.requestBody, 'requestBody').filter(([, text]) => text.length > limits.parameterDescription),
     ]
     if (long.length > 0) {
-      throw ERR.validation(`The operation ${id} would break GPT Actions' limits (${long.map(([at]) => at).join(', ')}): leave its part out of expose.`, [
-        { pointer: '/expose', message: `${id} is over a GPT Actions limit`, location: 'query' },
-      ])
+      const instead = group === 'collections' ? ', or choose other collections in action_exposure.collections' : ''
+      throw ERR.validation(
+        `The operation ${name} would break GPT Actions' limits (${long.map(([at]) => at).join(', ')}): drop ${group} from action_exposure.parts${instead}.`,
+        [{ pointer: '/action_exposure/parts', message: `${name} (of ${group}) is over a GPT Actions limit`, location: 'body' }],
+      )
     }
   }
 }
@@ -114,6 +106,40 @@ function oauthScheme(publicUrl: string) {
 }
 
 /**
+ * The operations a GPT's Action offers for this exposure, as OpenAPI paths and the schemas they
+ * refer to; a choice past GPT Actions' limits, or naming a collection the GPT does not have, is
+ * refused with a 422 naming what to drop.
+ */
+export function actionPaths(input: {
+  gptId: string
+  catalogue: Catalogue
+  collections: CollectionView[]
+  exposure: ActionExposureView
+  limits?: ActionLimits
+}) {
+  const { exposure } = input
+  const known = new Set(input.collections.map((collection) => collection.name))
+  const missing = (exposure.collections ?? []).filter((name) => !known.has(name))
+  if (missing.length > 0) {
+    throw ERR.validation(
+      `This GPT has no collection ${missing.map((name) => JSON.stringify(name)).join(', ')}: drop it from action_exposure.collections.`,
+      [{ pointer: '/action_exposure/collections', message: `names no collection: ${missing.join(', ')}`, location: 'body' }],
+    )
+  }
+  const names = exposure.collections ?? [...known]
+  const operations = input.catalogue.operations.filter(
+    (operation) => exposure.parts.includes(operation.group) && (names.length > 0 || !takesCollection(operation)),
+  )
+  const components: Record<string, JsonValue> = {}
+  const single = names.length === 1 ? input.collections.find((collection) => collection.name === names[0])! : null
+  const offered: Offered = { names, only: single ? { body: embedSchema(single.name, single.schema as JsonObject | null, components) } : null }
+  const built = operations.map((operation): [Operation, Json] => [operation, actionOperation(operation, offered)])
+  checkLimits(built, exposure, input.limits ?? ACTION_LIMITS)
+  const paths = Object.fromEntries(built.map(([operation, post]) => [`/v1/gpts/${input.gptId}/actions/${operation.name}`, { post }]))
+  return { paths, components }
+}
+
+/**
  * The OpenAPI 3.1 document a Custom GPT imports as its Action, made from the catalogue: one POST per
  * exposed operation (its input as the JSON body), the GPT id fixed in the paths, Bearer auth.
  */
@@ -121,7 +147,7 @@ export function buildActionSpec(input: {
   gpt: GptView
   catalogue: Catalogue
   collections: CollectionView[]
-  exposure: Exposure
+  exposure: ActionExposureView
   publicUrl: string
   version: string
   /** The GPT has an OAuth app: end users sign in through this service's authorization server. */
@@ -129,29 +155,14 @@ export function buildActionSpec(input: {
   limits?: ActionLimits
 }) {
   const { gpt, exposure } = input
-  const known = new Set(input.collections.map((collection) => collection.name))
-  const missing = (exposure.collections ?? []).filter((name) => !known.has(name))
-  if (missing.length > 0) {
-    throw ERR.validation(`This GPT has no collection ${missing.map((name) => JSON.stringify(name)).join(', ')}: drop it from collections.`, [
-      { pointer: '/collections', message: `names no collection: ${missing.join(', ')}`, location: 'query' },
-    ])
-  }
-  const names = exposure.collections ?? [...known]
-  const operations = input.catalogue.operations.filter(
-    (operation) => exposure.groups.includes(operation.group) && (names.length > 0 || !takesCollection(operation)),
-  )
-  const components: Record<string, JsonValue> = {}
-  const single = names.length === 1 ? input.collections.find((collection) => collection.name === names[0])! : null
-  const offered: Offered = { names, only: single ? { body: embedSchema(single.name, single.schema as JsonObject | null, components) } : null }
-  const paths = Object.fromEntries(operations.map((operation) => [`/v1/gpts/${gpt.id}/actions/${operation.name}`, { post: actionOperation(operation, offered) }]))
-  checkLimits(paths, exposure, input.limits ?? ACTION_LIMITS)
+  const { paths, components } = actionPaths({ ...input, gptId: gpt.id })
   const clip = (text: string, max: number) => (text.length <= max ? text : `${text.slice(0, max - 1)}…`)
   return {
     openapi: '3.1.0',
     info: {
       title: clip(`${gpt.name} storage`, 100),
       version: input.version,
-      description: clip(`Persistent storage for the GPT "${gpt.name}": ${exposure.groups.join(', ')}.`, ACTION_LIMITS.description),
+      description: clip(`Persistent storage for the GPT "${gpt.name}": ${exposure.parts.join(', ')}.`, ACTION_LIMITS.description),
     },
     servers: [{ url: input.publicUrl }],
     paths,

@@ -30,6 +30,18 @@ export class GptsRepository {
     return (await this.db.selectFrom('gpts').selectAll().where('id', '=', gptId).where(ownerNotDeleted).executeTakeFirst()) ?? null
   }
 
+  /** Changes what is given (the exposure as JSON text; null: back to the defaults); null when there is no such GPT. */
+  async updateGpt(gptId: string, change: { name?: string; description?: string | null; action_exposure?: string | null }): Promise<GptRow | null> {
+    const row = await this.db
+      .updateTable('gpts')
+      .set({ ...change, updated_at: sql`now()` })
+      .where('id', '=', gptId)
+      .where(ownerNotDeleted)
+      .returningAll()
+      .executeTakeFirst()
+    return row ?? null
+  }
+
   /** Every GPT, or (with an owner) that account's GPTs. */
   async listGpts(page: PageRequest & { after: [Date, string] | null }, ownerAccountId: string | null): Promise<GptRow[]> {
     const cmp = page.order === 'asc' ? '>' : '<'

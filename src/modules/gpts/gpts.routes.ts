@@ -5,7 +5,7 @@ import { accountPrincipal } from '../../platform/auth/auth.plugin.js'
 import { pageQuerySchema, setNextLink } from '../../platform/http/pagination.js'
 import { problemResponses } from '../../platform/http/problem.schemas.js'
 import { BEARER_SECURITY } from '../../platform/openapi.plugin.js'
-import { CreateGptBody, Gpt, GptList, GptParams } from './gpts.schemas.js'
+import { CreateGptBody, Gpt, GptList, GptParams, UpdateGptBody } from './gpts.schemas.js'
 import type { GptsService } from './gpts.service.js'
 
 interface Deps {
@@ -14,7 +14,10 @@ interface Deps {
   maxPageSize: number
 }
 
-/** Operator routes (admin token): create, list, read and delete GPTs. */
+const UPDATE_DESCRIPTION =
+  'Changes the name, the description, or `action_exposure`: what the GPT\'s Action spec offers. An exposure whose spec would break GPT Actions\' limits, or that names a collection the GPT does not have, is refused with a 422 naming what to drop.'
+
+/** Operator routes (admin token): create, list, read, change and delete GPTs. */
 export function adminGptRoutes({ gpts, publicUrl, maxPageSize }: Deps) {
   return async (instance: FastifyInstance) => {
     const app = instance.withTypeProvider<TypeBoxTypeProvider>()
@@ -73,6 +76,23 @@ export function adminGptRoutes({ gpts, publicUrl, maxPageSize }: Deps) {
       async (request) => gpts.getGpt(request.params.gpt_id),
     )
 
+    app.patch(
+      '/v1/admin/gpts/:gpt_id',
+      {
+        config,
+        schema: {
+          ...common,
+          operationId: 'adminUpdateGpt',
+          summary: 'Change a GPT (name, description, what its Action spec offers)',
+          description: UPDATE_DESCRIPTION,
+          params: GptParams,
+          body: UpdateGptBody,
+          response: { 200: Gpt, ...problemResponses(401, 404, 422) },
+        },
+      },
+      async (request) => gpts.updateGpt(request.params.gpt_id, request.body),
+    )
+
     app.delete(
       '/v1/admin/gpts/:gpt_id',
       {
@@ -93,7 +113,7 @@ export function adminGptRoutes({ gpts, publicUrl, maxPageSize }: Deps) {
   }
 }
 
-/** Tenant routes (API key): the calling GPT itself; an account reads its own GPTs here too. */
+/** Tenant routes (API key): the calling GPT itself; an account reads and changes its own GPTs here too. */
 export function gptRoutes({ gpts }: Pick<Deps, 'gpts'>) {
   return async (instance: FastifyInstance) => {
     const app = instance.withTypeProvider<TypeBoxTypeProvider>()
@@ -111,6 +131,24 @@ export function gptRoutes({ gpts }: Pick<Deps, 'gpts'>) {
         },
       },
       async (request) => gpts.getGpt(request.params.gpt_id, ownerOf(request)),
+    )
+
+    app.patch(
+      '/v1/gpts/:gpt_id',
+      {
+        config: { access: 'key', scope: 'admin', accounts: true },
+        schema: {
+          tags: ['gpts'],
+          security: BEARER_SECURITY,
+          operationId: 'updateGpt',
+          summary: 'Change this GPT (its admin key, or the account that owns it)',
+          description: UPDATE_DESCRIPTION,
+          params: GptParams,
+          body: UpdateGptBody,
+          response: { 200: Gpt, ...problemResponses(401, 403, 404, 422) },
+        },
+      },
+      async (request) => gpts.updateGpt(request.params.gpt_id, request.body, ownerOf(request)),
     )
   }
 }

@@ -1,4 +1,5 @@
 import { Type, type Static } from 'typebox'
+import { GROUPS, type Group } from '../catalogue/catalogue.types.js'
 
 export const GPT_ID_PATTERN = '^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$'
 
@@ -10,6 +11,28 @@ export const GptId = Type.String({
 
 export const GptParams = Type.Object({ gpt_id: GptId })
 
+/** A typical GPT stores documents, remembers and searches; chat history and agent mail are asked for. */
+export const DEFAULT_PARTS: Group[] = ['collections', 'memories', 'search']
+
+export const ActionExposure = Type.Object(
+  {
+    parts: Type.Array(Type.Enum(GROUPS), {
+      minItems: 1,
+      uniqueItems: true,
+      description: `The parts the Action spec offers: ${GROUPS.join(', ')}.`,
+    }),
+    collections: Type.Union(
+      [Type.Array(Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' }), { maxItems: 1000, uniqueItems: true }), Type.Null()],
+      { description: 'The collections its document operations offer; null: all of them (also those created later).' },
+    ),
+  },
+  {
+    additionalProperties: false,
+    description: `What this GPT's Action spec (/v1/gpts/{gpt_id}/openapi.json) offers. Defaults: ${DEFAULT_PARTS.join(', ')}, every collection.`,
+  },
+)
+export type ActionExposureView = Static<typeof ActionExposure>
+
 export const CreateGptBody = Type.Object(
   {
     id: GptId,
@@ -20,11 +43,22 @@ export const CreateGptBody = Type.Object(
 )
 export type CreateGptInput = Static<typeof CreateGptBody>
 
+export const UpdateGptBody = Type.Object(
+  {
+    name: Type.Optional(CreateGptBody.properties.name),
+    description: Type.Optional(Type.Union([Type.String({ maxLength: 2000 }), Type.Null()])),
+    action_exposure: Type.Optional(Type.Union([ActionExposure, Type.Null()], { description: 'null: back to the defaults.' })),
+  },
+  { additionalProperties: false, minProperties: 1, description: 'What to change.' },
+)
+export type UpdateGptInput = Static<typeof UpdateGptBody>
+
 export const Gpt = Type.Object(
   {
     id: Type.String(),
     name: Type.String(),
     description: Type.Union([Type.String(), Type.Null()]),
+    action_exposure: ActionExposure,
     created_at: Type.String({ format: 'date-time' }),
     updated_at: Type.String({ format: 'date-time' }),
   },

@@ -2,7 +2,14 @@ import { ERR } from '../../platform/errors.js'
 import { timeNameAfter } from '../../platform/http/seek.js'
 import { pageRequest, toPage, type Page, type SortOrder } from '../../platform/http/pagination.js'
 import type { GptRow, GptsRepository } from './gpts.repo.js'
-import { GPT_ID_PATTERN, type CreateGptInput, type GptView } from './gpts.schemas.js'
+import {
+  DEFAULT_PARTS,
+  GPT_ID_PATTERN,
+  type ActionExposureView,
+  type CreateGptInput,
+  type GptView,
+  type UpdateGptInput,
+} from './gpts.schemas.js'
 
 const ID_PATTERN = new RegExp(GPT_ID_PATTERN)
 
@@ -11,6 +18,8 @@ export function toGptView(row: GptRow): GptView {
     id: row.id,
     name: row.name,
     description: row.description,
+    // Only exposures checked on write are stored (see updateGpt).
+    action_exposure: (row.action_exposure as ActionExposureView | null) ?? { parts: [...DEFAULT_PARTS], collections: null },
     created_at: row.created_at.toISOString(),
     updated_at: row.updated_at.toISOString(),
   }
@@ -20,8 +29,12 @@ export class GptsService {
   constructor(
     private readonly repo: GptsRepository,
     private readonly limits: { defaultPageSize: number },
-    /** Runs after a GPT is deleted (for example to drop cached keys of it everywhere). */
-    private readonly afterDelete: (gptId: string) => Promise<void> = async () => {},
+    private readonly hooks: {
+      /** Runs after a GPT is deleted (for example to drop cached keys of it everywhere). */
+      afterDelete: (gptId: string) => Promise<void>
+      /** Refuses (422, naming what to drop) an exposure whose Action spec would break GPT Actions' limits. */
+      checkExposure: (gpt: GptView, exposure: ActionExposureView) => Promise<void>
+    },
   ) {}
 
   /** Creates a GPT: the operator's (no owner) or an account's. */
@@ -43,6 +56,21 @@ export class GptsService {
     return toGptView(row)
   }
 
+  /**
+   * Changes a GPT's name, description or Action exposure; with an owner given, only a GPT of that
+   * account. An exposure is checked against the GPT's collections now: a spec it would make is
+   * within GPT Actions' limits, or the change is refused.
+   */
+  async updateGpt(gptId: string, input: UpdateGptInput, ownerAccountId: string | null = null): Promise<GptView> {
+    const current = await this.getGpt(gptId, ownerAccountId)
+    const { action_exposure: exposure, ...rest } = input
+    if (exposure) await this.hooks.checkExposure(current, exposure)
+    const change = exposure === undefined ? rest : { ...rest, action_exposure: exposure === null ? null : JSON.stringify(exposure) }
+    const row = await this.repo.updateGpt(gptId, change)
+    if (!row) throw ERR.notFound('GPT', gptId)
+    return toGptView(row)
+  }
+
   /** Every GPT (the operator), or the GPTs of one account. */
   async listGpts(query: { limit?: number; cursor?: string; order?: SortOrder }, ownerAccountId: string | null = null): Promise<Page<GptView>> {
     const list = ownerAccountId === null ? 'gpts' : `gpts:${ownerAccountId}`
@@ -60,6 +88,6 @@ export class GptsService {
   /** Deletes the GPT with all its keys and data. */
   async deleteGpt(gptId: string): Promise<void> {
     if (!(await this.repo.deleteGpt(gptId))) throw ERR.notFound('GPT', gptId)
-    await this.afterDelete(gptId)
+    await this.hooks.afterDelete(gptId)
   }
 }

@@ -8,6 +8,8 @@ export interface GptsTable {
   name: string
   description: string | null
   owner_account_id: ColumnType<string | null, string | null | undefined, never>
+  /** `{ parts, collections }` as JSON text on write; null: the defaults. */
+  action_exposure: ColumnType<JsonObject | null, string | null | undefined, string | null>
   created_at: CreatedAt
   updated_at: UpdatedAt
 }
