@@ -40,6 +40,8 @@ import { generationRoutes } from './modules/chat/generation.routes.js'
 import { GenerationStreams } from './modules/chat/generation.stream.js'
 import { searchRoutes } from './modules/search/search.routes.js'
 import { mcpRoutes } from './modules/mcp/mcp.routes.js'
+import { consoleAssetRoutes } from './modules/console/console.assets.js'
+import { consoleRoutes } from './modules/console/console.routes.js'
 import { compatHealthExtras } from './compat/health.js'
 import { agentMailCliRoutes } from './compat/agentmail/agentmail.cli.routes.js'
 import { agentMailReadRoutes } from './compat/agentmail/agentmail.read.routes.js'
@@ -176,6 +178,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       allowedOrigins: config.mcpAllowedOrigins,
     }),
   )
+  await app.register(consoleAssetRoutes())
+  await app.register(consoleRoutes({ console: services.console, publicUrl: config.publicUrl }))
   // The replaced systems' own APIs (docs/compat.md), each only when COMPAT names it.
   if (compat.includes('chatstore')) {
     const { sessions, messages, generation } = services
