@@ -38,7 +38,9 @@ describe.skipIf(browserPath.path === null)(`the admin console in chromium${brows
     for (const [account, id] of [[owner, 'owner-gpt'], [other, 'other-gpt']] as const) {
       expect((await injectJson(t.app, 'POST', '/v1/gpts', bearer(account.key), { id, name: `${id} name` })).statusCode).toBe(201)
     }
-    await createGptWithKey(t.services, 'operator-only-gpt', ['read'])
+    const { token } = await createGptWithKey(t.services, 'operator-only-gpt', ['read', 'write'])
+    expect((await injectJson(t.app, 'POST', '/v1/gpts/operator-only-gpt/collections', bearer(token), { name: 'notes' })).statusCode).toBe(201)
+    expect((await injectJson(t.app, 'POST', '/v1/gpts/operator-only-gpt/collections/notes/objects', bearer(token), { data: { n: 1 } })).statusCode).toBe(201)
     await mkdir(SHOTS, { recursive: true })
     // --no-sandbox: CI runs as root, where chromium's sandbox cannot start.
     browser = await chromium.launch({ executablePath: browserPath.path!, headless: true, args: ['--no-sandbox'] })
@@ -129,6 +131,9 @@ describe.skipIf(browserPath.path === null)(`the admin console in chromium${brows
       await page.getByRole('button', { name: 'Sign in as operator' }).click()
       const table = page.getByRole('table', { name: 'Every GPT on this server' })
       await expect.poll(() => table.getByRole('row').count()).toBe(4)
+      // Its counts: the one document, nothing else.
+      const counts = table.getByRole('row', { name: /operator-only-gpt/ }).getByRole('cell')
+      await expect.poll(() => counts.allTextContents()).toEqual(['operator-only-gpt', '1', '0', '0', '0', '0', 'Keys of operator-only-gpt'])
       await expectAccessible(page)
       // Readable at 390 px: the page itself does not scroll sideways.
       expect(await page.evaluate<number>('document.documentElement.scrollWidth')).toBeLessThanOrEqual(390)
