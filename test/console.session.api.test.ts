@@ -109,6 +109,15 @@ describe('admin console sessions', () => {
     expect(ended.rows[0]!.revoked).toBe(true)
   })
 
+  it('ends an account\'s console session when a new password ends its login sessions', async () => {
+    const account = await signup(t.app)
+    const login = await consoleSignIn(t.app, { email: account.email, password: PASSWORD })
+    const changed = await injectJson(t.app, 'PATCH', '/v1/accounts/me', bearer(account.key), { password: 'Another-Secret2', current_password: PASSWORD })
+    expect(changed.statusCode, changed.body).toBe(200)
+    expect((await consoleCall(t.app, login, 'GET', '/admin/api/session')).statusCode).toBe(401)
+    expect((await consoleCall(t.app, login, 'GET', '/admin/api/v1/gpts')).statusCode).toBe(401)
+  })
+
   it('refuses the operator once ADMIN_TOKEN is unset, and sets Secure cookies under https', async () => {
     const other = await createTestApp({ db: t.db, env: { ADMIN_TOKEN: '', PUBLIC_URL: 'https://store.example' } })
     try {

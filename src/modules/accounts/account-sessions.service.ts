@@ -111,13 +111,18 @@ export class AccountSessionsService {
   async authenticate(token: string, now = Date.now()): Promise<AccountPrincipal> {
     const claims = await this.tokens.verify(token)
     if (!UUID.test(claims.sub) || !UUID.test(claims.sid)) throw ERR.invalidToken('The access token is not valid.')
-    let live = this.cache.sessionLive(claims.sub, claims.sid, now)
-    if (live === undefined) {
-      live = await this.repo.sessionLive(claims.sub, claims.sid)
-      this.cache.setSession(claims.sub, claims.sid, live, now)
-    }
-    if (!live) throw ERR.invalidToken('The session of this access token has ended.')
+    if (!(await this.sessionLive(claims.sub, claims.sid, now))) throw ERR.invalidToken('The session of this access token has ended.')
     return { kind: 'account', accountId: claims.sub, sessionId: claims.sid }
+  }
+
+  /** Whether a login session still holds (not ended, not expired), through the cache every process keeps current. */
+  async sessionLive(accountId: string, sessionId: string, now = Date.now()): Promise<boolean> {
+    let live = this.cache.sessionLive(accountId, sessionId, now)
+    if (live === undefined) {
+      live = await this.repo.sessionLive(accountId, sessionId)
+      this.cache.setSession(accountId, sessionId, live, now)
+    }
+    return live
   }
 
   /** Ends every session of the account but `keep` (null: all), at once everywhere. */

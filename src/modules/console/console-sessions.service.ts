@@ -51,6 +51,8 @@ export class ConsoleSessionsService {
     if (!token) return null
     const row = await this.repo.findLive(hashSecret(token))
     if (!row) return null
+    // The account's login session ends with a new password, a reuse of its refresh token or the account's deletion.
+    if (row.kind === 'account' && !(await this.accountSessions.sessionLive(row.account_id!, row.account_session_id!))) return null
     return { session: view(row), bearer: () => this.bearer(row) }
   }
 
