@@ -110,7 +110,7 @@ describe.skipIf(browserPath.path === null)(`the admin console in chromium${brows
       page.once('dialog', (dialog) => void dialog.accept())
       await row.getByRole('button', { name: /Revoke/ }).click()
       await page.getByRole('status').filter({ hasText: 'Key browser key revoked.' }).waitFor()
-      expect(await row.getByRole('cell', { name: 'revoked' }).count()).toBe(1)
+      await row.getByRole('cell', { name: 'revoked', exact: true }).waitFor()
       expect((await t.app.inject({ url: '/v1/me', headers: bearer(key) })).statusCode).toBe(401)
 
       await page.getByRole('button', { name: 'Sign out' }).click()

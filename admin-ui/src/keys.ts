@@ -41,8 +41,8 @@ export function Keys({ session, gptId }: { session: Session; gptId: string }) {
     setError('')
     try {
       await call('DELETE', `${base(session)}/keys/${key.id}`)
-      setMessage(`Key ${key.name ?? key.id} revoked.`)
       await load()
+      setMessage(`Key ${key.name ?? key.id} revoked.`)
     } catch (failure) {
       setError(describe(failure))
     }
