@@ -1,3 +1,4 @@
+import { request } from 'node:http'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { login, PASSWORD, signup, type TestAccount } from './helpers/accounts.js'
 import { consoleCall, consoleSignIn, type ConsoleLogin } from './helpers/console.js'
@@ -81,6 +82,23 @@ describe('the admin console calls the API as its principal', () => {
     expect(response.statusCode).toBe(status)
     const listed = await consoleCall(t.app, aliceConsole, 'GET', '/admin/api/v1/gpts/alice-gpt/keys')
     expect(listed.body).not.toContain('forged')
+  })
+
+  it('refuses a path with dot segments sent as they are over a socket (it never leaves /v1)', async () => {
+    // light-my-request resolves dot segments itself; a raw HTTP request does not.
+    const address = await t.app.listen({ port: 0, host: '127.0.0.1' })
+    const { port } = new URL(address)
+    for (const path of ['/admin/api/v1/../oauth/introspect', '/admin/api/v1/%2e%2e/admin/gpts', '/admin/api/v1/./gpts']) {
+      const status = await new Promise<number>((resolve, reject) => {
+        const sent = request({ host: '127.0.0.1', port, path, headers: { cookie: operator.cookie } }, (response) => {
+          response.resume()
+          resolve(response.statusCode ?? 0)
+        })
+        sent.on('error', reject)
+        sent.end()
+      })
+      expect(status, path).toBe(400)
+    }
   })
 
   it('answers 401 without a session and never takes a bearer token instead', async () => {

@@ -101,9 +101,14 @@ async function forward(app: FastifyInstance, request: FastifyRequest, reply: Fas
     const value = request.headers[name]
     if (typeof value === 'string') headers[name] = value
   }
+  const url = request.url.slice('/admin/api'.length)
+  // Dot segments would leave /v1 once some layer resolved them: the console reaches the API and nothing else.
+  if (!new URL(url, 'http://console.invalid').pathname.startsWith('/v1/') || /\/\.\.?(\/|$)|%2e/i.test(url.split('?')[0]!)) {
+    throw ERR.badRequest('A console request names an API path under /v1/, without dot segments.')
+  }
   const answer = await app.inject({
     method: request.method as 'GET',
-    url: request.url.slice('/admin/api'.length),
+    url,
     headers,
     remoteAddress: request.ip,
     ...(request.body === undefined ? {} : { payload: JSON.stringify(request.body) }),
