@@ -8,6 +8,9 @@ COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
 COPY bin ./bin
 COPY src ./src
 COPY migrations ./migrations
+# The admin console's source and the script that bundles it into dist/admin-ui.
+COPY admin-ui ./admin-ui
+COPY scripts/build-admin-ui.ts ./scripts/build-admin-ui.ts
 RUN npm ci --no-audit --no-fund && npm prune --omit=dev --no-audit --no-fund
 
 FROM node:20-trixie-slim

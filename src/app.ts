@@ -23,6 +23,7 @@ import { appRoutes } from './modules/oauth/apps.routes.js'
 import { consentRoutes } from './modules/oauth/consent.routes.js'
 import { oauthRoutes } from './modules/oauth/oauth.routes.js'
 import { accountGptRoutes, adminGptRoutes, gptRoutes } from './modules/gpts/gpts.routes.js'
+import { gptStatsRoutes } from './modules/gpts/gpts.stats.routes.js'
 import { healthRoutes } from './modules/health/health.routes.js'
 import { keyRoutes, meRoutes } from './modules/keys/keys.routes.js'
 import { collectionRoutes } from './modules/collections/collections.routes.js'
@@ -40,6 +41,8 @@ import { generationRoutes } from './modules/chat/generation.routes.js'
 import { GenerationStreams } from './modules/chat/generation.stream.js'
 import { searchRoutes } from './modules/search/search.routes.js'
 import { mcpRoutes } from './modules/mcp/mcp.routes.js'
+import { consoleAssetRoutes } from './modules/console/console.assets.js'
+import { consoleRoutes } from './modules/console/console.routes.js'
 import { compatHealthExtras } from './compat/health.js'
 import { agentMailCliRoutes } from './compat/agentmail/agentmail.cli.routes.js'
 import { agentMailReadRoutes } from './compat/agentmail/agentmail.read.routes.js'
@@ -122,6 +125,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(accountRoutes({ accounts: services.accounts }))
   await app.register(gptRoutes({ gpts: services.gpts }))
   await app.register(accountGptRoutes({ gpts: services.gpts, ...listDeps }))
+  await app.register(gptStatsRoutes({ gpts: services.gpts }, 'tenant'))
   await app.register(meRoutes())
   await app.register(oauthRoutes(services.oauth))
   await app.register(consentRoutes({ authorize: services.oauth.authorize, secureCookies: config.publicUrl.startsWith('https:') }))
@@ -178,6 +182,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       allowedOrigins: config.mcpAllowedOrigins,
     }),
   )
+  await app.register(consoleAssetRoutes())
+  await app.register(consoleRoutes({ console: services.console, publicUrl: config.publicUrl }))
   // The replaced systems' own APIs (docs/compat.md), each only when COMPAT names it.
   if (compat.includes('chatstore')) {
     const { sessions, messages, generation } = services
@@ -200,6 +206,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // No admin token, no admin API: its routes do not exist (404).
   if (config.adminToken !== null) {
     await app.register(adminGptRoutes({ gpts: services.gpts, ...listDeps }))
+    await app.register(gptStatsRoutes({ gpts: services.gpts }, 'operator'))
     await app.register(keyRoutes({ keys: services.keys, ...listDeps }, 'operator'))
     await app.register(adminAccountRoutes({ accounts: services.accounts }))
   }

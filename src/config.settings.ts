@@ -14,6 +14,7 @@ export const SETTINGS = {
   REDIS_URL: { default: '', help: 'redis://… to share rate limits and events across replicas.' },
   REDIS_PREFIX: { default: 'agentstore:', help: 'Start of every Redis key and pub/sub channel name: give each deployment sharing one Redis its own.' },
   ADMIN_TOKEN: { default: '', help: 'Bearer token for /v1/admin (at least 32 characters); unset disables the admin API.' },
+  CONSOLE_SESSION_TTL: { default: '8h', help: 'How long a sign-in to the admin console (/admin) lasts, such as 8h (at most 7d); signing in again starts a new one.' },
   LOG_LEVEL: { default: 'info', help: 'fatal, error, warn, info, debug, trace or silent.' },
   BODY_LIMIT: { default: '1mb', help: 'Largest request body, in bytes or with kb/mb suffix.' },
   RATE_LIMITS: { default: 'key:60/m,write:10/m,ip:600/5m', help: 'Token buckets: key, write and ip budgets per period (s, m, h or 5m…); 0 or off disables.' },

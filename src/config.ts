@@ -17,6 +17,8 @@ export interface Config {
   /** Starts every Redis key and channel name, so that deployments can share one Redis. */
   redisPrefix: string
   adminToken: string | null
+  /** Lifetime of an admin console sign-in. */
+  consoleSessionTtlSeconds: number
   logLevel: LogLevel
   bodyLimit: number
   rateLimits: RateLimitRule[]
@@ -207,6 +209,7 @@ export function loadConfig(env: Env = process.env): Config {
     redisUrl: url('REDIS_URL', ['redis:', 'rediss:']),
     redisPrefix,
     adminToken,
+    consoleSessionTtlSeconds: seconds('CONSOLE_SESSION_TTL', 7 * 86_400_000),
     logLevel,
     bodyLimit,
     rateLimits,

@@ -25,6 +25,8 @@ import { SessionsService } from './modules/chat/sessions.service.js'
 import { MessagesRepository } from './modules/chat/messages.repo.js'
 import { MessagesService } from './modules/chat/messages.service.js'
 import { Registry } from 'prom-client'
+import { ConsoleSessionsRepository } from './modules/console/console-sessions.repo.js'
+import { ConsoleSessionsService } from './modules/console/console-sessions.service.js'
 import { AccessTokens } from './platform/auth/access-tokens.js'
 import { SigningKeyStore } from './platform/auth/signing-keys.js'
 import { AccountAuthCache } from './modules/accounts/account-auth-cache.js'
@@ -103,6 +105,8 @@ export interface Services {
   backups: BackupService
   /** The agent-facing operations (MCP tools, GPT Action operations), over the services above. */
   catalogue: Catalogue
+  /** Sign-ins to the admin console (/admin). */
+  console: ConsoleSessionsService
 }
 
 /** Wires every domain service over one database; the HTTP app and the CLI both use these. */
@@ -128,6 +132,8 @@ export interface ServiceDeps {
     | 'maxMessageChars'
     | 'maxRecipients'
     | 'maxMailChars'
+    | 'adminToken'
+    | 'consoleSessionTtlSeconds'
   >
   events: EventBus
   log: { warn(object: object, message: string): void }
@@ -262,6 +268,10 @@ export function createServices({ database, config, events, log, embeddings, jobs
   const checkExposure = exposureCheck(catalogue, collections)
   return {
     catalogue,
+    console: new ConsoleSessionsService(new ConsoleSessionsRepository(database.db), accountSessions, {
+      adminToken: config.adminToken,
+      ttlSeconds: config.consoleSessionTtlSeconds,
+    }),
     oauth,
     audit: new AuditService(auditRepo, gpts, config),
     auditWriter,

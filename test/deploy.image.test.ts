@@ -184,6 +184,9 @@ describe('Dockerfile', () => {
     expect(healthy, log).toBe(true)
     const ready = await fetch(`http://127.0.0.1:${port}/ready`)
     expect(ready.status, log).toBe(200)
+    // The admin console was built into the image and is served from it.
+    const script = await fetch(`http://127.0.0.1:${port}/admin/assets/app.js`)
+    expect(script.status, log).toBe(200)
     server.kill('SIGTERM')
     expect(await exited, log).toBe(0)
     expect(readdirSync(app, { recursive: true }).sort()).toEqual(before)

@@ -5,6 +5,7 @@ import pg from 'pg'
 import type { TestProject } from 'vitest/node'
 import { openDatabase } from '../src/platform/db/database.js'
 import { migrateToLatest } from '../src/platform/db/migrate.js'
+import { buildAdminUi } from '../scripts/build-admin-ui.js'
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -26,6 +27,8 @@ function serverUrl(url: string, database: string): string {
  * instead of creating and migrating its own.
  */
 export default async function setup(project: TestProject) {
+  // The admin console's page and script, as `npm run build` makes them: the service serves dist/admin-ui.
+  await buildAdminUi()
   const url = process.env.TEST_DATABASE_URL
   if (url) {
     const template = `agentstore_tpl_${process.pid}_${Date.now()}`

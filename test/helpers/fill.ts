@@ -31,6 +31,8 @@ export async function fillEveryTable(t: TestApp, gptId = 'fill-gpt'): Promise<vo
   await login(t.app, account)
   expect((await injectJson(t.app, 'POST', '/v1/auth/login', {}, { email: account.email, password: 'wrong-Password1' })).statusCode).toBe(401)
   await t.services.signingKeys.ensure()
+  // A sign-in to the admin console.
+  expect((await injectJson(t.app, 'POST', '/admin/api/session', {}, { admin_token: t.adminToken })).statusCode).toBe(201)
   // The OAuth server: an app, an end user with a grant (its code and refresh token), a consent page
   // left open, and a revoked access token.
   const app = await registerApp(t.app, gptId, token)

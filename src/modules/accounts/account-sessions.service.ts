@@ -35,6 +35,11 @@ export class AccountSessionsService {
 
   /** A failed attempt is recorded too, in the log of the account whose email it named (if any). */
   async login(input: CredentialsInput, context: AuditContext): Promise<TokenPairView> {
+    return (await this.signIn(input, context)).tokens
+  }
+
+  /** A login, with the account and session it started (the admin console keeps those, not the tokens). */
+  async signIn(input: CredentialsInput, context: AuditContext): Promise<{ accountId: string; sessionId: string; tokens: TokenPairView }> {
     const ip = context.ip ?? ''
     const request = { email: input.email }
     const account = await this.accounts.findByEmail(input.email)
@@ -58,7 +63,18 @@ export class AccountSessionsService {
     const pair = await this.start(account.id)
     const principal = { kind: 'account' as const, id: account.id }
     this.audit.record(identityEvent(context, { action: 'login', status: 200, accountId: account.id, principal, targets: { session_id: pair.sessionId }, request }))
-    return pair.tokens
+    return { accountId: account.id, ...pair }
+  }
+
+  /** A fresh access token of a session that `authenticate` still has to accept (it checks the session is live). */
+  async accessToken(accountId: string, sessionId: string): Promise<string> {
+    return this.tokens.issue({ sub: accountId, sid: sessionId })
+  }
+
+  /** Ends one session (a sign-out), at once everywhere. */
+  async endSession(accountId: string, sessionId: string): Promise<void> {
+    await this.repo.revokeSession(accountId, sessionId)
+    await this.cache.forgetAccount(accountId)
   }
 
   /** Checks a password for an operation of a signed-in account, counted like a login. */
@@ -95,13 +111,18 @@ export class AccountSessionsService {
   async authenticate(token: string, now = Date.now()): Promise<AccountPrincipal> {
     const claims = await this.tokens.verify(token)
     if (!UUID.test(claims.sub) || !UUID.test(claims.sid)) throw ERR.invalidToken('The access token is not valid.')
-    let live = this.cache.sessionLive(claims.sub, claims.sid, now)
-    if (live === undefined) {
-      live = await this.repo.sessionLive(claims.sub, claims.sid)
-      this.cache.setSession(claims.sub, claims.sid, live, now)
-    }
-    if (!live) throw ERR.invalidToken('The session of this access token has ended.')
+    if (!(await this.sessionLive(claims.sub, claims.sid, now))) throw ERR.invalidToken('The session of this access token has ended.')
     return { kind: 'account', accountId: claims.sub, sessionId: claims.sid }
+  }
+
+  /** Whether a login session still holds (not ended, not expired), through the cache every process keeps current. */
+  async sessionLive(accountId: string, sessionId: string, now = Date.now()): Promise<boolean> {
+    let live = this.cache.sessionLive(accountId, sessionId, now)
+    if (live === undefined) {
+      live = await this.repo.sessionLive(accountId, sessionId)
+      this.cache.setSession(accountId, sessionId, live, now)
+    }
+    return live
   }
 
   /** Ends every session of the account but `keep` (null: all), at once everywhere. */

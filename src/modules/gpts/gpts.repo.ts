@@ -65,4 +65,39 @@ export class GptsRepository {
     const result = await this.db.deleteFrom('gpts').where('id', '=', gptId).where(ownerNotDeleted).executeTakeFirst()
     return result.numDeletedRows > 0n
   }
+
+  /** How much the GPT holds, one count per kind, in one round trip (each counts by the table's gpt_id index). */
+  async counts(gptId: string): Promise<GptCounts> {
+    const count = (table: 'objects' | 'memories' | 'chat_sessions' | 'agents') =>
+      this.db.selectFrom(table).select(sql<number>`count(*)::int`.as('n')).where('gpt_id', '=', gptId)
+    const row = await this.db
+      .selectNoFrom((eb) => [
+        eb.selectFrom(count('objects').as('c')).select('c.n').as('documents'),
+        eb.selectFrom(count('memories').as('c')).select('c.n').as('memories'),
+        eb.selectFrom(count('chat_sessions').as('c')).select('c.n').as('sessions'),
+        eb.selectFrom(count('agents').as('c')).select('c.n').as('agents'),
+        eb
+          .selectFrom('mail_recipients')
+          .select(sql<number>`count(*)::int`.as('n'))
+          .where('gpt_id', '=', gptId)
+          .where('read_at', 'is', null)
+          .as('unread_mail'),
+      ])
+      .executeTakeFirstOrThrow()
+    return {
+      documents: Number(row.documents ?? 0),
+      memories: Number(row.memories ?? 0),
+      sessions: Number(row.sessions ?? 0),
+      agents: Number(row.agents ?? 0),
+      unread_mail: Number(row.unread_mail ?? 0),
+    }
+  }
+}
+
+export interface GptCounts {
+  documents: number
+  memories: number
+  sessions: number
+  agents: number
+  unread_mail: number
 }

@@ -1,7 +1,7 @@
 import { ERR } from '../../platform/errors.js'
 import { timeNameAfter } from '../../platform/http/seek.js'
 import { pageRequest, toPage, type Page, type SortOrder } from '../../platform/http/pagination.js'
-import type { GptRow, GptsRepository } from './gpts.repo.js'
+import type { GptCounts, GptRow, GptsRepository } from './gpts.repo.js'
 import {
   DEFAULT_PARTS,
   GPT_ID_PATTERN,
@@ -69,6 +69,12 @@ export class GptsService {
     const row = await this.repo.updateGpt(gptId, change)
     if (!row) throw ERR.notFound('GPT', gptId)
     return toGptView(row)
+  }
+
+  /** What the GPT holds (the console's overview); with an owner given, only a GPT of that account. */
+  async stats(gptId: string, ownerAccountId: string | null = null): Promise<GptCounts & { gpt_id: string }> {
+    await this.getGpt(gptId, ownerAccountId)
+    return { gpt_id: gptId, ...(await this.repo.counts(gptId)) }
   }
 
   /** Every GPT (the operator), or the GPTs of one account. */

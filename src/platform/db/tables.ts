@@ -54,6 +54,16 @@ export interface LoginFailuresTable {
   locked_until: Date | null
 }
 
+export interface ConsoleSessionsTable {
+  token_hash: Buffer
+  kind: 'account' | 'operator'
+  account_id: string | null
+  account_session_id: string | null
+  csrf_token: string
+  expires_at: Date
+  created_at: CreatedAt
+}
+
 export interface SigningKeysTable {
   kid: string
   alg: string
@@ -361,6 +371,7 @@ export interface Tables {
   account_sessions: AccountSessionsTable
   account_refresh_tokens: AccountRefreshTokensTable
   login_failures: LoginFailuresTable
+  console_sessions: ConsoleSessionsTable
   signing_keys: SigningKeysTable
   audit_log: AuditLogTable
   oauth_apps: OAuthAppsTable
