@@ -5,7 +5,7 @@ import { accountPrincipal } from '../../platform/auth/auth.plugin.js'
 import { pageQuerySchema, setNextLink } from '../../platform/http/pagination.js'
 import { problemResponses } from '../../platform/http/problem.schemas.js'
 import { BEARER_SECURITY } from '../../platform/openapi.plugin.js'
-import { CreateGptBody, Gpt, GptList, GptParams } from './gpts.schemas.js'
+import { CreateGptBody, Gpt, GptList, GptParams, PatchGptBody } from './gpts.schemas.js'
 import type { GptsService } from './gpts.service.js'
 
 interface Deps {
@@ -14,7 +14,7 @@ interface Deps {
   maxPageSize: number
 }
 
-/** Operator routes (admin token): create, list, read and delete GPTs. */
+/** Operator routes (admin token): create, list, read, update and delete GPTs. */
 export function adminGptRoutes({ gpts, publicUrl, maxPageSize }: Deps) {
   return async (instance: FastifyInstance) => {
     const app = instance.withTypeProvider<TypeBoxTypeProvider>()
@@ -73,6 +73,22 @@ export function adminGptRoutes({ gpts, publicUrl, maxPageSize }: Deps) {
       async (request) => gpts.getGpt(request.params.gpt_id),
     )
 
+    app.patch(
+      '/v1/admin/gpts/:gpt_id',
+      {
+        config,
+        schema: {
+          ...common,
+          operationId: 'adminUpdateGpt',
+          summary: 'Rename a GPT or change its retention settings',
+          params: GptParams,
+          body: PatchGptBody,
+          response: { 200: Gpt, ...problemResponses(401, 404, 422) },
+        },
+      },
+      async (request) => gpts.updateGpt(request.params.gpt_id, request.body),
+    )
+
     app.delete(
       '/v1/admin/gpts/:gpt_id',
       {
@@ -111,6 +127,24 @@ export function gptRoutes({ gpts }: Pick<Deps, 'gpts'>) {
         },
       },
       async (request) => gpts.getGpt(request.params.gpt_id, ownerOf(request)),
+    )
+
+    app.patch(
+      '/v1/gpts/:gpt_id',
+      {
+        // Retention deletes data: a key needs the admin scope; the owning account may too.
+        config: { accounts: true, scope: 'admin' },
+        schema: {
+          tags: ['gpts'],
+          security: BEARER_SECURITY,
+          operationId: 'updateGpt',
+          summary: 'Rename the GPT or change its retention settings (session_retention_days, mail_retention_days)',
+          params: GptParams,
+          body: PatchGptBody,
+          response: { 200: Gpt, ...problemResponses(401, 403, 404, 422) },
+        },
+      },
+      async (request) => gpts.updateGpt(request.params.gpt_id, request.body, ownerOf(request)),
     )
   }
 }

@@ -2,7 +2,7 @@ import { ERR } from '../../platform/errors.js'
 import { timeNameAfter } from '../../platform/http/seek.js'
 import { pageRequest, toPage, type Page, type SortOrder } from '../../platform/http/pagination.js'
 import type { GptRow, GptsRepository } from './gpts.repo.js'
-import { GPT_ID_PATTERN, type CreateGptInput, type GptView } from './gpts.schemas.js'
+import { GPT_ID_PATTERN, type CreateGptInput, type GptView, type PatchGptInput } from './gpts.schemas.js'
 
 const ID_PATTERN = new RegExp(GPT_ID_PATTERN)
 
@@ -11,6 +11,8 @@ export function toGptView(row: GptRow): GptView {
     id: row.id,
     name: row.name,
     description: row.description,
+    session_retention_days: row.session_retention_days,
+    mail_retention_days: row.mail_retention_days,
     created_at: row.created_at.toISOString(),
     updated_at: row.updated_at.toISOString(),
   }
@@ -41,6 +43,19 @@ export class GptsService {
     const row = await this.repo.findGpt(gptId)
     if (!row || (ownerAccountId !== null && row.owner_account_id !== ownerAccountId)) throw ERR.notFound('GPT', gptId)
     return toGptView(row)
+  }
+
+  /** Renames the GPT or changes its retention settings; with an owner given, only that account's GPT. */
+  async updateGpt(gptId: string, change: PatchGptInput, ownerAccountId: string | null = null): Promise<GptView> {
+    await this.getGpt(gptId, ownerAccountId)
+    const row = await this.repo.updateGpt(gptId, change)
+    if (!row) throw ERR.notFound('GPT', gptId)
+    return toGptView(row)
+  }
+
+  /** GPTs that keep chat sessions or mail for a limited number of days, with those days. */
+  withRetention(kind: 'sessions' | 'mail'): Promise<Array<{ id: string; days: number }>> {
+    return this.repo.withRetention(kind === 'sessions' ? 'session_retention_days' : 'mail_retention_days')
   }
 
   /** Every GPT (the operator), or the GPTs of one account. */

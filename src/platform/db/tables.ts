@@ -8,6 +8,10 @@ export interface GptsTable {
   name: string
   description: string | null
   owner_account_id: ColumnType<string | null, string | null | undefined, never>
+  /** Days a chat session is kept after its last activity (null: for ever). */
+  session_retention_days: ColumnType<number | null, number | null | undefined, number | null>
+  /** Days mail is kept after it was sent (null: for ever). */
+  mail_retention_days: ColumnType<number | null, number | null | undefined, number | null>
   created_at: CreatedAt
   updated_at: UpdatedAt
 }
@@ -79,6 +83,8 @@ export interface CollectionsTable {
   name: string
   schema: ColumnType<JsonObject | null, string | null, string | null>
   per_user: ColumnType<boolean, boolean | undefined, boolean>
+  /** Seconds a document lives after its last write (null: for ever). */
+  ttl_seconds: ColumnType<number | null, number | null | undefined, number | null>
   created_at: CreatedAt
   updated_at: UpdatedAt
 }
