@@ -70,6 +70,8 @@ describe('admin GPTs', () => {
       id: 'alpha',
       name: 'Alpha',
       description: 'The first',
+      session_retention_days: null,
+      mail_retention_days: null,
       created_at: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/),
       updated_at: gpt.created_at,
     })

@@ -14,6 +14,7 @@ import { MailRepository } from '../src/modules/mail/mail.repo.js'
 import { PurgeMetrics } from '../src/platform/jobs/batched-purge.js'
 import { bearer, createGptWithKey, createTestApp, type HttpMethod, type TestApp } from './helpers/test-app.js'
 import { expectProblem } from './helpers/problem.js'
+import { signup } from './helpers/accounts.js'
 
 /** Per-GPT session and mail retention: the settings (validation, who may set them) and the purge jobs, isolated per GPT. */
 
@@ -67,6 +68,18 @@ describe('retention settings of a GPT', () => {
     ["another GPT's admin key", 'other', 403],
   ] as const)('refuses %s (%s) with %i', async (_label, key, status) => {
     expectProblem(await call('PATCH', url, bearer(keys[key]), { session_retention_days: 1 }), status, url)
+  })
+
+  it("lets the owning account set them on its GPT, and answers 404 to another account", async () => {
+    const [owner, stranger] = [await signup(t.app), await signup(t.app)]
+    const created = await call('POST', '/v1/gpts', bearer(owner.key), { id: 'owned-keep', name: 'Owned' })
+    expect(created.statusCode, created.body).toBe(201)
+    const owned = '/v1/gpts/owned-keep'
+    const set = await call('PATCH', owned, bearer(owner.key), { mail_retention_days: 14 })
+    expect(set.statusCode, set.body).toBe(200)
+    expect(set.json()).toMatchObject({ mail_retention_days: 14, session_retention_days: null })
+    expectProblem(await call('PATCH', owned, bearer(stranger.key), { mail_retention_days: 1 }), 404, owned)
+    expect((await call('GET', owned, bearer(owner.key))).json()).toMatchObject({ mail_retention_days: 14 })
   })
 
   it('sets, shows and clears them with an admin key; the operator has the same on the admin route', async () => {
