@@ -1,5 +1,5 @@
 import type { JobDefinition, JobLogger } from '../../platform/jobs/jobs.queue.js'
-import { purgeJob } from './retention.job.js'
+import { batchedPurgeJob } from '../../platform/jobs/batched-purge.js'
 import type { RetentionService } from './retention.service.js'
 
 export const PURGE_EXPIRED_DOCUMENTS_JOB = 'documents.purge-expired'
@@ -8,7 +8,7 @@ export const PURGE_EXPIRED_DOCUMENTS_SCHEDULE = '*/5 * * * *'
 
 /** Deletes the documents past their collection's `ttl_seconds`. */
 export function purgeExpiredDocumentsJob(deps: { retention: RetentionService; logger: JobLogger }): JobDefinition {
-  return purgeJob({
+  return batchedPurgeJob({
     name: PURGE_EXPIRED_DOCUMENTS_JOB,
     schedule: PURGE_EXPIRED_DOCUMENTS_SCHEDULE,
     timeoutSeconds: 240,

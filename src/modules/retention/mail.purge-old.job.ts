@@ -1,5 +1,5 @@
 import type { JobDefinition, JobLogger } from '../../platform/jobs/jobs.queue.js'
-import { purgeJob } from './retention.job.js'
+import { batchedPurgeJob } from '../../platform/jobs/batched-purge.js'
 import type { RetentionService } from './retention.service.js'
 
 export const PURGE_OLD_MAIL_JOB = 'mail.purge-old'
@@ -8,7 +8,7 @@ export const PURGE_OLD_MAIL_SCHEDULE = '53 4 * * *'
 
 /** Deletes the mail sent longer ago than its GPT's `mail_retention_days`. */
 export function purgeOldMailJob(deps: { retention: RetentionService; logger: JobLogger }): JobDefinition {
-  return purgeJob({
+  return batchedPurgeJob({
     name: PURGE_OLD_MAIL_JOB,
     schedule: PURGE_OLD_MAIL_SCHEDULE,
     timeoutSeconds: 600,
