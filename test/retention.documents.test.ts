@@ -134,6 +134,12 @@ describe('expired documents', () => {
     expect(exported.statusCode, exported.body).toBe(200)
     expect(exported.body).toContain(fresh!)
     expect(exported.body).not.toContain(old!)
+    // The agent-facing operations (GPT Actions, and MCP, which runs the same catalogue).
+    const action = (operation: string, body: unknown) => call('POST', `/v1/gpts/${GPT}/actions/${operation}`, writer, body)
+    expect((await action('get_document', { collection: 'notes', id: old })).statusCode).toBe(404)
+    expect((await action('get_document', { collection: 'notes', id: fresh })).statusCode).toBe(200)
+    const viaAction = (await action('list_documents', { collection: 'notes' })).json<{ objects: { id: string }[] }>()
+    expect(viaAction.objects.map((o) => o.id)).toEqual([fresh])
     // Still stored: only the purge deletes.
     expect(await stored(GPT, 'notes')).toBe(2)
   })
