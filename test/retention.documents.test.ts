@@ -157,6 +157,14 @@ describe('expired documents', () => {
     expect((await call('GET', url, writer)).statusCode).toBe(200)
   })
 
+  it('are not embedded (the embedding backlog leaves them out)', async () => {
+    await ok('POST', base(GPT), admin, { name: 'unembedded', ttl_seconds: 60 })
+    const [doc] = await addDocs(GPT, writer, 'unembedded', 1)
+    const before = (await t.services.embeddingWorker.countStale(GPT)).objects
+    await age(GPT, [doc!], 61)
+    expect((await t.services.embeddingWorker.countStale(GPT)).objects).toBe(before - 1)
+  })
+
   it('live again from an update: the TTL counts from the last write', async () => {
     await ok('POST', base(GPT), admin, { name: 'touched', ttl_seconds: 3600 })
     const [doc] = await addDocs(GPT, writer, 'touched', 1)
