@@ -17,6 +17,10 @@ import type { SigningKeyStore } from './platform/auth/signing-keys.js'
 import { backupJob } from './modules/backups/backups.job.js'
 import type { BackupService } from './modules/backups/backups.service.js'
 import { SETTINGS } from './config.settings.js'
+import { purgeExpiredDocumentsJob } from './modules/retention/documents.purge-expired.job.js'
+import { purgeOldMailJob } from './modules/retention/mail.purge-old.job.js'
+import type { RetentionService } from './modules/retention/retention.service.js'
+import { purgeOldSessionsJob } from './modules/retention/sessions.purge-old.job.js'
 
 export interface JobDependencies {
   database: Database
@@ -34,6 +38,8 @@ export interface JobDependencies {
   oauthTokens: OAuthTokensService
   signingKeys: SigningKeyStore
   backups: BackupService
+  /** Expired documents, and the sessions and mail past their GPT's retention. */
+  retention: RetentionService
   /** BACKUP_CRON (default `30 2 * * *`); null: backups only on demand. */
   backupSchedule?: string | null
 }
@@ -53,6 +59,9 @@ export function buildJobDefinitions(deps: JobDependencies): JobDefinition[] {
     purgeDeletedAccountsJob({ accounts: deps.accounts, logger: deps.logger, retentionDays: deps.accountRetentionDays }),
     purgeAuditJob({ audit: deps.audit, logger: deps.logger, retentionDays: deps.auditRetentionDays }),
     purgeOAuthJob({ tokens: deps.oauthTokens, signingKeys: deps.signingKeys, logger: deps.logger }),
+    purgeExpiredDocumentsJob({ retention: deps.retention, logger: deps.logger }),
+    purgeOldSessionsJob({ retention: deps.retention, logger: deps.logger }),
+    purgeOldMailJob({ retention: deps.retention, logger: deps.logger }),
     backupJob({ backups: deps.backups, logger: deps.logger, schedule: deps.backupSchedule === undefined ? SETTINGS.BACKUP_CRON.default : deps.backupSchedule }),
   ]
 }

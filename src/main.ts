@@ -110,6 +110,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
           oauthTokens: services.oauth.tokens,
           signingKeys: services.signingKeys,
           backups: services.backups,
+          retention: services.retention,
           backupSchedule: config.backups.schedule,
         }),
       )

@@ -69,6 +69,8 @@ import { OAuthRepository } from './modules/oauth/oauth.repo.js'
 import { oauthResources, type OAuthResources } from './modules/oauth/oauth.resources.js'
 import { OAuthTokenCache } from './modules/oauth/oauth.token-cache.js'
 import { OAuthTokensService } from './modules/oauth/oauth.tokens.service.js'
+import { RetentionService } from './modules/retention/retention.service.js'
+import { PurgeMetrics } from './platform/jobs/batched-purge.js'
 
 export interface Services {
   gpts: GptsService
@@ -103,6 +105,8 @@ export interface Services {
   oauth: { apps: AppsService; authorize: AuthorizeService; tokens: OAuthTokensService; access: OAuthAccessService; resources: OAuthResources }
   /** Backups of the whole database to BACKUP_DIR (the scheduled job, the CLI, /ready and /metrics). */
   backups: BackupService
+  /** The retention purges (expired documents, old sessions and mail), for their jobs. */
+  retention: RetentionService
   /** The agent-facing operations (MCP tools, GPT Action operations), over the services above. */
   catalogue: Catalogue
   /** Sign-ins to the admin console (/admin). */
@@ -170,18 +174,21 @@ export function createServices({ database, config, events, log, embeddings, jobs
     keyTouchIntervalMs: config.keyTouchIntervalMs,
     onTouchError: onBackgroundError,
   }, auditSink)
-  const collections = new CollectionsService(new CollectionsRepository(database.db), config)
+  const collectionsRepo = new CollectionsRepository(database.db)
+  const collections = new CollectionsService(collectionsRepo, config)
   const changedItems = new ChangedItems(jobs, log)
+  const objectsRepo = new ObjectsRepository(database.db)
   const objects = new ObjectsService(
     database.db,
-    new ObjectsRepository(database.db),
+    objectsRepo,
     collections,
     new IdempotencyStore(database.db),
     config,
     (gptId, ids) => changedItems.add('objects', gptId, ids),
   )
   const conversations = new ConversationsService(new ConversationsRepository(database.db), config)
-  const mail = new MailService(new MailRepository(database.db), agents, conversations, events, config, log)
+  const mailRepo = new MailRepository(database.db)
+  const mail = new MailService(mailRepo, agents, conversations, events, config, log)
   const characters = new CharactersService(new CharactersRepository(database.db), config)
   const sessionsRepo = new SessionsRepository(database.db)
   const sessions = new SessionsService(sessionsRepo, characters, config)
@@ -266,7 +273,16 @@ export function createServices({ database, config, events, log, embeddings, jobs
   }
   const catalogue = buildCatalogue({ collections, objects, memories, search, sessions, messages, generation, mail, conversations }, config)
   const checkExposure = exposureCheck(catalogue, collections)
+  const retention = new RetentionService({
+    collections: collectionsRepo,
+    objects: objectsRepo,
+    gpts,
+    sessions: sessionsRepo,
+    mail: mailRepo,
+    metrics: new PurgeMetrics(registry),
+  })
   return {
+    retention,
     catalogue,
     console: new ConsoleSessionsService(new ConsoleSessionsRepository(database.db), accountSessions, {
       adminToken: config.adminToken,

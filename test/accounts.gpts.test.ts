@@ -30,7 +30,7 @@ describe('an account creates and lists its own GPTs', () => {
     const response = await createGpt(token(), id)
     expect(response.statusCode, response.body).toBe(201)
     expect(response.headers.location).toBe(`/v1/gpts/${id}`)
-    expect(response.json()).toEqual({ id, name: `GPT ${id}`, description: 'mine', action_exposure: expect.any(Object), created_at: expect.any(String), updated_at: expect.any(String) })
+    expect(response.json()).toEqual({ id, name: `GPT ${id}`, description: 'mine', action_exposure: expect.any(Object), session_retention_days: null, mail_retention_days: null, created_at: expect.any(String), updated_at: expect.any(String) })
   })
 
   it('refuses an id that is taken, by anyone (409)', async () => {

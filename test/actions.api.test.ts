@@ -147,7 +147,7 @@ describe('what a spec offers', () => {
 
   it('refuses a choice past the operation limit with a 422 naming what to drop', () => {
     const catalogue = buildCatalogue(t.services, t.config)
-    const gpt = { id: 'g', name: 'G', description: null, action_exposure: { parts: [], collections: null }, created_at: '', updated_at: '' }
+    const gpt = { id: 'g', name: 'G', description: null, action_exposure: { parts: [], collections: null }, session_retention_days: null, mail_retention_days: null, created_at: '', updated_at: '' }
     const build = () =>
       buildActionSpec({
         gpt,

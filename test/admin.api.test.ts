@@ -71,6 +71,8 @@ describe('admin GPTs', () => {
       name: 'Alpha',
       description: 'The first',
       action_exposure: { parts: ['collections', 'memories', 'search'], collections: null },
+      session_retention_days: null,
+      mail_retention_days: null,
       created_at: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/),
       updated_at: gpt.created_at,
     })

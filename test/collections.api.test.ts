@@ -58,7 +58,7 @@ describe('creating collections', () => {
     expect(first.statusCode, first.body).toBe(201)
     expect(first.headers.location).toBe(`${BASE}/diary`)
     const created = first.json<CollectionView>()
-    expect(created).toEqual({ gpt_id: GPT, name: 'diary', schema: null, per_user: false, created_at: expect.stringMatching(ISO), updated_at: expect.stringMatching(ISO) })
+    expect(created).toEqual({ gpt_id: GPT, name: 'diary', schema: null, per_user: false, ttl_seconds: null, created_at: expect.stringMatching(ISO), updated_at: expect.stringMatching(ISO) })
 
     const again = await call('POST', BASE, writer, { name: 'diary' })
     expect(again.statusCode, again.body).toBe(200)
@@ -286,6 +286,7 @@ describe('changing a schema with PATCH', () => {
       name: 'people',
       schema,
       per_user: false,
+      ttl_seconds: null,
       invalid_documents: 2,
       created_at: expect.stringMatching(ISO),
       updated_at: expect.stringMatching(ISO),

@@ -55,9 +55,12 @@ describe('the service jobs', () => {
       { name: 'accounts.purge-deleted', cron: '47 3 * * *', timezone: 'UTC' },
       { name: 'audit.purge', cron: '7 4 * * *', timezone: 'UTC' },
       { name: 'backups.create', cron: '30 2 * * *', timezone: 'UTC' },
+      { name: 'chat.purge-old-sessions', cron: '37 4 * * *', timezone: 'UTC' },
       { name: 'chat.recover-interrupted', cron: '* * * * *', timezone: 'UTC' },
+      { name: 'documents.purge-expired', cron: '*/5 * * * *', timezone: 'UTC' },
       { name: 'embeddings.backfill', cron: '* * * * *', timezone: 'UTC' },
       { name: PURGE_EXPIRED_KEYS_JOB, cron: '17 3 * * *', timezone: 'UTC' },
+      { name: 'mail.purge-old', cron: '53 4 * * *', timezone: 'UTC' },
       { name: 'oauth.purge', cron: '23 4 * * *', timezone: 'UTC' },
     ])
   })

@@ -112,7 +112,7 @@ describe('a document changed while its vector is being made', () => {
   it('stays stale and is embedded again, and an older vector never replaces a newer one', async () => {
     const { db } = t.db.database
     const store = t.services.embedder.store
-    await t.services.collections.upsertCollection(GPT, 'race', null)
+    await t.services.collections.upsertCollection(GPT, 'race')
     const [object] = await sql<{ id: string }>`
       insert into objects (gpt_id, id, collection, body) values (${GPT}, gen_random_uuid(), 'race', ${JSON.stringify({ v: 'first text' })}) returning id
     `.execute(db).then((result) => result.rows)
@@ -153,7 +153,7 @@ describe('a document changed while its vector is being made', () => {
 describe('the minute backfill', () => {
   it('embeds what its own job missed, and leaves writes of the last 30 seconds to theirs', async () => {
     const { db } = t.db.database
-    await t.services.collections.upsertCollection(GPT, 'late', null)
+    await t.services.collections.upsertCollection(GPT, 'late')
     const insert = (text: string, age: string) =>
       sql<{ id: string }>`
         insert into objects (gpt_id, id, collection, body, created_at, updated_at)

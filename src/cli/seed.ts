@@ -61,11 +61,11 @@ export async function seed(services: Services): Promise<SeedResult> {
     if (!(error instanceof AppError && error.code === ErrorCode.Conflict)) throw error
     gptCreated = false
   }
-  const collection = await services.collections.upsertCollection(SEED_GPT_ID, SEED_COLLECTION, NOTES_SCHEMA)
+  const collection = await services.collections.upsertCollection(SEED_GPT_ID, SEED_COLLECTION, { schema: NOTES_SCHEMA })
   if (collection.created) {
     for (const note of SAMPLE_NOTES) await services.objects.createObject(SEED_GPT_ID, SEED_COLLECTION, note, null)
   }
-  const users = await services.collections.upsertCollection(SEED_GPT_ID, SEED_USERS_COLLECTION, USERS_SCHEMA)
+  const users = await services.collections.upsertCollection(SEED_GPT_ID, SEED_USERS_COLLECTION, { schema: USERS_SCHEMA })
   if (users.created) {
     for (const user of SAMPLE_USERS) await services.objects.createObject(SEED_GPT_ID, SEED_USERS_COLLECTION, user, null)
   }

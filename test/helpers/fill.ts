@@ -16,8 +16,13 @@ export async function fillEveryTable(t: TestApp, gptId = 'fill-gpt'): Promise<vo
     expect(response.statusCode, `${method} ${url}: ${response.body}`).toBeLessThan(300)
     return response.json() as Record<string, unknown>
   }
-  await call('POST', `/v1/gpts/${gptId}/collections`, { name: 'notes' })
-  await call('PATCH', `/v1/gpts/${gptId}`, { action_exposure: { parts: ['collections', 'mail'], collections: ['notes'] } })
+  // Retention settings are columns too: long enough that nothing expires during a test.
+  await call('POST', `/v1/gpts/${gptId}/collections`, { name: 'notes', ttl_seconds: 31_536_000 })
+  await call('PATCH', `/v1/gpts/${gptId}`, {
+    action_exposure: { parts: ['collections', 'mail'], collections: ['notes'] },
+    session_retention_days: 365,
+    mail_retention_days: 365,
+  })
   await call('POST', `/v1/gpts/${gptId}/collections/notes/objects`, { data: { title: 'first', body: 'a note to back up' } }, { 'idempotency-key': 'fill-1' })
   const [a, b] = [await call('POST', `/v1/gpts/${gptId}/agents`, { name: 'alice' }), await call('POST', `/v1/gpts/${gptId}/agents`, { name: 'bob' })]
   const conversation = await call('POST', `/v1/gpts/${gptId}/conversations`, { title: 'planning' })

@@ -137,5 +137,6 @@ export function serviceJobs(t: TestApp, logger: JobLogger): JobDefinition[] {
     oauthTokens: t.services.oauth.tokens,
     signingKeys,
     backups,
+    retention: t.services.retention,
   })
 }

@@ -115,4 +115,31 @@ export class SessionsRepository {
   async deleteSession(gptId: string, id: string): Promise<boolean> {
     return (await this.db.deleteFrom('chat_sessions').where('gpt_id', '=', gptId).where('id', '=', id).executeTakeFirst()).numDeletedRows > 0n
   }
+
+  /**
+   * Deletes up to `limit` messages of the sessions idle for more than `days` (none is generating),
+   * so that the sessions themselves then go without a long cascade; returns how many went.
+   */
+  async deleteMessagesOfIdle(gptId: string, days: number, limit: number): Promise<number> {
+    const result = await sql`
+      delete from chat_messages where gpt_id = ${gptId} and id in (
+        select m.id from chat_messages m join chat_sessions s on s.gpt_id = m.gpt_id and s.id = m.session_id
+        where s.gpt_id = ${gptId} and ${idle(days)} limit ${limit})`.execute(this.db)
+    return Number(result.numAffectedRows ?? 0n)
+  }
+
+  /** Deletes up to `limit` sessions idle for more than `days`, least recently active first (messages cascade). */
+  async deleteIdle(gptId: string, days: number, limit: number): Promise<number> {
+    const result = await sql`
+      delete from chat_sessions where gpt_id = ${gptId} and id in (
+        select s.id from chat_sessions s where s.gpt_id = ${gptId} and ${idle(days)}
+        order by s.last_activity_at limit ${limit})`.execute(this.db)
+    return Number(result.numAffectedRows ?? 0n)
+  }
+}
+
+/** Session `s` has had no activity for `days` days and no live generation (a lease still running). */
+function idle(days: number) {
+  return sql<boolean>`s.last_activity_at < now() - make_interval(days => ${days})
+    and (s.generation_lease_until is null or s.generation_lease_until < now())`
 }

@@ -4,24 +4,30 @@ import type { PageRequest } from '../../platform/http/pagination.js'
 
 export type CollectionRow = Selectable<CollectionsTable>
 
+/** What a create or update sets; an absent field is left as it is (or its default on create). */
+export interface CollectionChange {
+  schema?: JsonObject | null
+  per_user?: boolean
+  ttl_seconds?: number | null
+}
+
+function columnsOf(change: CollectionChange) {
+  return {
+    ...(change.schema === undefined ? {} : { schema: change.schema === null ? null : JSON.stringify(change.schema) }),
+    ...(change.per_user === undefined ? {} : { per_user: change.per_user }),
+    ...(change.ttl_seconds === undefined ? {} : { ttl_seconds: change.ttl_seconds }),
+  }
+}
+
 export class CollectionsRepository {
   constructor(private readonly db: Kysely<Tables>) {}
 
-  /** Creates the collection, or updates what is given (`schema`, `perUser`) of an existing one; tells which happened. */
-  async upsertCollection(
-    gptId: string,
-    name: string,
-    schema: JsonObject | null | undefined,
-    perUser?: boolean,
-  ): Promise<{ row: CollectionRow; created: boolean }> {
-    const json = schema === undefined || schema === null ? null : JSON.stringify(schema)
-    const changes = {
-      ...(schema === undefined ? {} : { schema: json }),
-      ...(perUser === undefined ? {} : { per_user: perUser }),
-    }
+  /** Creates the collection, or updates what is given of an existing one; tells which happened. */
+  async upsertCollection(gptId: string, name: string, change: CollectionChange): Promise<{ row: CollectionRow; created: boolean }> {
+    const changes = columnsOf(change)
     const row = await this.db
       .insertInto('collections')
-      .values({ gpt_id: gptId, name, schema: json, per_user: perUser ?? false })
+      .values({ gpt_id: gptId, name, schema: null, per_user: false, ttl_seconds: null, ...changes })
       .onConflict((oc) =>
         oc.columns(['gpt_id', 'name']).doUpdateSet(
           Object.keys(changes).length === 0 ? { name: (eb) => eb.ref('excluded.name') } : { ...changes, updated_at: sql`now()` },
@@ -46,20 +52,22 @@ export class CollectionsRepository {
     )
   }
 
-  async updateCollection(gptId: string, name: string, change: { schema?: JsonObject | null; per_user?: boolean }): Promise<CollectionRow | null> {
+  async updateCollection(gptId: string, name: string, change: CollectionChange): Promise<CollectionRow | null> {
     return (
       (await this.db
         .updateTable('collections')
-        .set({
-          ...(change.schema === undefined ? {} : { schema: change.schema === null ? null : JSON.stringify(change.schema) }),
-          ...(change.per_user === undefined ? {} : { per_user: change.per_user }),
-          updated_at: sql`now()`,
-        })
+        .set({ ...columnsOf(change), updated_at: sql`now()` })
         .where('gpt_id', '=', gptId)
         .where('name', '=', name)
         .returningAll()
         .executeTakeFirst()) ?? null
     )
+  }
+
+  /** Every collection whose documents expire, across GPTs (for the purge job). */
+  async withTtl(): Promise<Array<{ gpt_id: string; name: string; ttl_seconds: number }>> {
+    const rows = await this.db.selectFrom('collections').select(['gpt_id', 'name', 'ttl_seconds']).where('ttl_seconds', 'is not', null).execute()
+    return rows.map((row) => ({ gpt_id: row.gpt_id, name: row.name, ttl_seconds: row.ttl_seconds! }))
   }
 
   async listCollections(gptId: string, page: PageRequest & { after: [Date, string] | null }): Promise<CollectionRow[]> {

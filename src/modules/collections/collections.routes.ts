@@ -45,10 +45,11 @@ export function collectionRoutes({ collections, objects, publicUrl, maxPageSize,
         config: { scope: 'write' },
         preHandler: async (request) => {
           const principal = request.principal
-          const body = request.body as { schema?: unknown; per_user?: unknown }
+          const body = request.body as { schema?: unknown; per_user?: unknown; ttl_seconds?: unknown }
           const gptCaller = principal?.kind === 'key' || principal?.kind === 'token'
-          if ((body.schema !== undefined || body.per_user !== undefined) && gptCaller && !principal.scopes.includes('admin')) {
-            throw ERR.forbidden('Setting a collection schema or per_user needs the "admin" scope.')
+          const settings = body.schema !== undefined || body.per_user !== undefined || body.ttl_seconds !== undefined
+          if (settings && gptCaller && !principal.scopes.includes('admin')) {
+            throw ERR.forbidden('Setting a collection schema, per_user or ttl_seconds needs the "admin" scope.')
           }
         },
         schema: {
@@ -61,8 +62,8 @@ export function collectionRoutes({ collections, objects, publicUrl, maxPageSize,
         },
       },
       async (request, reply) => {
-        const { name, schema, per_user: perUser } = request.body
-        const result = await collections.upsertCollection(request.params.gpt_id, name, schema as JsonObject | null | undefined, perUser)
+        const { name, schema, per_user, ttl_seconds } = request.body
+        const result = await collections.upsertCollection(request.params.gpt_id, name, { schema: schema as JsonObject | null | undefined, per_user, ttl_seconds })
         if (result.created) reply.code(201).header('location', `/v1/gpts/${request.params.gpt_id}/collections/${name}`)
         return result.collection
       },
@@ -110,14 +111,18 @@ export function collectionRoutes({ collections, objects, publicUrl, maxPageSize,
         schema: {
           ...common,
           operationId: 'updateCollectionSchema',
-          summary: 'Change the schema or per_user; reports how many stored documents fail the schema',
+          summary: 'Change the schema, per_user or ttl_seconds; reports how many stored documents fail the schema',
           params: CollectionParams,
           body: PatchCollectionBody,
           response: { 200: PatchedCollection, ...problemResponses(401, 403, 404, 422) },
         },
       },
       async (request) =>
-        objects.changeCollection(request.params.gpt_id, request.params.name, { schema: request.body.schema as JsonObject | null | undefined, per_user: request.body.per_user }),
+        objects.changeCollection(request.params.gpt_id, request.params.name, {
+          schema: request.body.schema as JsonObject | null | undefined,
+          per_user: request.body.per_user,
+          ttl_seconds: request.body.ttl_seconds,
+        }),
     )
 
     app.delete(

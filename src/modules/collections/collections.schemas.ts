@@ -20,14 +20,30 @@ const PerUser = Type.Boolean({
   description: "Per-user documents: an end user's access token sees and changes only the documents it wrote here (default false: shared).",
 })
 
+/** Ten years: longer is "for ever", which is null. */
+export const MAX_TTL_SECONDS = 315_360_000
+
+const TtlSeconds = Type.Union(
+  [Type.Integer({ minimum: 1, maximum: MAX_TTL_SECONDS }), Type.Null()],
+  {
+    description:
+      "Seconds a document lives after its last write (create or update): then it is invisible everywhere and purged by the `documents.purge-expired` job. 1 to 315360000 (ten years); null (default): documents never expire. A change applies at once to every document of the collection.",
+  },
+)
+
 export const CreateCollectionBody = Type.Object(
-  { name: CollectionName, schema: Type.Optional(Type.Union([JsonSchema, Type.Null()])), per_user: Type.Optional(PerUser) },
+  {
+    name: CollectionName,
+    schema: Type.Optional(Type.Union([JsonSchema, Type.Null()])),
+    per_user: Type.Optional(PerUser),
+    ttl_seconds: Type.Optional(TtlSeconds),
+  },
   { additionalProperties: false },
 )
 export type CreateCollectionInput = Static<typeof CreateCollectionBody>
 
 export const PatchCollectionBody = Type.Object(
-  { schema: Type.Optional(Type.Union([JsonSchema, Type.Null()])), per_user: Type.Optional(PerUser) },
+  { schema: Type.Optional(Type.Union([JsonSchema, Type.Null()])), per_user: Type.Optional(PerUser), ttl_seconds: Type.Optional(TtlSeconds) },
   { additionalProperties: false, minProperties: 1 },
 )
 
@@ -36,6 +52,7 @@ export const Collection = Type.Object({
   name: Type.String(),
   schema: Type.Union([Type.Object({}, { additionalProperties: true }), Type.Null()]),
   per_user: Type.Boolean(),
+  ttl_seconds: Type.Union([Type.Integer(), Type.Null()]),
   created_at: Type.String({ format: 'date-time' }),
   updated_at: Type.String({ format: 'date-time' }),
 })

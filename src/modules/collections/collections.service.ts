@@ -4,7 +4,7 @@ import { ERR } from '../../platform/errors.js'
 import { timeNameAfter } from '../../platform/http/seek.js'
 import { pageRequest, toPage, type Page, type SortOrder } from '../../platform/http/pagination.js'
 import { checkCollectionSchema, compileCollectionSchema, releaseCollectionSchema } from '../../platform/json-schema.js'
-import type { CollectionRow, CollectionsRepository } from './collections.repo.js'
+import type { CollectionChange, CollectionRow, CollectionsRepository } from './collections.repo.js'
 import type { CollectionView } from './collections.schemas.js'
 
 export function toCollectionView(row: CollectionRow): CollectionView {
@@ -13,6 +13,7 @@ export function toCollectionView(row: CollectionRow): CollectionView {
     name: row.name,
     schema: row.schema,
     per_user: row.per_user,
+    ttl_seconds: row.ttl_seconds,
     created_at: row.created_at.toISOString(),
     updated_at: row.updated_at.toISOString(),
   }
@@ -38,9 +39,9 @@ export class CollectionsService {
     private readonly limits: { defaultPageSize: number },
   ) {}
 
-  async upsertCollection(gptId: string, name: string, schema: JsonObject | null | undefined, perUser?: boolean) {
-    if (schema) checkCollectionSchema(schema)
-    const { row, created } = await this.repo.upsertCollection(gptId, name, schema, perUser)
+  async upsertCollection(gptId: string, name: string, change: CollectionChange = {}) {
+    if (change.schema) checkCollectionSchema(change.schema)
+    const { row, created } = await this.repo.upsertCollection(gptId, name, change)
     return { collection: toCollectionView(row), created }
   }
 
@@ -55,7 +56,7 @@ export class CollectionsService {
     return { row, validate: this.validatorOf(row) }
   }
 
-  async updateCollection(gptId: string, name: string, change: { schema?: JsonObject | null; per_user?: boolean }): Promise<CollectionHandle> {
+  async updateCollection(gptId: string, name: string, change: CollectionChange): Promise<CollectionHandle> {
     if (change.schema) checkCollectionSchema(change.schema)
     const row = await this.repo.updateCollection(gptId, name, change)
     if (!row) throw ERR.notFound('Collection', name)

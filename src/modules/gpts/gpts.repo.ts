@@ -1,4 +1,4 @@
-import { sql, type ExpressionBuilder, type Kysely, type Selectable } from 'kysely'
+import { sql, type ExpressionBuilder, type Kysely, type Selectable, type Updateable } from 'kysely'
 import type { PageRequest } from '../../platform/http/pagination.js'
 import type { GptsTable, Tables } from '../../platform/db/tables.js'
 
@@ -30,18 +30,6 @@ export class GptsRepository {
     return (await this.db.selectFrom('gpts').selectAll().where('id', '=', gptId).where(ownerNotDeleted).executeTakeFirst()) ?? null
   }
 
-  /** Changes what is given (the exposure as JSON text; null: back to the defaults); null when there is no such GPT. */
-  async updateGpt(gptId: string, change: { name?: string; description?: string | null; action_exposure?: string | null }): Promise<GptRow | null> {
-    const row = await this.db
-      .updateTable('gpts')
-      .set({ ...change, updated_at: sql`now()` })
-      .where('id', '=', gptId)
-      .where(ownerNotDeleted)
-      .returningAll()
-      .executeTakeFirst()
-    return row ?? null
-  }
-
   /** Every GPT, or (with an owner) that account's GPTs. */
   async listGpts(page: PageRequest & { after: [Date, string] | null }, ownerAccountId: string | null): Promise<GptRow[]> {
     const cmp = page.order === 'asc' ? '>' : '<'
@@ -52,6 +40,24 @@ export class GptsRepository {
       query = query.where((eb) => eb(eb.refTuple('created_at', 'id'), cmp, eb.tuple(createdAt, id)))
     }
     return query.orderBy('created_at', page.order).orderBy('id', page.order).limit(page.limit + 1).execute()
+  }
+
+  /** Changes what is given (the exposure as JSON text; null: back to the defaults); null when there is no such GPT (or it is hidden). */
+  async updateGpt(gptId: string, change: Updateable<GptsTable>): Promise<GptRow | null> {
+    const row = await this.db
+      .updateTable('gpts')
+      .set({ ...change, updated_at: sql`now()` })
+      .where('id', '=', gptId)
+      .where(ownerNotDeleted)
+      .returningAll()
+      .executeTakeFirst()
+    return row ?? null
+  }
+
+  /** The GPTs that keep sessions or mail for a limited time (for the purge jobs). */
+  async withRetention(kind: 'session_retention_days' | 'mail_retention_days'): Promise<Array<{ id: string; days: number }>> {
+    const rows = await this.db.selectFrom('gpts').select(['id', kind]).where(kind, 'is not', null).orderBy('id').execute()
+    return rows.map((row) => ({ id: row.id, days: row[kind]! }))
   }
 
   /** The ids of an account's GPTs, hidden ones included. */

@@ -15,7 +15,7 @@ interface Deps {
 }
 
 const UPDATE_DESCRIPTION =
-  'Changes the name, the description, or `action_exposure`: what the GPT\'s Action spec offers. An exposure whose spec would break GPT Actions\' limits, or that names a collection the GPT does not have, is refused with a 422 naming what to drop.'
+  'Changes the name, the description, the retention settings (`session_retention_days`, `mail_retention_days`: they delete data, hence the admin scope), or `action_exposure`: what the GPT\'s Action spec offers. An exposure whose spec would break GPT Actions\' limits, or that names a collection the GPT does not have, is refused with a 422 naming what to drop.'
 
 /** Operator routes (admin token): create, list, read, change and delete GPTs. */
 export function adminGptRoutes({ gpts, publicUrl, maxPageSize }: Deps) {
@@ -83,7 +83,7 @@ export function adminGptRoutes({ gpts, publicUrl, maxPageSize }: Deps) {
         schema: {
           ...common,
           operationId: 'adminUpdateGpt',
-          summary: 'Change a GPT (name, description, what its Action spec offers)',
+          summary: 'Change a GPT (name, description, retention, what its Action spec offers)',
           description: UPDATE_DESCRIPTION,
           params: GptParams,
           body: UpdateGptBody,

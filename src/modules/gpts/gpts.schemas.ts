@@ -43,11 +43,24 @@ export const CreateGptBody = Type.Object(
 )
 export type CreateGptInput = Static<typeof CreateGptBody>
 
+/** Ten years: longer is "for ever", which is null. */
+export const MAX_RETENTION_DAYS = 3650
+
+const retentionDays = (what: string, since: string, job: string) =>
+  Type.Union([Type.Integer({ minimum: 1, maximum: MAX_RETENTION_DAYS }), Type.Null()], {
+    description: `Days ${what} are kept after ${since}; the daily \`${job}\` job deletes older ones. 1 to ${MAX_RETENTION_DAYS}; null (default): kept for ever.`,
+  })
+
+const SessionRetentionDays = retentionDays('chat sessions (with their messages)', 'their last activity', 'chat.purge-old-sessions')
+const MailRetentionDays = retentionDays('mail messages (with their recipients and metadata)', 'they were sent', 'mail.purge-old')
+
 export const UpdateGptBody = Type.Object(
   {
     name: Type.Optional(CreateGptBody.properties.name),
     description: Type.Optional(Type.Union([Type.String({ maxLength: 2000 }), Type.Null()])),
     action_exposure: Type.Optional(Type.Union([ActionExposure, Type.Null()], { description: 'null: back to the defaults.' })),
+    session_retention_days: Type.Optional(SessionRetentionDays),
+    mail_retention_days: Type.Optional(MailRetentionDays),
   },
   { additionalProperties: false, minProperties: 1, description: 'What to change.' },
 )
@@ -59,6 +72,8 @@ export const Gpt = Type.Object(
     name: Type.String(),
     description: Type.Union([Type.String(), Type.Null()]),
     action_exposure: ActionExposure,
+    session_retention_days: Type.Union([Type.Integer(), Type.Null()]),
+    mail_retention_days: Type.Union([Type.Integer(), Type.Null()]),
     created_at: Type.String({ format: 'date-time' }),
     updated_at: Type.String({ format: 'date-time' }),
   },

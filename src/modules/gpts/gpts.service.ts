@@ -20,6 +20,8 @@ export function toGptView(row: GptRow): GptView {
     description: row.description,
     // Only exposures checked on write are stored (see updateGpt).
     action_exposure: (row.action_exposure as ActionExposureView | null) ?? { parts: [...DEFAULT_PARTS], collections: null },
+    session_retention_days: row.session_retention_days,
+    mail_retention_days: row.mail_retention_days,
     created_at: row.created_at.toISOString(),
     updated_at: row.updated_at.toISOString(),
   }
@@ -57,7 +59,7 @@ export class GptsService {
   }
 
   /**
-   * Changes a GPT's name, description or Action exposure; with an owner given, only a GPT of that
+   * Changes a GPT's name, description, Action exposure or retention settings; with an owner given, only a GPT of that
    * account. An exposure is checked against the GPT's collections now: a spec it would make is
    * within GPT Actions' limits, or the change is refused.
    */
@@ -75,6 +77,11 @@ export class GptsService {
   async stats(gptId: string, ownerAccountId: string | null = null): Promise<GptCounts & { gpt_id: string }> {
     await this.getGpt(gptId, ownerAccountId)
     return { gpt_id: gptId, ...(await this.repo.counts(gptId)) }
+  }
+
+  /** GPTs that keep chat sessions or mail for a limited number of days, with those days. */
+  withRetention(kind: 'sessions' | 'mail'): Promise<Array<{ id: string; days: number }>> {
+    return this.repo.withRetention(kind === 'sessions' ? 'session_retention_days' : 'mail_retention_days')
   }
 
   /** Every GPT (the operator), or the GPTs of one account. */

@@ -228,4 +228,13 @@ export class MailRepository {
       .executeTakeFirst()
     return row !== undefined
   }
+
+  /** Deletes up to `limit` mail sent more than `days` ago, oldest first (recipients and metadata cascade). */
+  async deleteOlderThan(gptId: string, days: number, limit: number): Promise<number> {
+    const result = await sql`
+      delete from mail where gpt_id = ${gptId} and id in (
+        select id from mail where gpt_id = ${gptId} and created_at < now() - make_interval(days => ${days})
+        order by created_at limit ${limit})`.execute(this.db)
+    return Number(result.numAffectedRows ?? 0n)
+  }
 }

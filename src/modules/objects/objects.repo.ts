@@ -1,6 +1,7 @@
 import { sql, type Kysely, type Selectable } from 'kysely'
 import type { JsonObject, ObjectsTable, Tables } from '../../platform/db/tables.js'
 import type { SortOrder } from '../../platform/http/pagination.js'
+import { isExpired, notExpired } from './objects.expiry.js'
 
 export type ObjectRow = Omit<Selectable<ObjectsTable>, 'search'>
 
@@ -47,7 +48,7 @@ export class ObjectsRepository {
 
   /** The object; with `forUpdate` (inside a transaction `db`) its row stays locked until commit. */
   async findObject(gptId: string, id: string, db: Kysely<Tables> = this.db, forUpdate = false): Promise<ObjectRow | null> {
-    let query = db.selectFrom('objects').select(COLUMNS).where('gpt_id', '=', gptId).where('id', '=', id)
+    let query = db.selectFrom('objects').select(COLUMNS).where('gpt_id', '=', gptId).where('id', '=', id).where(notExpired('objects'))
     if (forUpdate) query = query.forUpdate()
     return (await query.executeTakeFirst()) ?? null
   }
@@ -61,6 +62,7 @@ export class ObjectsRepository {
         .where('gpt_id', '=', gptId)
         .where('id', '=', id)
         .where('version', '=', version)
+        .where(notExpired('objects'))
         .returning(COLUMNS)
         .executeTakeFirst()) ?? null
     )
@@ -79,6 +81,7 @@ export class ObjectsRepository {
       .select(COLUMNS)
       .where('gpt_id', '=', gptId)
       .where('collection', '=', collection)
+      .where(notExpired('objects'))
     if (filters.userId !== undefined) query = query.where('user_id', '=', filters.userId)
     if (filters.where) query = query.where(sql<boolean>`body @> ${JSON.stringify(filters.where)}::jsonb`)
     if (filters.createdAfter) query = query.where('created_at', '>', filters.createdAfter)
@@ -103,6 +106,21 @@ export class ObjectsRepository {
     }
     const rows = await query.orderBy(seek.by, seek.order).orderBy('id', seek.order).limit(seek.limit + 1).execute()
     return rows.map((row) => ({ ...row, rank: null }))
+  }
+
+  /**
+   * Deletes up to `limit` expired documents of the collection, oldest write first (on the
+   * updated_at index), so that one batch holds its locks briefly; returns how many went. The TTL
+   * is the collection's at this moment (none now: nothing goes).
+   */
+  async deleteExpired(gptId: string, collection: string, limit: number): Promise<number> {
+    const ttl = sql`(select ttl_seconds from collections where gpt_id = ${gptId} and name = ${collection})`
+    const result = await sql`
+      delete from objects where gpt_id = ${gptId} and id in (
+        select id from objects where gpt_id = ${gptId} and collection = ${collection}
+          and ${isExpired(sql.ref('updated_at'), ttl)}
+        order by updated_at limit ${limit})`.execute(this.db)
+    return Number(result.numAffectedRows ?? 0n)
   }
 
   /**

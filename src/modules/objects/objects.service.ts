@@ -6,6 +6,7 @@ import { pageRequest, toPage, type Page } from '../../platform/http/pagination.j
 import { requestFingerprint, type IdempotencyStore } from '../../platform/idempotency.js'
 import { exceedsDepth, findUnstorableText } from '../../platform/json-depth.js'
 import { documentErrors } from '../../platform/json-schema.js'
+import type { CollectionChange } from '../collections/collections.repo.js'
 import type { CollectionHandle, CollectionsService } from '../collections/collections.service.js'
 import { toCollectionView } from '../collections/collections.service.js'
 import type { ListedObject, ObjectRow, ObjectsRepository, ObjectSeek } from './objects.repo.js'
@@ -244,7 +245,7 @@ export class ObjectsService {
   }
 
   /** Changes a collection's schema or sharing, and reports how many stored documents fail its schema (they are kept). */
-  async changeCollection(gptId: string, collection: string, change: { schema?: JsonObject | null; per_user?: boolean }) {
+  async changeCollection(gptId: string, collection: string, change: CollectionChange) {
     const handle = await this.collections.updateCollection(gptId, collection, change)
     let invalid = 0
     if (handle.validate) {

@@ -4,6 +4,10 @@ import { EmbeddingsError } from '../../platform/embeddings/embeddings.provider.j
 import type { MemoriesRepository } from '../memories/memories.repo.js'
 import type { Embedder } from './embedder.js'
 import type { SearchSource } from './vector-store.js'
+import { notExpired } from '../objects/objects.expiry.js'
+
+/** An expired document is not embedded: no read can find it, and the purge job will delete it. */
+const LIVE_OBJECT = sql`and ${notExpired('x')}`
 
 /** Longest text sent to the embedder for one item; models truncate long input anyway. */
 const MAX_EMBED_CHARS = 8000
@@ -158,7 +162,7 @@ export class EmbeddingWorker {
     }
     return {
       memories: await count('memories', 'memory_id', includeFailed ? sql`` : sql`and x.embedding_status <> 'failed'`),
-      objects: await count('objects', 'object_id', sql``),
+      objects: await count('objects', 'object_id', LIVE_OBJECT),
       messages: await count('chat_messages', 'message_id', MESSAGE_READY),
     }
   }
@@ -181,7 +185,7 @@ export class EmbeddingWorker {
       ${olderThanMs ? sql`and x.updated_at < now() - make_interval(secs => ${olderThanMs / 1000})` : sql``}`
     if (source === 'objects') {
       const { rows } = await sql<Omit<StaleItem, 'text'> & { body: JsonValue }>`
-        select x.gpt_id, x.id, x.body, x.updated_at from objects x ${this.staleJoin('object_id', gptId)} ${only}
+        select x.gpt_id, x.id, x.body, x.updated_at from objects x ${this.staleJoin('object_id', gptId)} ${LIVE_OBJECT} ${only}
         order by x.updated_at, x.id limit ${limit}
       `.execute(this.db)
       return rows.map(({ body, ...row }) => ({ ...row, text: documentText(body).join('\n') }))

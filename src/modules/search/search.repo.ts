@@ -1,5 +1,6 @@
 import { sql, type Kysely, type RawBuilder } from 'kysely'
 import type { JsonObject, JsonValue, Tables } from '../../platform/db/tables.js'
+import { notExpired } from '../objects/objects.expiry.js'
 import { OWNER_COLUMN, type SearchSource, type VectorStore } from './vector-store.js'
 
 export interface SearchFilters {
@@ -56,6 +57,7 @@ const SPECS: Record<SearchSource, SourceSpec> = {
       f.userId !== undefined && f.endUser === undefined
         ? null
         : [
+            notExpired('x'),
             ...(f.endUser !== undefined
               ? [sql<boolean>`(x.user_id = ${f.endUser} or (x.user_id is null and exists (select 1 from collections c
                   where c.gpt_id = x.gpt_id and c.name = x.collection and not c.per_user)))`]

@@ -10,6 +10,10 @@ export interface GptsTable {
   owner_account_id: ColumnType<string | null, string | null | undefined, never>
   /** `{ parts, collections }` as JSON text on write; null: the defaults. */
   action_exposure: ColumnType<JsonObject | null, string | null | undefined, string | null>
+  /** Days a chat session is kept after its last activity (null: for ever). */
+  session_retention_days: ColumnType<number | null, number | null | undefined, number | null>
+  /** Days mail is kept after it was sent (null: for ever). */
+  mail_retention_days: ColumnType<number | null, number | null | undefined, number | null>
   created_at: CreatedAt
   updated_at: UpdatedAt
 }
@@ -91,6 +95,8 @@ export interface CollectionsTable {
   name: string
   schema: ColumnType<JsonObject | null, string | null, string | null>
   per_user: ColumnType<boolean, boolean | undefined, boolean>
+  /** Seconds a document lives after its last write (null: for ever). */
+  ttl_seconds: ColumnType<number | null, number | null | undefined, number | null>
   created_at: CreatedAt
   updated_at: UpdatedAt
 }
