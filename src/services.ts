@@ -35,6 +35,7 @@ import { AccountsService } from './modules/accounts/accounts.service.js'
 import { LoginFailuresRepository } from './modules/accounts/login-failures.repo.js'
 import { LoginThrottle, type LoginThrottleOptions } from './modules/accounts/login-throttle.js'
 import { createLlmProvider } from './platform/llm/index.js'
+import { GenerationCanceller } from './modules/chat/generation.cancel.js'
 import { GenerationHub } from './modules/chat/generation.hub.js'
 import { GenerationRepository } from './modules/chat/generation.repo.js'
 import { GenerationService, type RecallMemories } from './modules/chat/generation.service.js'
@@ -83,6 +84,7 @@ export interface Services {
   generation: GenerationService
   /** Live AI replies: deltas to this process's followers, progress to the others. */
   generationHub: GenerationHub
+  generationCanceller: GenerationCanceller
   /** Embeds outside requests (background jobs, `agentstore reindex`). */
   embeddingWorker: EmbeddingWorker
   /** The documents and chat messages written here, on their way to the embedding job; flushed at stop. */
@@ -117,6 +119,7 @@ export interface ServiceDeps {
     | 'llm'
     | 'chatHistoryMessages'
     | 'partialSaveMs'
+    | 'generationLeaseMs'
     | 'publicUrl'
     | 'accounts'
     | 'audit'
@@ -203,9 +206,10 @@ export function createServices({ database, config, events, log, embeddings, jobs
     const found = await search.search(gptId, { query, top_k: settings.top_k, mode: 'hybrid', sources: ['memories'], filters })
     return found.results.map((result) => ({ id: result.id, content: result.content, score: result.score }))
   }
+  const generationRepo = new GenerationRepository(database.db)
   const generation = new GenerationService({
     db: database.db,
-    repo: new GenerationRepository(database.db),
+    repo: generationRepo,
     messagesRepo,
     sessionsRepo,
     sessions,
@@ -217,6 +221,7 @@ export function createServices({ database, config, events, log, embeddings, jobs
     log,
     written: (gptId, ids) => changedItems.add('messages', gptId, ids),
   })
+  const generationCanceller = new GenerationCanceller({ generation, repo: generationRepo, hub: generationHub, leaseMs: config.generationLeaseMs })
   const signingKeys = new SigningKeyStore(database.db, config.accounts.accessTokenTtlSeconds, events)
   const accountsRepo = new AccountsRepository(database.db)
   const accountCache = new AccountAuthCache(config.keyCacheTtlMs, events, log)
@@ -275,6 +280,7 @@ export function createServices({ database, config, events, log, embeddings, jobs
     search,
     generation,
     generationHub,
+    generationCanceller,
     embeddingWorker,
     changedItems,
     embedder,

@@ -6,7 +6,7 @@ import type { LlmProvider } from '../../platform/llm/index.js'
 import type { CharactersService } from '../characters/characters.service.js'
 import type { CharacterView } from '../characters/characters.schemas.js'
 import { INTERRUPTED, type GenerationRepository } from './generation.repo.js'
-import { LEASE_MS, runGeneration, type LiveGeneration } from './generation.run.js'
+import { runGeneration, type LiveGeneration } from './generation.run.js'
 import type { GenerationHub } from './generation.hub.js'
 import { buildPrompt, type RecalledMemory } from './generation.prompt.js'
 import type { MessageRow, MessagesRepository } from './messages.repo.js'
@@ -58,7 +58,7 @@ interface Deps {
   llm: LlmProvider
   hub: GenerationHub
   recall: RecallMemories | null
-  limits: { chatHistoryMessages: number; partialSaveMs: number }
+  limits: { chatHistoryMessages: number; partialSaveMs: number; generationLeaseMs: number }
   log: { warn(object: object, message: string): void }
   /** Told the messages a chat stored once they are final (the user's at the start, the reply at its end), to be embedded. */
   written?: (gptId: string, ids: string[]) => void
@@ -72,7 +72,9 @@ interface Deps {
 export class GenerationService {
   private readonly running = new Map<string, Running>()
 
-  constructor(private readonly deps: Deps) {}
+  constructor(private readonly deps: Deps) {
+    deps.hub.onCancel((gptId, id) => void this.stopHere(gptId, id))
+  }
 
   /** For the start log: which provider and default model answer. */
   get llm(): string {
@@ -115,7 +117,7 @@ export class GenerationService {
     return { ...started, sessionId: session.id }
   }
 
-  /** Continues the session's last AI message from the text it kept (pending or failed), without regenerating it. */
+  /** Continues the session's last AI message from the text it kept (pending, failed or cancelled), without regenerating it. */
   async resume(gptId: string, sessionId: string, input: GenerateInput, user: string | null = null): Promise<Started> {
     const session = await this.deps.sessions.getSession(gptId, sessionId, user)
     const last = await this.deps.repo.lastAiMessage(gptId, sessionId)
@@ -125,7 +127,7 @@ export class GenerationService {
     const characterId = input.character_id ?? last.character_id ?? session.character_id
     const character = await this.character(gptId, characterId, input.character_id !== undefined)
     const history = await this.deps.repo.historyBefore(gptId, sessionId, last, this.deps.limits.chatHistoryMessages)
-    if (!(await this.deps.repo.acquireLease(this.deps.db, gptId, sessionId, last.id, LEASE_MS))) await this.refuseLease(this.deps.db, gptId, sessionId)
+    if (!(await this.deps.repo.acquireLease(this.deps.db, gptId, sessionId, last.id, this.deps.limits.generationLeaseMs))) await this.refuseLease(this.deps.db, gptId, sessionId)
     const model = input.model ?? (input.character_id !== undefined ? character?.model : null) ?? last.model ?? this.deps.llm.defaultModel
     return this.launch(gptId, session, last, character, history, model, last.partial_content)
   }
@@ -151,6 +153,15 @@ export class GenerationService {
       this.deps.hub.announce(gptId, id)
     }
     return marked.length
+  }
+
+  /** Stops the generation of the message if this process runs it; resolves to the message as then stored. */
+  stopHere(gptId: string, id: string): Promise<MessageView | null> | null {
+    const running = this.running.get(id)
+    if (!running || running.gptId !== gptId) return null
+    running.cancelled = true
+    running.controller.abort()
+    return running.finished
   }
 
   /** Stops every generation of this process (at shutdown): each is stored failed, with its text, for resume. */
@@ -198,7 +209,7 @@ export class GenerationService {
     const userId = uuidv7()
     const id = uuidv7()
     const { ai, user } = await this.deps.db.transaction().execute(async (trx) => {
-      if (!(await this.deps.repo.acquireLease(trx, gptId, session.id, id, LEASE_MS))) await this.refuseLease(trx, gptId, session.id)
+      if (!(await this.deps.repo.acquireLease(trx, gptId, session.id, id, this.deps.limits.generationLeaseMs))) await this.refuseLease(trx, gptId, session.id)
       const base = { gpt_id: gptId, session_id: session.id, partial_content: '', error_message: null }
       const user = userMessage
         ? await this.deps.messagesRepo.insertMessage({ ...base, ...userMessage, id: userId, status: 'complete', model: null, character_id: null }, trx)
@@ -225,7 +236,7 @@ export class GenerationService {
     const memories = await this.recallFor(gptId, session, character, history)
     const context = memories ? ({ memories } as unknown as JsonValue) : undefined
     const characterId = character?.id ?? message.character_id
-    const started = await this.deps.repo.start(gptId, message.id, { partial: continueFrom, model: model ?? null, characterId }, context)
+    const started = await this.deps.repo.start(gptId, message.id, message.status, { partial: continueFrom, model: model ?? null, characterId }, context)
     if (!started) {
       await this.deps.repo.releaseLease(gptId, session.id, message.id)
       throw ERR.conflict('The message changed while the generation was starting; read it again.')
@@ -238,11 +249,12 @@ export class GenerationService {
       text: continueFrom,
       controller: new AbortController(),
       abortReason: INTERRUPTED,
+      cancelled: false,
       finished: Promise.resolve(null),
     }
     this.running.set(message.id, running)
     const request = { ...prompt, model, temperature: character?.temperature ?? undefined, continueFrom: continueFrom === '' ? undefined : continueFrom }
-    running.finished = runGeneration({ ...this.deps, partialSaveMs: this.deps.limits.partialSaveMs }, running, request)
+    running.finished = runGeneration({ ...this.deps, partialSaveMs: this.deps.limits.partialSaveMs, leaseMs: this.deps.limits.generationLeaseMs }, running, request)
       .then(async (final) => {
         const view = final ? toMessageView(final) : await this.currentMessage(gptId, message.id).catch(() => null)
         if (view?.status === 'complete') this.deps.written?.(gptId, [view.id])
