@@ -179,12 +179,13 @@ export function createServices({ database, config, events, log, embeddings, jobs
   const sessions = new SessionsService(sessionsRepo, characters, config)
   const generationHub = new GenerationHub(events, log)
   const messagesRepo = new MessagesRepository(database.db)
+  const idempotency = new IdempotencyStore(database.db)
   const messages = new MessagesService(
     database.db,
     messagesRepo,
     sessionsRepo,
     sessions,
-    new IdempotencyStore(database.db),
+    idempotency,
     config,
     (gptId, id) => {
       generationHub.emit(id, { type: 'changed' })
@@ -216,6 +217,7 @@ export function createServices({ database, config, events, log, embeddings, jobs
     characters,
     llm: createLlmProvider(config.llm),
     hub: generationHub,
+    idempotency,
     recall,
     limits: config,
     log,

@@ -10,7 +10,7 @@ import { finishedMessage } from './generation.finish.js'
 import type { GenerationCanceller } from './generation.cancel.js'
 import type { GenerationService, Started } from './generation.service.js'
 import type { GenerationStreams } from './generation.stream.js'
-import { Message, MessageParams } from './messages.schemas.js'
+import { Message, MessageParams, MessageWriteHeaders } from './messages.schemas.js'
 import { SessionParams } from './sessions.schemas.js'
 
 interface Deps {
@@ -146,7 +146,8 @@ export function generationRoutes({ generation, canceller, streams, maxMessageCha
           ...common,
           operationId: 'chat',
           summary: 'Chat with a character: store the user message and generate the reply (a new session when none is given)',
-          description: `201 with {session_id, message}, or ${SSE_DESCRIPTION} A character with memory enabled recalls the top memories of the user for the message and records them in the reply's context.`,
+          description: `201 with {session_id, message}, or ${SSE_DESCRIPTION} A character with memory enabled recalls the top memories of the user for the message and records them in the reply's context. With an \`Idempotency-Key\`, a retry stores nothing again (Idempotent-Replayed: true): it answers the reply the first request began, continuing it when it never started or broke off.`,
+          headers: MessageWriteHeaders,
           body: Type.Object(
             {
               character_id: Uuid('The character to chat with.'),
@@ -167,7 +168,8 @@ export function generationRoutes({ generation, canceller, streams, maxMessageCha
       },
       async (request, reply) => {
         const gptId = keyPrincipal(request).gptId
-        const started = await generation.chat(gptId, request.body, endUserOf(request.principal))
+        const started = await generation.chat(gptId, request.body, endUserOf(request.principal), request.headers['idempotency-key'] ?? null)
+        if (started.replayed) reply.header('idempotent-replayed', 'true')
         if (wantsStream(request, request.body)) return follow(request, reply, gptId, started)
         const message = await finishedMessage(started, started.sessionId)
         return reply.code(201).header('location', `/v1/messages/${message.id}`).send({ session_id: started.sessionId, message })

@@ -32,8 +32,8 @@ export class SessionsRepository {
     metadata: JsonObject
     character_id: string | null
     is_favorite: boolean
-  }): Promise<SessionRow> {
-    return this.db
+  }, db: Kysely<Tables> = this.db): Promise<SessionRow> {
+    return db
       .insertInto('chat_sessions')
       .values({ ...row, metadata: JSON.stringify(row.metadata) })
       .returningAll()
