@@ -154,7 +154,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     done()
   })
   app.addHook('onClose', async () => services.generation.close())
-  await app.register(generationRoutes({ generation: services.generation, streams: replies, maxMessageChars: config.maxMessageChars }))
+  await app.register(generationRoutes({ generation: services.generation, canceller: services.generationCanceller, streams: replies, maxMessageChars: config.maxMessageChars }))
   await app.register(
     memoryRoutes({ memories: services.memories, maxMemoryChars: config.maxMemoryChars, maxBatch: config.maxBatch, ...listDeps }),
   )

@@ -35,6 +35,7 @@ export const SETTINGS = {
   MAX_MESSAGE_CHARS: { default: '10000', help: 'Longest chat message content, in characters (422 past it).' },
   CHAT_HISTORY_MESSAGES: { default: '20', help: 'How many recent messages of a session go into the prompt of a generation.' },
   PARTIAL_SAVE_MS: { default: '500', help: 'How often the text generated so far is saved while tokens arrive (what a crash can lose at most).' },
+  GENERATION_LEASE_SECONDS: { default: '10', help: 'A generation holds its session this long unless renewed (every third of it); a crashed process\'s generation can be resumed this soon.' },
   LLM_PROVIDER: { default: '', help: 'openai (any OpenAI-compatible endpoint), anthropic or offline; unset: anthropic for an sk-ant- key, openai for another key or a base URL alone, else the deterministic offline provider.' },
   LLM_MODEL: { default: '', help: `Model for chat generation; unset: the provider's default (${Object.values(DEFAULT_MODELS).join(', ')}).` },
   LLM_API_KEY: { default: '', help: 'API key of the LLM provider.' },

@@ -42,6 +42,8 @@ export interface Config {
   maxMessageChars: number
   chatHistoryMessages: number
   partialSaveMs: number
+  /** How long a generation holds its session without renewing (renewed every third of it): how soon a crashed process's generation can be resumed. */
+  generationLeaseMs: number
   llm: LlmConfig
   embeddings: EmbeddingsConfig
   maxBatch: number
@@ -231,6 +233,7 @@ export function loadConfig(env: Env = process.env): Config {
     maxMessageChars: int('MAX_MESSAGE_CHARS', 1, 1_000_000),
     chatHistoryMessages: int('CHAT_HISTORY_MESSAGES', 0, 1000),
     partialSaveMs: int('PARTIAL_SAVE_MS', 10, 60_000),
+    generationLeaseMs: int('GENERATION_LEASE_SECONDS', 2, 600) * 1000,
     llm: {
       provider: oneOf('LLM_PROVIDER', ['openai', 'anthropic', 'offline']),
       model: raw('LLM_MODEL') || null,

@@ -37,6 +37,7 @@ import { AccountsService } from './modules/accounts/accounts.service.js'
 import { LoginFailuresRepository } from './modules/accounts/login-failures.repo.js'
 import { LoginThrottle, type LoginThrottleOptions } from './modules/accounts/login-throttle.js'
 import { createLlmProvider } from './platform/llm/index.js'
+import { GenerationCanceller } from './modules/chat/generation.cancel.js'
 import { GenerationHub } from './modules/chat/generation.hub.js'
 import { GenerationRepository } from './modules/chat/generation.repo.js'
 import { GenerationService, type RecallMemories } from './modules/chat/generation.service.js'
@@ -88,6 +89,7 @@ export interface Services {
   generation: GenerationService
   /** Live AI replies: deltas to this process's followers, progress to the others. */
   generationHub: GenerationHub
+  generationCanceller: GenerationCanceller
   /** Embeds outside requests (background jobs, `agentstore reindex`). */
   embeddingWorker: EmbeddingWorker
   /** The documents and chat messages written here, on their way to the embedding job; flushed at stop. */
@@ -126,6 +128,7 @@ export interface ServiceDeps {
     | 'llm'
     | 'chatHistoryMessages'
     | 'partialSaveMs'
+    | 'generationLeaseMs'
     | 'publicUrl'
     | 'accounts'
     | 'audit'
@@ -194,12 +197,13 @@ export function createServices({ database, config, events, log, embeddings, jobs
   const sessions = new SessionsService(sessionsRepo, characters, config)
   const generationHub = new GenerationHub(events, log)
   const messagesRepo = new MessagesRepository(database.db)
+  const idempotency = new IdempotencyStore(database.db)
   const messages = new MessagesService(
     database.db,
     messagesRepo,
     sessionsRepo,
     sessions,
-    new IdempotencyStore(database.db),
+    idempotency,
     config,
     (gptId, id) => {
       generationHub.emit(id, { type: 'changed' })
@@ -221,20 +225,23 @@ export function createServices({ database, config, events, log, embeddings, jobs
     const found = await search.search(gptId, { query, top_k: settings.top_k, mode: 'hybrid', sources: ['memories'], filters })
     return found.results.map((result) => ({ id: result.id, content: result.content, score: result.score }))
   }
+  const generationRepo = new GenerationRepository(database.db)
   const generation = new GenerationService({
     db: database.db,
-    repo: new GenerationRepository(database.db),
+    repo: generationRepo,
     messagesRepo,
     sessionsRepo,
     sessions,
     characters,
     llm: createLlmProvider(config.llm),
     hub: generationHub,
+    idempotency,
     recall,
     limits: config,
     log,
     written: (gptId, ids) => changedItems.add('messages', gptId, ids),
   })
+  const generationCanceller = new GenerationCanceller({ generation, repo: generationRepo, hub: generationHub, leaseMs: config.generationLeaseMs })
   const signingKeys = new SigningKeyStore(database.db, config.accounts.accessTokenTtlSeconds, events)
   const accountsRepo = new AccountsRepository(database.db)
   const accountCache = new AccountAuthCache(config.keyCacheTtlMs, events, log)
@@ -307,6 +314,7 @@ export function createServices({ database, config, events, log, embeddings, jobs
     search,
     generation,
     generationHub,
+    generationCanceller,
     embeddingWorker,
     changedItems,
     embedder,

@@ -77,6 +77,7 @@ describe('creating sessions', () => {
       metadata: { topic: 'travel' },
       character_id: character.id,
       is_favorite: false,
+      unanswered_message_id: null,
       last_activity_at: expect.stringMatching(ISO),
       created_at: expect.stringMatching(ISO),
       updated_at: expect.stringMatching(ISO),

@@ -159,6 +159,7 @@ const AIMED: Record<string, number> = {
   streamMessage: 404,
   generateReply: 404,
   resumeReply: 404,
+  cancelMessage: 404,
   chat: 422,
   getMemory: 404,
   updateMemory: 404,

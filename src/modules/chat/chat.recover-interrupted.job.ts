@@ -2,7 +2,7 @@ import type { JobDefinition, JobLogger } from '../../platform/jobs/jobs.queue.js
 import type { GenerationService } from './generation.service.js'
 
 export const RECOVER_INTERRUPTED_JOB = 'chat.recover-interrupted'
-/** Every minute: a generation whose process died is marked failed about a lease (30 s) to a minute later. */
+/** Every minute: a generation whose process died is marked failed within a minute of its lease (GENERATION_LEASE_SECONDS) running out; resume need not wait for it. */
 export const RECOVER_INTERRUPTED_SCHEDULE = '* * * * *'
 
 /** Marks failed ("interrupted") the in-progress AI messages whose generating process stopped renewing its lease. */

@@ -3,6 +3,8 @@ import type { EventBus } from '../../platform/events/event-bus.js'
 import type { MessageView } from './messages.schemas.js'
 
 export const GENERATION_CHANNEL = 'chat.generation'
+/** Asks the process that runs a generation to stop it (POST /v1/messages/{id}/cancel on another process). */
+export const CANCEL_CHANNEL = 'chat.cancel'
 
 /** What a follower of a message hears. `changed`: another process saved progress or finished; read the message again. */
 export type GenerationEvent =
@@ -21,6 +23,7 @@ export class GenerationHub {
   /** Tells this process's own announcements apart from other processes'. */
   private readonly origin = randomUUID()
   private readonly unsubscribe: () => void
+  private readonly unsubscribers: (() => void)[] = []
 
   constructor(
     private readonly events: EventBus,
@@ -57,7 +60,24 @@ export class GenerationHub {
     })
   }
 
+  /** Asks every process to stop the generation of this message; the one that runs it does. */
+  requestCancel(gptId: string, messageId: string): void {
+    this.events.publish(CANCEL_CHANNEL, { gpt_id: gptId, message_id: messageId }).catch((error: unknown) => {
+      this.log.warn({ err: error }, 'could not ask the other processes to stop a generation')
+    })
+  }
+
+  /** Hears the requests to stop a generation (this process's own too: it may run the generation by then). */
+  onCancel(handler: (gptId: string, messageId: string) => void): () => void {
+    const unsubscribe = this.events.subscribe(CANCEL_CHANNEL, (payload) => {
+      if (typeof payload.gpt_id === 'string' && typeof payload.message_id === 'string') handler(payload.gpt_id, payload.message_id)
+    })
+    this.unsubscribers.push(unsubscribe)
+    return unsubscribe
+  }
+
   close(): void {
+    this.unsubscribers.splice(0).forEach((unsubscribe) => unsubscribe())
     this.unsubscribe()
     this.listeners.clear()
   }

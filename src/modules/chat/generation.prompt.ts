@@ -54,3 +54,26 @@ export function buildPrompt(input: { agentRole: string | null; history: MessageR
   }
   return { system: system.length > 0 ? system.join('\n\n') : null, messages: merged }
 }
+
+/** Finds memories for a character that has memory enabled (the search module); null when there is none. */
+export type RecallMemories = (gptId: string, query: string, settings: { top_k: number; entity_type: string | null; user_id: string }) => Promise<RecalledMemory[]>
+
+/** Memories for a character with memory enabled, recalled by the latest user message. */
+export async function recallFor(
+  deps: { recall: RecallMemories | null; log: { warn(object: object, message: string): void } },
+  gptId: string,
+  session: { user_id: string },
+  character: { memory: { enabled: boolean; top_k: number; entity_type: string | null } } | null,
+  history: { sender: string; content: string }[],
+): Promise<RecalledMemory[] | null> {
+  if (!character?.memory.enabled || !deps.recall) return null
+  const query = [...history].reverse().find((message) => message.sender === 'user')?.content
+  if (!query) return null
+  try {
+    return await deps.recall(gptId, query, { top_k: character.memory.top_k, entity_type: character.memory.entity_type, user_id: session.user_id })
+  } catch (error) {
+    // A reply without memories beats no reply.
+    deps.log.warn({ err: error }, 'could not recall memories for a chat reply')
+    return null
+  }
+}

@@ -1,5 +1,5 @@
 import { sql, type Kysely } from 'kysely'
-import type { JsonValue, Tables } from '../../platform/db/tables.js'
+import type { JsonValue, MessageStatus, Tables } from '../../platform/db/tables.js'
 import { MESSAGE_COLUMNS, type MessageRow } from './messages.repo.js'
 
 export const INTERRUPTED = 'interrupted: the generation stopped before it finished (the service restarted or stopped); resume it to continue'
@@ -79,10 +79,14 @@ export class GenerationRepository {
     return rows.reverse()
   }
 
-  /** pending/failed → in_progress, recording the model and character that now write it. */
+  /**
+   * `from` → in_progress, recording the model and character that now write it; null when the message
+   * left `from` meanwhile (a cancel that came first must not be undone).
+   */
   async start(
     gptId: string,
     id: string,
+    from: MessageStatus,
     writer: { partial: string; model: string | null; characterId: string | null },
     context: JsonValue | null | undefined,
   ): Promise<MessageRow | null> {
@@ -100,7 +104,7 @@ export class GenerationRepository {
         })
         .where('gpt_id', '=', gptId)
         .where('id', '=', id)
-        .where('status', 'in', ['pending', 'failed', 'in_progress'])
+        .where('status', '=', from)
         .returning(MESSAGE_COLUMNS)
         .executeTakeFirst()) ?? null
     )
@@ -124,10 +128,54 @@ export class GenerationRepository {
     return this.finish(gptId, id, { status: 'failed', partial_content: partial, error_message: error.slice(0, 2000) })
   }
 
+  /** The generation was stopped on request: the text so far is kept for resume. */
+  async cancel(gptId: string, id: string, partial: string): Promise<MessageRow | null> {
+    return this.finish(gptId, id, { status: 'cancelled', partial_content: partial, error_message: null })
+  }
+
+  /** True while a live generation of this message holds its session's lease (on any process). */
+  async leaseHeld(gptId: string, sessionId: string, messageId: string): Promise<boolean> {
+    const row = await this.db
+      .selectFrom('chat_sessions')
+      .select('id')
+      .where('gpt_id', '=', gptId)
+      .where('id', '=', sessionId)
+      .where('generating_message_id', '=', messageId)
+      .where('generation_lease_until', '>', sql<Date>`now()`)
+      .executeTakeFirst()
+    return row !== undefined
+  }
+
+  /**
+   * Cancels a message no process is generating (none holds it, or the one that did is gone), with the
+   * text it last saved, and frees its session's lease. Null when it is not pending or in progress.
+   */
+  async cancelStored(gptId: string, sessionId: string, id: string): Promise<MessageRow | null> {
+    return this.db.transaction().execute(async (trx) => {
+      const row = await trx
+        .updateTable('chat_messages')
+        .set({ status: 'cancelled', error_message: null, updated_at: sql`now()` })
+        .where('gpt_id', '=', gptId)
+        .where('id', '=', id)
+        .where('status', 'in', ['pending', 'in_progress'])
+        .returning(MESSAGE_COLUMNS)
+        .executeTakeFirst()
+      if (!row) return null
+      await trx
+        .updateTable('chat_sessions')
+        .set({ generating_message_id: null, generation_lease_until: null })
+        .where('gpt_id', '=', gptId)
+        .where('id', '=', sessionId)
+        .where('generating_message_id', '=', id)
+        .execute()
+      return row
+    })
+  }
+
   private async finish(
     gptId: string,
     id: string,
-    change: { status: 'complete' | 'failed'; content?: string; partial_content: string; error_message: string | null },
+    change: { status: 'complete' | 'failed' | 'cancelled'; content?: string; partial_content: string; error_message: string | null },
   ): Promise<MessageRow | null> {
     return (
       (await this.db
@@ -144,14 +192,20 @@ export class GenerationRepository {
   /**
    * Marks failed the in-progress messages no live generation holds: with `all` (one embedded process,
    * just started) every one of them, otherwise those whose session lease ran out or belongs to another
-   * message. Their sessions' stale leases are cleared. Returns the messages it marked.
+   * message. A pending message whose generation took the lease and never started (the process died
+   * first) is marked too; pending messages a client stores itself hold no lease and are left alone.
+   * Their sessions' stale leases are cleared. Returns the messages it marked.
    */
   async failInterrupted(all: boolean): Promise<{ id: string; gpt_id: string }[]> {
     return this.db.transaction().execute(async (trx) => {
       const { rows } = await sql<{ id: string; gpt_id: string }>`
         update chat_messages m
         set status = 'failed', error_message = ${INTERRUPTED}, updated_at = now()
-        where m.status = 'in_progress'
+        where (m.status = 'in_progress' or (m.status = 'pending' and exists (
+            select 1 from chat_sessions s
+            where s.gpt_id = m.gpt_id and s.id = m.session_id and s.generating_message_id = m.id
+              ${all ? sql`` : sql`and s.generation_lease_until <= now()`}
+          )))
           ${all ? sql`` : sql`and not exists (
             select 1 from chat_sessions s
             where s.gpt_id = m.gpt_id and s.id = m.session_id and s.generating_message_id = m.id and s.generation_lease_until > now()

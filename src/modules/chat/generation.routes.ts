@@ -7,13 +7,15 @@ import { ERR } from '../../platform/errors.js'
 import { problemResponses } from '../../platform/http/problem.schemas.js'
 import { BEARER_SECURITY } from '../../platform/openapi.plugin.js'
 import { finishedMessage } from './generation.finish.js'
+import type { GenerationCanceller } from './generation.cancel.js'
 import type { GenerationService, Started } from './generation.service.js'
 import type { GenerationStreams } from './generation.stream.js'
-import { Message, MessageParams } from './messages.schemas.js'
+import { Message, MessageParams, MessageWriteHeaders } from './messages.schemas.js'
 import { SessionParams } from './sessions.schemas.js'
 
 interface Deps {
   generation: GenerationService
+  canceller: GenerationCanceller
   streams: GenerationStreams
   maxMessageChars: number
 }
@@ -28,14 +30,14 @@ const GenerateBody = Type.Object(
 )
 
 const SSE_DESCRIPTION =
-  'With `Accept: text/event-stream` or `stream: true`: Server-Sent Events `message` (the AI message), `delta` ({offset, text}), then `done` (the final message) or `error` ({error, message}). The generation goes on if the client disconnects; `GET /v1/messages/{id}/stream?offset=N` reattaches.'
+  'With `Accept: text/event-stream` or `stream: true`: Server-Sent Events `message` (the AI message), `delta` ({offset, text}), then `done` (the final message), `cancelled` (the message, stopped by POST /v1/messages/{id}/cancel) or `error` ({error, message}). The generation goes on if the client disconnects; `GET /v1/messages/{id}/stream?offset=N` reattaches.'
 
 function wantsStream(request: FastifyRequest, body: { stream?: boolean }): boolean {
   if (body.stream !== undefined) return body.stream
   return (request.headers.accept ?? '').includes('text/event-stream')
 }
 
-export function generationRoutes({ generation, streams, maxMessageChars }: Deps) {
+export function generationRoutes({ generation, canceller, streams, maxMessageChars }: Deps) {
   return async (instance: FastifyInstance) => {
     const app = instance.withTypeProvider<TypeBoxTypeProvider>()
     const common = { tags: ['chat'], security: BEARER_SECURITY }
@@ -118,6 +120,25 @@ export function generationRoutes({ generation, streams, maxMessageChars }: Deps)
     )
 
     app.post(
+      '/v1/messages/:id/cancel',
+      {
+        config: { endUsers: true },
+        schema: {
+          ...common,
+          operationId: 'cancelMessage',
+          summary: 'Stop the generation of an AI message, keeping the text so far',
+          description:
+            'Stops the generation on whichever process runs it and stores the message `cancelled` with the text so far in `partial_content`; ' +
+            'followers of its stream get a final `cancelled` event. `POST /v1/sessions/{id}/resume` continues it later. Cancelling a cancelled ' +
+            'message answers 200 with it again (a retry is safe); a complete or failed message (or one not from the AI) is 409.',
+          params: MessageParams,
+          response: { 200: Message, ...problemResponses(401, 403, 404, 409, 422) },
+        },
+      },
+      async (request) => canceller.cancel(keyPrincipal(request).gptId, request.params.id, endUserOf(request.principal)),
+    )
+
+    app.post(
       '/v1/chat',
       {
         config: { endUsers: true },
@@ -125,7 +146,8 @@ export function generationRoutes({ generation, streams, maxMessageChars }: Deps)
           ...common,
           operationId: 'chat',
           summary: 'Chat with a character: store the user message and generate the reply (a new session when none is given)',
-          description: `201 with {session_id, message}, or ${SSE_DESCRIPTION} A character with memory enabled recalls the top memories of the user for the message and records them in the reply's context.`,
+          description: `201 with {session_id, message}, or ${SSE_DESCRIPTION} A character with memory enabled recalls the top memories of the user for the message and records them in the reply's context. With an \`Idempotency-Key\`, a retry stores nothing again (Idempotent-Replayed: true): it answers the reply the first request began, continuing it when it never started or broke off.`,
+          headers: MessageWriteHeaders,
           body: Type.Object(
             {
               character_id: Uuid('The character to chat with.'),
@@ -146,7 +168,8 @@ export function generationRoutes({ generation, streams, maxMessageChars }: Deps)
       },
       async (request, reply) => {
         const gptId = keyPrincipal(request).gptId
-        const started = await generation.chat(gptId, request.body, endUserOf(request.principal))
+        const started = await generation.chat(gptId, request.body, endUserOf(request.principal), request.headers['idempotency-key'] ?? null)
+        if (started.replayed) reply.header('idempotent-replayed', 'true')
         if (wantsStream(request, request.body)) return follow(request, reply, gptId, started)
         const message = await finishedMessage(started, started.sessionId)
         return reply.code(201).header('location', `/v1/messages/${message.id}`).send({ session_id: started.sessionId, message })

@@ -3,9 +3,6 @@ import type { GenerationHub } from './generation.hub.js'
 import type { GenerationRepository } from './generation.repo.js'
 import type { MessageRow } from './messages.repo.js'
 
-/** How long a generation's hold on its session lasts without renewal; renewed every third of it. */
-export const LEASE_MS = 30_000
-
 /** A generation this process runs: the text so far, and how to stop it (and why). */
 export interface LiveGeneration {
   gptId: string
@@ -14,6 +11,8 @@ export interface LiveGeneration {
   text: string
   controller: AbortController
   abortReason: string
+  /** Stopped on request (POST /v1/messages/{id}/cancel): stored cancelled rather than failed. */
+  cancelled: boolean
 }
 
 interface RunDeps {
@@ -21,13 +20,15 @@ interface RunDeps {
   hub: GenerationHub
   llm: LlmProvider
   partialSaveMs: number
+  /** How long the session's lease lasts without renewal (GENERATION_LEASE_SECONDS); renewed every third of it. */
+  leaseMs: number
   log: { warn(object: object, message: string): void }
 }
 
 /**
  * Streams the reply from the provider into `live.text`, telling followers each delta, saving the
  * text at least every `partialSaveMs` and renewing the session's lease meanwhile; then stores the
- * message complete, or failed with what it had. Resolves to the stored row (null when it could not
+ * message complete, cancelled (stopped on request) or failed, with what it had. Resolves to the stored row (null when it could not
  * be stored); never rejects.
  */
 export async function runGeneration(deps: RunDeps, live: LiveGeneration, request: Parameters<LlmProvider['stream']>[0]): Promise<MessageRow | null> {
@@ -51,8 +52,8 @@ export async function runGeneration(deps: RunDeps, live: LiveGeneration, request
   }
   const saver = setInterval(save, deps.partialSaveMs)
   const renewer = setInterval(() => {
-    repo.renewLease(gptId, sessionId, id, LEASE_MS).catch((error: unknown) => log.warn({ err: error }, 'could not renew a generation lease'))
-  }, LEASE_MS / 3)
+    repo.renewLease(gptId, sessionId, id, deps.leaseMs).catch((error: unknown) => log.warn({ err: error }, 'could not renew a generation lease'))
+  }, deps.leaseMs / 3)
   try {
     try {
       for await (const delta of deps.llm.stream({ ...request, signal: live.controller.signal })) {
@@ -66,6 +67,7 @@ export async function runGeneration(deps: RunDeps, live: LiveGeneration, request
     } catch (error) {
       clearInterval(saver)
       await saving
+      if (live.controller.signal.aborted && live.cancelled) return await repo.cancel(gptId, id, live.text)
       const reason = live.controller.signal.aborted ? live.abortReason : error instanceof Error ? error.message : String(error)
       return await repo.fail(gptId, id, live.text, reason)
     }

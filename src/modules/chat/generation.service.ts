@@ -1,20 +1,22 @@
 import type { Kysely } from 'kysely'
-import { uuidv7 } from 'uuidv7'
 import type { JsonValue, Tables } from '../../platform/db/tables.js'
 import { ERR } from '../../platform/errors.js'
+import { requestFingerprint, type IdempotencyStore } from '../../platform/idempotency.js'
 import type { LlmProvider } from '../../platform/llm/index.js'
 import type { CharactersService } from '../characters/characters.service.js'
 import type { CharacterView } from '../characters/characters.schemas.js'
 import { INTERRUPTED, type GenerationRepository } from './generation.repo.js'
-import { LEASE_MS, runGeneration, type LiveGeneration } from './generation.run.js'
+import { runGeneration, type LiveGeneration } from './generation.run.js'
 import type { GenerationHub } from './generation.hub.js'
-import { buildPrompt, type RecalledMemory } from './generation.prompt.js'
+import { buildPrompt, recallFor, type RecallMemories } from './generation.prompt.js'
 import type { MessageRow, MessagesRepository } from './messages.repo.js'
 import type { MessageView } from './messages.schemas.js'
 import { toMessageView } from './messages.service.js'
 import type { SessionsRepository } from './sessions.repo.js'
 import { ownUser } from '../../platform/auth/principal.js'
 import type { SessionsService } from './sessions.service.js'
+import { refuseLease, storeReply, type ChatTarget, type Stored } from './generation.store.js'
+import { untilSettled } from './generation.wait.js'
 import type { SessionView } from './sessions.schemas.js'
 
 const STOPPED = 'interrupted: the service stopped during the generation; resume it to continue'
@@ -41,8 +43,7 @@ export interface Started {
   finished: Promise<MessageView | null>
 }
 
-/** Finds memories for a character that has memory enabled (the search module); null when there is none. */
-export type RecallMemories = (gptId: string, query: string, settings: { top_k: number; entity_type: string | null; user_id: string }) => Promise<RecalledMemory[]>
+export type { RecallMemories }
 
 interface Running extends LiveGeneration {
   finished: Promise<MessageView | null>
@@ -57,8 +58,9 @@ interface Deps {
   characters: CharactersService
   llm: LlmProvider
   hub: GenerationHub
+  idempotency: IdempotencyStore
   recall: RecallMemories | null
-  limits: { chatHistoryMessages: number; partialSaveMs: number }
+  limits: { chatHistoryMessages: number; partialSaveMs: number; generationLeaseMs: number }
   log: { warn(object: object, message: string): void }
   /** Told the messages a chat stored once they are final (the user's at the start, the reply at its end), to be embedded. */
   written?: (gptId: string, ids: string[]) => void
@@ -72,7 +74,9 @@ interface Deps {
 export class GenerationService {
   private readonly running = new Map<string, Running>()
 
-  constructor(private readonly deps: Deps) {}
+  constructor(private readonly deps: Deps) {
+    deps.hub.onCancel((gptId, id) => void this.stopHere(gptId, id))
+  }
 
   /** For the start log: which provider and default model answer. */
   get llm(): string {
@@ -84,14 +88,19 @@ export class GenerationService {
     const session = await this.deps.sessions.getSession(gptId, sessionId, user)
     const character = await this.character(gptId, input.character_id ?? session.character_id, input.character_id !== undefined)
     const history = await this.deps.repo.historyBefore(gptId, sessionId, null, this.deps.limits.chatHistoryMessages)
-    return this.begin(gptId, session, character, history, input.model, null)
+    const stored = await this.deps.db.transaction().execute((trx) => storeReply(this.deps, trx, gptId, session, character, input.model, null))
+    return this.afterStore(gptId, stored, character, history)
   }
 
-  /** Stores the user's message and generates the reply, in a new session when none is named. */
-  async chat(gptId: string, input: ChatInput, user: string | null = null): Promise<Started & { sessionId: string }> {
+  /**
+   * Stores the user's message and generates the reply, in a new session when none is named. With an
+   * Idempotency-Key, a retry stores nothing again: it answers the reply the first request began —
+   * continuing it when it never started or broke off, following it while it runs.
+   */
+  async chat(gptId: string, input: ChatInput, user: string | null = null, idempotencyKey: string | null = null): Promise<Started & { sessionId: string; replayed: boolean }> {
     const userId = ownUser(user, input.user_id, '/user_id', 'body')
     const character = await this.character(gptId, input.character_id, true)
-    let session: SessionView
+    let target: ChatTarget
     if (input.session_id !== undefined) {
       const found = await this.deps.sessions.findSession(gptId, input.session_id, user)
       if (!found) throw ERR.validation('No such session in this GPT.', [{ pointer: '/session_id', location: 'body', message: 'no such session' }])
@@ -100,22 +109,49 @@ export class GenerationService {
           { pointer: '/user_id', location: 'body', message: "differs from the session's user_id (leave it out to continue the session)" },
         ])
       }
-      session = found
+      target = found
     } else {
       if (userId === undefined) {
         throw ERR.validation('A new chat needs the end user it belongs to.', [
           { pointer: '/user_id', location: 'body', message: 'required when session_id is not given' },
         ])
       }
-      session = await this.deps.sessions.createSession(gptId, { user_id: userId, character_id: character!.id }, user)
+      target = { user_id: userId, character_id: character!.id }
     }
     const userMessage = { sender: 'user' as const, content: input.content, context: (input.context ?? null) as JsonValue | null }
-    const history = await this.deps.repo.historyBefore(gptId, session.id, null, Math.max(0, this.deps.limits.chatHistoryMessages - 1))
-    const started = await this.begin(gptId, session, character, history, input.model, userMessage)
-    return { ...started, sessionId: session.id }
+    const history = 'id' in target ? await this.deps.repo.historyBefore(gptId, target.id, null, Math.max(0, this.deps.limits.chatHistoryMessages - 1)) : []
+    const store = (trx: Kysely<Tables>) => storeReply(this.deps, trx, gptId, target, character, input.model, userMessage)
+    if (idempotencyKey === null) {
+      const stored = await this.deps.db.transaction().execute(store)
+      return { ...(await this.afterStore(gptId, stored, character, history)), sessionId: stored.session.id, replayed: false }
+    }
+    const { stream: _stream, ...asked } = input as ChatInput & { stream?: boolean }
+    let first: Stored | null = null
+    const response = await this.deps.idempotency.run(gptId, idempotencyKey, requestFingerprint('POST', 'chat', { ...asked, end_user: user }), async (trx) => {
+      const stored = await store(trx)
+      first = stored
+      return { status: 201, body: { session_id: stored.session.id, message_id: stored.ai.id }, headers: {} }
+    })
+    // Set by the callback above: TypeScript cannot see that it ran.
+    const made = first as Stored | null
+    if (!response.replayed && made) return { ...(await this.afterStore(gptId, made, character, history)), sessionId: made.session.id, replayed: false }
+    const body = response.body as { session_id: string; message_id: string }
+    return { ...(await this.replayChat(gptId, body.session_id, body.message_id, input.model, user)), sessionId: body.session_id, replayed: true }
   }
 
-  /** Continues the session's last AI message from the text it kept (pending or failed), without regenerating it. */
+  /** The reply a chat's first request began, for its retry. */
+  private async replayChat(gptId: string, sessionId: string, id: string, model: string | undefined, user: string | null): Promise<Started> {
+    await this.deps.sessions.getSession(gptId, sessionId, user)
+    const message = await this.currentMessage(gptId, id)
+    if (!message) throw ERR.notFoundDetail('The reply that this Idempotency-Key began was deleted.')
+    const last = await this.deps.repo.lastAiMessage(gptId, sessionId)
+    const live = this.running.has(id) || (await this.deps.repo.leaseHeld(gptId, sessionId, id))
+    if ((message.status === 'pending' || message.status === 'failed') && last?.id === id && !live) return this.resume(gptId, sessionId, { model }, user)
+    const finished = this.running.get(id)?.finished ?? untilSettled(this.deps.hub, () => this.currentMessage(gptId, id), id, null)
+    return { message, offset: 0, finished }
+  }
+
+  /** Continues the session's last AI message from the text it kept (pending, failed or cancelled), without regenerating it. */
   async resume(gptId: string, sessionId: string, input: GenerateInput, user: string | null = null): Promise<Started> {
     const session = await this.deps.sessions.getSession(gptId, sessionId, user)
     const last = await this.deps.repo.lastAiMessage(gptId, sessionId)
@@ -125,7 +161,7 @@ export class GenerationService {
     const characterId = input.character_id ?? last.character_id ?? session.character_id
     const character = await this.character(gptId, characterId, input.character_id !== undefined)
     const history = await this.deps.repo.historyBefore(gptId, sessionId, last, this.deps.limits.chatHistoryMessages)
-    if (!(await this.deps.repo.acquireLease(this.deps.db, gptId, sessionId, last.id, LEASE_MS))) await this.refuseLease(this.deps.db, gptId, sessionId)
+    if (!(await this.deps.repo.acquireLease(this.deps.db, gptId, sessionId, last.id, this.deps.limits.generationLeaseMs))) await refuseLease(this.deps, this.deps.db, gptId, sessionId)
     const model = input.model ?? (input.character_id !== undefined ? character?.model : null) ?? last.model ?? this.deps.llm.defaultModel
     return this.launch(gptId, session, last, character, history, model, last.partial_content)
   }
@@ -153,6 +189,15 @@ export class GenerationService {
     return marked.length
   }
 
+  /** Stops the generation of the message if this process runs it; resolves to the message as then stored. */
+  stopHere(gptId: string, id: string): Promise<MessageView | null> | null {
+    const running = this.running.get(id)
+    if (!running || running.gptId !== gptId) return null
+    running.cancelled = true
+    running.controller.abort()
+    return running.finished
+  }
+
   /** Stops every generation of this process (at shutdown): each is stored failed, with its text, for resume. */
   async close(): Promise<void> {
     for (const running of this.running.values()) {
@@ -160,15 +205,6 @@ export class GenerationService {
       running.controller.abort()
     }
     await Promise.allSettled([...this.running.values()].map((running) => running.finished))
-  }
-
-  /**
-   * Why the lease could not be had: the session is gone (404), or a generation holds it (409). Read on
-   * `db`, the caller's transaction when there is one (PGlite has one connection: another would wait forever).
-   */
-  private async refuseLease(db: Kysely<Tables>, gptId: string, sessionId: string): Promise<never> {
-    if (!(await this.deps.sessionsRepo.findSession(gptId, sessionId, db))) throw ERR.notFound('Session', sessionId)
-    throw ERR.conflict('A generation is running for this session.')
   }
 
   private async character(gptId: string, id: string | null | undefined, named: boolean): Promise<CharacterView | null> {
@@ -181,36 +217,10 @@ export class GenerationService {
     return character
   }
 
-  /**
-   * Takes the session's lease, stores the user message (chat) and a pending AI message in one
-   * transaction (409 and nothing stored when a generation is running), then starts generating.
-   */
-  private async begin(
-    gptId: string,
-    session: SessionView,
-    character: CharacterView | null,
-    history: MessageRow[],
-    model: string | undefined,
-    userMessage: { sender: 'user'; content: string; context: JsonValue | null } | null,
-  ): Promise<Started> {
-    const chosenModel = model ?? character?.model ?? this.deps.llm.defaultModel
-    // Both rows get the transaction's now(): their ids (time-ordered) keep the user's message first.
-    const userId = uuidv7()
-    const id = uuidv7()
-    const { ai, user } = await this.deps.db.transaction().execute(async (trx) => {
-      if (!(await this.deps.repo.acquireLease(trx, gptId, session.id, id, LEASE_MS))) await this.refuseLease(trx, gptId, session.id)
-      const base = { gpt_id: gptId, session_id: session.id, partial_content: '', error_message: null }
-      const user = userMessage
-        ? await this.deps.messagesRepo.insertMessage({ ...base, ...userMessage, id: userId, status: 'complete', model: null, character_id: null }, trx)
-        : null
-      const ai = await this.deps.messagesRepo.insertMessage(
-        { ...base, id, sender: 'ai', content: '', context: null, status: 'pending', model: chosenModel, character_id: character?.id ?? session.character_id },
-        trx,
-      )
-      return { ai, user }
-    })
+  private async afterStore(gptId: string, stored: Stored, character: CharacterView | null, history: MessageRow[]): Promise<Started> {
+    const { session, ai, user, model } = stored
     if (user) this.deps.written?.(gptId, [user.id])
-    return this.launch(gptId, session, ai, character, user ? [...history, user] : history, chosenModel, '')
+    return this.launch(gptId, session, ai, character, user ? [...history, user] : history, model, '')
   }
 
   private async launch(
@@ -222,10 +232,10 @@ export class GenerationService {
     model: string | undefined,
     continueFrom: string,
   ): Promise<Started> {
-    const memories = await this.recallFor(gptId, session, character, history)
+    const memories = await recallFor(this.deps, gptId, session, character, history)
     const context = memories ? ({ memories } as unknown as JsonValue) : undefined
     const characterId = character?.id ?? message.character_id
-    const started = await this.deps.repo.start(gptId, message.id, { partial: continueFrom, model: model ?? null, characterId }, context)
+    const started = await this.deps.repo.start(gptId, message.id, message.status, { partial: continueFrom, model: model ?? null, characterId }, context)
     if (!started) {
       await this.deps.repo.releaseLease(gptId, session.id, message.id)
       throw ERR.conflict('The message changed while the generation was starting; read it again.')
@@ -238,11 +248,12 @@ export class GenerationService {
       text: continueFrom,
       controller: new AbortController(),
       abortReason: INTERRUPTED,
+      cancelled: false,
       finished: Promise.resolve(null),
     }
     this.running.set(message.id, running)
     const request = { ...prompt, model, temperature: character?.temperature ?? undefined, continueFrom: continueFrom === '' ? undefined : continueFrom }
-    running.finished = runGeneration({ ...this.deps, partialSaveMs: this.deps.limits.partialSaveMs }, running, request)
+    running.finished = runGeneration({ ...this.deps, partialSaveMs: this.deps.limits.partialSaveMs, leaseMs: this.deps.limits.generationLeaseMs }, running, request)
       .then(async (final) => {
         const view = final ? toMessageView(final) : await this.currentMessage(gptId, message.id).catch(() => null)
         if (view?.status === 'complete') this.deps.written?.(gptId, [view.id])
@@ -253,19 +264,5 @@ export class GenerationService {
       })
       .finally(() => this.running.delete(message.id))
     return { message: toMessageView(started), offset: continueFrom.length, finished: running.finished }
-  }
-
-  /** Memories for a character with memory enabled, recalled by the latest user message. */
-  private async recallFor(gptId: string, session: SessionView, character: CharacterView | null, history: MessageRow[]): Promise<RecalledMemory[] | null> {
-    if (!character?.memory.enabled || !this.deps.recall) return null
-    const query = [...history].reverse().find((message) => message.sender === 'user')?.content
-    if (!query) return null
-    try {
-      return await this.deps.recall(gptId, query, { top_k: character.memory.top_k, entity_type: character.memory.entity_type, user_id: session.user_id })
-    } catch (error) {
-      // A reply without memories beats no reply.
-      this.deps.log.warn({ err: error }, 'could not recall memories for a chat reply')
-      return null
-    }
   }
 }

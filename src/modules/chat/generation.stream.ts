@@ -9,7 +9,8 @@ export type LoadMessage = (gptId: string, id: string) => Promise<MessageView | n
 /**
  * Server-Sent Events of one AI message: `message` (the message as it is when the stream opens), then
  * `delta` ({offset, text}: text from that character offset of the reply; its SSE id is the offset
- * after it), then `done` (the final message) or `error` ({error, message}). Text already generated
+ * after it), then `done` (the final message), `cancelled` (the message, stopped on request, with its
+ * text so far) or `error` ({error, message}). Text already generated
  * past `offset` is replayed first; the stream then follows the generation live until it ends.
  */
 export class GenerationStreams {
@@ -55,6 +56,9 @@ export class GenerationStreams {
       if (message.status === 'complete') {
         sendText(message.content)
         send('done', message)
+      } else if (message.status === 'cancelled') {
+        sendText(message.partial_content)
+        send('cancelled', message)
       } else {
         sendText(message.partial_content)
         send('error', { error: message.error_message ?? 'the generation failed', message })
@@ -66,7 +70,7 @@ export class GenerationStreams {
         finished = true
         send('error', { error: 'the message was deleted', message: null })
         end()
-      } else if (message.status === 'complete' || message.status === 'failed') finish(message)
+      } else if (message.status === 'complete' || message.status === 'failed' || message.status === 'cancelled') finish(message)
       else sendText(message.partial_content)
     }
     // Reads run one after another, so that an older read never overwrites what a newer one sent.

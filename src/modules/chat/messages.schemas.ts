@@ -3,12 +3,12 @@ import { Type, type Static } from 'typebox'
 export const MessageParams = Type.Object({ id: Type.String({ format: 'uuid', description: 'Message id.' }) })
 
 export const MESSAGE_SENDERS = ['user', 'ai', 'system', 'tool'] as const
-export const MESSAGE_STATUSES = ['pending', 'in_progress', 'complete', 'failed'] as const
+export const MESSAGE_STATUSES = ['pending', 'in_progress', 'complete', 'failed', 'cancelled'] as const
 
 const Sender = Type.Enum(MESSAGE_SENDERS, { description: 'Who wrote the message.' })
 const Status = Type.Enum(MESSAGE_STATUSES, {
   description:
-    'Only AI messages have a status other than complete. Allowed changes: pending→in_progress|failed, in_progress→in_progress|complete|failed, failed→in_progress (a retry); complete is final.',
+    'Only AI messages have a status other than complete. Allowed changes: pending→in_progress|failed, in_progress→in_progress|complete|failed, failed|cancelled→in_progress (a retry); complete is final. `cancelled`: stopped by POST /v1/messages/{id}/cancel, with the text so far in partial_content (resume continues it).',
 })
 const Context = Type.Unknown({ description: 'Any JSON value (or null): the retrieval (RAG) context of this turn.' })
 const Model = Type.Union([Type.String({ minLength: 1, maxLength: 200 }), Type.Null()], { description: 'The model that wrote an AI message.' })

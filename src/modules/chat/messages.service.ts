@@ -48,6 +48,8 @@ export const MESSAGE_TRANSITIONS: Record<MessageStatus, readonly MessageStatus[]
   pending: ['pending', 'in_progress', 'failed'],
   in_progress: ['in_progress', 'complete', 'failed'],
   failed: ['in_progress'],
+  // Only POST /v1/messages/{id}/cancel cancels: it also stops the generation that writes the message.
+  cancelled: ['in_progress'],
   complete: [],
 }
 

@@ -2,7 +2,25 @@ import { sql, type Kysely, type Selectable } from 'kysely'
 import type { ChatSessionsTable, JsonObject, Tables } from '../../platform/db/tables.js'
 import type { PageRequest } from '../../platform/http/pagination.js'
 
-export type SessionRow = Selectable<ChatSessionsTable>
+export type SessionRow = Selectable<ChatSessionsTable> & { unanswered_message_id?: string | null }
+
+/**
+ * The session's last user message when nothing answers it: no AI message after it is complete or kept
+ * any text, and no live generation holds the session (its reply never started, failed at once, or
+ * was cancelled before a word). Its ids are time-ordered with its `created_at`.
+ */
+const unanswered = sql<string | null>`(
+  select u.id from chat_messages u
+  where u.gpt_id = chat_sessions.gpt_id and u.session_id = chat_sessions.id and u.sender = 'user'
+    and (chat_sessions.generating_message_id is null or chat_sessions.generation_lease_until <= now())
+    and not exists (
+      select 1 from chat_messages r
+      where r.gpt_id = u.gpt_id and r.session_id = u.session_id and r.sender = 'ai'
+        and (r.created_at, r.id) > (u.created_at, u.id) and (r.status = 'complete' or r.partial_content <> '')
+    )
+  order by u.created_at desc, u.id desc
+  limit 1
+)`.as('unanswered_message_id')
 
 export interface SessionPage extends PageRequest {
   sort: 'activity' | 'favorites'
@@ -32,8 +50,8 @@ export class SessionsRepository {
     metadata: JsonObject
     character_id: string | null
     is_favorite: boolean
-  }): Promise<SessionRow> {
-    return this.db
+  }, db: Kysely<Tables> = this.db): Promise<SessionRow> {
+    return db
       .insertInto('chat_sessions')
       .values({ ...row, metadata: JSON.stringify(row.metadata) })
       .returningAll()
@@ -41,7 +59,7 @@ export class SessionsRepository {
   }
 
   async findSession(gptId: string, id: string, db: Kysely<Tables> = this.db): Promise<SessionRow | null> {
-    return (await db.selectFrom('chat_sessions').selectAll().where('gpt_id', '=', gptId).where('id', '=', id).executeTakeFirst()) ?? null
+    return (await db.selectFrom('chat_sessions').selectAll().select(unanswered).where('gpt_id', '=', gptId).where('id', '=', id).executeTakeFirst()) ?? null
   }
 
   async updateSession(
@@ -62,6 +80,7 @@ export class SessionsRepository {
         .where('gpt_id', '=', gptId)
         .where('id', '=', id)
         .returningAll()
+        .returning(unanswered)
         .executeTakeFirst()) ?? null
     )
   }
@@ -85,7 +104,7 @@ export class SessionsRepository {
   /** Sorted by (last_activity_at, id), or (is_favorite, last_activity_at, id) for `favorites`, in the page's order. */
   async listSessions(gptId: string, filters: SessionFilters, page: SessionPage): Promise<SessionRow[]> {
     const cmp = page.order === 'asc' ? '>' : '<'
-    let query = this.filtered(gptId, filters).selectAll()
+    let query = this.filtered(gptId, filters).selectAll().select(unanswered)
     if (page.after && page.sort === 'favorites') {
       const [favorite, activity, id] = page.after as [boolean, Date, string]
       query = query.where((eb) => eb(eb.refTuple('is_favorite', 'last_activity_at', 'id'), cmp, eb.tuple(favorite, activity, id)))

@@ -41,6 +41,10 @@ export const Session = Type.Object({
   metadata: Type.Object({}, { additionalProperties: true }),
   character_id: Type.Union([Type.String({ format: 'uuid' }), Type.Null()], { description: 'Kept when the character is deleted later.' }),
   is_favorite: Type.Boolean(),
+  unanswered_message_id: Type.Union([Type.String({ format: 'uuid' }), Type.Null()], {
+    description:
+      'The last user message when nothing answers it (its reply never started, failed at once, or was cancelled before a word, and no generation runs); null otherwise. A retried POST /v1/chat with the same Idempotency-Key answers it, as does POST /v1/sessions/{id}/resume (a reply that failed or was cancelled) or /generate (no reply at all).',
+  }),
   last_activity_at: Type.String({ format: 'date-time', description: 'When the last message was added (creation time until then).' }),
   created_at: Type.String({ format: 'date-time' }),
   updated_at: Type.String({ format: 'date-time' }),

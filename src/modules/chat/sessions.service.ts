@@ -18,6 +18,7 @@ export function toSessionView(row: SessionRow): SessionView {
     metadata: row.metadata,
     character_id: row.character_id,
     is_favorite: row.is_favorite,
+    unanswered_message_id: row.unanswered_message_id ?? null,
     last_activity_at: row.last_activity_at.toISOString(),
     created_at: row.created_at.toISOString(),
     updated_at: row.updated_at.toISOString(),

@@ -216,7 +216,7 @@ export interface ChatSessionsTable {
 }
 
 export type MessageSender = 'user' | 'ai' | 'system' | 'tool'
-export type MessageStatus = 'pending' | 'in_progress' | 'complete' | 'failed'
+export type MessageStatus = 'pending' | 'in_progress' | 'complete' | 'failed' | 'cancelled'
 
 export interface ChatMessagesTable {
   gpt_id: string
