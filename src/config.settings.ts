@@ -47,7 +47,7 @@ export const SETTINGS = {
   EMBEDDINGS_TIMEOUT_MS: { default: '30000', help: 'How long one embeddings request may take.' },
   EMBEDDINGS_WORKERS: {
     default: '1',
-    help: 'Worker threads running the local model, each with its own copy (~60 MB) and one core while it embeds; one leaves the other cores to requests and the database. More only on a machine with cores to spare and embedding that cannot keep up.',
+    help: 'Worker threads running the local model, each with its own copy (~150 MB resident) and one core while it embeds; one leaves the other cores to requests and the database. More only on a machine with cores to spare and embedding that cannot keep up.',
   },
   MAX_BATCH: { default: '100', help: 'Most memories one batch request may hold.' },
   MAX_MEMORY_CHARS: { default: '10000', help: 'Longest memory content, in characters (422 past it).' },
