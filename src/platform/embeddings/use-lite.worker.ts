@@ -1,3 +1,4 @@
+import { constants, getPriority, setPriority } from 'node:os'
 import { parentPort, workerData } from 'node:worker_threads'
 import { normalize } from './embeddings.provider.js'
 import { loadUseLiteModel, USE_LITE_MODEL } from './use-lite.model.js'
@@ -11,6 +12,7 @@ import type { ThreadReply, ThreadRequest, ThreadStart } from './embeddings.threa
 const port = parentPort
 if (!port) throw new Error('use-lite.worker runs in a worker thread')
 const start = workerData as ThreadStart
+lowerPriority()
 const loading = loadUseLiteModel(start.modelDir ?? undefined)
 
 loading.then(
@@ -39,6 +41,19 @@ async function embed(request: ThreadRequest): Promise<Float64Array<ArrayBuffer>>
   const flat = new Float64Array(rows.length * request.dimensions)
   rows.forEach((row, index) => flat.set(normalize(row, USE_LITE_MODEL), index * request.dimensions))
   return flat
+}
+
+/**
+ * When cores are short, the event loop and the database should get them before the model does:
+ * on Linux the nice value is per thread, so this lowers this thread only (elsewhere it may lower the
+ * process, or fail). Only ever lowered; a failure leaves the thread as it was, which is still correct.
+ */
+function lowerPriority(): void {
+  try {
+    if (getPriority() < constants.priority.PRIORITY_BELOW_NORMAL) setPriority(constants.priority.PRIORITY_BELOW_NORMAL)
+  } catch {
+    // Not permitted here: the thread runs at the process's priority.
+  }
 }
 
 function messageOf(error: unknown): string {
