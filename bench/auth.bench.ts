@@ -38,7 +38,8 @@ export async function runAuthBench(context: AuthBenchContext) {
     const config = loadConfig({ RATE_LIMITS: 'off', JOBS_ENABLED: 'false', LOG_LEVEL: context.logLevel })
     const logger = pino(loggerOptions(config.logLevel))
     const events = new LocalEventBus()
-    const services = createServices({ database, config, events, log: logger, embeddings: await openEmbeddings(config, database) })
+    const embeddings = await openEmbeddings(config, database)
+    const services = createServices({ database, config, events, log: logger, embeddings })
     const app = await buildApp({ config, database, services, rateLimitStore: new MemoryRateLimitStore(), readinessChecks: readinessChecks(database), version: 'bench', logger, events })
     try {
       await services.gpts.createGpt({ id: 'bench-auth', name: 'bench' })
@@ -76,6 +77,7 @@ export async function runAuthBench(context: AuthBenchContext) {
       }
     } finally {
       await app.close()
+      await embeddings.provider.close?.()
     }
   } finally {
     await database.close()

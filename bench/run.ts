@@ -1,9 +1,10 @@
-// `npm run bench -- [documents] [mail] [search] [chat] [auth] [--db pglite|postgres] [--duration 10] [--connections 50] [--documents 100000] [--mails 200] [--streams 100] [--gap-ms 10]`
+// `npm run bench -- [documents] [mail] [search] [chat] [auth] [embed] [--db pglite|postgres] [--duration 10] [--connections 50] [--documents 100000] [--mails 200] [--streams 100] [--gap-ms 10]`
 //   search (PGlite only): [--memories 10000,100000] [--queries 200] [--other-memories 300] [--max-build-seconds 600]
 //     [--maintenance-work-mem 512MB|default] [--vectors random|clustered]
 //   chat: [--requests 50] [--tokens 50] [--token-ms 2]
 //   auth: [--requests 50] (per path; 2000 is a steadier figure)
 //   audit: [--rounds 3] (GET one document with AUDIT=off and on, alternating; --duration per round)
+//   embed: [--duration 10] (per phase) [--rounds 3] [--readers 2] [--workers 1] (EMBEDDINGS_WORKERS of the server)
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import { runDocumentsBench } from './documents.bench.js'
@@ -12,6 +13,7 @@ import { runSearchBench } from './search.bench.js'
 import { runChatBench } from './chat.bench.js'
 import { runAuthBench } from './auth.bench.js'
 import { runAuditBench } from './audit.bench.js'
+import { runEmbedBench } from './embed.bench.js'
 import { ratio } from './lib/stats.js'
 
 const { values, positionals } = parseArgs({
@@ -34,6 +36,8 @@ const { values, positionals } = parseArgs({
     tokens: { type: 'string', default: '50' },
     'token-ms': { type: 'string', default: '2' },
     rounds: { type: 'string', default: '3' },
+    readers: { type: 'string', default: '2' },
+    workers: { type: 'string', default: '1' },
     'log-level': { type: 'string', default: 'warn' },
     'postgres-url': { type: 'string', default: process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres' },
   },
@@ -194,6 +198,30 @@ const available: Record<string, () => Promise<object>> = {
       [...report.off, ...report.on].map((row) => ({ scenario: row.scenario, 'req/s': row.requestsPerSecond, 'p50 ms': row.p50Ms, 'p99 ms': row.p99Ms, 'service CPU ms/request': row.cpuMsPerRequest, 'non-2xx': row.non2xx })),
     )
     console.log(`medians, AUDIT=on ÷ AUDIT=off: req/s ${report.getRatio} (the target is ≥ 0.95), p99 ${report.p99Ratio}, service CPU per request ${report.cpuRatio}; audit rows stored: ${report.auditRows}`)
+    return report
+  },
+  async embed() {
+    const report = await runEmbedBench({
+      db,
+      postgresUrl: values['postgres-url']!,
+      durationSeconds: Number(values.duration),
+      rounds: Number(values.rounds),
+      readers: Number(values.readers),
+      workers: Number(values.workers),
+      logLevel: values['log-level']!,
+      log,
+    })
+    console.log(
+      `\nembed on ${db} — GET /v1/gpts/{gpt} by ${report.readers} clients in a closed loop, quiet vs while batches of 100 memories are written back to back ` +
+        `(local model, EMBEDDINGS_WORKERS=${report.workers}), ${values.rounds} alternating rounds of ${values.duration} s each`,
+    )
+    console.table([
+      { phase: 'quiet (baseline)', ...cells(report.baseline), 'p50 vs quiet': 1, 'p99 vs quiet': 1 },
+      { phase: 'during memory batches', ...cells(report.during), 'p50 vs quiet': report.p50Ratio, 'p99 vs quiet': report.p99Ratio },
+    ])
+    console.log(`memories embedded and stored: ${report.memoriesPerSecond}/s (${report.batches} batches)`)
+    console.log(`first semantic search after /health: ${report.firstSearchMs} ms; the next 20: p50 ${report.laterSearch.p50Ms} ms, p99 ${report.laterSearch.p99Ms} ms`)
+    console.log(`server RSS: ${report.rssMb.idle} MB idle (model loaded), ${report.rssMb.afterBatches} MB after the batches`)
     return report
   },
 }

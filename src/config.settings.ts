@@ -47,6 +47,10 @@ export const SETTINGS = {
   EMBEDDINGS_API_KEY: { default: '', help: 'API key of the embeddings endpoint.' },
   EMBEDDINGS_DIM: { default: '', help: 'Dimension of the vectors; unset: the model\'s own. A model that returns another dimension is an error.' },
   EMBEDDINGS_TIMEOUT_MS: { default: '30000', help: 'How long one embeddings request may take.' },
+  EMBEDDINGS_WORKERS: {
+    default: '1',
+    help: 'Worker threads running the local model, each with its own copy (~150 MB resident) and one core while it embeds; one leaves the other cores to requests and the database. More only on a machine with cores to spare and embedding that cannot keep up.',
+  },
   MAX_BATCH: { default: '100', help: 'Most memories one batch request may hold.' },
   MAX_MEMORY_CHARS: { default: '10000', help: 'Longest memory content, in characters (422 past it).' },
   SIGNUP: { default: 'open', help: 'open: anyone may create an account with POST /v1/auth/signup; closed: only the operator does (`agentstore account create`).' },

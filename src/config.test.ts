@@ -98,6 +98,8 @@ describe('loadConfig defaults', () => {
       refreshTokenTtlSeconds: 14 * 86_400,
       retentionDays: 0,
     })
+    expect(loadConfig({}).embeddings.workers).toBe(1)
+    expect(loadConfig({ EMBEDDINGS_WORKERS: '4' }).embeddings.workers).toBe(4)
     expect(loadConfig({ BODY_LIMIT: '3mb' }).bodyLimit).toBe(3 * 1024 * 1024)
     expect(loadConfig({ BODY_LIMIT: '4096' }).bodyLimit).toBe(4096)
   })
@@ -137,6 +139,8 @@ describe('loadConfig rejects bad values, naming the variable', () => {
     { env: { ACCESS_TOKEN_TTL: '2d' }, variable: 'ACCESS_TOKEN_TTL', allowed: /from 1m to 1d/ },
     { env: { REFRESH_TOKEN_TTL: '2w3d' }, variable: 'REFRESH_TOKEN_TTL', allowed: /from 1m to 365d/ },
     { env: { ACCOUNT_RETENTION_DAYS: '-1' }, variable: 'ACCOUNT_RETENTION_DAYS', allowed: /0 to 3650/ },
+    { env: { EMBEDDINGS_WORKERS: '0' }, variable: 'EMBEDDINGS_WORKERS', allowed: /1 to 64/ },
+    { env: { EMBEDDINGS_WORKERS: 'two' }, variable: 'EMBEDDINGS_WORKERS', allowed: /whole number/ },
     { env: { COMPAT: 'objectstore,mongo' }, variable: 'COMPAT', allowed: /objectstore, adapter, fastwrap, agentmail, chatstore, or none/ },
   ]
 

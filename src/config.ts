@@ -100,6 +100,8 @@ export interface EmbeddingsConfig {
   /** Null: the provider's own dimension. */
   dimensions: number | null
   timeoutMs: number
+  /** Worker threads of the local model (EMBEDDINGS_WORKERS). */
+  workers: number
 }
 
 
@@ -248,6 +250,7 @@ export function loadConfig(env: Env = process.env): Config {
       apiKey: raw('EMBEDDINGS_API_KEY') || null,
       dimensions: raw('EMBEDDINGS_DIM') === '' ? null : int('EMBEDDINGS_DIM', 1, 16_000),
       timeoutMs: int('EMBEDDINGS_TIMEOUT_MS', 100, 600_000),
+      workers: int('EMBEDDINGS_WORKERS', 1, 64),
     },
     maxBatch: int('MAX_BATCH', 1, 10_000),
     maxMemoryChars: int('MAX_MEMORY_CHARS', 1, 1_000_000),

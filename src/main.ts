@@ -62,6 +62,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   let events: EventBus | null = null
   let app: FastifyInstance | null = null
   let services: Services | null = null
+  let embeddings: Awaited<ReturnType<typeof openEmbeddings>> | null = null
   const cleanup = async () => {
     await channel?.close()
     // The app wrote its rows at close; the admin channel may have recorded more since.
@@ -69,6 +70,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     // Writes of the last moments go to the queue while it still runs (else the backfill finds them).
     await services?.changedItems.flush()
     await jobs?.stop()
+    // After the jobs, which embed: its worker threads would keep the process alive.
+    await embeddings?.provider.close?.()
     await store?.close()
     await events?.close()
     redis?.disconnect()
@@ -81,7 +84,9 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       await redis.connect().catch(() => {})
     }
     events = createEventBus({ databaseUrl: config.databaseUrl, database, redis, redisPrefix: config.redisPrefix }, logger)
-    const embeddings = await openEmbeddings(config, database)
+    embeddings = await openEmbeddings(config, database)
+    // The local model loads in its threads while the rest starts: the first search does not wait for it.
+    embeddings.provider.warmUp?.()
     if (config.jobsEnabled) {
       // Shorter than the HTTP grace period, so that a stop ends within SHUTDOWN_TIMEOUT_MS overall.
       jobs = new PgBossJobQueue({ database, logger, stopTimeoutMs: Math.max(1000, Math.floor(config.shutdownTimeoutMs / 2)) })

@@ -61,6 +61,8 @@ export async function withOperations<T>(config: Config, use: (run: RunOperation)
     } finally {
       // What the operator did (keys made or revoked, accounts made) reaches the audit log before the database closes.
       await services.auditWriter?.close()
+      // A command that embedded (reindex) started the model's threads; they would keep the process alive.
+      await embeddings.provider.close?.()
     }
   } finally {
     await events.close()

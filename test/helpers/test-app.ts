@@ -88,6 +88,7 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     logs,
     async close() {
       await app.close()
+      await embeddings.provider.close?.()
       await store.close()
       if (!options.db) await db.drop()
     },

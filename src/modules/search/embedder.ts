@@ -38,8 +38,9 @@ export class Embedder {
     return this.provider.model
   }
 
-  async embed(texts: string[], source: SearchSource | 'queries', signal?: AbortSignal): Promise<number[][]> {
-    const vectors = await this.provider.embed(texts, signal)
+  /** `background`: no request waits for these (jobs); a local provider serves requests' texts first. */
+  async embed(texts: string[], source: SearchSource | 'queries', signal?: AbortSignal, background = false): Promise<number[][]> {
+    const vectors = await this.provider.embed(texts, signal, { background })
     this.embedded.inc({ source }, texts.length)
     return vectors
   }

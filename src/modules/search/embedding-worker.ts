@@ -70,7 +70,7 @@ export class EmbeddingWorker {
     if (rows.length === 0) return { ready: 0, failed: 0 }
     let vectors: number[][]
     try {
-      vectors = await this.embedder.embed(rows.map((row) => clip(row.content)), 'memories', signal)
+      vectors = await this.embedder.embed(rows.map((row) => clip(row.content)), 'memories', signal, true)
     } catch (error) {
       const retryable = !(error instanceof EmbeddingsError) || error.retryable
       const giveUp = final || !retryable
@@ -122,7 +122,7 @@ export class EmbeddingWorker {
     if (items.length === 0) return 0
     let vectors: number[][]
     try {
-      vectors = await this.embedder.embed(items.map((item) => clip(item.text)), source, signal)
+      vectors = await this.embedder.embed(items.map((item) => clip(item.text)), source, signal, true)
     } catch (error) {
       this.embedder.countFailures(source, items.length, false)
       throw error

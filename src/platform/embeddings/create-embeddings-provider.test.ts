@@ -9,6 +9,7 @@ const base: EmbeddingsSettings = {
   apiKey: null,
   dimensions: null,
   timeoutMs: 10_000,
+  workers: 1,
 }
 const openai = (overrides: Partial<EmbeddingsSettings>): EmbeddingsSettings => ({ ...base, provider: 'openai', ...overrides })
 
@@ -52,6 +53,7 @@ describe('createEmbeddingsProvider', () => {
     ['a timeout that is no timeout', openai({ apiKey: 'k', timeoutMs: 0 }), /timeout must be a positive/],
     ['another local model', { ...base, model: 'Xenova/all-MiniLM-L6-v2' }, /has one model, universal-sentence-encoder-lite/],
     ['another local size', { ...base, dimensions: 384 }, /gives 512 dimensions; EMBEDDINGS_DIM is 384/],
+    ['no worker thread for the local model', { ...base, workers: 0 }, /EMBEDDINGS_WORKERS must be a positive integer/],
     ['a server for the local provider', { ...base, baseUrl: 'http://127.0.0.1:1/v1' }, /apply to EMBEDDINGS_PROVIDER=openai/],
   ])('refuses %s', async (_, settings, message) => {
     const error: unknown = await createEmbeddingsProvider(settings).then(

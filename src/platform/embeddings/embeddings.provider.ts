@@ -11,8 +11,15 @@ export interface EmbeddingsProvider {
   /** true: fast and in-process, so a request may embed inline. false: remote; callers embed in a background job. */
   readonly local: boolean
   /** Unit-length vectors, one per text, in the order of `texts`. Throws EmbeddingsError. */
-  embed(texts: string[], signal?: AbortSignal): Promise<number[][]>
+  embed(texts: string[], signal?: AbortSignal, options?: EmbedOptions): Promise<number[][]>
+  /** Starts what embedding needs (the local model's threads) ahead of the first call, without waiting for it. */
+  warmUp?(): void
   close?(): Promise<void>
+}
+
+export interface EmbedOptions {
+  /** Work no request waits for (embedding jobs): a local provider runs requests' texts first. */
+  background?: boolean
 }
 
 export interface EmbeddingsSettings {
@@ -22,6 +29,8 @@ export interface EmbeddingsSettings {
   apiKey: string | null
   dimensions: number | null
   timeoutMs: number
+  /** Worker threads of the local model. */
+  workers: number
 }
 
 /** A provider failed to embed. `retryable` tells the job layer whether trying again can help. */

@@ -7,8 +7,8 @@ import { USE_LITE_MAX_TOKENS } from './use-lite.model.js'
 const cosine = (a: number[] | undefined, b: number[] | undefined): number =>
   (a ?? []).reduce((sum, value, i) => sum + value * (b?.[i] ?? Number.NaN), 0)
 
-// One model for the file: loading it is the slow part.
-const provider = new LocalEmbeddingsProvider()
+// One thread for the file: loading the model is the slow part.
+const provider = new LocalEmbeddingsProvider({ workers: 1 })
 beforeAll(() => provider.warmUp())
 afterAll(() => provider.close())
 
@@ -97,24 +97,28 @@ describe('local provider (Universal Sentence Encoder Lite, offline)', () => {
 
 describe('local provider failures', () => {
   it('reports a model that cannot load, and tries again on the next call', async () => {
-    let attempts = 0
-    const broken = new LocalEmbeddingsProvider(async () => {
-      attempts++
-      throw new Error('weights missing')
-    })
-    for (let i = 0; i < 2; i++) {
-      const error: unknown = await broken.embed(['hello']).catch((thrown: unknown) => thrown)
-      expect(error).toBeInstanceOf(EmbeddingsError)
-      expect(error).toMatchObject({ retryable: false })
-      expect((error as Error).message).toMatch(/could not load local embedding model .*weights missing/)
+    const broken = new LocalEmbeddingsProvider({ workers: 1, modelDir: '/nonexistent/use-lite' })
+    try {
+      for (let i = 0; i < 2; i++) {
+        const error: unknown = await broken.embed(['hello']).catch((thrown: unknown) => thrown)
+        expect(error).toBeInstanceOf(EmbeddingsError)
+        expect(error).toMatchObject({ retryable: false })
+        expect((error as Error).message).toMatch(/could not load local embedding model .*nonexistent/)
+        // The thread that could not load is gone: nothing is left running, the next call starts another.
+        expect(broken.threadCount).toBe(0)
+      }
+    } finally {
+      await broken.close()
     }
-    expect(attempts).toBe(2)
   })
 
-  it('refuses to embed once closed', async () => {
-    const closing = new LocalEmbeddingsProvider(async () => ({ run: async (texts) => texts.map(() => new Array(512).fill(1)), dispose() {} }))
+  it('refuses to embed once closed, and fails what was still queued', async () => {
+    const closing = new LocalEmbeddingsProvider({ workers: 1 })
     expect(await closing.embed(['a'])).toHaveLength(1)
+    const queued = closing.embed(Array.from({ length: 64 }, (_, i) => `queued ${i}`)).catch((thrown: unknown) => thrown)
     await closing.close()
+    expect(closing.threadCount).toBe(0)
+    expect(await queued).toMatchObject({ name: 'EmbeddingsError', message: expect.stringMatching(/closed/) })
     await expect(closing.embed(['a'])).rejects.toThrow(/closed/)
   })
 })

