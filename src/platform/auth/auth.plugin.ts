@@ -3,6 +3,7 @@ import fp from 'fastify-plugin'
 import { ERR } from '../errors.js'
 import { tokensEqual } from './api-key.js'
 import { authorizeKey } from './authorize.js'
+import { isJwt } from './jwt.js'
 import { claimsClientId } from './oauth-access-tokens.js'
 import type { AccountPrincipal, GptPrincipal, KeyPrincipal, Principal, Scope, TokenPrincipal } from './principal.js'
 
@@ -44,9 +45,6 @@ export interface AuthOptions {
   /** The account of an account key or access token; null when the token is neither (maybe a GPT key). */
   authenticateAccount: (token: string) => Promise<AccountPrincipal | null>
 }
-
-const JWT_SHAPE = /^[\w-]+\.[\w-]+\.[\w-]*$/
-const isJwt = (token: string) => JWT_SHAPE.test(token)
 
 /** The token of `Authorization: Bearer <token>`; 401 (with a Bearer challenge) when there is none. */
 export function bearerToken(request: FastifyRequest): string {
