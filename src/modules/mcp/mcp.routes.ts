@@ -2,7 +2,6 @@ import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js'
 import { Type } from 'typebox'
 import { bearerToken } from '../../platform/auth/auth.plugin.js'
-import { isJwt } from '../../platform/auth/jwt.js'
 import { claimsClientId } from '../../platform/auth/oauth-access-tokens.js'
 import type { GptPrincipal, KeyPrincipal, TokenPrincipal } from '../../platform/auth/principal.js'
 import { AppError, ERR, ErrorCode } from '../../platform/errors.js'
@@ -29,7 +28,7 @@ interface Deps extends Omit<McpDeps, 'log'> {
 async function mcpPrincipal(request: FastifyRequest, deps: Deps): Promise<GptPrincipal> {
   try {
     const token = bearerToken(request)
-    return isJwt(token) && claimsClientId(token) ? await deps.authenticateToken(token) : await deps.authenticateKey(token)
+    return claimsClientId(token) ? await deps.authenticateToken(token) : await deps.authenticateKey(token)
   } catch (error) {
     if (!(error instanceof AppError) || error.status !== 401) throw error
     const invalid = /error="invalid_token"/.test(error.extra.headers?.['www-authenticate'] ?? '') ? ', error="invalid_token"' : ''

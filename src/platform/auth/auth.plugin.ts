@@ -83,7 +83,7 @@ export const authPlugin = fp<AuthOptions>(
         request.principal = account
         return
       }
-      const oauthToken = isJwt(token) && claimsClientId(token)
+      const oauthToken = claimsClientId(token)
       if (oauthToken) {
         // An app's token reaches its GPT like a key; the checks below apply to both.
       } else if (request.routeOptions.config.accounts) {
