@@ -142,6 +142,10 @@ describe('loadConfig rejects bad values, naming the variable', () => {
     { env: { EMBEDDINGS_WORKERS: '0' }, variable: 'EMBEDDINGS_WORKERS', allowed: /1 to 64/ },
     { env: { EMBEDDINGS_WORKERS: 'two' }, variable: 'EMBEDDINGS_WORKERS', allowed: /whole number/ },
     { env: { COMPAT: 'objectstore,mongo' }, variable: 'COMPAT', allowed: /objectstore, adapter, fastwrap, agentmail, chatstore, or none/ },
+    { env: { CORS_ORIGINS: 'https://a.example/path' }, variable: 'CORS_ORIGINS', allowed: /"https:\/\/a.example\/path" is not an origin.*\* alone allows any/ },
+    { env: { CORS_ORIGINS: 'https://a.example, *' }, variable: 'CORS_ORIGINS', allowed: /"\*" is not an origin/ },
+    { env: { MCP_ALLOWED_ORIGINS: '*' }, variable: 'MCP_ALLOWED_ORIGINS', allowed: /"\*" is not an origin such as https:\/\/app.example.com \(scheme, host and port only\)$/ },
+    { env: { MCP_ALLOWED_ORIGINS: 'ftp://a.example' }, variable: 'MCP_ALLOWED_ORIGINS', allowed: /is not an origin/ },
   ]
 
   it.each(cases)('$env → names $variable', ({ env, variable, allowed, alone }) => {
@@ -171,6 +175,18 @@ describe('loadConfig rejects bad values, naming the variable', () => {
     const named = error.problems.map((problem) => /^[A-Z_]+/.exec(problem)?.[0])
     expect(named.sort()).toEqual(['BODY_LIMIT', 'DATABASE_URL', 'LOG_LEVEL', 'PORT', 'RATE_LIMITS', 'TRUST_PROXY'])
     for (const variable of named) expect(error.message).toContain(variable)
+  })
+})
+
+describe('origins (CORS_ORIGINS, MCP_ALLOWED_ORIGINS)', () => {
+  it('reads a comma list of origins for both, and * alone only for CORS', () => {
+    const list = ' https://a.example/ , http://localhost:3000,, '
+    expect(loadConfig({ CORS_ORIGINS: list, MCP_ALLOWED_ORIGINS: list })).toMatchObject({
+      corsOrigins: ['https://a.example', 'http://localhost:3000'],
+      mcpAllowedOrigins: ['https://a.example', 'http://localhost:3000'],
+    })
+    expect(loadConfig({ CORS_ORIGINS: '*' }).corsOrigins).toBe('*')
+    expect(loadConfig({})).toMatchObject({ corsOrigins: null, mcpAllowedOrigins: [] })
   })
 })
 

@@ -1,6 +1,6 @@
-import { isCron } from './platform/jobs/cron.js'
 import { resolve } from 'node:path'
-import { COMPAT_SURFACES, SETTINGS, type CompatSurface, type SettingName } from './config.settings.js'
+import { SETTINGS, type CompatSurface, type SettingName } from './config.settings.js'
+import { compatList, cronOrOff, originList, parseBytes } from './config.values.js'
 import { parseDuration } from './platform/duration.js'
 import { parseRateLimits, type RateLimitRule } from './platform/limits/rate-limit.rules.js'
 
@@ -51,7 +51,6 @@ export interface Config {
   accounts: AccountsConfig
   /** The replaced systems whose own APIs are served beside the house API (see docs/compat.md). */
   compat: CompatSurface[]
-  /** The GPT the agent-messaging surface serves requests without a key in (loopback only); null: a key always. */
   audit: AuditConfig
   backups: BackupsConfig
 }
@@ -80,7 +79,6 @@ export interface AccountsConfig {
   retentionDays: number
 }
 
-
 export type LlmProviderName = 'openai' | 'anthropic' | 'offline'
 
 export interface LlmConfig {
@@ -103,8 +101,6 @@ export interface EmbeddingsConfig {
   /** Worker threads of the local model (EMBEDDINGS_WORKERS). */
   workers: number
 }
-
-
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -197,7 +193,7 @@ export function loadConfig(env: Env = process.env): Config {
     }
     return ms / 1000
   }
-  const corsOrigins = parseCorsOrigins(raw('CORS_ORIGINS'), problems)
+  const cors = originList('CORS_ORIGINS', raw('CORS_ORIGINS'), problems, true)
   const redisPrefix = raw('REDIS_PREFIX')
   if (!/^[A-Za-z0-9_.:{}-]{1,64}$/.test(redisPrefix)) {
     problems.push(`REDIS_PREFIX=${JSON.stringify(redisPrefix)}: expected 1–64 letters, digits or _ . : - { }`)
@@ -218,7 +214,7 @@ export function loadConfig(env: Env = process.env): Config {
     bodyLimit,
     rateLimits,
     trustProxy: bool('TRUST_PROXY'),
-    corsOrigins,
+    corsOrigins: cors !== '*' && cors.length === 0 ? null : cors,
     shutdownTimeoutMs: int('SHUTDOWN_TIMEOUT_MS', 0, 600_000),
     defaultPageSize,
     maxPageSize,
@@ -230,7 +226,7 @@ export function loadConfig(env: Env = process.env): Config {
     importMaxLines: int('IMPORT_MAX_LINES', 1, 1_000_000),
     maxMailChars: int('MAX_MAIL_CHARS', 1, 1_000_000),
     maxRecipients: int('MAX_RECIPIENTS', 1, 10_000),
-    mcpAllowedOrigins: originList(raw('MCP_ALLOWED_ORIGINS'), problems),
+    mcpAllowedOrigins: originList('MCP_ALLOWED_ORIGINS', raw('MCP_ALLOWED_ORIGINS'), problems),
     sseHeartbeatMs: int('SSE_HEARTBEAT_MS', 100, 600_000),
     maxMessageChars: int('MAX_MESSAGE_CHARS', 1, 1_000_000),
     chatHistoryMessages: int('CHAT_HISTORY_MESSAGES', 0, 1000),
@@ -276,62 +272,4 @@ export function loadConfig(env: Env = process.env): Config {
   }
   if (problems.length > 0) throw new ConfigError(problems)
   return config
-}
-
-function cronOrOff(text: string, problems: string[]): string | null {
-  if (text.toLowerCase() === 'off') return null
-  if (!isCron(text)) problems.push(`BACKUP_CRON=${JSON.stringify(text)}: expected a cron expression of 5 fields (minute hour day month weekday) or off`)
-  return text
-}
-
-function originList(text: string, problems: string[]): string[] {
-  const origins: string[] = []
-  for (const item of text.split(',').map((entry) => entry.trim()).filter((entry) => entry !== '')) {
-    let origin: string | null = null
-    try {
-      const parsed = new URL(item)
-      if ((parsed.protocol === 'http:' || parsed.protocol === 'https:') && parsed.origin === item.replace(/\/+$/, '')) origin = parsed.origin
-    } catch {
-      origin = null
-    }
-    if (origin === null) problems.push(`MCP_ALLOWED_ORIGINS: ${JSON.stringify(item)} is not an origin such as https://app.example.com`)
-    else origins.push(origin)
-  }
-  return origins
-}
-
-function compatList(text: string, problems: string[]): CompatSurface[] {
-  if (text.toLowerCase() === 'none') return []
-  const names = text.split(',').map((name) => name.trim().toLowerCase()).filter((name) => name !== '')
-  const unknown = names.filter((name) => !(COMPAT_SURFACES as readonly string[]).includes(name))
-  if (unknown.length > 0) problems.push(`COMPAT=${JSON.stringify(text)}: expected a comma list of ${COMPAT_SURFACES.join(', ')}, or none`)
-  return COMPAT_SURFACES.filter((surface) => names.includes(surface))
-}
-
-function parseBytes(text: string): number | null {
-  const match = /^(\d+)\s*(b|kb|k|mb|m)?$/i.exec(text)
-  if (!match) return null
-  const unit = (match[2] ?? 'b').toLowerCase()
-  const factor = unit.startsWith('m') ? 1024 * 1024 : unit.startsWith('k') ? 1024 : 1
-  return Number(match[1]) * factor
-}
-
-/** `https://a.example, http://localhost:3000` or `*`; each an origin (scheme, host, port), nothing more. */
-function parseCorsOrigins(text: string, problems: string[]): string[] | '*' | null {
-  const parts = text.split(',').map((part) => part.trim()).filter((part) => part !== '')
-  if (parts.length === 0) return null
-  if (parts.length === 1 && parts[0] === '*') return '*'
-  const origins: string[] = []
-  for (const part of parts) {
-    let origin: string | null = null
-    try {
-      const url = new URL(part)
-      if ((url.protocol === 'http:' || url.protocol === 'https:') && url.origin === part.replace(/\/$/, '')) origin = url.origin
-    } catch {
-      origin = null
-    }
-    if (origin === null) problems.push(`CORS_ORIGINS: "${part}" is not an origin such as https://app.example.com (scheme, host and port only; * alone allows any)`)
-    else origins.push(origin)
-  }
-  return origins
 }

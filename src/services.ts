@@ -272,7 +272,7 @@ export function createServices({ database, config, events, log, embeddings, jobs
   const oauthTokens = new OAuthAccessTokens(signingKeys, { issuer: config.publicUrl, ttlSeconds: config.accounts.accessTokenTtlSeconds })
   const grants = new OAuthTokensService(appsRepo, oauthRepo, oauthTokens, oauthCache, resources, { refreshTokenTtlSeconds: config.accounts.refreshTokenTtlSeconds }, auditSink)
   const oauth = {
-    apps: new AppsService(appsRepo, oauthRepo, gpts, oauthCache, config, auditSink),
+    apps: new AppsService(appsRepo, oauthRepo, gpts, oauthCache, grants, config, auditSink),
     authorize: new AuthorizeService(appsRepo, oauthRepo, gpts, new EndUsersService(new EndUsersRepository(database.db), throttle), resources, auditSink),
     tokens: grants,
     access: new OAuthAccessService(appsRepo, oauthRepo, oauthTokens, grants, oauthCache, resources, auditSink),

@@ -1,7 +1,6 @@
-import { randomBytes } from 'node:crypto'
 import { uuidv7 } from 'uuidv7'
 import { identityEvent, type AuditContext, type AuditSink } from '../../platform/audit/audit.js'
-import { hashSecret } from '../../platform/auth/api-key.js'
+import { hashSecret, newRefreshToken } from '../../platform/auth/api-key.js'
 import { AppError } from '../../platform/errors.js'
 import type { AccessTokens } from '../../platform/auth/access-tokens.js'
 import { dummyPasswordHash, verifyPassword } from '../../platform/auth/password.js'
@@ -155,10 +154,4 @@ export class AccountSessionsService {
   private expiry(): Date {
     return new Date(Date.now() + this.options.refreshTokenTtlSeconds * 1000)
   }
-}
-
-/** 256 random bits; only their SHA-256 is stored. */
-function newRefreshToken(): { token: string; hash: Buffer } {
-  const token = randomBytes(32).toString('base64url')
-  return { token, hash: hashSecret(token) }
 }

@@ -1,6 +1,7 @@
 import { uuidv7 } from 'uuidv7'
 import { identityEvent, OPERATOR_CONTEXT, type AuditContext, type AuditSink } from '../../platform/audit/audit.js'
 import { issueApiKey, parseApiKey, secretMatches } from '../../platform/auth/api-key.js'
+import { isJwt } from '../../platform/auth/jwt.js'
 import { hashPassword, passwordProblems } from '../../platform/auth/password.js'
 import type { AccountPrincipal } from '../../platform/auth/principal.js'
 import { ERR } from '../../platform/errors.js'
@@ -11,7 +12,6 @@ import type { AccountKeyRow, AccountRow, AccountsRepository } from './accounts.r
 import type { AccountView, CredentialsInput, SignupView, UpdateAccountInput } from './accounts.schemas.js'
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
-const JWT_SHAPE = /^[\w-]+\.[\w-]+\.[\w-]*$/
 
 export function toAccountView(row: AccountRow): AccountView {
   return {
@@ -129,7 +129,7 @@ export class AccountsService {
    */
   async authenticate(token: string, now = Date.now()): Promise<AccountPrincipal | null> {
     const parsed = parseApiKey(token)
-    if (!parsed) return JWT_SHAPE.test(token) ? this.sessions.authenticate(token, now) : null
+    if (!parsed) return isJwt(token) ? this.sessions.authenticate(token, now) : null
     const row = await this.findKey(parsed.id, now)
     if (!row) return null
     if (!secretMatches(parsed.secret, row.secret_hash) || !row.usable) throw ERR.unauthorized('The account key is not valid.')

@@ -1,16 +1,21 @@
-import { sql, type ExpressionBuilder, type Kysely, type Selectable, type Updateable } from 'kysely'
+import { sql, type Expression, type ExpressionBuilder, type Kysely, type Selectable, type Updateable } from 'kysely'
 import type { PageRequest } from '../../platform/http/pagination.js'
 import type { GptsTable, Tables } from '../../platform/db/tables.js'
 
 export type GptRow = Selectable<GptsTable>
 
-/** A GPT whose owner account is deleted is hidden from everyone until it is restored or purged. */
-export const ownerNotDeleted = (eb: ExpressionBuilder<Tables, 'gpts'>) =>
-  eb.not(
-    eb.exists(
-      eb.selectFrom('accounts').select(sql`1`.as('one')).whereRef('accounts.id', '=', 'gpts.owner_account_id').where('accounts.deleted_at', 'is not', null),
-    ),
-  )
+/**
+ * A GPT whose owner account is deleted is hidden from everyone until it is restored or purged. The
+ * rule is written once, here: query builders take `ownerNotDeleted`, raw SQL takes `gptHidden`.
+ */
+const ownerDeleted = (ownerAccountId: Expression<string | null>) =>
+  sql<boolean>`exists (select 1 from accounts deleted_owner where deleted_owner.id = ${ownerAccountId} and deleted_owner.deleted_at is not null)`
+
+export const ownerNotDeleted = (eb: ExpressionBuilder<Tables, 'gpts'>) => sql<boolean>`not ${ownerDeleted(eb.ref('gpts.owner_account_id'))}`
+
+/** Whether the GPT that `gptId` (a column of a row that points at a GPT) names is hidden. */
+export const gptHidden = (gptId: Expression<string>) =>
+  sql<boolean>`exists (select 1 from gpts hidden_gpt where hidden_gpt.id = ${gptId} and ${ownerDeleted(sql.ref('hidden_gpt.owner_account_id'))})`
 
 export class GptsRepository {
   constructor(private readonly db: Kysely<Tables>) {}

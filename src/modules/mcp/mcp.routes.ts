@@ -20,8 +20,6 @@ interface Deps extends Omit<McpDeps, 'log'> {
   allowedOrigins: string[]
 }
 
-const JWT_SHAPE = /^[\w-]+\.[\w-]+\.[\w-]*$/
-
 /**
  * Who calls /mcp: a GPT key, or an OAuth access token issued for this resource (`aud` is the MCP
  * endpoint: a token for the HTTP API is refused). Every 401 names the protected resource metadata
@@ -30,7 +28,7 @@ const JWT_SHAPE = /^[\w-]+\.[\w-]+\.[\w-]*$/
 async function mcpPrincipal(request: FastifyRequest, deps: Deps): Promise<GptPrincipal> {
   try {
     const token = bearerToken(request)
-    return JWT_SHAPE.test(token) && claimsClientId(token) ? await deps.authenticateToken(token) : await deps.authenticateKey(token)
+    return claimsClientId(token) ? await deps.authenticateToken(token) : await deps.authenticateKey(token)
   } catch (error) {
     if (!(error instanceof AppError) || error.status !== 401) throw error
     const invalid = /error="invalid_token"/.test(error.extra.headers?.['www-authenticate'] ?? '') ? ', error="invalid_token"' : ''

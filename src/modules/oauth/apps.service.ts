@@ -10,6 +10,7 @@ import type { AppRow, AppsRepository } from './apps.repo.js'
 import type { AppGrantView, AppView, CreateAppInput, CreatedAppView, UpdateAppInput } from './apps.schemas.js'
 import type { OAuthTokenCache } from './oauth.token-cache.js'
 import type { GrantRow, OAuthRepository } from './oauth.repo.js'
+import type { OAuthTokensService } from './oauth.tokens.service.js'
 
 type PageQuery = { limit?: number; cursor?: string; order?: SortOrder }
 /** Who manages apps: the GPT's own admin key (gptId), its owner account (ownerAccountId), or the operator (neither). */
@@ -27,6 +28,7 @@ export class AppsService {
     private readonly oauth: OAuthRepository,
     private readonly gpts: GptsService,
     private readonly cache: OAuthTokenCache,
+    private readonly grants: OAuthTokensService,
     private readonly options: { defaultPageSize: number },
     private readonly audit: AuditSink,
   ) {}
@@ -100,8 +102,7 @@ export class AppsService {
     const app = await this.find(appId, manager)
     const grant = await this.oauth.findGrant(app.id, grantId)
     if (!grant) throw ERR.notFound('Grant', grantId)
-    await this.oauth.revokeGrant(grant.id)
-    await this.cache.forgetGrant(grant.id)
+    await this.grants.endGrant(grant.id)
     this.audit.record(identityEvent(context, { action: 'grant.revoked', status: 204, gptId: app.gpt_id, accountId: manager.ownerAccountId, targets: { app_id: app.id, grant_id: grant.id } }))
   }
 

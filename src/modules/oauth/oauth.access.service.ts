@@ -1,5 +1,6 @@
 import { identityEvent, type AuditContext, type AuditSink } from '../../platform/audit/audit.js'
 import { hashSecret } from '../../platform/auth/api-key.js'
+import { isJwt } from '../../platform/auth/jwt.js'
 import type { OAuthAccessTokens, OAuthTokenClaims } from '../../platform/auth/oauth-access-tokens.js'
 import type { Scope, TokenPrincipal } from '../../platform/auth/principal.js'
 import { AppError, ERR } from '../../platform/errors.js'
@@ -10,8 +11,6 @@ import type { OAuthRepository, TokenState } from './oauth.repo.js'
 import { isScope, parseScope, type OAuthResources } from './oauth.resources.js'
 import type { OAuthTokenCache } from './oauth.token-cache.js'
 import type { OAuthTokensService } from './oauth.tokens.service.js'
-
-const JWT_SHAPE = /^[\w-]+\.[\w-]+\.[\w-]*$/
 
 /** RFC 7662 §2.2. */
 export type IntrospectionResponse = { active: false } | ({ active: true; token_type: string; client_id: string; scope: string; sub: string; gpt: string } & Record<string, unknown>)
@@ -109,7 +108,7 @@ export class OAuthAccessService {
 
   /** The claims of a JWT access token of ours (for any resource); null for anything else. */
   private async accessClaims(token: string): Promise<OAuthTokenClaims | null> {
-    if (!JWT_SHAPE.test(token)) return null
+    if (!isJwt(token)) return null
     try {
       return await this.tokens.verify(token, [this.resources.api, this.resources.mcp])
     } catch (error) {

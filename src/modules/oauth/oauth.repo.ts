@@ -1,6 +1,7 @@
 import { sql, type Insertable, type Kysely, type Selectable } from 'kysely'
 import type { OAuthCodesTable, OAuthConsentsTable, OAuthGrantsTable, Tables } from '../../platform/db/tables.js'
 import type { PageRequest } from '../../platform/http/pagination.js'
+import { gptHidden } from '../gpts/gpts.repo.js'
 
 export type ConsentRow = Selectable<OAuthConsentsTable>
 export type CodeRow = Selectable<OAuthCodesTable>
@@ -20,8 +21,7 @@ export interface RefreshTokenRow {
   grant_live: boolean
 }
 
-const liveGrant = sql<boolean>`g.revoked_at is null and g.expires_at > now()
-  and not exists (select 1 from gpts x join accounts a on a.id = x.owner_account_id where x.id = g.gpt_id and a.deleted_at is not null)`
+const liveGrant = sql<boolean>`g.revoked_at is null and g.expires_at > now() and not ${gptHidden(sql.ref('g.gpt_id'))}`
 
 /** Consent requests, codes, grants and their refresh tokens, and revoked access tokens. */
 export class OAuthRepository {
@@ -130,8 +130,7 @@ export class OAuthRepository {
     const { rows } = await sql<TokenState>`select
         not exists (select 1 from oauth_revoked_tokens r where r.jti = ${jti}) and ${grantHolds} as live,
         p.rate_limit_per_minute as "rateLimitPerMinute"
-      from oauth_apps p join gpts x on x.id = p.gpt_id left join accounts a on a.id = x.owner_account_id
-      where p.client_id = ${clientId} and a.deleted_at is null`.execute(this.db)
+      from oauth_apps p where p.client_id = ${clientId} and not ${gptHidden(sql.ref('p.gpt_id'))}`.execute(this.db)
     return rows[0] ?? { live: false, rateLimitPerMinute: null }
   }
 

@@ -1,7 +1,6 @@
-import { randomBytes } from 'node:crypto'
 import { uuidv7 } from 'uuidv7'
 import { identityEvent, type AuditContext, type AuditSink } from '../../platform/audit/audit.js'
-import { hashSecret } from '../../platform/auth/api-key.js'
+import { hashSecret, newRefreshToken } from '../../platform/auth/api-key.js'
 import type { OAuthAccessTokens } from '../../platform/auth/oauth-access-tokens.js'
 import type { AppRow, AppsRepository } from './apps.repo.js'
 import { s256 } from './oauth.authorize.js'
@@ -138,10 +137,4 @@ export class OAuthTokensService {
     const principal = { kind: 'app' as const, id: app.client_id }
     this.audit.record(identityEvent(context, { action, status, gptId: app.gpt_id, principal, targets: { app_id: app.id, ...targets }, request }))
   }
-}
-
-/** 256 random bits; only their SHA-256 is stored. */
-function newRefreshToken(): { token: string; hash: Buffer } {
-  const token = randomBytes(32).toString('base64url')
-  return { token, hash: hashSecret(token) }
 }

@@ -20,6 +20,12 @@ export function issueApiKey(): IssuedKey {
   return { id, token: `ak_${id.replaceAll('-', '')}_${secret}`, secretHash: hashSecret(secret) }
 }
 
+/** An opaque refresh token: 256 random bits, of which only the SHA-256 is stored. */
+export function newRefreshToken(): { token: string; hash: Buffer } {
+  const token = randomBytes(32).toString('base64url')
+  return { token, hash: hashSecret(token) }
+}
+
 /** Splits a token into its key id (as a UUID) and secret, or null when it is not an API key. */
 export function parseApiKey(token: string): { id: string; secret: string } | null {
   const match = KEY_PATTERN.exec(token)

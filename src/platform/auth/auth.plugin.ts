@@ -3,6 +3,7 @@ import fp from 'fastify-plugin'
 import { ERR } from '../errors.js'
 import { tokensEqual } from './api-key.js'
 import { authorizeKey } from './authorize.js'
+import { isJwt } from './jwt.js'
 import { claimsClientId } from './oauth-access-tokens.js'
 import type { AccountPrincipal, GptPrincipal, KeyPrincipal, Principal, Scope, TokenPrincipal } from './principal.js'
 
@@ -45,9 +46,6 @@ export interface AuthOptions {
   authenticateAccount: (token: string) => Promise<AccountPrincipal | null>
 }
 
-const JWT_SHAPE = /^[\w-]+\.[\w-]+\.[\w-]*$/
-const isJwt = (token: string) => JWT_SHAPE.test(token)
-
 /** The token of `Authorization: Bearer <token>`; 401 (with a Bearer challenge) when there is none. */
 export function bearerToken(request: FastifyRequest): string {
   const header = request.headers.authorization
@@ -85,7 +83,7 @@ export const authPlugin = fp<AuthOptions>(
         request.principal = account
         return
       }
-      const oauthToken = isJwt(token) && claimsClientId(token)
+      const oauthToken = claimsClientId(token)
       if (oauthToken) {
         // An app's token reaches its GPT like a key; the checks below apply to both.
       } else if (request.routeOptions.config.accounts) {

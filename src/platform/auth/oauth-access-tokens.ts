@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { decodeJwt, errors, jwtVerify, SignJWT, type JWTHeaderParameters } from 'jose'
 import { ERR } from '../errors.js'
+import { isJwt } from './jwt.js'
 import { SIGNING_ALG, type SigningKeyStore } from './signing-keys.js'
 
 /** RFC 9068 §2.1: the `typ` of a JWT access token. */
@@ -100,10 +101,12 @@ export class OAuthAccessTokens {
 }
 
 /**
- * Whether a JWT claims to be an OAuth access token (it names a client) rather than an account's login
- * token; only a hint for choosing the verifier, which then checks everything.
+ * Whether a token is a JWT that claims to be an OAuth access token (it names a client) rather than an
+ * account's login token or a key; only a hint for choosing the verifier. The verifier decodes the
+ * token again on purpose: it must read the claims only from a token whose signature it has checked.
  */
 export function claimsClientId(token: string): boolean {
+  if (!isJwt(token)) return false
   try {
     return typeof decodeJwt(token).client_id === 'string'
   } catch {
