@@ -40,6 +40,15 @@ const cases: [string, Partial<AuditEvent>][] = [
   ['a status and a fractional duration', { status: 503, durationMs: 1234.5 }],
 ]
 
+// What PostgreSQL refuses in text and jsonb (a path parameter can carry it, percent-encoded) is replaced, not allowed to fail the batch.
+const unstorable: [string, Partial<AuditEvent>, Record<string, unknown>][] = [
+  ['U+0000 in a target', { targets: { object_id: 'a\u0000b' } }, { targets: { object_id: 'a\ufffdb' } }],
+  ['a lone high surrogate in a target', { targets: { object_id: 'x\ud800' } }, { targets: { object_id: 'x\ufffd' } }],
+  ['a lone low surrogate in the user agent', { userAgent: '\udc00y' }, { user_agent: '\ufffdy' }],
+  ['a pair of surrogates stays', { userAgent: 'ok \ud83d\ude42' }, { user_agent: 'ok \ud83d\ude42' }],
+  ['U+0000 deep in the request', { request: { body: { list: ['\u0000'] } } }, { request: { body: { list: ['\ufffd'] } } }],
+]
+
 describe('audit rows written in batches', () => {
   it.each(cases)('%s', async (_name, change) => {
     const repo = new AuditRepository(db.database.db)
@@ -66,6 +75,19 @@ describe('audit rows written in batches', () => {
     expect(nulls.rows[0]!.request).toBe(event.request === null)
     expect(row.created_at).toBeInstanceOf(Date)
     expect(Math.abs(row.created_at.getTime() - Date.now())).toBeLessThan(60_000)
+  })
+
+  it.each(unstorable)('%s', async (_name, change, stored) => {
+    const repo = new AuditRepository(db.database.db)
+    const writer = new AuditWriter(repo, { flushMs: 600_000, batchSize: 500, maxBuffer: 1000, registry: new Registry(), onError: (error) => { throw error } })
+    const action = `unstorable-${Math.random()}`
+    // A plain row in the same batch: it must be stored too.
+    writer.record({ ...base, ...change, action })
+    writer.record({ ...base, action: `${action}-plain` })
+    await writer.close()
+    const rows = await db.database.db.selectFrom('audit_log').selectAll().where('action', 'like', `${action}%`).orderBy('action').execute()
+    expect(rows).toHaveLength(2)
+    expect(rows[0]).toMatchObject(stored)
   })
 
   it('writes a batch of many rows as one insert, in order', async () => {

@@ -22,6 +22,11 @@ export function unstorableReason(text: string): string | null {
   return match[0] === '\u0000' ? 'must not contain U+0000 (NUL)' : 'must not contain an unpaired UTF-16 surrogate'
 }
 
+/** The text with every character PostgreSQL refuses replaced by U+FFFD, for logs that keep what they can. */
+export function storableText(text: string): string {
+  return text.replace(new RegExp(UNSTORABLE.source, 'g'), '\ufffd')
+}
+
 const pointerSegment = (key: string) => key.replaceAll('~', '~0').replaceAll('/', '~1')
 
 /**

