@@ -153,7 +153,7 @@ function cliContract(mode: Mode): { key?: CreatedKey; seeded?: CreatedKey } {
   it('gpt create, then key create prints the key once with --json', async () => {
     const gpt = await cliJson<GptView & Record<string, unknown>>(['gpt', 'create', 'alpha', '--name', 'Alpha GPT', '--description', 'first'], mode.env())
     expect(gpt).toMatchObject({ id: 'alpha', name: 'Alpha GPT', description: 'first' })
-    expect(Object.keys(gpt).sort()).toEqual(['created_at', 'description', 'id', 'name', 'updated_at'])
+    expect(Object.keys(gpt).sort()).toEqual(['action_exposure', 'created_at', 'description', 'id', 'mail_retention_days', 'name', 'session_retention_days', 'updated_at'])
 
     const before = Date.now()
     const key = await cliJson<CreatedKey>(['key', 'create', 'alpha', '--name', 'ci', '--scopes', 'read,admin', '--expires', '30d'], mode.env())

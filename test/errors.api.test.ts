@@ -61,7 +61,7 @@ describe('problem details for every error', () => {
     },
     { name: 'wrong method on an item path', method: 'PATCH', url: '/v1/keys/0190a1b2-0000-7000-8000-000000000000', payload: {}, status: 405, type: 'method-not-allowed', allow: 'DELETE' },
     { name: 'wrong method on /health', method: 'DELETE', url: '/health', status: 405, type: 'method-not-allowed', allow: 'GET, HEAD' },
-    { name: 'wrong method with a trailing slash', method: 'POST', url: '/v1/gpts/some-gpt/', payload: {}, status: 405, type: 'method-not-allowed', allow: 'GET, HEAD' },
+    { name: 'wrong method with a trailing slash', method: 'POST', url: '/v1/gpts/some-gpt/', payload: {}, status: 405, type: 'method-not-allowed', allow: 'GET, HEAD, PATCH' },
     {
       name: 'malformed JSON',
       method: 'POST',

@@ -165,6 +165,19 @@ const MAIL_FREE = [
   'GET /live',
   'GET /ready',
   'GET /v1/gpts/{gpt_id}/openapi.json',
+  // FastWrap's surface: it ignores a Bearer token (its key is X-API-Key, an account's) and holds no mail.
+  'POST /auth/signup',
+  'PATCH /clients/me',
+  'DELETE /clients/me',
+  'POST /clients/me/regenerate-key',
+  'GET /api/characters',
+  'POST /api/characters',
+  'GET /api/characters/{uuid}',
+  'PATCH /api/characters/{uuid}',
+  'DELETE /api/characters/{uuid}',
+  'POST /api/chat',
+  'POST /api/vectors/upsert',
+  'POST /api/vectors/search',
 ]
 /** Routes that take a mail id: they must refuse an outsider's one exactly like a missing one. */
 const TAKES_MAIL = [
