@@ -12,7 +12,7 @@ import { PgBossJobQueue } from './pg-boss.queue.js'
  */
 
 const serverUrl = process.env.TEST_DATABASE_URL
-const STARTS = 3
+const STARTS = 2
 const QUEUES = 12
 
 async function admin(text: string): Promise<void> {
