@@ -36,7 +36,7 @@ const definitions = (): JobDefinition[] =>
   }))
 
 describe.skipIf(!serverUrl)('pg-boss queues started by two processes at once', () => {
-  it.each(Array.from({ length: STARTS }, (_, start) => ({ start })))('start $start: both start, with every queue and schedule once', async () => {
+  it.each(Array.from({ length: STARTS }, (_, start) => start + 1))('start %i: both start, with every queue and schedule once', async () => {
     const name = `jobs_replicas_${randomBytes(6).toString('hex')}`
     await admin(`CREATE DATABASE ${name}`)
     const url = new URL(serverUrl!)
