@@ -1,6 +1,6 @@
 import type pg from 'pg'
 import PgBoss from 'pg-boss'
-import { PoolExecutor } from './pool-executor.js'
+import { PoolExecutor, retryDeadlocks } from './pool-executor.js'
 import {
   assertJobData,
   silentJobLogger,
@@ -99,7 +99,7 @@ export class PgBossJobQueue implements JobQueue {
   private async doStart(): Promise<void> {
     try {
       await this.boss.start()
-      for (const definition of this.definitions.values()) await this.declare(definition)
+      for (const definition of this.definitions.values()) await retryDeadlocks(() => this.declare(definition))
     } catch (error) {
       this.state = 'stopped'
       await this.boss.stop({ graceful: false }).catch(() => {})

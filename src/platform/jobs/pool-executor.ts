@@ -31,3 +31,20 @@ export class PoolExecutor implements PgBoss.Db {
     this.closed = true
   }
 }
+
+const DEADLOCK = '40P01'
+
+/**
+ * Runs `declare` again when PostgreSQL ends it as a deadlock victim. pg-boss creates a queue's
+ * partition without a lock, so replicas that start together on a new queue can deadlock; the other
+ * process's statement goes on, and the retry then finds the queue made (its creation is idempotent).
+ */
+export async function retryDeadlocks(declare: () => Promise<void>, attempts = 5): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await declare()
+    } catch (error) {
+      if ((error as { code?: unknown }).code !== DEADLOCK || attempt >= attempts) throw error
+    }
+  }
+}
