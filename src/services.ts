@@ -59,17 +59,8 @@ import { AuditService } from './modules/audit/audit.service.js'
 import { AuditWriter } from './modules/audit/audit.writer.js'
 import { buildCatalogue, type Catalogue } from './modules/catalogue/catalogue.js'
 import { exposureCheck } from './modules/actions/actions.exposure.js'
-import { OAuthAccessTokens } from './platform/auth/oauth-access-tokens.js'
-import { AppsRepository } from './modules/oauth/apps.repo.js'
-import { AppsService } from './modules/oauth/apps.service.js'
-import { EndUsersRepository } from './modules/oauth/end-users.repo.js'
-import { EndUsersService } from './modules/oauth/end-users.service.js'
-import { OAuthAccessService } from './modules/oauth/oauth.access.service.js'
-import { AuthorizeService } from './modules/oauth/oauth.authorize.js'
-import { OAuthRepository } from './modules/oauth/oauth.repo.js'
-import { oauthResources, type OAuthResources } from './modules/oauth/oauth.resources.js'
 import { OAuthTokenCache } from './modules/oauth/oauth.token-cache.js'
-import { OAuthTokensService } from './modules/oauth/oauth.tokens.service.js'
+import { createOAuth, type OAuthServices } from './services.oauth.js'
 import { RetentionService } from './modules/retention/retention.service.js'
 import { PurgeMetrics } from './platform/jobs/batched-purge.js'
 
@@ -104,7 +95,7 @@ export interface Services {
   /** Where requests and identity events are recorded (null: AUDIT=off); close() writes what is buffered. */
   auditWriter: AuditWriter | null
   /** The OAuth 2.1 authorization server: apps, the consent page, tokens, and access-token checks. */
-  oauth: { apps: AppsService; authorize: AuthorizeService; tokens: OAuthTokensService; access: OAuthAccessService; resources: OAuthResources }
+  oauth: OAuthServices
   /** Backups of the whole database to BACKUP_DIR (the scheduled job, the CLI, /ready and /metrics). */
   backups: BackupService
   /** The retention purges (expired documents, old sessions and mail), for their jobs. */
@@ -266,28 +257,11 @@ export function createServices({ database, config, events, log, embeddings, jobs
     },
     audit: auditSink,
   })
-  const resources = oauthResources(config.publicUrl)
-  const appsRepo = new AppsRepository(database.db)
-  const oauthRepo = new OAuthRepository(database.db)
-  const oauthTokens = new OAuthAccessTokens(signingKeys, { issuer: config.publicUrl, ttlSeconds: config.accounts.accessTokenTtlSeconds })
-  const grants = new OAuthTokensService(appsRepo, oauthRepo, oauthTokens, oauthCache, resources, { refreshTokenTtlSeconds: config.accounts.refreshTokenTtlSeconds }, auditSink)
-  const oauth = {
-    apps: new AppsService(appsRepo, oauthRepo, gpts, oauthCache, grants, config, auditSink),
-    authorize: new AuthorizeService(appsRepo, oauthRepo, gpts, new EndUsersService(new EndUsersRepository(database.db), throttle), resources, auditSink),
-    tokens: grants,
-    access: new OAuthAccessService(appsRepo, oauthRepo, oauthTokens, grants, oauthCache, resources, auditSink),
-    resources,
-  }
+  const oauth = createOAuth({ database, config, signingKeys, gpts, cache: oauthCache, throttle, audit: auditSink })
   const catalogue = buildCatalogue({ collections, objects, memories, search, sessions, messages, generation, mail, conversations }, config)
   const checkExposure = exposureCheck(catalogue, collections)
-  const retention = new RetentionService({
-    collections: collectionsRepo,
-    objects: objectsRepo,
-    gpts,
-    sessions: sessionsRepo,
-    mail: mailRepo,
-    metrics: new PurgeMetrics(registry),
-  })
+  const purgeMetrics = new PurgeMetrics(registry)
+  const retention = new RetentionService({ collections: collectionsRepo, objects: objectsRepo, gpts, sessions: sessionsRepo, mail: mailRepo, metrics: purgeMetrics })
   return {
     retention,
     catalogue,
