@@ -1,7 +1,7 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import { Type } from 'typebox'
 import { AppError, ErrorCode, type FieldError } from '../../platform/errors.js'
-import { fieldErrorsFromAjv } from '../../platform/http/problem.plugin.js'
+import { compatAppError } from '../fastapi-errors.js'
 import type { MessageView } from '../../modules/chat/messages.schemas.js'
 import type { SessionView } from '../../modules/chat/sessions.schemas.js'
 
@@ -64,24 +64,13 @@ function validationItems(errors: FieldError[]) {
   }))
 }
 
-function toAppError(error: FastifyError & { validation?: Parameters<typeof fieldErrorsFromAjv>[0]; validationContext?: string }): AppError {
-  if (error instanceof AppError) return error
-  if (error.validation) {
-    const location = ({ body: 'body', querystring: 'query', params: 'params', headers: 'headers' } as const)[error.validationContext as 'body'] ?? 'body'
-    return new AppError(ErrorCode.ValidationFailed, 'invalid', { errors: fieldErrorsFromAjv(error.validation, location) })
-  }
-  if (error.statusCode === 400) return new AppError(ErrorCode.MalformedJson, 'JSON decode error')
-  if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) return new AppError(ErrorCode.BadRequest, error.message)
-  return new AppError(ErrorCode.Internal, 'Internal server error')
-}
-
 /**
  * The chat store answered errors the FastAPI way, `{"detail": …}` as application/json: a missing
  * or non-Bearer Authorization header was a 403, a wrong key a 401 "Invalid API key", invalid
  * input a 422 listing `{type, loc, msg}`, and a rate limit `{"error": …}`.
  */
 export function sendChatStoreError(error: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
-  const appError = toAppError(error)
+  const appError = compatAppError(error)
   const { headers, errors } = appError.extra
   if (appError.status >= 500) request.log.error({ err: error }, 'request failed')
   reply.type('application/json')

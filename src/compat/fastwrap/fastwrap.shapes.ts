@@ -1,7 +1,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { accountPrincipal } from '../../platform/auth/auth.plugin.js'
 import { AppError, ErrorCode, type FieldError } from '../../platform/errors.js'
-import { fieldErrorsFromAjv } from '../../platform/http/problem.plugin.js'
+import { compatAppError } from '../fastapi-errors.js'
 import type { AccountView } from '../../modules/accounts/accounts.schemas.js'
 import type { AccountsService } from '../../modules/accounts/accounts.service.js'
 import type { CharacterView } from '../../modules/characters/characters.schemas.js'
@@ -77,20 +77,9 @@ function validationItems(errors: FieldError[]) {
   })
 }
 
-function toAppError(error: FastifyError & { validation?: Parameters<typeof fieldErrorsFromAjv>[0]; validationContext?: string }): AppError {
-  if (error instanceof AppError) return error
-  if (error.validation) {
-    const location = ({ body: 'body', querystring: 'query', params: 'params', headers: 'headers' } as const)[error.validationContext as 'body'] ?? 'body'
-    return new AppError(ErrorCode.ValidationFailed, 'invalid', { errors: fieldErrorsFromAjv(error.validation, location) })
-  }
-  if (error.statusCode === 400) return new AppError(ErrorCode.MalformedJson, 'JSON decode error')
-  if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) return new AppError(ErrorCode.BadRequest, error.message)
-  return new AppError(ErrorCode.Internal, 'Internal server error')
-}
-
 /** FastWrap answered errors the FastAPI way: `{"detail": …}` as application/json, invalid input a 422 list. */
 export function sendFastWrapError(error: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
-  const appError = toAppError(error)
+  const appError = compatAppError(error)
   const { headers, errors } = appError.extra
   if (appError.status >= 500) request.log.error({ err: error }, 'request failed')
   reply.type('application/json')

@@ -1,0 +1,18 @@
+import type { FastifyError } from 'fastify'
+import { AppError, ErrorCode } from '../platform/errors.js'
+import { fieldErrorsFromAjv } from '../platform/http/problem.plugin.js'
+
+/**
+ * Any error of a compat route as the house error it stands for, so that the surfaces modelled on
+ * FastAPI services (the chat store, FastWrap) can each answer it in their own `{"detail": …}` shape.
+ */
+export function compatAppError(error: FastifyError & { validation?: Parameters<typeof fieldErrorsFromAjv>[0]; validationContext?: string }): AppError {
+  if (error instanceof AppError) return error
+  if (error.validation) {
+    const location = ({ body: 'body', querystring: 'query', params: 'params', headers: 'headers' } as const)[error.validationContext as 'body'] ?? 'body'
+    return new AppError(ErrorCode.ValidationFailed, 'invalid', { errors: fieldErrorsFromAjv(error.validation, location) })
+  }
+  if (error.statusCode === 400) return new AppError(ErrorCode.MalformedJson, 'JSON decode error')
+  if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) return new AppError(ErrorCode.BadRequest, error.message)
+  return new AppError(ErrorCode.Internal, 'Internal server error')
+}
