@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { MessageView } from '../src/modules/chat/messages.schemas.js'
 import { startFakeLlmServer, type FakeLlmServer } from './helpers/fake-llm-server.js'
-import { migratedPostgresDatabase, startService, withLogs, type ServiceProcess } from './helpers/service-process.js'
+import { callService, migratedPostgresDatabase, startService, withLogs, type ServiceProcess } from './helpers/service-process.js'
 
 /**
  * POST /v1/messages/{id}/cancel on one service process stops the generation another process runs,
@@ -17,15 +17,6 @@ const adminToken = randomBytes(24).toString('hex')
 const processes: ServiceProcess[] = []
 let llm: FakeLlmServer
 
-async function call<T>(base: string, method: 'GET' | 'POST', path: string, token: string, body?: unknown): Promise<{ status: number; body: T }> {
-  const response = await fetch(`${base}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  })
-  const text = await response.text()
-  return { status: response.status, body: (text ? JSON.parse(text) : null) as T }
-}
 
 beforeAll(async () => {
   llm = await startFakeLlmServer()
@@ -56,22 +47,22 @@ describe.skipIf(!SERVER_URL)('cancelling a generation another process runs', () 
       processes.push(a, b)
       await withLogs([a, b], async () => {
         const gptId = `cancel2p-${randomBytes(3).toString('hex')}`
-        expect((await call(a.url, 'POST', '/v1/admin/gpts', adminToken, { id: gptId, name: 'cancels' })).status).toBe(201)
-        const token = (await call<{ key: string }>(a.url, 'POST', `/v1/admin/gpts/${gptId}/keys`, adminToken, {})).body.key
-        const session = (await call<{ id: string }>(a.url, 'POST', `/v1/gpts/${gptId}/sessions`, token, { user_id: 'alice' })).body
-        await call(a.url, 'POST', `/v1/sessions/${session.id}/messages`, token, { sender: 'user', content: 'Tell me a story.' })
+        expect((await callService(a.url, 'POST', '/v1/admin/gpts', adminToken, { id: gptId, name: 'cancels' })).status).toBe(201)
+        const token = (await callService<{ key: string }>(a.url, 'POST', `/v1/admin/gpts/${gptId}/keys`, adminToken, {})).body.key
+        const session = (await callService<{ id: string }>(a.url, 'POST', `/v1/gpts/${gptId}/sessions`, token, { user_id: 'alice' })).body
+        await callService(a.url, 'POST', `/v1/sessions/${session.id}/messages`, token, { sender: 'user', content: 'Tell me a story.' })
         llm.script({ tokens: TOKENS, hold: 3 })
-        const waiting = call<MessageView>(a.url, 'POST', `/v1/sessions/${session.id}/generate`, token, {})
+        const waiting = callService<MessageView>(a.url, 'POST', `/v1/sessions/${session.id}/generate`, token, {})
         await llm.held()
         let id = ''
         for (let tries = 0; !id; tries++) {
           expect(tries, 'the held text on A').toBeLessThan(500)
-          const listed = await call<{ messages: MessageView[] }>(a.url, 'GET', `/v1/sessions/${session.id}/messages`, token)
+          const listed = await callService<{ messages: MessageView[] }>(a.url, 'GET', `/v1/sessions/${session.id}/messages`, token)
           const ai = listed.body.messages.find((message) => message.sender === 'ai' && message.partial_content === HELD)
           if (ai) id = ai.id
           else await new Promise((resolve) => setTimeout(resolve, 20))
         }
-        const cancelled = await call<MessageView>(b.url, 'POST', `/v1/messages/${id}/cancel`, token)
+        const cancelled = await callService<MessageView>(b.url, 'POST', `/v1/messages/${id}/cancel`, token)
         expect(cancelled.status).toBe(200)
         // A's live text, not only what it last saved: A itself stored the message.
         expect(cancelled.body).toMatchObject({ id, status: 'cancelled', partial_content: HELD })
@@ -79,7 +70,7 @@ describe.skipIf(!SERVER_URL)('cancelling a generation another process runs', () 
         expect(answered.status).toBe(201)
         expect(answered.body).toMatchObject({ id, status: 'cancelled', partial_content: HELD })
         llm.script({ tokens: [' time', '.'] })
-        const resumed = await call<MessageView>(b.url, 'POST', `/v1/sessions/${session.id}/resume`, token, {})
+        const resumed = await callService<MessageView>(b.url, 'POST', `/v1/sessions/${session.id}/resume`, token, {})
         expect(resumed.body).toMatchObject({ id, status: 'complete', content: `${HELD} time.` })
       })
     } finally {

@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { MessageView } from '../src/modules/chat/messages.schemas.js'
 import { startFakeLlmServer, type FakeLlmServer } from './helpers/fake-llm-server.js'
-import { migratedPostgresDatabase, startService, withLogs, type ServiceProcess } from './helpers/service-process.js'
+import { callService, migratedPostgresDatabase, startService, withLogs, type ServiceProcess } from './helpers/service-process.js'
 
 /**
  * A generation whose process crashed (SIGKILL: no shutdown, no final write) does not hold its session
@@ -22,15 +22,6 @@ const adminToken = randomBytes(24).toString('hex')
 const processes: ServiceProcess[] = []
 let llm: FakeLlmServer
 
-async function call<T>(base: string, method: 'GET' | 'POST', path: string, token: string, body?: unknown): Promise<{ status: number; body: T }> {
-  const response = await fetch(`${base}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  })
-  const text = await response.text()
-  return { status: response.status, body: (text ? JSON.parse(text) : null) as T }
-}
 
 const llmEnv = () => ({ ADMIN_TOKEN: adminToken, LLM_PROVIDER: 'openai', LLM_BASE_URL: llm.openaiBaseUrl, LLM_API_KEY: 'sk-test', PARTIAL_SAVE_MS: '20' })
 
@@ -50,18 +41,18 @@ function crash(service: ServiceProcess): Promise<void> {
 /** A GPT, a key and a session with a question, on `base`; then a generation held after three tokens, its text so far stored. */
 async function heldGeneration(base: string): Promise<{ token: string; sessionId: string; id: string }> {
   const gptId = `lease-${randomBytes(3).toString('hex')}`
-  expect((await call(base, 'POST', '/v1/admin/gpts', adminToken, { id: gptId, name: 'leases' })).status).toBe(201)
-  const token = (await call<{ key: string }>(base, 'POST', `/v1/admin/gpts/${gptId}/keys`, adminToken, {})).body.key
-  const session = await call<{ id: string }>(base, 'POST', `/v1/gpts/${gptId}/sessions`, token, { user_id: 'alice' })
-  await call(base, 'POST', `/v1/sessions/${session.body.id}/messages`, token, { sender: 'user', content: 'Tell me a story.' })
+  expect((await callService(base, 'POST', '/v1/admin/gpts', adminToken, { id: gptId, name: 'leases' })).status).toBe(201)
+  const token = (await callService<{ key: string }>(base, 'POST', `/v1/admin/gpts/${gptId}/keys`, adminToken, {})).body.key
+  const session = await callService<{ id: string }>(base, 'POST', `/v1/gpts/${gptId}/sessions`, token, { user_id: 'alice' })
+  await callService(base, 'POST', `/v1/sessions/${session.body.id}/messages`, token, { sender: 'user', content: 'Tell me a story.' })
   llm.script({ tokens: TOKENS, hold: 3 })
   // The request dies with its process; only its effect on the database matters here.
-  void call(base, 'POST', `/v1/sessions/${session.body.id}/generate`, token, {}).catch(() => {})
+  void callService(base, 'POST', `/v1/sessions/${session.body.id}/generate`, token, {}).catch(() => {})
   await llm.held()
   let id = ''
   for (let tries = 0; ; tries++) {
     expect(tries, 'the text so far to be stored').toBeLessThan(500)
-    const listed = await call<{ messages: MessageView[] }>(base, 'GET', `/v1/sessions/${session.body.id}/messages`, token)
+    const listed = await callService<{ messages: MessageView[] }>(base, 'GET', `/v1/sessions/${session.body.id}/messages`, token)
     const ai = listed.body.messages.find((message) => message.sender === 'ai')
     if (ai?.status === 'in_progress' && ai.partial_content === HELD) {
       id = ai.id
@@ -93,10 +84,10 @@ describe('a generation whose process crashed', () => {
       await crash(first)
       const again = await start('embedded-again', env)
       await withLogs([again], async () => {
-        const interrupted = await call<MessageView>(again.url, 'GET', `/v1/messages/${id}`, token)
+        const interrupted = await callService<MessageView>(again.url, 'GET', `/v1/messages/${id}`, token)
         expect(interrupted.body).toMatchObject({ status: 'failed', partial_content: HELD, error_message: expect.stringMatching(/^interrupted/) })
         llm.script({ tokens: [' time', '.'] })
-        const resumed = await call<MessageView>(again.url, 'POST', `/v1/sessions/${sessionId}/resume`, token, {})
+        const resumed = await callService<MessageView>(again.url, 'POST', `/v1/sessions/${sessionId}/resume`, token, {})
         expect(resumed.status).toBe(200)
         expect(resumed.body).toMatchObject({ id, status: 'complete', content: `${HELD} time.` })
       })
@@ -118,7 +109,7 @@ describe('a generation whose process crashed', () => {
         const refusals: number[] = []
         let resumed: { status: number; body: MessageView } | null = null
         while (Date.now() - crashedAt < OLD_LEASE_MS) {
-          const response = await call<MessageView>(b.url, 'POST', `/v1/sessions/${sessionId}/resume`, token, {})
+          const response = await callService<MessageView>(b.url, 'POST', `/v1/sessions/${sessionId}/resume`, token, {})
           if (response.status === 200) {
             resumed = response
             break

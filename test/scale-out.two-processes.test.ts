@@ -8,7 +8,7 @@ import type { MessageView } from '../src/modules/chat/messages.schemas.js'
 import { startFakeEmbeddingsServer, type FakeEmbeddingsServer } from './helpers/fake-embeddings-server.js'
 import { startFakeLlmServer, type FakeLlmServer } from './helpers/fake-llm-server.js'
 import { openSseStream, type SseStream } from './helpers/sse.js'
-import { migratedPostgresDatabase, startService, withLogs, type ServiceProcess } from './helpers/service-process.js'
+import { callService, migratedPostgresDatabase, startService, withLogs, type ServiceProcess } from './helpers/service-process.js'
 
 /**
  * Two service processes on one PostgreSQL database and one Redis, as replicas behind a load balancer
@@ -34,21 +34,12 @@ let b: ServiceProcess
 /** The UTC minute of the hour the backup is scheduled at: the next one after the processes are asked to start. */
 let backupMinute: number
 
-async function call<T>(base: string, method: 'GET' | 'POST', path: string, token: string, body?: unknown) {
-  const response = await fetch(`${base}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  })
-  const text = await response.text()
-  return { status: response.status, headers: response.headers, body: (text ? JSON.parse(text) : null) as T }
-}
 
 /** A new GPT with one key, made on A: every test has its own caller, so its own budgets. */
 async function newTenant(name: string): Promise<{ gptId: string; token: string }> {
   const gptId = `${name}-${randomBytes(3).toString('hex')}`
-  expect((await call(a.url, 'POST', '/v1/admin/gpts', adminToken, { id: gptId, name })).status).toBe(201)
-  const key = await call<{ key: string }>(a.url, 'POST', `/v1/admin/gpts/${gptId}/keys`, adminToken, {})
+  expect((await callService(a.url, 'POST', '/v1/admin/gpts', adminToken, { id: gptId, name })).status).toBe(201)
+  const key = await callService<{ key: string }>(a.url, 'POST', `/v1/admin/gpts/${gptId}/keys`, adminToken, {})
   expect(key.status).toBe(201)
   return { gptId, token: key.body.key }
 }
@@ -116,7 +107,7 @@ describe.skipIf(!SERVER_URL || !REDIS_URL)('two service processes on one Postgre
   it('share the rate-limit store in Redis and the event bus', async () => {
     await withLogs([a, b], async () => {
       for (const service of [a, b]) {
-        const ready = await call<{ status: string; checks: Record<string, { ok: boolean; state?: string }> }>(service.url, 'GET', '/ready', '')
+        const ready = await callService<{ status: string; checks: Record<string, { ok: boolean; state?: string }> }>(service.url, 'GET', '/ready', '')
         expect(ready.status, JSON.stringify(ready.body)).toBe(200)
         expect(ready.body.status).toBe('ready')
         expect(ready.body.checks.events).toMatchObject({ ok: true, state: expect.stringMatching(/^redis /) })
@@ -130,7 +121,7 @@ describe.skipIf(!SERVER_URL || !REDIS_URL)('two service processes on one Postgre
   it('spend one write budget: writes split across both processes exhaust it on both', async () => {
     await withLogs([a, b], async () => {
       const { gptId, token } = await newTenant('budget')
-      const write = (service: ServiceProcess, n: number) => call(service.url, 'POST', `/v1/gpts/${gptId}/sessions`, token, { user_id: `user-${n}` })
+      const write = (service: ServiceProcess, n: number) => callService(service.url, 'POST', `/v1/gpts/${gptId}/sessions`, token, { user_id: `user-${n}` })
       // A, B, A, B: each process alone took two writes of a budget of four.
       for (let n = 0; n < WRITES; n++) {
         const written = await write(n % 2 === 0 ? a : b, n)
@@ -145,25 +136,25 @@ describe.skipIf(!SERVER_URL || !REDIS_URL)('two service processes on one Postgre
         expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0)
       }
       // Reads are outside the write budget, on either process.
-      for (const service of [a, b]) expect((await call(service.url, 'GET', `/v1/gpts/${gptId}/sessions`, token)).status).toBe(200)
+      for (const service of [a, b]) expect((await callService(service.url, 'GET', `/v1/gpts/${gptId}/sessions`, token)).status).toBe(200)
       // Another caller has a budget of its own.
       const other = await newTenant('budget-other')
-      expect((await call(b.url, 'POST', `/v1/gpts/${other.gptId}/sessions`, other.token, { user_id: 'u' })).status).toBe(201)
+      expect((await callService(b.url, 'POST', `/v1/gpts/${other.gptId}/sessions`, other.token, { user_id: 'u' })).status).toBe(201)
     })
   }, 60_000)
 
   it('follow a generation that A runs from B, replayed from an offset, then live to done', async () => {
     await withLogs([a, b], async () => {
       const { gptId, token } = await newTenant('reattach')
-      const session = await call<{ id: string }>(a.url, 'POST', `/v1/gpts/${gptId}/sessions`, token, { user_id: 'alice' })
+      const session = await callService<{ id: string }>(a.url, 'POST', `/v1/gpts/${gptId}/sessions`, token, { user_id: 'alice' })
       expect(session.status).toBe(201)
-      expect((await call(a.url, 'POST', `/v1/sessions/${session.body.id}/messages`, token, { sender: 'user', content: 'A story.' })).status).toBe(201)
+      expect((await callService(a.url, 'POST', `/v1/sessions/${session.body.id}/messages`, token, { sender: 'user', content: 'A story.' })).status).toBe(201)
       llm.script({ tokens: TOKENS, hold: 3 })
-      const running = call<MessageView>(a.url, 'POST', `/v1/sessions/${session.body.id}/generate`, token, {})
+      const running = callService<MessageView>(a.url, 'POST', `/v1/sessions/${session.body.id}/generate`, token, {})
       await llm.held()
       // B finds the message A is writing in the shared database.
       const id = await until('the AI message, seen from B', async () => {
-        const listed = await call<{ messages: MessageView[] }>(b.url, 'GET', `/v1/sessions/${session.body.id}/messages`, token)
+        const listed = await callService<{ messages: MessageView[] }>(b.url, 'GET', `/v1/sessions/${session.body.id}/messages`, token)
         return listed.body.messages.find((message) => message.sender === 'ai')?.id ?? null
       })
       const headers = { authorization: `Bearer ${token}` }

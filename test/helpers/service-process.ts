@@ -108,3 +108,14 @@ export async function migratedPostgresDatabase(serverUrl: string, prefix: string
   await database.close()
   return { url: url.toString(), drop: () => admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) }
 }
+
+/** One JSON request to a service process with a Bearer token; the body parsed when there is one. */
+export async function callService<T>(base: string, method: 'GET' | 'POST', path: string, token: string, body?: unknown) {
+  const response = await fetch(`${base}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  })
+  const text = await response.text()
+  return { status: response.status, headers: response.headers, body: (text ? JSON.parse(text) : null) as T }
+}
