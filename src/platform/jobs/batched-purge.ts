@@ -1,5 +1,6 @@
 import { Counter, Gauge, type Registry } from 'prom-client'
 import type { JobContext, JobDefinition, JobLogger } from './jobs.queue.js'
+import { purgeJob } from './retention.job.js'
 
 /** Rows deleted per statement by a purge: small enough that no batch holds its locks for long. */
 export const PURGE_BATCH_ROWS = 1000
@@ -61,8 +62,7 @@ export class PurgeMetrics {
 
 /**
  * A scheduled purge whose rules live in the data (per-GPT or per-collection retention, unlike the
- * fixed days of `retentionPurgeJob`): one run at a time, retried a minute apart; a run cut short by
- * its timeout is finished by the next.
+ * fixed days of `retentionPurgeJob`).
  */
 export function batchedPurgeJob(spec: {
   name: string
@@ -72,18 +72,10 @@ export function batchedPurgeJob(spec: {
   message: string
   purge: (signal: AbortSignal) => Promise<Record<string, number>>
 }): JobDefinition {
-  return {
-    name: spec.name,
-    schedule: spec.schedule,
-    retryLimit: 3,
-    retryDelaySeconds: 60,
-    timeoutSeconds: spec.timeoutSeconds,
-    // A second run waiting behind a running one would find nothing left to do.
-    policy: 'short',
-    async handler(_data: unknown, ctx: JobContext) {
-      const counts = await spec.purge(ctx.signal)
-      spec.logger.info({ job: spec.name, ...counts }, spec.message)
-      return counts
-    },
-  }
+  // A run cut short by its timeout is finished by the next one.
+  return purgeJob(spec, async (_data: unknown, ctx: JobContext) => {
+    const counts = await spec.purge(ctx.signal)
+    spec.logger.info({ job: spec.name, ...counts }, spec.message)
+    return counts
+  })
 }

@@ -27,24 +27,26 @@ export function checkRetentionDays(days: unknown): number {
 }
 
 /**
- * A daily purge of what has been kept long enough (revoked keys, deleted accounts, audit rows): one
- * run at a time, retried a minute apart, with the retention overridable per run.
+ * What every purge job shares: one run at a time (a second one waiting behind it would find nothing
+ * to do), retried a minute apart.
+ */
+export function purgeJob<T extends object>(
+  spec: { name: string; schedule: string; timeoutSeconds: number },
+  handler: JobDefinition<T>['handler'],
+): JobDefinition<T> {
+  return { name: spec.name, schedule: spec.schedule, retryLimit: 3, retryDelaySeconds: 60, timeoutSeconds: spec.timeoutSeconds, policy: 'short', handler }
+}
+
+/**
+ * A daily purge of what has been kept long enough (revoked keys, deleted accounts, audit rows), with
+ * the retention overridable per run.
  */
 export function retentionPurgeJob(spec: RetentionPurge): JobDefinition<RetentionPurgeData> {
   const defaultDays = checkRetentionDays(spec.retentionDays)
-  return {
-    name: spec.name,
-    schedule: spec.schedule,
-    retryLimit: 3,
-    retryDelaySeconds: 60,
-    timeoutSeconds: spec.timeoutSeconds,
-    // One purge at a time is enough; a second one waiting behind it would find nothing to do.
-    policy: 'short',
-    async handler(data) {
-      const retentionDays = checkRetentionDays(data.retentionDays ?? defaultDays)
-      const counts = await spec.purge(retentionDays)
-      spec.logger.info({ job: spec.name, ...counts, retentionDays }, spec.message)
-      return { ...counts, retentionDays }
-    },
-  }
+  return purgeJob<RetentionPurgeData>(spec, async (data) => {
+    const retentionDays = checkRetentionDays(data.retentionDays ?? defaultDays)
+    const counts = await spec.purge(retentionDays)
+    spec.logger.info({ job: spec.name, ...counts, retentionDays }, spec.message)
+    return { ...counts, retentionDays }
+  })
 }
