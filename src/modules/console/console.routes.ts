@@ -15,7 +15,7 @@ interface Deps {
 }
 
 /** Request headers the API reads besides the credential; everything else stays behind. */
-const FORWARDED_REQUEST = ['content-type', 'if-match', 'if-none-match', 'idempotency-key', 'accept', 'user-agent'] as const
+const FORWARDED_REQUEST = ['agentstore-gpt', 'content-type', 'if-match', 'if-none-match', 'idempotency-key', 'accept', 'user-agent'] as const
 /** Answer headers the console may need. */
 const FORWARDED_ANSWER = ['content-type', 'etag', 'location', 'retry-after', 'www-authenticate', 'cache-control'] as const
 

@@ -17,7 +17,7 @@ function targets(params: unknown): Record<string, string> {
 
 function gptOf(request: FastifyRequest, status: number): string | null {
   const principal = request.principal
-  if (principal?.kind === 'key') return principal.gptId
+  if (principal?.kind === 'key' || principal?.kind === 'owner') return principal.gptId
   const gptId = (request.params as { gpt_id?: unknown } | undefined)?.gpt_id
   if (typeof gptId !== 'string') return null
   // An account's refused request names a GPT that may be someone else's: it stays in the account's own log.
@@ -31,7 +31,7 @@ export function requestEvent(request: FastifyRequest, reply: FastifyReply): Audi
   const context = auditContext(request)
   return {
     gptId: gptOf(request, reply.statusCode),
-    accountId: principal.kind === 'account' ? principal.accountId : null,
+    accountId: principal.kind === 'account' || principal.kind === 'owner' ? principal.accountId : null,
     principal: context.principal,
     // Every authenticated route declares one; a route added without it still shows by its template.
     action: request.routeOptions.schema?.operationId ?? `${request.method} ${request.routeOptions.url ?? ''}`,
