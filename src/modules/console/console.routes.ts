@@ -62,7 +62,7 @@ export function consoleRoutes({ console, publicUrl }: Deps) {
       async (request, reply) => {
         checkOrigin(request, publicOrigin)
         const body = request.body
-        const started = 'admin_token' in body ? await console.signInOperator(body.admin_token) : await console.signInAccount(body, auditContext(request))
+        const started = 'admin_token' in body ? await console.signInOperator(body.admin_token, auditContext(request)) : await console.signInAccount(body, auditContext(request))
         setSessionCookie(reply, started.token, console.ttlSeconds, secure)
         return reply.code(201).header('cache-control', 'no-store').send(view(started.session))
       },
