@@ -72,7 +72,7 @@ export function Audit({ gptId }: { gptId: string }) {
     ${entries !== null &&
     html`
       <p role="status">${entries.length} ${entries.length === 1 ? 'entry' : 'entries'} shown${next ? ', more on request' : ''}.</p>
-      <div class="scroll">
+      <div class="scroll" tabindex="0" role="region" aria-label="Audit entries">
         <table>
           <caption>Audit entries, newest first</caption>
           <thead><tr><th scope="col">When</th><th scope="col">Action</th><th scope="col">Status</th><th scope="col">Principal</th><th scope="col">Targets</th><th scope="col">Duration</th></tr></thead>

@@ -32,9 +32,11 @@ function Snippet({ id, label, text, onCopied }: { id: string; label: string; tex
       () => onCopied('Copying failed: select the text and copy it by hand.'),
     )
   return html`
-    <h3 id=${id}>${label}</h3>
-    <pre aria-labelledby=${id} tabindex="0"><code>${text}</code></pre>
-    <button type="button" class="secondary" onClick=${copy}>Copy<span class="visually-hidden"> ${label}</span></button>
+    <label for=${id}>${label}</label>
+    <div class="row snippet">
+      <textarea id=${id} readonly rows=${text.split('\n').length} spellcheck="false">${text}</textarea>
+      <button type="button" class="secondary" onClick=${copy}>Copy<span class="visually-hidden"> ${label}</span></button>
+    </div>
   `
 }
 
@@ -72,7 +74,7 @@ export function Connect({ gptId }: { gptId: string }) {
       ${spec === null && !error && html`<p role="status">Loading the Action spec…</p>`}
       ${spec !== null &&
       html`
-        <div class="scroll">
+        <div class="scroll" tabindex="0" role="region" aria-label="Operations">
           <table>
             <caption>Operations the Action offers (${listed.length})</caption>
             <thead><tr><th scope="col">Operation</th><th scope="col">Method</th><th scope="col">Path</th><th scope="col">Summary</th></tr></thead>

@@ -90,7 +90,7 @@ export function Sessions({ gptId }: { gptId: string }) {
       </select>
       <button type="submit">Start the session</button>
     </form>
-    <div class="scroll">
+    <div class="scroll" tabindex="0" role="region" aria-label="Characters">
       <table>
         <caption>Characters</caption>
         <thead><tr><th scope="col">Name</th><th scope="col">Model</th><th scope="col">Memory</th><th scope="col">System prompt</th></tr></thead>

@@ -32,7 +32,7 @@ export function ConversationPage({ gptId, conversationId }: { gptId: string; con
     ${details &&
     html`
       ${details.conversation.description && html`<p>${details.conversation.description}</p>`}
-      <div class="scroll">
+      <div class="scroll" tabindex="0" role="region" aria-label="Agents taking part">
         <table>
           <caption>Agents taking part</caption>
           <thead><tr><th scope="col">Agent</th><th scope="col">Unread</th></tr></thead>

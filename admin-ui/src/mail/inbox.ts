@@ -30,7 +30,7 @@ export function Inbox({ gptId, agentId }: { gptId: string; agentId: string }) {
       if (event.event !== 'mail') return
       const item = JSON.parse(event.data) as InboxItem
       merge([item])
-      setArrived(`New mail from ${item.from}.`)
+      setArrived(item.from)
     })
       .catch(failed)
       .finally(() => controller.signal.aborted || setLive(false))
@@ -45,7 +45,7 @@ export function Inbox({ gptId, agentId }: { gptId: string; agentId: string }) {
     <h1 tabindex="-1">Inbox of ${agentName}</h1>
     <p><a href=${gptHref(gptId, 'mail')}>Back to the mail</a> · <span class=${live ? 'live' : 'muted'}>${live ? 'Live: new mail appears here' : 'Not live: reload the page'}</span></p>
     ${error && html`<p role="alert" class="error">${error}</p>`}
-    <p role="status" class="status">${arrived}</p>
+    <p role="status" class="status">${arrived && `New mail from ${names[arrived] ?? arrived}.`}</p>
     ${mail === null && !error && html`<p role="status">Loading the inbox…</p>`}
     ${mail !== null && mail.length === 0 && html`<p>No mail yet.</p>`}
     ${mail !== null && html`<${MailList} mail=${mail} names=${names} label="Inbox, newest first" />`}
