@@ -9,15 +9,20 @@ export function Sessions({ gptId }: { gptId: string }) {
   const [sessions, setSessions] = useState<ChatSession[] | null>(null)
   const [characters, setCharacters] = useState<Character[]>([])
   const [user, setUser] = useState('')
+  const [next, setNext] = useState<string | null>(null)
   const [error, setError] = useState('')
 
-  useEffect(() => {
-    const query = user ? `&user_id=${encodeURIComponent(user)}` : ''
-    call<{ sessions: ChatSession[] }>('GET', `/v1/gpts/${encodeURIComponent(gptId)}/sessions?limit=100${query}`, undefined, gptId).then(
-      (page) => setSessions(page.sessions),
+  const load = (cursor: string | null, shown: ChatSession[]) => {
+    const query = `limit=50${user ? `&user_id=${encodeURIComponent(user)}` : ''}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`
+    call<{ sessions: ChatSession[]; next_cursor: string | null }>('GET', `/v1/gpts/${encodeURIComponent(gptId)}/sessions?${query}`, undefined, gptId).then(
+      (page) => {
+        setSessions([...shown, ...page.sessions])
+        setNext(page.next_cursor)
+      },
       (failure: unknown) => setError(describeFailure(failure)),
     )
-  }, [gptId, user])
+  }
+  useEffect(() => load(null, []), [gptId, user])
   useEffect(() => {
     call<{ characters: Character[] }>('GET', `/v1/gpts/${encodeURIComponent(gptId)}/characters?limit=100`, undefined, gptId).then(
       (page) => setCharacters(page.characters),
@@ -78,6 +83,7 @@ export function Sessions({ gptId }: { gptId: string }) {
           </tbody>
         </table>
       </div>
+      ${next && html`<button type="button" class="secondary" onClick=${() => load(next, sessions)}>Show more sessions</button>`}
     `}
     <form class="card" onSubmit=${create} aria-labelledby="new-session-title">
       <h2 id="new-session-title">New session</h2>

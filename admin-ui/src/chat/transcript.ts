@@ -5,6 +5,7 @@ import { html } from '../html.js'
 import { outcomeText, useGeneration, type Live } from './live.js'
 import { resumable, unfinished, type ChatMessage, type ChatSession } from './types.js'
 
+const SHOWN = 100
 const SENDERS: Record<ChatMessage['sender'], string> = { user: 'User', ai: 'AI', system: 'System', tool: 'Tool' }
 
 function Message({ message, live }: { message: ChatMessage; live: Live | null }) {
@@ -27,12 +28,16 @@ function Message({ message, live }: { message: ChatMessage; live: Live | null })
 export function Transcript({ gptId, sessionId }: { gptId: string; sessionId: string }) {
   const [session, setSession] = useState<ChatSession | null>(null)
   const [messages, setMessages] = useState<ChatMessage[] | null>(null)
+  const [older, setOlder] = useState(false)
   const [error, setError] = useState('')
   const load = async () => {
-    const page = await call<{ messages: ChatMessage[] }>('GET', `/v1/sessions/${sessionId}/messages?limit=100`, undefined, gptId)
-    setMessages(page.messages)
+    // The latest turns (newest first from the API, shown oldest first): a long session starts where it is now.
+    const page = await call<{ messages: ChatMessage[]; has_more: boolean }>('GET', `/v1/sessions/${sessionId}/messages?limit=${SHOWN}&order=desc`, undefined, gptId)
+    const latest = [...page.messages].reverse()
+    setMessages(latest)
+    setOlder(page.has_more)
     setSession(await call<ChatSession>('GET', `/v1/sessions/${sessionId}`, undefined, gptId))
-    return page.messages
+    return latest
   }
   const reload = () => void load().catch((failure: unknown) => setError(describeFailure(failure)))
   const { live, follow } = useGeneration(gptId, reload)
@@ -79,6 +84,7 @@ export function Transcript({ gptId, sessionId }: { gptId: string; sessionId: str
     ${error && html`<p role="alert" class="error">${error}</p>`}
     <p role="status" class="status">${live ? (live.outcome === 'error' ? `${outcomeText.error} ${live.error}` : outcomeText[live.outcome]) : ''}</p>
     ${messages === null && !error && html`<p role="status">Loading the transcript…</p>`}
+    ${older && html`<p class="muted">The latest ${SHOWN} messages; older ones are not shown.</p>`}
     <ol class="transcript" aria-label="Transcript">
       ${shown.map((message) => html`<${Message} key=${message.id} message=${message} live=${live} />`)}
       ${pendingLive &&
