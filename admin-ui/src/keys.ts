@@ -1,5 +1,6 @@
 import { useEffect, useState } from 'preact/hooks'
 import { ApiError, base, call, type Key, type Session } from './api.js'
+import { GptNav } from './gpt-nav.js'
 import { html } from './html.js'
 
 const SCOPES = ['read', 'write', 'admin'] as const
@@ -57,8 +58,8 @@ export function Keys({ session, gptId }: { session: Session; gptId: string }) {
   }
 
   return html`
+    <${GptNav} gptId=${gptId} current="keys" />
     <h1 tabindex="-1">Keys of <code>${gptId}</code></h1>
-    <p><a href="#/">Back to the overview</a></p>
     ${error && html`<p role="alert" class="error">${error}</p>`}
     <p role="status" class="status">${message}</p>
     ${secret &&

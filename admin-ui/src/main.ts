@@ -1,17 +1,19 @@
 import { render } from 'preact'
 import { useEffect, useRef, useState } from 'preact/hooks'
 import { call, useSession, type Session } from './api.js'
+import { gptPage } from './gpt-pages.js'
 import { html } from './html.js'
 import { Keys } from './keys.js'
 import { Overview } from './overview.js'
 import { SignIn } from './signin.js'
 import './styles.css'
 
-type Route = { page: 'overview' } | { page: 'keys'; gptId: string }
+type Route = { page: 'overview' } | { page: 'keys'; gptId: string } | { page: 'gpt'; hash: string }
 
 function route(hash: string): Route {
   const keys = /^#\/gpts\/([^/]+)\/keys$/.exec(hash)
-  return keys ? { page: 'keys', gptId: decodeURIComponent(keys[1]!) } : { page: 'overview' }
+  if (keys) return { page: 'keys', gptId: decodeURIComponent(keys[1]!) }
+  return gptPage(hash) ? { page: 'gpt', hash } : { page: 'overview' }
 }
 
 function App() {
@@ -53,7 +55,11 @@ function App() {
       <button type="button" class="secondary" onClick=${signOut}>Sign out</button>
     </header>
     <main id="main" ref=${main}>
-      ${current.page === 'keys' ? html`<${Keys} session=${session} gptId=${current.gptId} />` : html`<${Overview} session=${session} />`}
+      ${current.page === 'keys'
+        ? html`<${Keys} session=${session} gptId=${current.gptId} />`
+        : current.page === 'gpt'
+          ? gptPage(current.hash)
+          : html`<${Overview} session=${session} />`}
     </main>
   `
 }

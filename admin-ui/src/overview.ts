@@ -44,7 +44,7 @@ export function Overview({ session }: { session: Session }) {
             ${gpts.map(
               (gpt) => html`
                 <tr key=${gpt.id}>
-                  <th scope="row"><code>${gpt.id}</code></th>
+                  <th scope="row"><a href=${`#/gpts/${encodeURIComponent(gpt.id)}/chat`}><code>${gpt.id}</code></a></th>
                   <td>${gpt.name}</td>
                   ${cell(gpt.id, 'documents')}${cell(gpt.id, 'memories')}${cell(gpt.id, 'sessions')}${cell(gpt.id, 'agents')}${cell(gpt.id, 'unread_mail')}
                   <td><a href=${`#/gpts/${encodeURIComponent(gpt.id)}/keys`}>Keys<span class="visually-hidden"> of ${gpt.id}</span></a></td>

@@ -15,9 +15,9 @@ interface Deps {
 }
 
 /** Request headers the API reads besides the credential; everything else stays behind. */
-const FORWARDED_REQUEST = ['agentstore-gpt', 'content-type', 'if-match', 'if-none-match', 'idempotency-key', 'accept', 'user-agent'] as const
+const FORWARDED_REQUEST = ['agentstore-gpt', 'content-type', 'if-match', 'if-none-match', 'idempotency-key', 'accept', 'last-event-id', 'user-agent'] as const
 /** Answer headers the console may need. */
-const FORWARDED_ANSWER = ['content-type', 'etag', 'location', 'retry-after', 'www-authenticate', 'cache-control'] as const
+const FORWARDED_ANSWER = ['content-type', 'etag', 'location', 'retry-after', 'www-authenticate', 'cache-control', 'x-accel-buffering'] as const
 
 const view = (session: ConsoleSession) => ({
   kind: session.kind,
@@ -106,16 +106,22 @@ async function forward(app: FastifyInstance, request: FastifyRequest, reply: Fas
   if (!new URL(url, 'http://console.invalid').pathname.startsWith('/v1/') || /\/\.\.?(\/|$)|%2e/i.test(url.split('?')[0]!)) {
     throw ERR.badRequest('A console request names an API path under /v1/, without dot segments.')
   }
+  // The answer is piped as it is written, not buffered: an event stream (a generation, a live inbox)
+  // reaches the browser event by event. In-process rather than over a loopback socket, so that the
+  // service needs no address of its own to reach itself.
   const answer = await app.inject({
     method: request.method as 'GET',
     url,
     headers,
     remoteAddress: request.ip,
+    payloadAsStream: true,
     ...(request.body === undefined ? {} : { payload: JSON.stringify(request.body) }),
   })
   for (const name of FORWARDED_ANSWER) {
     const value = answer.headers[name]
     if (value !== undefined) reply.header(name, value)
   }
-  return reply.code(answer.statusCode).send(answer.rawPayload)
+  // A browser that leaves ends the API's side too: an event stream would otherwise follow a generation for nobody.
+  reply.raw.once('close', () => answer.raw.res.destroy())
+  return reply.code(answer.statusCode).send(answer.stream())
 }
