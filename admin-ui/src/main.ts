@@ -2,16 +2,17 @@ import { render } from 'preact'
 import { useEffect, useRef, useState } from 'preact/hooks'
 import { call, useSession, type Session } from './api.js'
 import { html } from './html.js'
+import { DataPage, dataRoute, type DataRoute } from './data/routes.js'
 import { Keys } from './keys.js'
 import { Overview } from './overview.js'
 import { SignIn } from './signin.js'
 import './styles.css'
 
-type Route = { page: 'overview' } | { page: 'keys'; gptId: string }
+type Route = { page: 'overview' } | { page: 'keys'; gptId: string } | DataRoute
 
 function route(hash: string): Route {
   const keys = /^#\/gpts\/([^/]+)\/keys$/.exec(hash)
-  return keys ? { page: 'keys', gptId: decodeURIComponent(keys[1]!) } : { page: 'overview' }
+  return keys ? { page: 'keys', gptId: decodeURIComponent(keys[1]!) } : (dataRoute(hash) ?? { page: 'overview' })
 }
 
 function App() {
@@ -53,7 +54,11 @@ function App() {
       <button type="button" class="secondary" onClick=${signOut}>Sign out</button>
     </header>
     <main id="main" ref=${main}>
-      ${current.page === 'keys' ? html`<${Keys} session=${session} gptId=${current.gptId} />` : html`<${Overview} session=${session} />`}
+      ${current.page === 'keys'
+        ? html`<${Keys} session=${session} gptId=${current.gptId} />`
+        : current.page === 'overview'
+          ? html`<${Overview} session=${session} />`
+          : html`<${DataPage} route=${current} />`}
     </main>
   `
 }
