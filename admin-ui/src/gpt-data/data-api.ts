@@ -63,7 +63,7 @@ const gptPath = (gpt: string) => `/v1/gpts/${encodeURIComponent(gpt)}`
 const collectionPath = (gpt: string, name: string) => `${gptPath(gpt)}/collections/${encodeURIComponent(name)}`
 
 /** The query string of the set values only. */
-export function query(values: Record<string, string | null | undefined>): string {
+function query(values: Record<string, string | null | undefined>): string {
   const params = new URLSearchParams()
   for (const [name, value] of Object.entries(values)) if (value) params.set(name, value)
   return params.toString()

@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'preact/hooks'
+import { useEffect, useRef, useState } from 'preact/hooks'
 import { ApiError } from '../api.js'
 import { html } from '../html.js'
 import { deleteDocument, readDocument, replaceDocument, type StoredDocument } from './data-api.js'
@@ -22,6 +22,7 @@ export function DocumentEditor({ gptId, id, onClose, onChanged }: { gptId: strin
   const [conflict, setConflict] = useState<Version | null>(null)
   const [error, setError] = useState('')
   const [busy, setBusy] = useState(false)
+  const heading = useRef<HTMLHeadingElement>(null)
 
   const open = (version: Version) => {
     setOpened(version)
@@ -31,6 +32,8 @@ export function DocumentEditor({ gptId, id, onClose, onChanged }: { gptId: strin
   }
 
   useEffect(() => {
+    // The editor opens below the list: a keyboard or screen reader user is taken to it.
+    heading.current?.focus()
     setOpened(null)
     setError('')
     readDocument(gptId, id).then(open, (failure) => setError(describe(failure)))
@@ -87,7 +90,7 @@ export function DocumentEditor({ gptId, id, onClose, onChanged }: { gptId: strin
 
   return html`
     <section class="card wide editor" aria-labelledby="editor-title">
-      <h2 id="editor-title" tabindex="-1">Document <code>${id}</code></h2>
+      <h2 id="editor-title" tabindex="-1" ref=${heading}>Document <code>${id}</code></h2>
       ${error && html`<p role="alert" class="error">${error}</p>`}
       ${opened === null && !error && html`<p role="status">Loading the document…</p>`}
       ${opened !== null &&
