@@ -184,7 +184,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     }),
   )
   await app.register(consoleAssetRoutes())
-  await app.register(consoleRoutes({ console: services.console, publicUrl: config.publicUrl }))
+  await app.register(consoleRoutes({ console: services.console, publicUrl: config.publicUrl, importBodyLimit: config.importBodyLimit }))
   // The replaced systems' own APIs (docs/compat.md), each only when COMPAT names it.
   if (compat.includes('chatstore')) {
     const { sessions, messages, generation } = services

@@ -15,6 +15,10 @@ interface SearchResult {
   metadata: Record<string, unknown>
   details: Record<string, unknown>
   created_at: string
+  match: {
+    semantic: { rank: number; similarity: number } | null
+    keyword: { rank: number; score: number; terms: string[] } | null
+  }
 }
 interface SearchResponse {
   results: SearchResult[]
@@ -150,6 +154,7 @@ describe('the answer', () => {
       metadata: { topic: 'food', severity: 'high' },
       details: { entity_type: 'health', entity_id: null, user_id: 'maria' },
       created_at: items.shellfish!.created_at,
+      match: { semantic: expect.any(Object), keyword: expect.any(Object) },
     })
     for (const result of response.results) expect(result.created_at).toMatch(ISO)
   })
@@ -213,6 +218,21 @@ describe('modes', () => {
     for (const result of response.results) expect(result.score).toBeLessThanOrEqual(2 / 61 + 1e-9)
     // Hybrid is the default.
     expect((await search({ query: 'violin lessons', sources: ['memories'] })).results).toEqual(response.results)
+  })
+
+  it('says why each result matched: its place by meaning and by keyword, and the words it holds', async () => {
+    const hybrid = await search({ query: 'violin lessons', mode: 'hybrid', sources: ['memories'] })
+    const violin = hybrid.results.find((r) => r.id === items.violin!.id)!
+    expect(violin.match.semantic).toEqual({ rank: 1, similarity: expect.any(Number) })
+    expect(violin.match.keyword).toEqual({ rank: 1, score: expect.any(Number), terms: ['violin'] })
+    // Found by meaning only: no keyword place.
+    const budget = hybrid.results.find((r) => r.id === items.budget!.id)!
+    expect(budget.match).toEqual({ semantic: { rank: expect.any(Number), similarity: expect.any(Number) }, keyword: null })
+    // One mode answers for itself only; its score is the mode's own.
+    const keyword = await search({ query: 'violin lessons', mode: 'keyword', sources: ['memories'] })
+    expect(keyword.results.map((r) => r.match)).toEqual([{ semantic: null, keyword: { rank: 1, score: keyword.results[0]!.score, terms: ['violin'] } }])
+    const semantic = await search({ query: 'violin lessons', mode: 'semantic', sources: ['memories'], top_k: 2 })
+    expect(semantic.results.map((r) => r.match)).toEqual(semantic.results.map((r, index) => ({ semantic: { rank: index + 1, similarity: r.score }, keyword: null })))
   })
 
   it('hybrid also finds what only meaning finds', async () => {

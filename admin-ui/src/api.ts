@@ -1,10 +1,18 @@
+/** One failing member of a request: a JSON pointer (into the part `location` names) and what is wrong; `line` in an import. */
+export interface FieldError {
+  pointer: string
+  message: string
+  location?: string
+  line?: number
+}
+
 /** A problem+json answer of the API, kept whole so that pages can show its detail and field errors. */
 export class ApiError extends Error {
   constructor(
     readonly status: number,
     readonly title: string,
     readonly detail: string,
-    readonly errors: { pointer: string; message: string }[] = [],
+    readonly errors: FieldError[] = [],
   ) {
     super(detail || title)
   }
@@ -41,24 +49,31 @@ export async function problem(response: Response): Promise<ApiError> {
   } catch {
     // Not JSON (a proxy's page): the status line says enough.
   }
-  const errors = Array.isArray(data.errors) ? (data.errors as { pointer: string; message: string }[]) : []
+  const errors = Array.isArray(data.errors) ? (data.errors as FieldError[]) : []
   return new ApiError(response.status, String(data.title ?? response.statusText), String(data.detail ?? ''), errors)
 }
 
-/**
- * A JSON call to the console's server side (same origin; the HttpOnly cookie carries the session).
- * With `gpt`, the call reaches that GPT's data as its owner (the Agentstore-GPT header).
- */
-export async function call<T>(method: string, path: string, body?: unknown, gpt?: string): Promise<T> {
-  const headers: Record<string, string> = { accept: 'application/json', ...consoleHeaders(method, gpt) }
+export interface CallOptions {
+  /** The GPT whose data the call reaches (Agentstore-GPT): the signed-in owner or operator acts as its admin key. */
+  gpt?: string
+  headers?: Record<string, string>
+  /** A body sent as it is (an NDJSON import) instead of as JSON; `headers` names its type. */
+  text?: string
+}
+
+/** A call to the console's server side (same origin; the HttpOnly cookie carries the session); a problem answer throws ApiError. */
+export async function send(method: string, path: string, body?: unknown, options: CallOptions = {}): Promise<Response> {
+  const headers: Record<string, string> = { accept: 'application/json', ...options.headers, ...consoleHeaders(method, options.gpt) }
   if (body !== undefined) headers['content-type'] = 'application/json'
-  const response = await fetch(`/admin/api${path}`, {
-    method,
-    headers,
-    credentials: 'same-origin',
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  })
+  const payload = options.text ?? (body === undefined ? undefined : JSON.stringify(body))
+  const response = await fetch(`/admin/api${path}`, { method, headers, credentials: 'same-origin', ...(payload === undefined ? {} : { body: payload }) })
   if (!response.ok) throw await problem(response)
+  return response
+}
+
+/** A JSON call: the answer's body (undefined for 204). */
+export async function call<T>(method: string, path: string, body?: unknown, options: CallOptions = {}): Promise<T> {
+  const response = await send(method, path, body, options)
   if (response.status === 204) return undefined as T
   const text = await response.text()
   return (text ? JSON.parse(text) : {}) as T

@@ -38,7 +38,7 @@ export function Audit({ gptId }: { gptId: string }) {
   const path = `/v1/gpts/${encodeURIComponent(gptId)}/audit`
 
   const load = (params: string, more: AuditEntry[] = []) =>
-    call<{ audit: AuditEntry[]; next_cursor: string | null }>('GET', `${path}?${params}`, undefined, gptId).then(
+    call<{ audit: AuditEntry[]; next_cursor: string | null }>('GET', `${path}?${params}`, undefined, { gpt: gptId }).then(
       (page) => {
         setError('')
         setEntries([...more, ...page.audit])

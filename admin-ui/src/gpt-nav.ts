@@ -1,6 +1,9 @@
 import { html } from './html.js'
 
 const PAGES = [
+  ['collections', 'Collections'],
+  ['memories', 'Memories'],
+  ['search', 'Search'],
   ['chat', 'Chat'],
   ['mail', 'Mail'],
   ['audit', 'Audit log'],

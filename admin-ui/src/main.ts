@@ -3,17 +3,18 @@ import { useEffect, useRef, useState } from 'preact/hooks'
 import { call, useSession, type Session } from './api.js'
 import { gptPage } from './gpt-pages.js'
 import { html } from './html.js'
+import { DataPage, dataRoute, type DataRoute } from './gpt-data/routes.js'
 import { Keys } from './keys.js'
 import { Overview } from './overview.js'
 import { SignIn } from './signin.js'
 import './styles.css'
 
-type Route = { page: 'overview' } | { page: 'keys'; gptId: string } | { page: 'gpt'; hash: string }
+type Route = { page: 'overview' } | { page: 'keys'; gptId: string } | { page: 'gpt'; hash: string } | DataRoute
 
 function route(hash: string): Route {
   const keys = /^#\/gpts\/([^/]+)\/keys$/.exec(hash)
   if (keys) return { page: 'keys', gptId: decodeURIComponent(keys[1]!) }
-  return gptPage(hash) ? { page: 'gpt', hash } : { page: 'overview' }
+  return dataRoute(hash) ?? (gptPage(hash) ? { page: 'gpt', hash } : { page: 'overview' })
 }
 
 function App() {
@@ -59,7 +60,9 @@ function App() {
         ? html`<${Keys} session=${session} gptId=${current.gptId} />`
         : current.page === 'gpt'
           ? gptPage(current.hash)
-          : html`<${Overview} session=${session} />`}
+          : current.page === 'overview'
+            ? html`<${Overview} session=${session} />`
+            : html`<${DataPage} route=${current} />`}
     </main>
   `
 }

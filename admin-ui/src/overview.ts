@@ -47,7 +47,11 @@ export function Overview({ session }: { session: Session }) {
                   <th scope="row"><a href=${`#/gpts/${encodeURIComponent(gpt.id)}/chat`}><code>${gpt.id}</code></a></th>
                   <td>${gpt.name}</td>
                   ${cell(gpt.id, 'documents')}${cell(gpt.id, 'memories')}${cell(gpt.id, 'sessions')}${cell(gpt.id, 'agents')}${cell(gpt.id, 'unread_mail')}
-                  <td><a href=${`#/gpts/${encodeURIComponent(gpt.id)}/keys`}>Keys<span class="visually-hidden"> of ${gpt.id}</span></a></td>
+                  <td class="links">
+                    <a href=${`#/gpts/${encodeURIComponent(gpt.id)}/keys`}>Keys<span class="visually-hidden"> of ${gpt.id}</span></a>
+                    <a href=${`#/gpts/${encodeURIComponent(gpt.id)}/collections`}>Collections<span class="visually-hidden"> of ${gpt.id}</span></a>
+                    <a href=${`#/gpts/${encodeURIComponent(gpt.id)}/memories`}>Memories<span class="visually-hidden"> of ${gpt.id}</span></a>
+                  </td>
                 </tr>
               `,
             )}

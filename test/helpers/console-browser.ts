@@ -75,3 +75,31 @@ export async function signInOperator(page: Page, adminToken: string): Promise<vo
 export async function expectNoSideScroll(page: Page, width: number): Promise<void> {
   expect(await page.evaluate<number>('document.documentElement.scrollWidth')).toBeLessThanOrEqual(width)
 }
+
+export interface ConsoleBrowser {
+  t: TestApp
+  base: string
+  browser: Browser
+  close(): Promise<void>
+}
+
+/** A listening test app and a chromium, closed together. */
+export async function startConsoleBrowser(): Promise<ConsoleBrowser> {
+  const { t, base } = await listeningTestApp()
+  const browser = await launchBrowser()
+  return {
+    t,
+    base,
+    browser,
+    async close() {
+      await browser.close()
+      await t.close()
+    },
+  }
+}
+
+/** Signs an account in and waits for the overview. */
+export async function signInAs(page: Page, account: TestAccount): Promise<void> {
+  await signInAccount(page, account)
+  await page.getByRole('heading', { level: 1, name: 'Overview' }).waitFor()
+}

@@ -14,7 +14,7 @@ export function Sessions({ gptId }: { gptId: string }) {
 
   const load = (cursor: string | null, shown: ChatSession[]) => {
     const query = `limit=50${user ? `&user_id=${encodeURIComponent(user)}` : ''}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`
-    call<{ sessions: ChatSession[]; next_cursor: string | null }>('GET', `/v1/gpts/${encodeURIComponent(gptId)}/sessions?${query}`, undefined, gptId).then(
+    call<{ sessions: ChatSession[]; next_cursor: string | null }>('GET', `/v1/gpts/${encodeURIComponent(gptId)}/sessions?${query}`, undefined, { gpt: gptId }).then(
       (page) => {
         setSessions([...shown, ...page.sessions])
         setNext(page.next_cursor)
@@ -24,7 +24,7 @@ export function Sessions({ gptId }: { gptId: string }) {
   }
   useEffect(() => load(null, []), [gptId, user])
   useEffect(() => {
-    call<{ characters: Character[] }>('GET', `/v1/gpts/${encodeURIComponent(gptId)}/characters?limit=100`, undefined, gptId).then(
+    call<{ characters: Character[] }>('GET', `/v1/gpts/${encodeURIComponent(gptId)}/characters?limit=100`, undefined, { gpt: gptId }).then(
       (page) => setCharacters(page.characters),
       (failure: unknown) => setError(describeFailure(failure)),
     )
@@ -44,7 +44,7 @@ export function Sessions({ gptId }: { gptId: string }) {
     setError('')
     try {
       const body = { user_id: String(data.get('user_id') ?? '').trim(), ...(characterId ? { character_id: characterId } : {}) }
-      const created = await call<ChatSession>('POST', `/v1/gpts/${encodeURIComponent(gptId)}/sessions`, body, gptId)
+      const created = await call<ChatSession>('POST', `/v1/gpts/${encodeURIComponent(gptId)}/sessions`, body, { gpt: gptId })
       location.hash = gptHref(gptId, 'chat', `/${created.id}`)
     } catch (failure) {
       setError(describeFailure(failure))

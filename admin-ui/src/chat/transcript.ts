@@ -32,11 +32,11 @@ export function Transcript({ gptId, sessionId }: { gptId: string; sessionId: str
   const [error, setError] = useState('')
   const load = async () => {
     // The latest turns (newest first from the API, shown oldest first): a long session starts where it is now.
-    const page = await call<{ messages: ChatMessage[]; has_more: boolean }>('GET', `/v1/sessions/${sessionId}/messages?limit=${SHOWN}&order=desc`, undefined, gptId)
+    const page = await call<{ messages: ChatMessage[]; has_more: boolean }>('GET', `/v1/sessions/${sessionId}/messages?limit=${SHOWN}&order=desc`, undefined, { gpt: gptId })
     const latest = [...page.messages].reverse()
     setMessages(latest)
     setOlder(page.has_more)
-    setSession(await call<ChatSession>('GET', `/v1/sessions/${sessionId}`, undefined, gptId))
+    setSession(await call<ChatSession>('GET', `/v1/sessions/${sessionId}`, undefined, { gpt: gptId }))
     return latest
   }
   const reload = () => void load().catch((failure: unknown) => setError(describeFailure(failure)))
@@ -63,7 +63,7 @@ export function Transcript({ gptId, sessionId }: { gptId: string; sessionId: str
     if (!content) return setError('Write a message first.')
     setError('')
     try {
-      await call('POST', `/v1/sessions/${sessionId}/messages`, { sender: 'user', content }, gptId)
+      await call('POST', `/v1/sessions/${sessionId}/messages`, { sender: 'user', content }, { gpt: gptId })
       form.reset()
       await load()
       await follow('POST', `/v1/sessions/${sessionId}/generate`, { body: {} })
@@ -74,7 +74,7 @@ export function Transcript({ gptId, sessionId }: { gptId: string; sessionId: str
 
   async function stop() {
     if (!live?.messageId) return
-    await call('POST', `/v1/messages/${live.messageId}/cancel`, undefined, gptId).catch((failure: unknown) => setError(describeFailure(failure)))
+    await call('POST', `/v1/messages/${live.messageId}/cancel`, undefined, { gpt: gptId }).catch((failure: unknown) => setError(describeFailure(failure)))
   }
 
   return html`

@@ -18,7 +18,7 @@ export function ConversationPage({ gptId, conversationId }: { gptId: string; con
   const [details, setDetails] = useState<Details | null>(null)
   const [error, setError] = useState('')
   useEffect(() => {
-    call<Details>('GET', `/v1/conversations/${conversationId}/details`, undefined, gptId).then(setDetails, (failure: unknown) => setError(describeFailure(failure)))
+    call<Details>('GET', `/v1/conversations/${conversationId}/details`, undefined, { gpt: gptId }).then(setDetails, (failure: unknown) => setError(describeFailure(failure)))
   }, [gptId, conversationId])
 
   const names = Object.fromEntries((details?.agents ?? []).map((agent) => [agent.id, agent.name]))

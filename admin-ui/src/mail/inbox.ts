@@ -23,7 +23,7 @@ export function Inbox({ gptId, agentId }: { gptId: string; agentId: string }) {
         for (const item of items) byId.set(item.id, item)
         return [...byId.values()].sort((a, b) => b.created_at.localeCompare(a.created_at))
       })
-    call<{ agents: Agent[] }>('GET', `/v1/gpts/${encodeURIComponent(gptId)}/agents?limit=100`, undefined, gptId).then((page) => setAgents(page.agents), failed)
+    call<{ agents: Agent[] }>('GET', `/v1/gpts/${encodeURIComponent(gptId)}/agents?limit=100`, undefined, { gpt: gptId }).then((page) => setAgents(page.agents), failed)
     // The stream opens first and the list is read after: a mail delivered in between is in one or the other.
     setLive(true)
     readEvents('GET', `/v1/agents/${agentId}/inbox/stream`, { gpt: gptId, signal: controller.signal }, (event) => {
@@ -34,7 +34,7 @@ export function Inbox({ gptId, agentId }: { gptId: string; agentId: string }) {
     })
       .catch(failed)
       .finally(() => controller.signal.aborted || setLive(false))
-    call<{ mail: InboxItem[] }>('GET', `/v1/agents/${agentId}/inbox?include=sent&limit=100`, undefined, gptId).then((page) => merge(page.mail), failed)
+    call<{ mail: InboxItem[] }>('GET', `/v1/agents/${agentId}/inbox?include=sent&limit=100`, undefined, { gpt: gptId }).then((page) => merge(page.mail), failed)
     return () => controller.abort()
   }, [gptId, agentId])
 

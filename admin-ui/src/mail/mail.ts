@@ -13,8 +13,8 @@ export function MailHome({ gptId }: { gptId: string }) {
 
   useEffect(() => {
     const failed = (failure: unknown) => setError(describeFailure(failure))
-    call<{ agents: Agent[] }>('GET', `/v1/gpts/${gpt}/agents?limit=100`, undefined, gptId).then((page) => setAgents(page.agents), failed)
-    call<{ conversations: Conversation[] }>('GET', `/v1/gpts/${gpt}/conversations?limit=100`, undefined, gptId).then((page) => setConversations(page.conversations), failed)
+    call<{ agents: Agent[] }>('GET', `/v1/gpts/${gpt}/agents?limit=100`, undefined, { gpt: gptId }).then((page) => setAgents(page.agents), failed)
+    call<{ conversations: Conversation[] }>('GET', `/v1/gpts/${gpt}/conversations?limit=100`, undefined, { gpt: gptId }).then((page) => setConversations(page.conversations), failed)
   }, [gptId])
 
   return html`

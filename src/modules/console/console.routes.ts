@@ -12,7 +12,11 @@ import { ConsoleSessionView, SignInBody } from './console.schemas.js'
 interface Deps {
   console: ConsoleSessionsService
   publicUrl: string
+  /** The API's limit for an NDJSON import, which the console forwards as it came. */
+  importBodyLimit: number
 }
+
+const NDJSON = ['application/x-ndjson', 'application/jsonl']
 
 /** Request headers the API reads besides the credential; everything else stays behind. */
 const FORWARDED_REQUEST = ['agentstore-gpt', 'content-type', 'if-match', 'if-none-match', 'idempotency-key', 'accept', 'last-event-id', 'user-agent'] as const
@@ -31,7 +35,7 @@ const view = (session: ConsoleSession) => ({
  * is the same request to /v1/..., sent inside this process with the session's credential, so every
  * rule of the API (authentication, tenant, scopes, rate limits, audit) applies unchanged.
  */
-export function consoleRoutes({ console, publicUrl }: Deps) {
+export function consoleRoutes({ console, publicUrl, importBodyLimit }: Deps) {
   const secure = publicUrl.startsWith('https:')
   const publicOrigin = new URL(publicUrl).origin
 
@@ -52,6 +56,8 @@ export function consoleRoutes({ console, publicUrl }: Deps) {
   return async (instance: FastifyInstance) => {
     const app = instance.withTypeProvider<TypeBoxTypeProvider>()
     const common = { hide: true, tags: ['console'] }
+    // A collection import is NDJSON: kept as text here, and sent on unchanged for the API to judge.
+    app.addContentTypeParser(NDJSON, { parseAs: 'string', bodyLimit: importBodyLimit }, (_request, body, done) => done(null, body))
 
     app.post(
       '/admin/api/session',
@@ -115,7 +121,7 @@ async function forward(app: FastifyInstance, request: FastifyRequest, reply: Fas
     headers,
     remoteAddress: request.ip,
     payloadAsStream: true,
-    ...(request.body === undefined ? {} : { payload: JSON.stringify(request.body) }),
+    ...(request.body === undefined ? {} : { payload: typeof request.body === 'string' ? request.body : JSON.stringify(request.body) }),
   })
   for (const name of FORWARDED_ANSWER) {
     const value = answer.headers[name]

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import type { Kysely } from 'kysely'
 import type { Tables } from '../../platform/db/tables.js'
-import { keywordQuery, queryTerms, reciprocalRankFusion, termCoverage } from './search.ranking.js'
+import { keywordQuery, queryTerms, reciprocalRankFusion, termCoverage, termsHeld } from './search.ranking.js'
 import { VectorStore } from './vector-store.js'
 
 describe('keywordQuery', () => {
@@ -26,6 +26,12 @@ describe('termCoverage', () => {
     expect(termCoverage(['green', 'tea'], 'Greenish teas')).toBe(0.5)
     expect(termCoverage(['green', 'tea'], 'green tea daily')).toBe(1)
     expect(termCoverage([], 'anything')).toBe(0)
+  })
+
+  it('names the terms a text holds, in the order of the query', () => {
+    expect(termsHeld(['green', 'tea'], 'Greenish teas')).toEqual(['green'])
+    expect(termsHeld(['tea', 'green'], 'green tea daily')).toEqual(['tea', 'green'])
+    expect(termsHeld(['coffee'], 'green tea')).toEqual([])
   })
 })
 

@@ -40,9 +40,13 @@ export function keywordQuery(text: string): string | null {
  */
 export function termCoverage(terms: string[], text: string): number {
   if (terms.length === 0) return 0
+  return termsHeld(terms, text).length / terms.length
+}
+
+/** The terms `text` holds, as keyword search matches them: what a person is shown as the reason of a keyword hit. */
+export function termsHeld(terms: string[], text: string): string[] {
   const words = wordsOf(text)
-  const held = terms.filter((term) => words.some((word) => (term.length >= PREFIX_FROM ? word.startsWith(term) : word === term)))
-  return held.length / terms.length
+  return terms.filter((term) => words.some((word) => (term.length >= PREFIX_FROM ? word.startsWith(term) : word === term)))
 }
 
 /** The constant of reciprocal rank fusion (Cormack et al. 2009): damps the weight of the very first ranks. */

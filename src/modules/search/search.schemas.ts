@@ -52,6 +52,26 @@ export const SearchResult = Type.Object({
     description: 'Memory: entity_type, entity_id, user_id. Document: collection. Message: session_id, sender, user_id.',
   }),
   created_at: Type.String({ format: 'date-time' }),
+  match: Type.Object(
+    {
+      semantic: Type.Union([
+        Type.Object({
+          rank: Type.Integer({ minimum: 1, description: 'Place among the nearest items by meaning.' }),
+          similarity: Type.Number({ description: 'Cosine similarity to the query.' }),
+        }),
+        Type.Null(),
+      ]),
+      keyword: Type.Union([
+        Type.Object({
+          rank: Type.Integer({ minimum: 1, description: 'Place among the full-text matches.' }),
+          score: Type.Number({ description: 'Full-text rank (ts_rank).' }),
+          terms: Type.Array(Type.String(), { description: 'The query words the text holds (longer words also as prefixes).' }),
+        }),
+        Type.Null(),
+      ]),
+    },
+    { description: 'Why the result was found: its place in the semantic list and the keyword list (null where it was not found that way).' },
+  ),
 })
 
 export const SearchResponse = Type.Object({

@@ -2,7 +2,7 @@ import type { JsonObject } from '../../platform/db/tables.js'
 import { ownUser } from '../../platform/auth/principal.js'
 import { ERR } from '../../platform/errors.js'
 import type { Embedder } from './embedder.js'
-import { keywordQuery, queryTerms, reciprocalRankFusion, termCoverage } from './search.ranking.js'
+import { keywordQuery, queryTerms, reciprocalRankFusion, termCoverage, termsHeld } from './search.ranking.js'
 import type { SearchFilters, SearchHit, SearchRepository } from './search.repo.js'
 import { SEARCH_SOURCES, type SearchInput, type SearchView } from './search.schemas.js'
 import type { SearchSource } from './vector-store.js'
@@ -52,10 +52,12 @@ export class SearchService {
     const weightOf = (hit: SearchHit, list: number) => (list === 0 ? 1 : termCoverage(terms, hit.content) ** 2)
     const ranked =
       mode === 'hybrid'
-        ? reciprocalRankFusion([semantic, keyword], (hit) => `${hit.source}:${hit.id}`, undefined, weightOf).map(({ item, score }) => ({ ...item, score }))
+        ? reciprocalRankFusion([semantic, keyword], keyOf, undefined, weightOf).map(({ item, score }) => ({ ...item, score }))
         : mode === 'semantic'
           ? semantic
           : keyword
+    const semanticPlace = places(semantic)
+    const keywordPlace = places(keyword)
     return {
       results: ranked.slice(0, topK).map((hit) => ({
         source: hit.source,
@@ -65,6 +67,10 @@ export class SearchService {
         metadata: hit.metadata,
         details: hit.details,
         created_at: hit.created_at.toISOString(),
+        match: {
+          semantic: whereIn(semanticPlace, hit, (found) => ({ similarity: found.score })),
+          keyword: whereIn(keywordPlace, hit, (found) => ({ score: found.score, terms: termsHeld(terms, found.content) })),
+        },
       })),
       mode,
       sources,
@@ -88,6 +94,18 @@ export class SearchService {
     for (const source of sources) lists.push(await this.repo.keyword(gptId, source, tsquery, filters, limit))
     return lists.flat().sort((a, b) => b.score - a.score).slice(0, limit)
   }
+}
+
+const keyOf = (hit: SearchHit) => `${hit.source}:${hit.id}`
+
+/** Each hit of a ranked list by key, with its 1-based place. */
+function places(list: SearchHit[]): Map<string, { rank: number; hit: SearchHit }> {
+  return new Map(list.map((hit, index) => [keyOf(hit), { rank: index + 1, hit }]))
+}
+
+function whereIn<T>(list: Map<string, { rank: number; hit: SearchHit }>, hit: SearchHit, describe: (found: SearchHit) => T): ({ rank: number } & T) | null {
+  const found = list.get(keyOf(hit))
+  return found ? { rank: found.rank, ...describe(found.hit) } : null
 }
 
 function toFilters(filters: SearchInput['filters']): SearchFilters {

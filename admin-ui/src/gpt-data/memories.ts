@@ -1,0 +1,154 @@
+import { useState } from 'preact/hooks'
+import type { FieldError } from '../api.js'
+import { GptNav } from '../gpt-nav.js'
+import { html } from '../html.js'
+import { addMemory, listMemories, type Memory, type MemoryFilters } from './data-api.js'
+import { describe, errorsUnder, FieldErrors, fieldErrors, invalid, when } from './form.js'
+import { emptyJson, JsonField, readJson, type JsonText } from './json-field.js'
+import { Pager, usePages } from './pager.js'
+
+const NO_FILTERS: MemoryFilters = { entity_type: '', entity_id: '', user_id: '', embedding_status: '', where: '' }
+const TEXT_FILTERS = [
+  ['entity_type', 'Entity type'],
+  ['entity_id', 'Entity id'],
+  ['user_id', 'End user'],
+] as const
+
+const STATUS_TEXT = { ready: 'searchable', pending: 'being embedded', failed: 'failed' } as const
+
+function Status({ memory }: { memory: Memory }) {
+  return html`<span class=${`badge ${memory.embedding_status}`}>${memory.embedding_status}</span><span class="visually-hidden"> (${STATUS_TEXT[memory.embedding_status]})</span>
+    ${memory.embedding_error && html`<div class="hint">${memory.embedding_error}</div>`}`
+}
+
+/** A GPT's memories, filtered, with their embedding status; and a form to add one. */
+export function Memories({ gptId }: { gptId: string }) {
+  const [draft, setDraft] = useState<MemoryFilters>(NO_FILTERS)
+  const [filters, setFilters] = useState<MemoryFilters>(NO_FILTERS)
+  const [message, setMessage] = useState('')
+  const pages = usePages(`${gptId}/${JSON.stringify(filters)}`, (cursor) => listMemories(gptId, filters, cursor))
+  const queryErrors = fieldErrors(pages.failure).filter((error) => error.location === 'query')
+  const input = (name: keyof MemoryFilters) => (event: Event) => setDraft({ ...draft, [name]: (event.currentTarget as HTMLInputElement).value })
+
+  return html`
+    <${GptNav} gptId=${gptId} current="memories" />
+    <h1 tabindex="-1">Memories of <code>${gptId}</code></h1>
+    <form class="filters" aria-label="Filter memories" onSubmit=${(event: Event) => (event.preventDefault(), setFilters(draft))}>
+      ${TEXT_FILTERS.map(
+        ([name, label]) => html`<div>
+          <label for=${`memories-${name}`}>${label}</label>
+          <input id=${`memories-${name}`} value=${draft[name]} maxlength="200" onInput=${input(name)} />
+        </div>`,
+      )}
+      <div>
+        <label for="memories-status">Embedding status</label>
+        <select id="memories-status" value=${draft.embedding_status} onChange=${input('embedding_status')}>
+          <option value="">any</option><option value="ready">ready</option><option value="pending">pending</option><option value="failed">failed</option>
+        </select>
+      </div>
+      <div>
+        <label for="memories-where">Metadata contains (JSON)</label>
+        <input id="memories-where" class="code" placeholder='{"topic": "food"}' value=${draft.where} onInput=${input('where')} ...${invalid('memories-where-errors', errorsUnder(queryErrors, '/where'))} />
+        <${FieldErrors} id="memories-where-errors" errors=${errorsUnder(queryErrors, '/where')} />
+      </div>
+      <div class="row">
+        <button type="submit">Apply filters</button>
+        <button type="button" class="secondary" onClick=${() => (setDraft(NO_FILTERS), setFilters(NO_FILTERS))}>Clear</button>
+      </div>
+    </form>
+    ${pages.failure !== null && html`<p role="alert" class="error">${describe(pages.failure)}</p>`}
+    <p role="status" class="status">${message}</p>
+    ${pages.page !== null &&
+    html`
+      <div class="scroll">
+        <table>
+          <caption>Memories, oldest first</caption>
+          <thead>
+            <tr><th scope="col">Content</th><th scope="col">Entity</th><th scope="col">End user</th><th scope="col">Metadata</th><th scope="col">Embedding</th><th scope="col">Created</th></tr>
+          </thead>
+          <tbody>
+            ${pages.page.items.length === 0 && html`<tr><td colspan="6">No memories${JSON.stringify(filters) === JSON.stringify(NO_FILTERS) ? ' yet' : ' match these filters'}.</td></tr>`}
+            ${pages.page.items.map(
+              (memory) => html`
+                <tr key=${memory.id}>
+                  <th scope="row" class="content">${memory.content}</th>
+                  <td>${memory.entity_type ? `${memory.entity_type}${memory.entity_id ? ` / ${memory.entity_id}` : ''}` : '—'}</td>
+                  <td>${memory.user_id ?? '—'}</td>
+                  <td><code>${Object.keys(memory.metadata).length > 0 ? JSON.stringify(memory.metadata) : '—'}</code></td>
+                  <td><${Status} memory=${memory} /></td>
+                  <td>${when(memory.created_at)}</td>
+                </tr>
+              `,
+            )}
+          </tbody>
+        </table>
+      </div>
+      <${Pager} label="Memory pages" number=${pages.number} hasNext=${pages.page.next !== null} onPrevious=${pages.previous} onNext=${pages.next} />
+    `}
+    <${AddMemory}
+      gptId=${gptId}
+      onAdded=${(memory: Memory) => {
+        setMessage(`Memory added (${memory.embedding_status === 'ready' ? 'searchable now' : 'being embedded'}).`)
+        pages.reload()
+      }}
+    />
+  `
+}
+
+const LABELS = [
+  ['entity_type', 'Entity type (optional; with an entity id, a later write replaces it)'],
+  ['entity_id', 'Entity id (optional)'],
+  ['user_id', 'End user (optional)'],
+] as const
+
+function AddMemory({ gptId, onAdded }: { gptId: string; onAdded: (memory: Memory) => void }) {
+  const [values, setValues] = useState({ content: '', entity_type: '', entity_id: '', user_id: '' })
+  const [metadata, setMetadata] = useState<JsonText>(emptyJson())
+  const [errors, setErrors] = useState<FieldError[]>([])
+  const [error, setError] = useState('')
+  const [busy, setBusy] = useState(false)
+  const input = (name: keyof typeof values) => (event: Event) => setValues({ ...values, [name]: (event.currentTarget as HTMLInputElement).value })
+
+  async function submit(event: Event) {
+    event.preventDefault()
+    setError('')
+    setErrors([])
+    const read = readJson(metadata, 'The metadata')
+    setMetadata(read.field)
+    if (!('value' in read)) return setError('The metadata is not a JSON object; see under it.')
+    const labels = Object.fromEntries(LABELS.map(([name]) => [name, values[name].trim()]).filter(([, value]) => value !== ''))
+    setBusy(true)
+    try {
+      onAdded(await addMemory(gptId, { content: values.content, ...labels, ...(read.value ? { metadata: read.value } : {}) }))
+      setValues({ content: '', entity_type: '', entity_id: '', user_id: '' })
+      setMetadata(emptyJson())
+    } catch (failure) {
+      setError(describe(failure))
+      setErrors(fieldErrors(failure))
+      setMetadata({ ...read.field, errors: errorsUnder(fieldErrors(failure), '/metadata') })
+    } finally {
+      setBusy(false)
+    }
+  }
+
+  const contentErrors = errorsUnder(errors, '/content')
+  return html`
+    <form class="card wide" onSubmit=${submit} aria-labelledby="add-memory-title" novalidate>
+      <h2 id="add-memory-title">Add a memory</h2>
+      ${error && html`<p role="alert" class="error">${error}</p>`}
+      <label for="memory-content">Content</label>
+      <textarea id="memory-content" rows="3" required value=${values.content} onInput=${input('content')} ...${invalid('memory-content-errors', contentErrors)}></textarea>
+      <${FieldErrors} id="memory-content-errors" errors=${contentErrors} />
+      ${LABELS.map(([name, label]) => {
+        const found = errorsUnder(errors, `/${name}`)
+        return html`
+          <label for=${`memory-${name}`}>${label}</label>
+          <input id=${`memory-${name}`} value=${values[name]} maxlength="200" onInput=${input(name)} ...${invalid(`memory-${name}-errors`, found)} />
+          <${FieldErrors} id=${`memory-${name}-errors`} errors=${found} />
+        `
+      })}
+      <${JsonField} id="memory-metadata" label="Metadata (optional JSON object)" field=${metadata} onChange=${setMetadata} rows=${3} />
+      <button type="submit" disabled=${busy}>Add memory</button>
+    </form>
+  `
+}
