@@ -44,6 +44,8 @@ import { mcpRoutes } from './modules/mcp/mcp.routes.js'
 import { consoleAssetRoutes } from './modules/console/console.assets.js'
 import { consoleRoutes } from './modules/console/console.routes.js'
 import { compatHealthExtras } from './compat/health.js'
+import { adapterAuthRoutes } from './compat/adapter/adapter.auth.routes.js'
+import { adapterRoutes } from './compat/adapter/adapter.routes.js'
 import { agentMailCliRoutes } from './compat/agentmail/agentmail.cli.routes.js'
 import { agentMailReadRoutes } from './compat/agentmail/agentmail.read.routes.js'
 import { agentMailRoutes } from './compat/agentmail/agentmail.routes.js'
@@ -201,6 +203,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     await app.register(fastWrapClientRoutes({ accounts, gpts }))
     const limits = { maxMessageChars: config.maxMessageChars, maxMemoryChars: config.maxMemoryChars }
     await app.register(fastWrapRoutes({ accounts, gpts, characters, sessions, generation, memories, search, limits }))
+  }
+  if (compat.includes('adapter')) {
+    await app.register(adapterAuthRoutes({ tokens: services.oauth.tokens }))
+    await app.register(adapterRoutes({ apps: services.oauth.apps, memories: services.memories, search: services.search, maxMemoryChars: config.maxMemoryChars }))
   }
   app.log.info({ compat, not_available_yet: notYet }, 'compatibility surfaces')
   // No admin token, no admin API: its routes do not exist (404).

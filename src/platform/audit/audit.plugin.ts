@@ -17,7 +17,8 @@ function targets(params: unknown): Record<string, string> {
 
 function gptOf(request: FastifyRequest, status: number): string | null {
   const principal = request.principal
-  if (principal?.kind === 'key') return principal.gptId
+  // A key and an app's token both belong to one GPT, whatever the path names (the compat paths name none).
+  if (principal?.kind === 'key' || principal?.kind === 'token') return principal.gptId
   const gptId = (request.params as { gpt_id?: unknown } | undefined)?.gpt_id
   if (typeof gptId !== 'string') return null
   // An account's refused request names a GPT that may be someone else's: it stays in the account's own log.
