@@ -53,7 +53,6 @@ import { agentMailUserRoutes } from './compat/agentmail/agentmail.users.routes.j
 import { chatStoreRoutes } from './compat/chatstore/chatstore.routes.js'
 import { fastWrapClientRoutes } from './compat/fastwrap/fastwrap.clients.routes.js'
 import { fastWrapRoutes } from './compat/fastwrap/fastwrap.routes.js'
-import { servedSurfaces } from './compat/surfaces.js'
 import type { EventBus } from './platform/events/event-bus.js'
 import type { Services } from './services.js'
 
@@ -119,7 +118,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   }
 
   const listDeps = { publicUrl: config.publicUrl, maxPageSize: config.maxPageSize }
-  const { served: compat, notYet } = servedSurfaces(config.compat)
+  const compat = config.compat
   await app.register(
     healthRoutes({ version: deps.version, checks: deps.readinessChecks, publicUrl: config.publicUrl, extras: compatHealthExtras(compat, new Date()) }),
   )
@@ -208,7 +207,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     await app.register(adapterAuthRoutes({ tokens: services.oauth.tokens }))
     await app.register(adapterRoutes({ apps: services.oauth.apps, memories: services.memories, search: services.search, maxMemoryChars: config.maxMemoryChars }))
   }
-  app.log.info({ compat, not_available_yet: notYet }, 'compatibility surfaces')
+  app.log.info({ compat }, 'compatibility surfaces')
   // No admin token, no admin API: its routes do not exist (404).
   if (config.adminToken !== null) {
     await app.register(adminGptRoutes({ gpts: services.gpts, ...listDeps }))
