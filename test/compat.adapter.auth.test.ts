@@ -148,6 +148,7 @@ describe('adapter audit: authenticate', () => {
   it('token and refresh requests are identity events of the app, with no secret in them', async () => {
     const first = expectTokens(await postForm(t.app, '/auth/token', { client_id: client.client_id, client_secret: secretOf(client) }))
     expectTokens(await refresh(first.refresh_token))
+    expect((await refresh(first.refresh_token)).statusCode).toBe(403)
     await t.services.auditWriter!.flush()
     const list = async (action: string) => {
       const response = await t.app.inject({ url: `/v1/gpts/${GPT}/audit?action=${action}&limit=200`, headers: bearer(adminKey) })
