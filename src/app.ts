@@ -205,7 +205,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   }
   if (compat.includes('adapter')) {
     await app.register(adapterAuthRoutes({ tokens: services.oauth.tokens }))
-    await app.register(adapterRoutes({ apps: services.oauth.apps, memories: services.memories, search: services.search, maxMemoryChars: config.maxMemoryChars }))
+    const { memories, search } = services
+    const servesOpenApiPath = !compat.includes('chatstore')
+    await app.register(adapterRoutes({ apps: services.oauth.apps, memories, search, maxMemoryChars: config.maxMemoryChars, servesOpenApiPath }))
   }
   app.log.info({ compat }, 'compatibility surfaces')
   // No admin token, no admin API: its routes do not exist (404).

@@ -262,6 +262,10 @@ describe('adapter: shared paths', () => {
       expect((await alone.app.inject({ url: '/' })).json()).toMatchObject({ message: 'Welcome to the Custom GPT Adapter Service', name: 'agentstore' })
       expect((await alone.app.inject({ url: '/api/v1/health' })).json()).toEqual({ status: 'ok' })
       expect((await alone.app.inject({ method: 'POST', url: '/api/v1/search' })).statusCode).toBe(401)
+      // Its OpenAPI document's path (the chat store's too): the service's own, listing its routes.
+      const doc = (await alone.app.inject({ url: '/api/v1/openapi.json' })).json<{ paths: Record<string, unknown> }>()
+      expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/auth/token', '/api/v1/memories', '/api/v1/search']))
+      expect(Object.keys((await t.app.inject({ url: '/api/v1/openapi.json' })).json<{ paths: object }>().paths)).toContain('/api/v1/search')
     })
   })
 })

@@ -18,6 +18,8 @@ interface Deps {
   memories: MemoriesService
   search: SearchService
   maxMemoryChars: number
+  /** Its OpenAPI document's path, /api/v1/openapi.json, which the chat store's surface serves when it is on. */
+  servesOpenApiPath: boolean
 }
 
 const JsonObjectOrNull = Type.Union([Type.Object({}, { additionalProperties: true }), Type.Null()])
@@ -28,7 +30,7 @@ const SOURCE = 'custom-gpt'
  * The adapter's memory search and create, and its application and health reads, on the house's
  * search, memories and OAuth apps. Fields pydantic would have ignored are ignored here too.
  */
-export function adapterRoutes({ apps, memories, search, maxMemoryChars }: Deps) {
+export function adapterRoutes({ apps, memories, search, maxMemoryChars, servesOpenApiPath }: Deps) {
   return async (instance: FastifyInstance) => {
     const app = instance.withTypeProvider<TypeBoxTypeProvider>()
     app.setErrorHandler(sendAdapterError)
@@ -36,6 +38,10 @@ export function adapterRoutes({ apps, memories, search, maxMemoryChars }: Deps) 
     const clientOf = (request: FastifyRequest) => {
       const principal = keyPrincipal(request)
       return principal.kind === 'token' ? principal.clientId : null
+    }
+
+    if (servesOpenApiPath) {
+      app.get('/api/v1/openapi.json', { config: { access: 'public' }, schema: { hide: true } }, async () => instance.swagger())
     }
 
     app.get('/api/v1/health', { config: { access: 'public' }, schema: { ...common, security: [], operationId: 'adapterHealth', summary: 'Health check' } }, async () => ({
