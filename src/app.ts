@@ -109,6 +109,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     authenticateKey: (token) => services.keys.authenticate(token),
     authenticateToken: (token) => services.oauth.access.authenticate(token),
     authenticateAccount: (token) => services.accounts.authenticate(token),
+    checkOwner: async (gptId, accountId) => void (await services.gpts.getGpt(gptId, accountId)),
   })
   const auditWriter = services.auditWriter
   if (auditWriter) {

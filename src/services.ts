@@ -268,6 +268,7 @@ export function createServices({ database, config, events, log, embeddings, jobs
     console: new ConsoleSessionsService(new ConsoleSessionsRepository(database.db), accountSessions, {
       adminToken: config.adminToken,
       ttlSeconds: config.consoleSessionTtlSeconds,
+      audit: auditSink,
     }),
     oauth,
     audit: new AuditService(auditRepo, gpts, config),

@@ -43,7 +43,7 @@ describe('the admin console calls the API as its principal', () => {
     ['another account\'s GPT keys', 'GET', '/admin/api/v1/gpts/bob-gpt/keys', 404],
     ['a key for another account\'s GPT', 'POST', '/admin/api/v1/gpts/bob-gpt/keys', 404],
     ['the operator\'s API', 'GET', '/admin/api/v1/admin/gpts', 401],
-    ['a GPT\'s data (needs one of its keys)', 'GET', '/admin/api/v1/gpts/alice-gpt/collections', 403],
+    ['a GPT\'s data without naming the GPT (Agentstore-GPT)', 'GET', '/admin/api/v1/gpts/alice-gpt/collections', 403],
   ] as const)('refuses an account %s as the API does', async (_name, method, url, status) => {
     const response = await consoleCall(t.app, aliceConsole, method, url, method === 'POST' ? {} : undefined)
     expect(response.statusCode, response.body).toBe(status)
@@ -53,9 +53,18 @@ describe('the admin console calls the API as its principal', () => {
     expect(direct.statusCode).toBe(status)
   })
 
-  it('refuses the operator a GPT\'s data: the admin token is not a GPT key', async () => {
+  it('refuses the operator a GPT\'s data without naming the GPT: the admin token is not a GPT key', async () => {
     const response = await consoleCall(t.app, operator, 'GET', '/admin/api/v1/gpts/operator-gpt/collections')
     expect(response.statusCode).toBe(401)
+  })
+
+  it.each([
+    ['an account, its own GPT', () => aliceConsole, 'alice-gpt', 200],
+    ['the operator, any GPT', () => operator, 'bob-gpt', 200],
+    ['an account, another account\'s GPT', () => aliceConsole, 'bob-gpt', 404],
+  ] as const)('reaches GPT data with the Agentstore-GPT header: %s', async (_name, who, gpt, status) => {
+    const response = await consoleCall(t.app, who(), 'GET', `/admin/api/v1/gpts/${gpt}/collections`, undefined, { 'agentstore-gpt': gpt })
+    expect(response.statusCode, response.body).toBe(status)
   })
 
   it('creates a key (its secret once), lists it without the secret, revokes it', async () => {

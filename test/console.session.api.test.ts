@@ -57,6 +57,20 @@ describe('admin console sessions', () => {
     expect(response.headers['set-cookie']).toBeUndefined()
   })
 
+  it('audits the operator\'s sign-ins, refused ones too (an account\'s is its login)', async () => {
+    const since = new Date(Date.now() - 1000)
+    expect((await signIn({ admin_token: 'y'.repeat(48) }, { 'user-agent': 'audit-probe' })).statusCode).toBe(401)
+    expect((await signIn({ admin_token: t.adminToken }, { 'user-agent': 'audit-probe' })).statusCode).toBe(201)
+    await t.services.auditWriter!.flush()
+    const rows = await sql<{ action: string; status: number; principal_kind: string }>`
+      SELECT action, status, principal_kind FROM audit_log
+      WHERE user_agent = 'audit-probe' AND created_at >= ${since} ORDER BY created_at, id`.execute(t.db.database.db)
+    expect(rows.rows).toEqual([
+      { action: 'console.signIn', status: 401, principal_kind: 'anonymous' },
+      { action: 'console.signIn', status: 201, principal_kind: 'admin' },
+    ])
+  })
+
   it('refuses a sign-in that is not JSON (415) or has no body (400)', async () => {
     const form = await t.app.inject({ method: 'POST', url: '/admin/api/session', headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: 'admin_token=x' })
     expect(form.statusCode).toBe(415)

@@ -101,10 +101,10 @@ describe('tokens the API refuses', () => {
   }
 
   // The auth hook recognises a valid login token and says why it cannot be used here (a 403, not a 401).
-  it('an account\'s login token does not open GPT data', async () => {
+  it('an account\'s login token does not open GPT data without naming an owned GPT', async () => {
     const account = await signup(t.app)
     const { access_token } = await login(t.app, account)
-    expect(expectProblem(await me(access_token), 403, '/v1/me', 'forbidden').detail).toMatch(/account access token cannot be used here/)
+    expect(expectProblem(await me(access_token), 403, '/v1/me', 'forbidden').detail).toMatch(/only for a GPT the account owns, named in the Agentstore-GPT header/)
   })
 
   it('an app\'s token does not open account routes', async () => {

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import type { AuditContext } from '../../platform/audit/audit.js'
+import { identityEvent, type AuditContext, type AuditSink } from '../../platform/audit/audit.js'
 import { hashSecret, tokensEqual } from '../../platform/auth/api-key.js'
 import { ERR } from '../../platform/errors.js'
 import type { AccountSessionsService } from '../accounts/account-sessions.service.js'
@@ -16,6 +16,7 @@ export interface ConsoleSession {
 export interface ConsoleSessionsOptions {
   adminToken: string | null
   ttlSeconds: number
+  audit: AuditSink
 }
 
 /**
@@ -40,10 +41,17 @@ export class ConsoleSessionsService {
     return this.start({ kind: 'account', account_id: accountId, account_session_id: sessionId })
   }
 
-  async signInOperator(adminToken: string): Promise<{ token: string; session: ConsoleSession }> {
-    if (this.options.adminToken === null) throw ERR.unauthorized('This server has no ADMIN_TOKEN: only accounts can sign in.')
-    if (!tokensEqual(adminToken, this.options.adminToken)) throw ERR.unauthorized('The admin token is not valid.')
-    return this.start({ kind: 'operator', account_id: null, account_session_id: null })
+  /** Audited like an account's login: who signed in as the operator, and every refused attempt. */
+  async signInOperator(adminToken: string, context: AuditContext): Promise<{ token: string; session: ConsoleSession }> {
+    const refused = (detail: string) => {
+      this.options.audit.record(identityEvent(context, { action: 'console.signIn', status: 401 }))
+      return ERR.unauthorized(detail)
+    }
+    if (this.options.adminToken === null) throw refused('This server has no ADMIN_TOKEN: only accounts can sign in.')
+    if (!tokensEqual(adminToken, this.options.adminToken)) throw refused('The admin token is not valid.')
+    const started = await this.start({ kind: 'operator', account_id: null, account_session_id: null })
+    this.options.audit.record(identityEvent(context, { action: 'console.signIn', status: 201, principal: { kind: 'admin', id: null } }))
+    return started
   }
 
   /** The live session of a cookie token; null when there is none, it expired, or its login session ended. */

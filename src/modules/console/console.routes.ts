@@ -15,7 +15,7 @@ interface Deps {
 }
 
 /** Request headers the API reads besides the credential; everything else stays behind. */
-const FORWARDED_REQUEST = ['content-type', 'if-match', 'if-none-match', 'idempotency-key', 'accept', 'user-agent'] as const
+const FORWARDED_REQUEST = ['agentstore-gpt', 'content-type', 'if-match', 'if-none-match', 'idempotency-key', 'accept', 'user-agent'] as const
 /** Answer headers the console may need. */
 const FORWARDED_ANSWER = ['content-type', 'etag', 'location', 'retry-after', 'www-authenticate', 'cache-control'] as const
 
@@ -62,7 +62,7 @@ export function consoleRoutes({ console, publicUrl }: Deps) {
       async (request, reply) => {
         checkOrigin(request, publicOrigin)
         const body = request.body
-        const started = 'admin_token' in body ? await console.signInOperator(body.admin_token) : await console.signInAccount(body, auditContext(request))
+        const started = 'admin_token' in body ? await console.signInOperator(body.admin_token, auditContext(request)) : await console.signInAccount(body, auditContext(request))
         setSessionCookie(reply, started.token, console.ttlSeconds, secure)
         return reply.code(201).header('cache-control', 'no-store').send(view(started.session))
       },

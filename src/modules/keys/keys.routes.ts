@@ -101,7 +101,7 @@ export function meRoutes() {
           tags: ['keys'],
           security: BEARER_SECURITY,
           operationId: 'getMe',
-          summary: 'The caller: its key id (or app and end user for an access token), GPT and scopes',
+          summary: 'The caller: its key id (or app and end user for an access token, or the owner naming its GPT), GPT and scopes',
           response: {
             200: Type.Object({
               key_id: Type.Union([Type.String(), Type.Null()]),
@@ -110,6 +110,9 @@ export function meRoutes() {
               agent_id: Type.Union([Type.String(), Type.Null()]),
               client_id: Type.Optional(Type.String({ description: 'The app of an access token.' })),
               end_user_id: Type.Optional(Type.Union([Type.String(), Type.Null()], { description: 'The end user of an access token (null: the app itself).' })),
+              owner_account_id: Type.Optional(
+                Type.Union([Type.String(), Type.Null()], { description: 'An owner acting through the Agentstore-GPT header: its account (null: the operator).' }),
+              ),
             }),
             ...problemResponses(401),
           },
@@ -119,6 +122,7 @@ export function meRoutes() {
         const principal = keyPrincipal(request)
         const common = { gpt_id: principal.gptId, scopes: principal.scopes, agent_id: principal.agentId }
         if (principal.kind === 'key') return { key_id: principal.keyId, ...common }
+        if (principal.kind === 'owner') return { key_id: null, ...common, owner_account_id: principal.accountId }
         return { key_id: null, ...common, client_id: principal.clientId, end_user_id: principal.endUserId }
       },
     )

@@ -17,8 +17,8 @@ function targets(params: unknown): Record<string, string> {
 
 function gptOf(request: FastifyRequest, status: number): string | null {
   const principal = request.principal
-  // A key and an app's token both belong to one GPT, whatever the path names (the compat paths name none).
-  if (principal?.kind === 'key' || principal?.kind === 'token') return principal.gptId
+  // A key, an app's token and an owner naming its GPT each act in one GPT, whatever the path names (the compat paths name none).
+  if (principal?.kind === 'key' || principal?.kind === 'token' || principal?.kind === 'owner') return principal.gptId
   const gptId = (request.params as { gpt_id?: unknown } | undefined)?.gpt_id
   if (typeof gptId !== 'string') return null
   // An account's refused request names a GPT that may be someone else's: it stays in the account's own log.
@@ -32,7 +32,7 @@ export function requestEvent(request: FastifyRequest, reply: FastifyReply): Audi
   const context = auditContext(request)
   return {
     gptId: gptOf(request, reply.statusCode),
-    accountId: principal.kind === 'account' ? principal.accountId : null,
+    accountId: principal.kind === 'account' || principal.kind === 'owner' ? principal.accountId : null,
     principal: context.principal,
     // Every authenticated route declares one; a route added without it still shows by its template.
     action: request.routeOptions.schema?.operationId ?? `${request.method} ${request.routeOptions.url ?? ''}`,

@@ -47,6 +47,7 @@ export function auditPrincipal(principal: Principal | null): AuditPrincipal {
   if (principal === null) return { kind: 'anonymous', id: null }
   if (principal.kind === 'key') return { kind: 'key', id: principal.keyId }
   if (principal.kind === 'account') return { kind: 'account', id: principal.accountId }
+  if (principal.kind === 'owner') return principal.accountId === null ? { kind: 'admin', id: null } : { kind: 'account', id: principal.accountId }
   if (principal.kind === 'token') return principal.endUserId === null ? { kind: 'app', id: principal.clientId } : { kind: 'end_user', id: principal.endUserId }
   return { kind: 'admin', id: null }
 }

@@ -5,7 +5,7 @@ import { tokensEqual } from './api-key.js'
 import { authorizeKey } from './authorize.js'
 import { isJwt } from './jwt.js'
 import { claimsClientId } from './oauth-access-tokens.js'
-import type { AccountPrincipal, GptPrincipal, KeyPrincipal, Principal, Scope, TokenPrincipal } from './principal.js'
+import type { AccountPrincipal, GptPrincipal, KeyPrincipal, OwnerPrincipal, Principal, Scope, TokenPrincipal } from './principal.js'
 
 /**
  * How a route is reached: openly, with the operator's admin token, with a GPT's API key, or with an
@@ -44,7 +44,12 @@ export interface AuthOptions {
   authenticateToken: (token: string) => Promise<TokenPrincipal>
   /** The account of an account key or access token; null when the token is neither (maybe a GPT key). */
   authenticateAccount: (token: string) => Promise<AccountPrincipal | null>
+  /** Throws unless the GPT exists and (for an account; null is the operator) the account owns it. */
+  checkOwner: (gptId: string, accountId: string | null) => Promise<void>
 }
+
+/** The header with which an account or the operator names the GPT it acts on, on a route a GPT key would call. */
+export const GPT_HEADER = 'agentstore-gpt'
 
 /** The token of `Authorization: Bearer <token>`; 401 (with a Bearer challenge) when there is none. */
 export function bearerToken(request: FastifyRequest): string {
@@ -83,20 +88,10 @@ export const authPlugin = fp<AuthOptions>(
         request.principal = account
         return
       }
-      const oauthToken = claimsClientId(token)
-      if (oauthToken) {
-        // An app's token reaches its GPT like a key; the checks below apply to both.
-      } else if (request.routeOptions.config.accounts) {
-        const account = await options.authenticateAccount(token)
-        if (account) {
-          request.principal = account
-          return
-        }
-      } else if (isJwt(token) && (await options.authenticateAccount(token))) {
-        throw ERR.forbidden('An account access token cannot be used here: GPT data is reached with one of the GPT\'s keys.')
-      }
-      const principal: GptPrincipal = oauthToken ? await options.authenticateToken(token) : await options.authenticateKey(token)
+      const principal = await keyRouteCaller(request, options, token)
       request.principal = principal
+      // An account on a route open to accounts: the service checks that it owns the GPT the path names.
+      if (principal.kind === 'account') return
       const gptId = (request.params as { gpt_id?: unknown } | undefined)?.gpt_id
       authorizeKey(principal, {
         gptId: typeof gptId === 'string' ? gptId : undefined,
@@ -109,10 +104,44 @@ export const authPlugin = fp<AuthOptions>(
   { name: 'auth' },
 )
 
+/** Who calls a key route: an owner naming its GPT, an app's token, an account (where the route takes one), or a GPT key. */
+async function keyRouteCaller(request: FastifyRequest, options: AuthOptions, token: string): Promise<GptPrincipal | AccountPrincipal> {
+  const actingOn = request.headers[GPT_HEADER]
+  if (actingOn !== undefined) return ownerPrincipal(options, token, actingOn)
+  if (claimsClientId(token)) return options.authenticateToken(token)
+  if (request.routeOptions.config.accounts) {
+    const account = await options.authenticateAccount(token)
+    if (account) return account
+  } else if (isJwt(token) && (await options.authenticateAccount(token))) {
+    throw ERR.forbidden(
+      "An account access token reaches GPT data only for a GPT the account owns, named in the Agentstore-GPT header (or use one of the GPT's keys).",
+    )
+  }
+  return options.authenticateKey(token)
+}
+
+/**
+ * An account or the operator acting on the GPT its Agentstore-GPT header names. Only those credentials
+ * take the header: a GPT key or app token already belongs to one GPT, and a header that could point it
+ * elsewhere would be a second, weaker tenant check.
+ */
+async function ownerPrincipal(options: AuthOptions, token: string, header: string | string[]): Promise<OwnerPrincipal> {
+  // Node joins a repeated header with ", ", and no GPT id holds a comma.
+  if (typeof header !== 'string' || header === '' || header.includes(',')) throw ERR.badRequest('Send one Agentstore-GPT header naming one GPT id.')
+  if (options.adminToken !== null && tokensEqual(token, options.adminToken)) {
+    await options.checkOwner(header, null)
+    return { kind: 'owner', gptId: header, scopes: ['read', 'write', 'admin'], agentId: null, accountId: null }
+  }
+  const account = claimsClientId(token) ? null : await options.authenticateAccount(token)
+  if (!account) throw ERR.unauthorized('The Agentstore-GPT header goes with an account credential or the admin token; a GPT key or app token already names its GPT.')
+  await options.checkOwner(header, account.accountId)
+  return { kind: 'owner', gptId: header, scopes: ['read', 'write', 'admin'], agentId: null, accountId: account.accountId }
+}
+
 /** The caller on a key route: one of the GPT's keys or an app's access token (the auth hook guarantees it is there). */
 export function keyPrincipal(request: FastifyRequest): GptPrincipal {
   const principal = request.principal
-  if (principal?.kind !== 'key' && principal?.kind !== 'token') throw ERR.unauthorized('This route needs an API key.')
+  if (principal?.kind !== 'key' && principal?.kind !== 'token' && principal?.kind !== 'owner') throw ERR.unauthorized('This route needs an API key.')
   return principal
 }
 

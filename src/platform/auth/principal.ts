@@ -25,13 +25,19 @@ export type Principal =
       appRateLimitPerMinute: number | null
     }
   | { kind: 'account'; accountId: string; sessionId: string | null }
+  /**
+   * An account (or, with `accountId` null, the operator) acting on one GPT it may manage, named by the
+   * `Agentstore-GPT` header: the GPT's owner holds every scope, as its admin key does.
+   */
+  | { kind: 'owner'; gptId: string; scopes: Scope[]; agentId: null; accountId: string | null }
   | { kind: 'admin' }
 
 export type KeyPrincipal = Extract<Principal, { kind: 'key' }>
 export type AccountPrincipal = Extract<Principal, { kind: 'account' }>
 export type TokenPrincipal = Extract<Principal, { kind: 'token' }>
-/** What reaches a GPT's data: one of its keys, or an access token of one of its apps. */
-export type GptPrincipal = KeyPrincipal | TokenPrincipal
+export type OwnerPrincipal = Extract<Principal, { kind: 'owner' }>
+/** What reaches a GPT's data: one of its keys, an access token of one of its apps, or its owner naming it. */
+export type GptPrincipal = KeyPrincipal | TokenPrincipal | OwnerPrincipal
 
 /** The end user a caller is confined to: an end user's access token; null for whoever sees the whole GPT. */
 export function endUserOf(principal: Principal | null): string | null {

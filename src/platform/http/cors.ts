@@ -24,7 +24,7 @@ export async function registerCors(app: FastifyInstance, origins: string[] | '*'
   const common = {
     methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'],
     // X-API-Key: FastWrap's clients send their key there (docs/compat.md).
-    allowedHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key', 'If-Match', 'Last-Event-ID', 'X-API-Key', 'X-Request-Id'],
+    allowedHeaders: ['Agentstore-GPT', 'Authorization', 'Content-Type', 'Idempotency-Key', 'If-Match', 'Last-Event-ID', 'X-API-Key', 'X-Request-Id'],
     exposedHeaders: EXPOSED_HEADERS,
     maxAge: 600,
     optionsSuccessStatus: 204,

@@ -32,6 +32,7 @@ declare module 'fastify' {
 function callerOf(principal: Principal | null): string | null {
   if (principal?.kind === 'key') return principal.keyId
   if (principal?.kind === 'account') return `account:${principal.accountId}`
+  if (principal?.kind === 'owner') return principal.accountId === null ? null : `account:${principal.accountId}`
   if (principal?.kind === 'token') return `token:${principal.clientId}:${principal.endUserId ?? 'app'}`
   return null
 }
