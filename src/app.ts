@@ -44,6 +44,8 @@ import { mcpRoutes } from './modules/mcp/mcp.routes.js'
 import { consoleAssetRoutes } from './modules/console/console.assets.js'
 import { consoleRoutes } from './modules/console/console.routes.js'
 import { compatHealthExtras } from './compat/health.js'
+import { adapterAuthRoutes } from './compat/adapter/adapter.auth.routes.js'
+import { adapterRoutes } from './compat/adapter/adapter.routes.js'
 import { agentMailCliRoutes } from './compat/agentmail/agentmail.cli.routes.js'
 import { agentMailReadRoutes } from './compat/agentmail/agentmail.read.routes.js'
 import { agentMailRoutes } from './compat/agentmail/agentmail.routes.js'
@@ -51,7 +53,6 @@ import { agentMailUserRoutes } from './compat/agentmail/agentmail.users.routes.j
 import { chatStoreRoutes } from './compat/chatstore/chatstore.routes.js'
 import { fastWrapClientRoutes } from './compat/fastwrap/fastwrap.clients.routes.js'
 import { fastWrapRoutes } from './compat/fastwrap/fastwrap.routes.js'
-import { servedSurfaces } from './compat/surfaces.js'
 import type { EventBus } from './platform/events/event-bus.js'
 import type { Services } from './services.js'
 
@@ -118,7 +119,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   }
 
   const listDeps = { publicUrl: config.publicUrl, maxPageSize: config.maxPageSize }
-  const { served: compat, notYet } = servedSurfaces(config.compat)
+  const compat = config.compat
   await app.register(
     healthRoutes({ version: deps.version, checks: deps.readinessChecks, publicUrl: config.publicUrl, extras: compatHealthExtras(compat, new Date()) }),
   )
@@ -203,7 +204,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     const limits = { maxMessageChars: config.maxMessageChars, maxMemoryChars: config.maxMemoryChars }
     await app.register(fastWrapRoutes({ accounts, gpts, characters, sessions, generation, memories, search, limits }))
   }
-  app.log.info({ compat, not_available_yet: notYet }, 'compatibility surfaces')
+  if (compat.includes('adapter')) {
+    await app.register(adapterAuthRoutes({ tokens: services.oauth.tokens }))
+    const { memories, search } = services
+    const servesOpenApiPath = !compat.includes('chatstore')
+    await app.register(adapterRoutes({ apps: services.oauth.apps, memories, search, maxMemoryChars: config.maxMemoryChars, servesOpenApiPath }))
+  }
+  app.log.info({ compat }, 'compatibility surfaces')
   // No admin token, no admin API: its routes do not exist (404).
   if (config.adminToken !== null) {
     await app.register(adminGptRoutes({ gpts: services.gpts, ...listDeps }))

@@ -243,9 +243,9 @@ describe('object store: rate limits answer 429 with Retry-After', () => {
 })
 
 describe('COMPAT', () => {
-  it('by default serves the built surfaces and logs the others as not available yet', () => {
+  it('by default serves every surface and logs them', () => {
     const line = t.logs.find((entry) => entry.msg === 'compatibility surfaces')
-    expect(line).toMatchObject({ compat: ['objectstore', 'fastwrap', 'agentmail', 'chatstore'], not_available_yet: ['adapter'] })
+    expect(line).toMatchObject({ compat: ['objectstore', 'adapter', 'fastwrap', 'agentmail', 'chatstore'] })
   })
 })
 
@@ -263,6 +263,12 @@ describe('COMPAT without objectstore', () => {
     expect(Object.keys(root).sort()).toEqual(['description', 'links', 'name', 'version'])
     expect((await plain.app.inject({ url: '/health' })).json()).toEqual({ status: 'ok', version: '0.0.0-test' })
     expect((await plain.app.inject({ url: '/live' })).json()).toEqual({ status: 'ok' })
+  })
+
+  it('serves none of the Custom GPT adapter\'s paths', async () => {
+    for (const [method, url] of [['POST', '/auth/token'], ['POST', '/api/v1/auth/token'], ['POST', '/api/v1/auth/refresh'], ['GET', '/api/v1/health'], ['GET', '/api/v1/users/me'], ['POST', '/api/v1/memories'], ['POST', '/api/v1/search']] as const) {
+      expect((await plain.app.inject({ method, url })).statusCode, url).toBe(404)
+    }
   })
 
   it('serves none of the agent-messaging demo\'s paths', async () => {

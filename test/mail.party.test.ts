@@ -178,6 +178,9 @@ const MAIL_FREE = [
   'POST /api/chat',
   'POST /api/vectors/upsert',
   'POST /api/vectors/search',
+  // The Custom GPT adapter's health, and its refresh (which takes a refresh token, not a key); no mail.
+  'GET /api/v1/health',
+  'POST /api/v1/auth/refresh',
 ]
 /** Routes that take a mail id: they must refuse an outsider's one exactly like a missing one. */
 const TAKES_MAIL = [

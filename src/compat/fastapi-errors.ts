@@ -1,5 +1,5 @@
 import type { FastifyError } from 'fastify'
-import { AppError, ErrorCode } from '../platform/errors.js'
+import { AppError, ErrorCode, type FieldError } from '../platform/errors.js'
 import { fieldErrorsFromAjv } from '../platform/http/problem.plugin.js'
 
 /**
@@ -15,4 +15,13 @@ export function compatAppError(error: FastifyError & { validation?: Parameters<t
   if (error.statusCode === 400) return new AppError(ErrorCode.MalformedJson, 'JSON decode error')
   if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) return new AppError(ErrorCode.BadRequest, error.message)
   return new AppError(ErrorCode.Internal, 'Internal server error')
+}
+
+/** Invalid input as pydantic listed it: `{type, loc: ["body", "field"], msg}` (`missing` for an absent field). */
+export function fastApiValidationItems(errors: FieldError[]) {
+  return errors.map((error) => {
+    const where = error.location === 'query' ? 'query' : error.location === 'params' ? 'path' : error.location === 'headers' ? 'header' : 'body'
+    const missing = error.message === 'Field required' || /must have required property/.test(error.message)
+    return { type: missing ? 'missing' : 'value_error', loc: [where, ...error.pointer.split('/').slice(1)], msg: error.message }
+  })
 }

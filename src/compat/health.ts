@@ -1,5 +1,6 @@
 import type { CompatSurface } from '../config.settings.js'
 import type { HealthExtras } from '../modules/health/health.routes.js'
+import { ADAPTER_WELCOME } from './adapter/adapter.shapes.js'
 
 export const SERVICE_NAME = 'Agentstore'
 
@@ -21,6 +22,7 @@ export function compatHealthExtras(surfaces: readonly CompatSurface[], startedAt
   const chatStore = surfaces.includes('chatstore')
   const agentMail = surfaces.includes('agentmail')
   const fastWrap = surfaces.includes('fastwrap')
+  const adapter = surfaces.includes('adapter')
   const service = objectStore ? { service: SERVICE_NAME } : {}
   return {
     health: () => {
@@ -35,6 +37,8 @@ export function compatHealthExtras(surfaces: readonly CompatSurface[], startedAt
     // house's landing already gives the version).
     root: () => ({
       ...(objectStore ? { ...service, docs: '/docs', health: '/health' } : {}),
+      // The adapter's welcome line; the agent-messaging demo's, below, wins where both are served.
+      ...(adapter ? { message: ADAPTER_WELCOME } : {}),
       // The agent-messaging demo's welcome line.
       ...(agentMail ? { message: 'FastAPI PostgreSQL Demo API' } : {}),
       // FastWrap's service info named the service in its own capitalised fields.

@@ -1,7 +1,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { accountPrincipal } from '../../platform/auth/auth.plugin.js'
-import { AppError, ErrorCode, type FieldError } from '../../platform/errors.js'
-import { compatAppError } from '../fastapi-errors.js'
+import { AppError, ErrorCode } from '../../platform/errors.js'
+import { compatAppError, fastApiValidationItems } from '../fastapi-errors.js'
 import type { AccountView } from '../../modules/accounts/accounts.schemas.js'
 import type { AccountsService } from '../../modules/accounts/accounts.service.js'
 import type { CharacterView } from '../../modules/characters/characters.schemas.js'
@@ -69,14 +69,6 @@ export function fastWrapAuth(accounts: AccountsService) {
 
 export const callerId = (request: FastifyRequest) => accountPrincipal(request).accountId
 
-function validationItems(errors: FieldError[]) {
-  return errors.map((error) => {
-    const where = error.location === 'query' ? 'query' : error.location === 'params' ? 'path' : error.location === 'headers' ? 'header' : 'body'
-    const missing = error.message === 'Field required' || /must have required property/.test(error.message)
-    return { type: missing ? 'missing' : 'value_error', loc: [where, ...error.pointer.split('/').slice(1)], msg: error.message }
-  })
-}
-
 /** FastWrap answered errors the FastAPI way: `{"detail": …}` as application/json, invalid input a 422 list. */
 export function sendFastWrapError(error: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
   const appError = compatAppError(error)
@@ -87,7 +79,7 @@ export function sendFastWrapError(error: FastifyError, request: FastifyRequest, 
   switch (appError.code) {
     case ErrorCode.ValidationFailed:
       // Its own 422s (such as both fields in one update) carried a sentence, pydantic's a list.
-      return reply.code(422).send({ detail: errors ? validationItems(errors) : appError.detail })
+      return reply.code(422).send({ detail: errors ? fastApiValidationItems(errors) : appError.detail })
     case ErrorCode.MalformedJson:
       return reply.code(422).send({ detail: [{ type: 'json_invalid', loc: ['body'], msg: 'JSON decode error' }] })
     default:

@@ -67,6 +67,12 @@ export class AppsService {
     return this.repo.hasApp(gptId)
   }
 
+  /** The app of a client id, within the GPT (the app an access token was issued to). */
+  async findAppByClientId(gptId: string, clientId: string): Promise<AppView | null> {
+    const row = await this.repo.findByClientId(clientId)
+    return row !== null && row.gpt_id === gptId ? toAppView(row) : null
+  }
+
   async getApp(appId: string, manager: AppManager): Promise<AppView> {
     return toAppView(await this.find(appId, manager))
   }

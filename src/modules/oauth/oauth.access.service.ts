@@ -44,7 +44,8 @@ export class OAuthAccessService {
       agentId: null,
       clientId: claims.client_id,
       grantId: claims.sid,
-      endUserId: claims.sid === null ? null : claims.sub,
+      // RFC 9068 §2.2: a token with no resource owner names its client as its subject.
+      endUserId: claims.sid === null || claims.sub === claims.client_id ? null : claims.sub,
       appRateLimitPerMinute: state.rateLimitPerMinute,
     }
   }

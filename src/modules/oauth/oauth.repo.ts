@@ -68,6 +68,14 @@ export class OAuthRepository {
     })
   }
 
+  /** A grant that needs no code (client credentials with a refresh token) and its first refresh token. */
+  async insertGrant(grant: Insertable<OAuthGrantsTable>, refreshHash: Buffer): Promise<void> {
+    await this.db.transaction().execute(async (trx) => {
+      await trx.insertInto('oauth_grants').values(grant).execute()
+      await trx.insertInto('oauth_refresh_tokens').values({ token_hash: refreshHash, grant_id: grant.id }).execute()
+    })
+  }
+
   async findRefreshToken(tokenHash: Buffer): Promise<RefreshTokenRow | null> {
     const row = await this.db
       .selectFrom('oauth_refresh_tokens as t')

@@ -34,14 +34,18 @@ export class OAuthTokensService {
     private readonly audit: AuditSink,
   ) {}
 
-  async token(credentials: ClientCredentials, context: AuditContext): Promise<TokenResponse> {
+  /**
+   * `refreshable`: a client-credentials grant also gets a refresh token (the Custom GPT adapter's
+   * clients expect one); it rotates and is guarded against reuse like any other.
+   */
+  async token(credentials: ClientCredentials, context: AuditContext, options: { refreshable?: boolean } = {}): Promise<TokenResponse> {
     const { form } = credentials
     if (form.grant_type === undefined) throw oauthError('invalid_request', 'grant_type is missing.')
     const app = await authenticateClient(this.apps, credentials)
     let answer: TokenResponse
     if (form.grant_type === 'authorization_code') answer = await this.exchangeCode(app, form, context)
     else if (form.grant_type === 'refresh_token') answer = await this.refresh(app, form, context)
-    else if (form.grant_type === 'client_credentials') answer = await this.clientCredentials(app, form, context)
+    else if (form.grant_type === 'client_credentials') answer = await this.clientCredentials(app, form, context, options.refreshable === true)
     else throw oauthError('unsupported_grant_type', 'grant_type must be authorization_code, refresh_token or client_credentials.')
     await this.apps.touchApp(app.id)
     return answer
@@ -105,13 +109,34 @@ export class OAuthTokensService {
     return this.answer(app, row.grant, scopes, next.token)
   }
 
-  private async clientCredentials(app: AppRow, form: Record<string, string>, context: AuditContext): Promise<TokenResponse> {
+  /**
+   * The Custom GPT adapter's refresh: the refresh token of a client-credentials grant, sent alone. It
+   * was issued to an authenticated client and rotates, so a stolen one used twice ends its grant; a
+   * grant made for an end user still needs its client's credentials (the token endpoint).
+   */
+  async refreshClientGrant(refreshToken: string, context: AuditContext): Promise<TokenResponse> {
+    const row = await this.repo.findRefreshToken(hashSecret(refreshToken))
+    const app = row && row.grant.end_user_id === null ? await this.apps.findById(row.grant.app_id) : null
+    if (!app) throw oauthError('invalid_grant', 'The refresh token is not valid.')
+    const answer = await this.refresh(app, { refresh_token: refreshToken }, context)
+    await this.apps.touchApp(app.id)
+    return answer
+  }
+
+  private async clientCredentials(app: AppRow, form: Record<string, string>, context: AuditContext, refreshable: boolean): Promise<TokenResponse> {
     if (app.type !== 'confidential') throw oauthError('unauthorized_client', 'A public app cannot use client_credentials.')
     const scopes = form.scope === undefined ? app.scopes : parseScope(form.scope)
     const refused = scopes.filter((scope) => !app.scopes.includes(scope))
     if (refused.length > 0 || scopes.length === 0) throw oauthError('invalid_scope', `Not available to this app: ${refused.join(', ') || '(no scope)'}.`)
     const resource = form.resource ?? this.resources.api
     if (resource !== this.resources.api && resource !== this.resources.mcp) throw oauthError('invalid_target', `resource must be ${this.resources.api} or ${this.resources.mcp}.`)
+    if (refreshable) {
+      const refresh = newRefreshToken()
+      const grant = { id: uuidv7(), gpt_id: app.gpt_id, app_id: app.id, end_user_id: null, scopes, resource, expires_at: new Date(Date.now() + this.options.refreshTokenTtlSeconds * 1000) }
+      await this.repo.insertGrant(grant, refresh.hash)
+      this.event(context, app, 'token.issued', 200, { grant_id: grant.id }, { grant_type: 'client_credentials' })
+      return this.answer(app, { ...grant, revoked_at: null, created_at: new Date(), last_used_at: null }, scopes, refresh.token)
+    }
     const issued = await this.tokens.issue({ sub: app.client_id, aud: resource, gpt: app.gpt_id, scope: scopes.join(' '), client_id: app.client_id, sid: null })
     this.event(context, app, 'token.issued', 200, { jti: issued.jti }, { grant_type: 'client_credentials' })
     return { access_token: issued.token, token_type: 'Bearer', expires_in: this.tokens.ttlSeconds, scope: scopes.join(' ') }

@@ -17,7 +17,8 @@ function targets(params: unknown): Record<string, string> {
 
 function gptOf(request: FastifyRequest, status: number): string | null {
   const principal = request.principal
-  if (principal?.kind === 'key' || principal?.kind === 'owner') return principal.gptId
+  // A key, an app's token and an owner naming its GPT each act in one GPT, whatever the path names (the compat paths name none).
+  if (principal?.kind === 'key' || principal?.kind === 'token' || principal?.kind === 'owner') return principal.gptId
   const gptId = (request.params as { gpt_id?: unknown } | undefined)?.gpt_id
   if (typeof gptId !== 'string') return null
   // An account's refused request names a GPT that may be someone else's: it stays in the account's own log.
