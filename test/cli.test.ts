@@ -13,7 +13,7 @@ import { ApiKey, CreatedApiKey } from '../src/modules/keys/keys.schemas.js'
 import { readLock } from '../src/platform/db/data-dir-lock.js'
 
 /*
- * The `agentstore` CLI as a user runs it: a subprocess over the current TypeScript sources, with
+ * The `agentstore` CLI as a user runs it: a subprocess of the built binary (compiled afresh by the global setup), with
  * `--json` output parsed. Three places for the data: embedded PGlite opened by the CLI itself, the
  * same while a server holds the data directory (the CLI then goes through the server's admin
  * channel), and PostgreSQL when TEST_DATABASE_URL is set.
@@ -41,7 +41,7 @@ function childEnv(env: Env): NodeJS.ProcessEnv {
   return { ...base, LOG_LEVEL: 'warn', ...env }
 }
 
-/** Runs `agentstore <args>` from the sources; kills it after `timeoutMs`. */
+/** Runs `agentstore <args>` (the built binary); kills it after `timeoutMs`. */
 function runCli(args: string[], env: Env, timeoutMs = CLI_TIMEOUT_MS): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [...CLI_ARGS, ...args], {

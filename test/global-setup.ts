@@ -6,6 +6,7 @@ import type { TestProject } from 'vitest/node'
 import { openDatabase } from '../src/platform/db/database.js'
 import { migrateToLatest } from '../src/platform/db/migrate.js'
 import { buildAdminUi } from '../scripts/build-admin-ui.js'
+import { ensureFreshBuild } from './helpers/fresh-build.js'
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -29,6 +30,8 @@ function serverUrl(url: string, database: string): string {
 export default async function setup(project: TestProject) {
   // The admin console's page and script, as `npm run build` makes them: the service serves dist/admin-ui.
   await buildAdminUi()
+  // The CLI and service processes that tests start run the build (test/helpers/children.ts).
+  await ensureFreshBuild()
   const url = process.env.TEST_DATABASE_URL
   if (url) {
     const template = `agentstore_tpl_${process.pid}_${Date.now()}`

@@ -8,8 +8,12 @@ import { fileURLToPath } from 'node:url'
  */
 export const CLI_CWD = fileURLToPath(new URL('../fixtures/cwd/', import.meta.url))
 
-/** `node <CLI_ARGS> serve …` runs the CLI from the TypeScript sources, from any working directory. */
-export const CLI_ARGS = ['--import', 'tsx', fileURLToPath(new URL('../../src/cli/index.ts', import.meta.url))]
+/**
+ * `node <CLI_ARGS> serve …` runs the CLI as the package's users do, from any working directory: the
+ * built bin/ over dist/, which the global setup compiles again whenever a source is newer (the
+ * TypeScript loader would cost each child about three times the CPU to start).
+ */
+export const CLI_ARGS = [fileURLToPath(new URL('../../bin/agentstore.js', import.meta.url))]
 
 /** Kills whatever a failed step left running (normally nothing) and waits for each to close. */
 export async function killChildren(children: Iterable<ChildProcess>): Promise<void> {

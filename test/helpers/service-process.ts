@@ -7,7 +7,7 @@ import { migrateToLatest } from '../../src/platform/db/migrate.js'
 import { CLI_ARGS, CLI_CWD } from './children.js'
 
 
-/** A real service process (`agentstore serve` from the sources), started by a test. */
+/** A real service process (`agentstore serve` from the build), started by a test. */
 export interface ServiceProcess {
   url: string
   /** The `agentstore listening on …` log line. */
