@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import type { LightMyRequestResponse } from 'fastify'
 import { expect } from 'vitest'
 import { bearer, createGptWithKey, type TestApp } from './test-app.js'
@@ -39,9 +40,16 @@ export function normalised(archive: string): string[] {
   )
 }
 
-/** An archive with its lines changed by `edit`, the trailer's checksum and counts left as they were. */
-export function edited(archive: string, edit: (records: Record<string, unknown>[]) => Record<string, unknown>[]): string {
+/**
+ * An archive with its records changed by `edit`. `reseal`: a trailer with the counts and checksum of
+ * the new lines (an archive made by hand, whose records are then judged alone); else the old trailer.
+ */
+export function edited(archive: string, edit: (records: Record<string, unknown>[]) => Record<string, unknown>[], reseal = true): string {
   const all = lines(archive)
   const [header, trailer] = [all[0]!, all[all.length - 1]!]
-  return [header, ...edit(all.slice(1, -1)), trailer].map((line) => JSON.stringify(line)).join('\n') + '\n'
+  const body = [header, ...edit(all.slice(1, -1))].map((line) => `${JSON.stringify(line)}\n`).join('')
+  if (!reseal) return `${body}${JSON.stringify(trailer)}\n`
+  const records = lines(body).slice(1)
+  const counts = Object.fromEntries(Object.keys(trailer.counts as object).map((type) => [type, records.filter((r) => r.type === type).length]))
+  return `${body}${JSON.stringify({ type: 'end', records: records.length, counts, sha256: createHash('sha256').update(body).digest('hex') })}\n`
 }
