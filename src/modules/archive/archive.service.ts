@@ -1,8 +1,8 @@
 import { createWriteStream } from 'node:fs'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, rename, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { Transform, type Readable } from 'node:stream'
+import { Readable, Transform } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { sql, type Kysely } from 'kysely'
 import type { Tables } from '../../platform/db/tables.js'
@@ -12,7 +12,7 @@ import type { MemoriesService } from '../memories/memories.service.js'
 import type { VectorStore } from '../search/vector-store.js'
 import { checkArchive } from './archive.check.js'
 import { exportArchive } from './archive.export.js'
-import type { ArchiveHeader, ArchiveLimits, RecordType } from './archive.format.js'
+import type { ArchiveHeader, ArchiveLimits, ArchiveTrailer, RecordType } from './archive.format.js'
 import { typesHeld } from './archive.read.js'
 import { writeArchive } from './archive.write.js'
 import { packageVersion } from '../../version.js'
@@ -23,6 +23,15 @@ export interface ImportResult {
   counts: Record<RecordType, number>
   /** Memories imported without a vector of this instance's model: the embedding job makes theirs. */
   memories_to_embed: number
+}
+
+export interface ExportResult {
+  gpt_id: string
+  file: string
+  bytes: number
+  records: number
+  counts: Record<RecordType, number>
+  sha256: string
 }
 
 export interface ArchiveDeps {
@@ -57,6 +66,33 @@ export class ArchiveService {
       agentstoreVersion: packageVersion(),
     }
     return exportArchive(source, options.vectors)
+  }
+
+  /**
+   * Writes the archive to `file` (the CLI's export): first as `<file>.partial`, renamed once whole,
+   * so that a file of that name is always a complete archive.
+   */
+  async exportToFile(gptId: string, file: string, options: { vectors: boolean }): Promise<ExportResult> {
+    const lines = await this.exportArchive(gptId, options)
+    let last = ''
+    let bytes = 0
+    const watched = async function* () {
+      for await (const chunk of lines) {
+        last = chunk
+        bytes += Buffer.byteLength(chunk)
+        yield chunk
+      }
+    }
+    const partial = `${file}.partial`
+    try {
+      await pipeline(Readable.from(watched()), createWriteStream(partial, { flags: 'wx' }))
+      await rename(partial, file)
+    } catch (error) {
+      await rm(partial, { force: true })
+      throw error
+    }
+    const trailer = JSON.parse(last) as ArchiveTrailer
+    return { gpt_id: gptId, file, bytes, records: trailer.records, counts: trailer.counts as Record<RecordType, number>, sha256: trailer.sha256 }
   }
 
   /** Spools the upload to a temporary file (at most `maxBytes`), then imports it. */
