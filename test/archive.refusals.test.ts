@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream'
 import { sql } from 'kysely'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { fillEveryTable } from './helpers/fill.js'
@@ -119,6 +120,9 @@ describe('GPT archive import refusals', () => {
     expectProblem(await injectJson(t.app, 'POST', url, bearer(target), { archive: 'as json' }), 415, url)
     const big = `${archive}${' '.repeat(70 * 1024)}`
     expectProblem(await importGpt(t, 'target-gpt', target, big), 413, url, 'payload-too-large')
+    // Sent in chunks with no length given: counted while it is spooled.
+    const chunked = await t.app.inject({ method: 'POST', url, headers: { ...bearer(target), 'content-type': NDJSON }, payload: Readable.from([archive, ' '.repeat(70 * 1024)]) })
+    expectProblem(chunked, 413, url, 'payload-too-large')
     expect(await targetRows()).toBe(0)
   })
 
@@ -129,6 +133,10 @@ describe('GPT archive import refusals', () => {
     const response = await t.app.inject({ method: 'POST', url: '/v1/admin/gpts/target-gpt/import', headers: { ...admin, 'content-type': NDJSON }, payload: exported.body })
     expect(response.statusCode, response.body).toBe(201)
     expect(await targetRows()).toBeGreaterThan(0)
+    // Audited like any request, without the archive itself.
+    await t.services.auditWriter!.flush()
+    const audited = await t.db.database.db.selectFrom('audit_log').select(['status', 'request']).where('action', '=', 'adminImportGpt').execute()
+    expect(audited).toEqual([{ status: 201, request: null }])
     expectProblem(await t.app.inject({ method: 'GET', url: '/v1/admin/gpts/nobody/export', headers: admin }), 404, '/v1/admin/gpts/nobody/export')
   })
 })

@@ -9,9 +9,16 @@ export interface ArchiveLine {
 
 /** The lines of a file, read as a stream. */
 export async function* readLines(file: string): AsyncGenerator<ArchiveLine> {
-  const lines = createInterface({ input: createReadStream(file, { encoding: 'utf8' }), crlfDelay: Infinity })
+  const input = createReadStream(file, { encoding: 'utf8' })
+  const lines = createInterface({ input, crlfDelay: Infinity })
   let number = 0
-  for await (const text of lines) yield { number: ++number, text }
+  try {
+    for await (const text of lines) yield { number: ++number, text }
+  } finally {
+    // A reader that stops early (a bad header, the trailer) releases the file at once.
+    lines.close()
+    input.destroy()
+  }
 }
 
 /** A JSON object, or the reason the text is not one. */

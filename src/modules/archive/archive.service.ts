@@ -2,8 +2,9 @@ import { createWriteStream } from 'node:fs'
 import { mkdtemp, rename, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { Readable, Transform } from 'node:stream'
-import { pipeline } from 'node:stream/promises'
+import { once } from 'node:events'
+import { Readable } from 'node:stream'
+import { finished, pipeline } from 'node:stream/promises'
 import { sql, type Kysely } from 'kysely'
 import type { Tables } from '../../platform/db/tables.js'
 import { AppError, ERR, ErrorCode } from '../../platform/errors.js'
@@ -23,6 +24,25 @@ export interface ImportResult {
   counts: Record<RecordType, number>
   /** Memories imported without a vector of this instance's model: the embedding job makes theirs. */
   memories_to_embed: number
+}
+
+/**
+ * Copies the upload to `file`, refusing past `maxBytes`. The upload is left open when refused: the
+ * server answers 413 and drains it, where destroying it would cut the connection before the answer.
+ */
+async function spool(upload: Readable, file: string, maxBytes: number): Promise<void> {
+  const out = createWriteStream(file)
+  let size = 0
+  try {
+    for await (const chunk of upload.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>) {
+      size += chunk.length
+      if (size > maxBytes) throw ERR.payloadTooLarge(`The archive is larger than ${maxBytes} bytes (ARCHIVE_IMPORT_MAX_BYTES).`)
+      if (!out.write(chunk)) await once(out, 'drain')
+    }
+  } finally {
+    out.end()
+    await finished(out)
+  }
 }
 
 export interface ExportResult {
@@ -101,15 +121,7 @@ export class ArchiveService {
     const dir = await mkdtemp(join(tmpdir(), 'agentstore-import-'))
     try {
       const file = join(dir, 'archive.ndjson')
-      let size = 0
-      const limit = new Transform({
-        transform(chunk: Buffer, _encoding, done) {
-          size += chunk.length
-          if (size > maxBytes) return done(ERR.payloadTooLarge(`The archive is larger than ${maxBytes} bytes (ARCHIVE_IMPORT_MAX_BYTES).`))
-          done(null, chunk)
-        },
-      })
-      await pipeline(upload, limit, createWriteStream(file))
+      await spool(upload, file, maxBytes)
       return await this.importFile(gptId, file, owner)
     } finally {
       await rm(dir, { recursive: true, force: true })
