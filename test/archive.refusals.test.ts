@@ -40,7 +40,7 @@ beforeAll(async () => {
   expect((await injectJson(t.app, 'POST', '/v1/gpts/source-gpt/collections/typed/objects', bearer(source), { title: 'ok' })).statusCode).toBe(201)
   archive = await exportGpt(t, 'source-gpt', source)
   target = await emptyGpt(t, 'target-gpt')
-}, 60_000)
+}, 180_000)
 
 afterAll(async () => {
   await t?.close()

@@ -28,7 +28,7 @@ beforeAll(async () => {
   await fillEveryTable(t, 'source-gpt')
   token = (await createGptWithKey(t.services, 'source-gpt', ['read', 'write', 'admin'])).token
   archive = await exportGpt(t, 'source-gpt', token)
-}, 60_000)
+}, 180_000)
 
 afterAll(async () => {
   await t?.close()
