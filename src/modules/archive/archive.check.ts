@@ -33,9 +33,24 @@ export type RefusedLine = FieldError & { line: number; record: string }
 
 const MAX_ERRORS = 100
 
-const ajv = addFormats(new Ajv2020({ allErrors: true, strict: false }) as never) as unknown as Ajv2020
+const ajv = new Ajv2020({ allErrors: true, strict: false })
+addFormats(ajv)
 const headerCheck = ajv.compile(ArchiveHeader)
 const trailerCheck = ajv.compile(ArchiveTrailer)
+
+// Compiled once per set of limits: ajv keeps every schema it compiles, so compiling per import would grow.
+const compiled = new Map<string, Record<RecordType, ValidateFunction>>()
+
+function recordChecks(limits: ArchiveLimits): Record<RecordType, ValidateFunction> {
+  const key = [limits.maxMemoryChars, limits.maxMessageChars, limits.maxMailChars, limits.maxJsonDepth].join()
+  let checks = compiled.get(key)
+  if (!checks) {
+    const schemas = recordSchemas(limits)
+    checks = Object.fromEntries(RECORD_TYPES.map((type) => [type, ajv.compile(schemas[type])])) as Record<RecordType, ValidateFunction>
+    compiled.set(key, checks)
+  }
+  return checks
+}
 
 /**
  * Reads an archive file through once, without writing anything: the header, every record against
@@ -43,8 +58,7 @@ const trailerCheck = ajv.compile(ArchiveTrailer)
  * parent against all mail), and the trailer's counts and SHA-256. Gives the plan, or every refusal.
  */
 export async function checkArchive(file: string, limits: ArchiveLimits): Promise<{ plan: ImportPlan } | { errors: RefusedLine[]; total: number }> {
-  const schemas = recordSchemas(limits)
-  const checks = Object.fromEntries(RECORD_TYPES.map((type) => [type, ajv.compile(schemas[type])])) as Record<RecordType, ValidateFunction>
+  const checks = recordChecks(limits)
   const errors: RefusedLine[] = []
   let total = 0
   const refuse = (line: number, record: string, message: string, pointer = '') => {
