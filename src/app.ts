@@ -24,6 +24,7 @@ import { consentRoutes } from './modules/oauth/consent.routes.js'
 import { oauthRoutes } from './modules/oauth/oauth.routes.js'
 import { accountGptRoutes, adminGptRoutes, gptRoutes } from './modules/gpts/gpts.routes.js'
 import { gptStatsRoutes } from './modules/gpts/gpts.stats.routes.js'
+import { archiveRoutes } from './modules/archive/archive.routes.js'
 import { healthRoutes } from './modules/health/health.routes.js'
 import { keyRoutes, meRoutes } from './modules/keys/keys.routes.js'
 import { collectionRoutes } from './modules/collections/collections.routes.js'
@@ -128,6 +129,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(gptRoutes({ gpts: services.gpts }))
   await app.register(accountGptRoutes({ gpts: services.gpts, ...listDeps }))
   await app.register(gptStatsRoutes({ gpts: services.gpts }, 'tenant'))
+  const archiveDeps = { archive: services.archive, maxBytes: config.archiveImportMaxBytes }
+  await app.register(archiveRoutes(archiveDeps, 'tenant'))
   await app.register(meRoutes())
   await app.register(oauthRoutes(services.oauth))
   await app.register(consentRoutes({ authorize: services.oauth.authorize, secureCookies: config.publicUrl.startsWith('https:') }))
@@ -215,6 +218,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   if (config.adminToken !== null) {
     await app.register(adminGptRoutes({ gpts: services.gpts, ...listDeps }))
     await app.register(gptStatsRoutes({ gpts: services.gpts }, 'operator'))
+    await app.register(archiveRoutes(archiveDeps, 'operator'))
     await app.register(keyRoutes({ keys: services.keys, ...listDeps }, 'operator'))
     await app.register(adminAccountRoutes({ accounts: services.accounts }))
   }

@@ -32,6 +32,7 @@ export const SETTINGS = {
   MAX_RECIPIENTS: { default: '100', help: 'Most recipients one mail may have.' },
   SSE_HEARTBEAT_MS: { default: '15000', help: 'How often an idle event stream gets a heartbeat comment.' },
   IMPORT_MAX_LINES: { default: '10000', help: 'Most documents one collection import may hold.' },
+  ARCHIVE_IMPORT_MAX_BYTES: { default: '512mb', help: 'Largest GPT archive POST /v1/gpts/{gpt_id}/import accepts (413 past it); it is spooled to the temporary directory while checked.' },
   MAX_MESSAGE_CHARS: { default: '10000', help: 'Longest chat message content, in characters (422 past it).' },
   CHAT_HISTORY_MESSAGES: { default: '20', help: 'How many recent messages of a session go into the prompt of a generation.' },
   PARTIAL_SAVE_MS: { default: '500', help: 'How often the text generated so far is saved while tokens arrive (what a crash can lose at most).' },

@@ -34,6 +34,7 @@ export interface Config {
   maxJsonDepth: number
   importBodyLimit: number
   importMaxLines: number
+  archiveImportMaxBytes: number
   maxMailChars: number
   maxRecipients: number
   /** Origins (scheme://host[:port]) a browser may call /mcp from; PUBLIC_URL's origin always may. */
@@ -165,10 +166,10 @@ export function loadConfig(env: Env = process.env): Config {
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel)) {
     problems.push(`LOG_LEVEL=${JSON.stringify(logLevel)}: expected fatal, error, warn, info, debug, trace or silent`)
   }
-  const bytes = (name: SettingName): number => {
+  const bytes = (name: SettingName, max: [number, string] = [100 * 1024 * 1024, '100mb']): number => {
     const value = parseBytes(raw(name))
-    if (value === null || value < 1024 || value > 100 * 1024 * 1024) {
-      problems.push(`${name}=${JSON.stringify(raw(name))}: expected a size from 1kb to 100mb (bytes, or with a kb/mb suffix)`)
+    if (value === null || value < 1024 || value > max[0]) {
+      problems.push(`${name}=${JSON.stringify(raw(name))}: expected a size from 1kb to ${max[1]} (bytes, or with a kb/mb/gb suffix)`)
       return 0
     }
     return value
@@ -224,6 +225,7 @@ export function loadConfig(env: Env = process.env): Config {
     maxJsonDepth: int('MAX_JSON_DEPTH', 2, 1000),
     importBodyLimit: bytes('IMPORT_BODY_LIMIT'),
     importMaxLines: int('IMPORT_MAX_LINES', 1, 1_000_000),
+    archiveImportMaxBytes: bytes('ARCHIVE_IMPORT_MAX_BYTES', [1024 ** 4, '1024gb']),
     maxMailChars: int('MAX_MAIL_CHARS', 1, 1_000_000),
     maxRecipients: int('MAX_RECIPIENTS', 1, 10_000),
     mcpAllowedOrigins: originList('MCP_ALLOWED_ORIGINS', raw('MCP_ALLOWED_ORIGINS'), problems),

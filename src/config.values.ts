@@ -47,9 +47,9 @@ export function compatList(text: string, problems: string[]): CompatSurface[] {
 }
 
 export function parseBytes(text: string): number | null {
-  const match = /^(\d+)\s*(b|kb|k|mb|m)?$/i.exec(text)
+  const match = /^(\d+)\s*(b|kb|k|mb|m|gb|g)?$/i.exec(text)
   if (!match) return null
   const unit = (match[2] ?? 'b').toLowerCase()
-  const factor = unit.startsWith('m') ? 1024 * 1024 : unit.startsWith('k') ? 1024 : 1
+  const factor = unit.startsWith('g') ? 1024 ** 3 : unit.startsWith('m') ? 1024 * 1024 : unit.startsWith('k') ? 1024 : 1
   return Number(match[1]) * factor
 }

@@ -63,6 +63,7 @@ import { OAuthTokenCache } from './modules/oauth/oauth.token-cache.js'
 import { createOAuth, type OAuthServices } from './services.oauth.js'
 import { RetentionService } from './modules/retention/retention.service.js'
 import { PurgeMetrics } from './platform/jobs/batched-purge.js'
+import { ArchiveService } from './modules/archive/archive.service.js'
 
 export interface Services {
   gpts: GptsService
@@ -104,6 +105,8 @@ export interface Services {
   catalogue: Catalogue
   /** Sign-ins to the admin console (/admin). */
   console: ConsoleSessionsService
+  /** The archive of one GPT: export, and import into an empty GPT. */
+  archive: ArchiveService
 }
 
 /** Wires every domain service over one database; the HTTP app and the CLI both use these. */
@@ -265,11 +268,8 @@ export function createServices({ database, config, events, log, embeddings, jobs
   return {
     retention,
     catalogue,
-    console: new ConsoleSessionsService(new ConsoleSessionsRepository(database.db), accountSessions, {
-      adminToken: config.adminToken,
-      ttlSeconds: config.consoleSessionTtlSeconds,
-      audit: auditSink,
-    }),
+    console: new ConsoleSessionsService(new ConsoleSessionsRepository(database.db), accountSessions, { adminToken: config.adminToken, ttlSeconds: config.consoleSessionTtlSeconds, audit: auditSink }),
+    archive: new ArchiveService({ db: database.db, gpts, memories, store, changed: changedItems, limits: config }),
     oauth,
     audit: new AuditService(auditRepo, gpts, config),
     auditWriter,

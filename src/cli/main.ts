@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs'
+import { resolve } from 'node:path'
 import { Command, Option } from 'commander'
 import { ConfigError } from '../config.js'
 import { DataDirBusyError } from '../platform/db/data-dir-lock.js'
@@ -71,6 +73,26 @@ function program(env: Env, envFile: string | null): Command {
       const list = (text: string) => text.split(',').filter((item) => item !== '')
       const exposure = options.parts === undefined ? null : { parts: list(options.parts), collections: options.collections === undefined ? null : list(options.collections) }
       await run('gpt.update', () => ({ gpt_id: gptId, action_exposure: exposure })).call(this)
+    })
+  gpt
+    .command('export')
+    .description('write everything of the GPT to one archive file (docs/archive.md); never keys or secrets')
+    .argument('<gpt_id>')
+    .option('--out <file>', 'the archive to write (default: ./<gpt_id>-<time>.agentstore.ndjson); never overwritten')
+    .option('--no-vectors', "leave the memories' vectors out (they are made again on import)")
+    .action(async function (this: Command, gptId: string, options: { out?: string; vectors: boolean }) {
+      const file = resolve(options.out ?? `${gptId}-${new Date().toISOString().replace(/[-:.]/g, '')}.agentstore.ndjson`)
+      if (existsSync(file)) throw new UsageError(`${file} already exists; give another --out`)
+      await run('gpt.export', () => ({ gpt_id: gptId, file, vectors: options.vectors })).call(this)
+    })
+  gpt
+    .command('import')
+    .description('import an archive into the GPT, which must exist and hold no data yet: all or nothing, every id new')
+    .argument('<gpt_id>')
+    .argument('<file>', 'an archive made by gpt export or GET /v1/gpts/{gpt_id}/export')
+    .action(async function (this: Command, gptId: string, file: string) {
+      if (!existsSync(file)) throw new UsageError(`no file ${file}`)
+      await run('gpt.import', () => ({ gpt_id: gptId, file: resolve(file) })).call(this)
     })
   gpt
     .command('delete')
@@ -200,9 +222,10 @@ function describe(error: unknown): string {
   if ([ConfigError, DataDirBusyError, ListenError, MissingDataDirError, UsageError].some((type) => error instanceof type)) return (error as Error).message
   if (error instanceof AppError || error instanceof RemoteOperationError) {
     const fieldErrors = (error instanceof AppError ? error.extra.errors : error.problem.errors) as
-      | { pointer: string; message: string }[]
+      | { pointer: string; message: string; line?: number; record?: string }[]
       | undefined
-    const details = (fieldErrors ?? []).map((field) => `\n  ${field.pointer || '/'}: ${field.message}`).join('')
+    const where = (field: { line?: number; record?: string }) => (field.line === undefined ? '' : `line ${field.line}${field.record ? ` (${field.record})` : ''} `)
+    const details = (fieldErrors ?? []).map((field) => `\n  ${where(field)}${field.pointer || '/'}: ${field.message}`).join('')
     return `${error.message}${details}`
   }
   return (error as Error).stack ?? String(error)

@@ -51,6 +51,16 @@ export const operations = {
       return { deleted: args.gpt_id }
     },
   }),
+  // The file is read or written by the process that holds the database (the running embedded server
+  // too, which runs as the same user: the admin channel is its owner's only): give absolute paths.
+  'gpt.export': op({
+    args: Type.Object({ gpt_id: Type.String(), file: Type.String({ minLength: 1 }), vectors: Type.Boolean() }, { additionalProperties: false }),
+    run: (ctx, args) => ctx.services.archive.exportToFile(args.gpt_id, args.file, { vectors: args.vectors }),
+  }),
+  'gpt.import': op({
+    args: Type.Object({ gpt_id: Type.String(), file: Type.String({ minLength: 1 }) }, { additionalProperties: false }),
+    run: (ctx, args) => ctx.services.archive.importFile(args.gpt_id, args.file),
+  }),
   'key.create': op({
     args: Type.Object({ gpt_id: Type.String(), ...CreateKeyBody.properties }, { additionalProperties: false }),
     run: (ctx, { gpt_id, ...input }) => ctx.services.keys.createKey(gpt_id, input),

@@ -1,3 +1,4 @@
+import type { ExportResult, ImportResult } from '../modules/archive/archive.service.js'
 import type { BackupResult } from '../modules/backups/backups.service.js'
 import type { AccountView, SignupView } from '../modules/accounts/accounts.schemas.js'
 import type { GptView } from '../modules/gpts/gpts.schemas.js'
@@ -23,6 +24,9 @@ const createdKey = (key: CreatedKeyView) =>
   `Key (shown once, store it now):\n\n  ${key.key}\n\n` +
   `Use it as: Authorization: Bearer ${key.key.slice(0, 12)}…\n`
 
+const counted = (counts: Record<string, number>) =>
+  Object.entries(counts).filter(([, n]) => n > 0).map(([type, n]) => `${n} ${type}`).join(', ') || 'none'
+
 /** Human-readable output of each operation (`--json` prints the result itself). */
 export const formatters: { [N in OperationName]: (result: never) => string } = {
   'gpt.create': (gpt: GptView) => `Created GPT ${gpt.id} (${gpt.name}).\nNext: ${cliCommand()} key create ${gpt.id}\n`,
@@ -32,6 +36,11 @@ export const formatters: { [N in OperationName]: (result: never) => string } = {
     (gpt.action_exposure.parts.includes('collections') ? ` (collections: ${gpt.action_exposure.collections?.join(', ') ?? 'all'})` : '') +
     '.\n',
   'gpt.delete': (result: { deleted: string }) => `Deleted GPT ${result.deleted} and all its data.\n`,
+  'gpt.export': (result: ExportResult) =>
+    `Exported GPT ${result.gpt_id} to ${result.file}: ${result.records} records (${counted(result.counts)}), ${result.bytes} bytes.\nsha256 ${result.sha256}\n`,
+  'gpt.import': (result: ImportResult) =>
+    `Imported ${result.records} records into GPT ${result.gpt_id} (${counted(result.counts)}).\n` +
+    (result.memories_to_embed > 0 ? `${result.memories_to_embed} memories wait for their vectors from the embedding job.\n` : ''),
   'key.create': createdKey,
   'key.list': (keys: KeyView[]) => table([['ID', 'NAME', 'SCOPES', 'EXPIRES', 'STATE', 'LAST USED'], ...keys.map(keyLine)]),
   'key.revoke': (key: KeyView) => `Revoked key ${key.id} of GPT ${key.gpt_id}.\n`,

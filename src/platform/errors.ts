@@ -59,6 +59,8 @@ export interface FieldError {
   location?: 'body' | 'query' | 'params' | 'headers'
   /** The line of an NDJSON import the error belongs to. */
   line?: number
+  /** The record type of that line (a GPT archive: header, collection, document, …, end). */
+  record?: string
 }
 
 export class AppError extends Error {

@@ -10,6 +10,9 @@ import type { Embedder } from '../search/embedder.js'
 import type { MemoriesRepository, MemoryRow } from './memories.repo.js'
 import type { ListMemoriesQuery, MemoryInput, MemoryView, PatchMemoryInput } from './memories.schemas.js'
 
+// Ids per queued job: what a batch write of memories queues at most.
+const EMBED_LATER_BATCH = 100
+
 export function toMemoryView(row: MemoryRow): MemoryView {
   return {
     id: row.id,
@@ -123,6 +126,11 @@ export class MemoriesService {
       this.log.warn({ err: error }, 'embedding in the request failed; the memories wait for the background job')
       return null
     }
+  }
+
+  /** Hands memories written elsewhere (an archive import) to the embedding job, as a write of them would. */
+  async embedLater(gptId: string, ids: string[]): Promise<void> {
+    for (let start = 0; start < ids.length; start += EMBED_LATER_BATCH) await this.schedule(gptId, ids.slice(start, start + EMBED_LATER_BATCH))
   }
 
   private async schedule(gptId: string, ids: string[]): Promise<void> {

@@ -15,6 +15,7 @@ export const Problem = Type.Object(
           message: Type.String(),
           location: Type.Optional(Type.String()),
           line: Type.Optional(Type.Integer({ description: 'Line of an NDJSON import.' })),
+          record: Type.Optional(Type.String({ description: 'Record type of that line, in a GPT archive import.' })),
         }),
       ),
     ),
