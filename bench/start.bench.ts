@@ -97,7 +97,7 @@ function launch(args: string[], env: Record<string, string>): Running & { firstL
 }
 
 /** Polls /ready every 10 ms until it answers 200; its body. */
-async function untilReady(base: string, limitMs = 120_000): Promise<Record<string, unknown>> {
+async function untilReady(base: string, limitMs = 600_000): Promise<Record<string, unknown>> {
   const until = performance.now() + limitMs
   while (performance.now() < until) {
     try {
