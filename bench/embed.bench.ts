@@ -41,7 +41,7 @@ function rssMb(pid: number): number | null {
  * GET /v1/gpts/{gpt} latency while batches of 100 memories are written one after another (the local
  * model embeds them in the request, in its worker threads) against the same GET with nothing else
  * going on, the two phases alternating in one run. Also: the first semantic search after the server
- * answers /health (the model is still loading in its thread), and the server's RSS.
+ * answers /health (the model loads in its thread on that first need), and the server's RSS.
  */
 export async function runEmbedBench(context: EmbedBenchContext) {
   const database = await benchDatabase(context)

@@ -1,10 +1,11 @@
-// `npm run bench -- [documents] [mail] [search] [chat] [auth] [embed] [--db pglite|postgres] [--duration 10] [--connections 50] [--documents 100000] [--mails 200] [--streams 100] [--gap-ms 10]`
+// `npm run bench -- [documents] [mail] [search] [chat] [auth] [embed] [start] [--db pglite|postgres] [--duration 10] [--connections 50] [--documents 100000] [--mails 200] [--streams 100] [--gap-ms 10]`
 //   search (PGlite only): [--memories 10000,100000] [--queries 200] [--other-memories 300] [--max-build-seconds 600]
 //     [--maintenance-work-mem 512MB|default] [--vectors random|clustered]
 //   chat: [--requests 50] [--tokens 50] [--token-ms 2]
 //   auth: [--requests 50] (per path; 2000 is a steadier figure)
 //   audit: [--rounds 3] (GET one document with AUDIT=off and on, alternating; --duration per round)
 //   embed: [--duration 10] (per phase) [--rounds 3] [--readers 2] [--workers 1] (EMBEDDINGS_WORKERS of the server)
+//   start (built service on PGlite; `npm run build` first): [--rounds 3] [--settle-seconds 3]
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import { runDocumentsBench } from './documents.bench.js'
@@ -14,6 +15,7 @@ import { runChatBench } from './chat.bench.js'
 import { runAuthBench } from './auth.bench.js'
 import { runAuditBench } from './audit.bench.js'
 import { runEmbedBench } from './embed.bench.js'
+import { runStartBench } from './start.bench.js'
 import { ratio } from './lib/stats.js'
 
 const { values, positionals } = parseArgs({
@@ -38,6 +40,7 @@ const { values, positionals } = parseArgs({
     rounds: { type: 'string', default: '3' },
     readers: { type: 'string', default: '2' },
     workers: { type: 'string', default: '1' },
+    'settle-seconds': { type: 'string', default: '3' },
     'log-level': { type: 'string', default: 'warn' },
     'postgres-url': { type: 'string', default: process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres' },
   },
@@ -224,6 +227,17 @@ const available: Record<string, () => Promise<object>> = {
     console.log(`server RSS: ${report.rssMb.idle} MB idle (model loaded), ${report.rssMb.afterBatches} MB after the batches`)
     return report
   },
+  async start() {
+    if (db !== 'pglite') log('start runs the embedded service (PGlite) whatever --db says')
+    const report = await runStartBench({ rounds: Number(values.rounds), settleSeconds: Number(values['settle-seconds']), logLevel: values['log-level']!, log })
+    console.log(
+      `\nstart on pglite — \`node bin/agentstore.js serve\` (the build), medians of ${report.rounds} rounds; RSS (VmRSS, worker threads included) read ${report.settleSeconds} s after /ready; ` +
+        'each round: a fresh data directory, then the same one warm; baselines measured in the same rounds',
+    )
+    console.table(report.rows.map(({ samples: _samples, ...row }) => row))
+    console.log(`/ready on the warm directory: ${JSON.stringify(report.ready)}`)
+    return report
+  },
 }
 
 function cells(latency: { p50Ms: number; p99Ms: number; maxMs: number; samples: number }) {
@@ -238,8 +252,8 @@ for (const suite of suites) {
   const started = new Date()
   const report = await available[suite]!()
   mkdirSync(new URL('./results/', import.meta.url), { recursive: true })
-  // The search suite runs on PGlite whatever --db says.
-  const suiteDb = suite === 'search' ? 'pglite' : db
+  // The search and start suites run on PGlite whatever --db says.
+  const suiteDb = suite === 'search' || suite === 'start' ? 'pglite' : db
   const file = new URL(`./results/${suite}-${suiteDb}-${started.toISOString().replace(/[:.]/g, '-')}.json`, import.meta.url)
   writeFileSync(file, `${JSON.stringify({ suite, db: suiteDb, started, options: values, ...report }, null, 2)}\n`)
   console.log(`written: ${file.pathname}`)

@@ -15,7 +15,7 @@ import { MemoryRateLimitStore } from '../src/platform/limits/memory.store.js'
 import { loggerOptions } from '../src/platform/logger.js'
 import { USE_LITE_DIMENSIONS, USE_LITE_MODEL } from '../src/platform/embeddings/use-lite.model.js'
 import { SearchRepository } from '../src/modules/search/search.repo.js'
-import { VectorStore } from '../src/modules/search/vector-store.js'
+import { HNSW_DEFAULTS, VectorStore } from '../src/modules/search/vector-store.js'
 import { openEmbeddings, readinessChecks, vectorBackend } from '../src/runtime.js'
 import { createServices } from '../src/services.js'
 import { json } from './lib/setup.js'
@@ -217,7 +217,7 @@ export async function runSearchBench(context: SearchBenchContext): Promise<Searc
     const maintenanceWorkMem = settings[0]?.mem ?? '?'
 
     const hnsw = new VectorStore(database.db, 'pgvector', DIMS, MODEL)
-    const exact = new VectorStore(database.db, 'pgvector', DIMS, MODEL, true)
+    const exact = new VectorStore(database.db, 'pgvector', DIMS, MODEL, { forceExact: true })
     const repo = new SearchRepository(database.db)
     const queries = vectorSource(context.vectors, 7)(WARMUP + context.queries)
     const source = vectorSource(context.vectors, 42)
@@ -307,7 +307,7 @@ export async function runSearchBench(context: SearchBenchContext): Promise<Searc
       queries: context.queries,
       otherRows: context.otherRows,
       vectors: context.vectors,
-      efSearch: 100,
+      efSearch: HNSW_DEFAULTS.efSearch,
       maintenanceWorkMem,
       results,
       skipped,

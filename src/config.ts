@@ -13,6 +13,10 @@ export interface Config {
   dataDir: string
   databaseUrl: string | null
   databasePoolSize: number
+  /** Embedded PGlite's shared_buffers, in MB. */
+  pgliteSharedBuffersMb: number
+  /** pgvector HNSW index parameters (build: m, efConstruction; queries: efSearch). */
+  hnsw: HnswConfig
   redisUrl: string | null
   /** Starts every Redis key and channel name, so that deployments can share one Redis. */
   redisPrefix: string
@@ -89,6 +93,12 @@ export interface LlmConfig {
   apiKey: string | null
   baseUrl: string | null
   timeoutMs: number
+}
+
+export interface HnswConfig {
+  m: number
+  efConstruction: number
+  efSearch: number
 }
 
 export interface EmbeddingsConfig {
@@ -207,6 +217,8 @@ export function loadConfig(env: Env = process.env): Config {
     dataDir: resolve(raw('DATA_DIR')),
     databaseUrl: url('DATABASE_URL', ['postgres:', 'postgresql:']),
     databasePoolSize: int('DATABASE_POOL_SIZE', 1, 100),
+    pgliteSharedBuffersMb: int('PGLITE_SHARED_BUFFERS_MB', 1, 4096),
+    hnsw: hnswSettings(int, problems),
     redisUrl: url('REDIS_URL', ['redis:', 'rediss:']),
     redisPrefix,
     adminToken,
@@ -274,4 +286,12 @@ export function loadConfig(env: Env = process.env): Config {
   }
   if (problems.length > 0) throw new ConfigError(problems)
   return config
+}
+
+/** pgvector refuses ef_construction below twice m; said here, at start, rather than at the index build. */
+function hnswSettings(int: (name: SettingName, min: number, max: number) => number, problems: string[]): HnswConfig {
+  const before = problems.length
+  const hnsw = { m: int('HNSW_M', 2, 100), efConstruction: int('HNSW_EF_CONSTRUCTION', 4, 1000), efSearch: int('HNSW_EF_SEARCH', 1, 1000) }
+  if (problems.length === before && hnsw.efConstruction < 2 * hnsw.m) problems.push(`HNSW_EF_CONSTRUCTION=${hnsw.efConstruction}: must be at least 2 × HNSW_M (${2 * hnsw.m})`)
+  return hnsw
 }

@@ -84,16 +84,15 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       await redis.connect().catch(() => {})
     }
     events = createEventBus({ databaseUrl: config.databaseUrl, database, redis, redisPrefix: config.redisPrefix }, logger)
+    // The local model is not loaded here: it would hold ~150 MB from the start and take a core while the
+    // rest starts. Its threads start on the first text to embed, which waits for the load (docs/memory.md).
     embeddings = await openEmbeddings(config, database)
-    // The local model loads in its threads while the rest starts: the first search does not wait for it.
-    embeddings.provider.warmUp?.()
     if (config.jobsEnabled) {
       // Shorter than the HTTP grace period, so that a stop ends within SHUTDOWN_TIMEOUT_MS overall.
       jobs = new PgBossJobQueue({ database, logger, stopTimeoutMs: Math.max(1000, Math.floor(config.shutdownTimeoutMs / 2)) })
     }
     const queue = jobs
     services = createServices({ database, config, events, log: logger, embeddings, jobs: () => queue })
-    await services.embedder.store.ensureIndex()
     // The first start makes the key that signs access tokens; there is no default one.
     await services.signingKeys.ensure()
     // Embedded: this is the only process, so every unfinished generation was interrupted by the last stop.
@@ -138,6 +137,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       events,
       ...(shared ? { rateLimits: shared } : {}),
       ...(config.backups.schedule !== null ? { backups: services.backups } : {}),
+      search: services.embedder.store,
     })
     app = await buildApp({ config, database, services, rateLimitStore: store, readinessChecks: checks, version, logger, events })
     // Taken since checkListen (a race): the same one-line answer.
@@ -147,6 +147,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     const address = app.server.address()
     const port = typeof address === 'object' && address ? address.port : config.port
     const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`
+    const vectors = services.embedder.store
+    await vectors.startIndex((err) => logger.error({ err }, 'building the HNSW index failed; semantic search scans exactly until the next start'))
     if (opened.lock) {
       channel = await startAdminChannel(adminSocketPath(config.dataDir), services, database)
       opened.lock.update({ socket: channel.path })
@@ -157,7 +159,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
         version,
         settings: options.envFile ? `environment + ${options.envFile}` : 'environment',
         database: database.kind === 'pglite' ? `embedded PGlite in ${config.dataDir}` : 'PostgreSQL',
-        vector: services.embedder.store.mode === 'hnsw' ? 'pgvector (HNSW)' : 'exact scan (no pgvector)',
+        vector: !vectors.indexable ? 'exact scan (no pgvector)' : vectors.state === 'building' ? 'pgvector (HNSW index building; exact scan until then)' : 'pgvector (HNSW)',
         embeddings: `${embeddings.provider.name} (${embeddings.provider.dimensions} dimensions)`,
         llm: services.generation.llm,
         jobs: jobs ? 'on (pg-boss)' : 'off',

@@ -8,7 +8,7 @@ import type { ReadinessCheck } from './platform/readiness.js'
 import type { EventBus } from './platform/events/event-bus.js'
 import type { EmbeddingsProvider } from './platform/embeddings/embeddings.provider.js'
 import { createEmbeddingsProvider } from './platform/embeddings/create-embeddings-provider.js'
-import type { VectorBackend } from './modules/search/vector-store.js'
+import type { SearchBackendState, VectorBackend } from './modules/search/vector-store.js'
 
 /** The database of a process: embedded PGlite under an exclusive lock of DATA_DIR, or PostgreSQL. */
 export interface OpenedDatabase {
@@ -17,14 +17,14 @@ export interface OpenedDatabase {
   close(): Promise<void>
 }
 
-export async function openConfiguredDatabase(config: Pick<Config, 'databaseUrl' | 'databasePoolSize' | 'dataDir'>): Promise<OpenedDatabase> {
+export async function openConfiguredDatabase(config: Pick<Config, 'databaseUrl' | 'databasePoolSize' | 'dataDir' | 'pgliteSharedBuffersMb'>): Promise<OpenedDatabase> {
   if (config.databaseUrl !== null) {
     const database = await openDatabase({ kind: 'postgres', url: config.databaseUrl, poolSize: config.databasePoolSize })
     return { database, lock: null, close: () => database.close() }
   }
   const lock = acquireDataDirLock(config.dataDir)
   try {
-    const database = await openDatabase({ kind: 'pglite', dataDir: config.dataDir })
+    const database = await openDatabase({ kind: 'pglite', dataDir: config.dataDir, sharedBuffersMb: config.pgliteSharedBuffersMb })
     return {
       database,
       lock,
@@ -59,10 +59,12 @@ export interface ReadinessParts {
   rateLimits?: { degraded: boolean }
   /** Present when backups are scheduled: degraded while the newest one is overdue. */
   backups?: { check(): Promise<string> }
+  /** What answers semantic search now (exact, building, hnsw): an index build never holds up readiness. */
+  search?: { readonly state: SearchBackendState }
 }
 
 export function readinessChecks(database: Database, parts: ReadinessParts = {}): ReadinessCheck[] {
-  const { redis = null, events, rateLimits, backups } = parts
+  const { redis = null, events, rateLimits, backups, search } = parts
   const checks: ReadinessCheck[] = [
     {
       name: 'database',
@@ -83,6 +85,7 @@ export function readinessChecks(database: Database, parts: ReadinessParts = {}):
     },
     { name: 'vector', critical: false, run: () => vectorBackend(database) },
   ]
+  if (search) checks.push({ name: 'search', critical: false, run: async () => search.state })
   if (events) checks.push(eventsCheck(events))
   if (rateLimits) {
     checks.push({

@@ -127,6 +127,7 @@ export interface ServiceDeps {
     | 'accounts'
     | 'audit'
     | 'backups'
+    | 'hnsw'
     | 'databaseUrl'
     | 'maxPageSize'
     | 'maxMemoryChars'
@@ -205,7 +206,10 @@ export function createServices({ database, config, events, log, embeddings, jobs
     },
     (gptId, ids) => changedItems.add('messages', gptId, ids),
   )
-  const store = new VectorStore(database.db, embeddings.backend, embeddings.provider.dimensions, embeddings.provider.model)
+  const store = new VectorStore(database.db, embeddings.backend, embeddings.provider.dimensions, embeddings.provider.model, {
+    hnsw: config.hnsw,
+    concurrentBuild: database.kind === 'postgres',
+  })
   const embedder = new Embedder(embeddings.provider, store, registry)
   const memoriesRepo = new MemoriesRepository(database.db)
   const embeddingWorker = new EmbeddingWorker(database.db, memoriesRepo, embedder)

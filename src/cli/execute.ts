@@ -1,13 +1,8 @@
 import type { Config } from '../config.js'
 import { processAlive, readLock } from '../platform/db/data-dir-lock.js'
-import { migrateToLatest } from '../platform/db/migrate.js'
-import { createEventBus } from '../platform/events/create-event-bus.js'
 import type { EventBus } from '../platform/events/event-bus.js'
-import { createRedis } from '../platform/redis.js'
-import { openConfiguredDatabase, openEmbeddings } from '../runtime.js'
-import { createServices } from '../services.js'
-import { callAdminChannel } from './admin-channel.js'
-import { runOperation, type OperationName } from './operations.js'
+import { callAdminChannel } from './admin-channel.client.js'
+import type { OperationName } from './operations.js'
 
 export type RunOperation = (name: OperationName, args: unknown) => Promise<unknown>
 
@@ -31,6 +26,15 @@ export async function withOperations<T>(config: Config, use: (run: RunOperation)
       return use((name, args) => callAdminChannel(socket, name, args))
     }
   }
+  // Loaded only here: a command sent to the running server above needs none of the service.
+  const [{ migrateToLatest }, { createEventBus }, { createRedis }, { openConfiguredDatabase, openEmbeddings }, { createServices }, { runOperation }] = await Promise.all([
+    import('../platform/db/migrate.js'),
+    import('../platform/events/create-event-bus.js'),
+    import('../platform/redis.js'),
+    import('../runtime.js'),
+    import('../services.js'),
+    import('./operations.js'),
+  ])
   const opened = await openConfiguredDatabase(config)
   const log = {
     warn: (object: object, message: string) => {

@@ -6,16 +6,21 @@ import { DataDirBusyError } from '../platform/db/data-dir-lock.js'
 import { AppError } from '../platform/errors.js'
 import { ListenError } from '../platform/listen-check.js'
 import { packageVersion } from '../version.js'
-import { RemoteOperationError } from './admin-channel.js'
-import { executeOperation } from './execute.js'
+import { RemoteOperationError } from './admin-channel.client.js'
 import type { OperationName } from './operations.js'
 import { formatters } from './output.js'
-import { backupCreate, backupList, backupRestore, backupVerify } from './backup.js'
-import { serveMcpStdio } from './mcp.js'
-import { reindex } from './reindex.js'
-import { transferCommand } from './transfer.js'
-import { serve } from './serve.js'
 import { commandConfig, MissingDataDirError, readEnv, type Env } from './settings.js'
+
+// Each command imports what it runs when it runs: `--version`, `--help` or a command sent to the
+// running server would otherwise load the whole service first (over a second on two cores).
+const load = {
+  backup: () => import('./backup.js'),
+  execute: () => import('./execute.js'),
+  mcp: () => import('./mcp.js'),
+  reindex: () => import('./reindex.js'),
+  serve: () => import('./serve.js'),
+  transfer: () => import('./transfer.js'),
+}
 
 /** A key id in the one form the API and the CLI print (a dashed UUID), also when given as the token carries it. */
 const dashedKeyId = (text: string) => text.trim().replace(/^([0-9a-f]{8})([0-9a-f]{4})([0-9a-f]{4})([0-9a-f]{4})([0-9a-f]{12})$/i, '$1-$2-$3-$4-$5')
@@ -35,6 +40,7 @@ function program(env: Env, envFile: string | null): Command {
   const run = <A extends unknown[]>(name: OperationName, args: (...values: A) => unknown) =>
     async function (this: Command, ...values: A) {
       const json = Boolean(cli.opts().json)
+      const { executeOperation } = await load.execute()
       const result = await executeOperation(config(false), name, args(...values))
       process.stdout.write(json ? `${JSON.stringify(result, null, 2)}\n` : formatters[name](result as never))
     }
@@ -42,7 +48,7 @@ function program(env: Env, envFile: string | null): Command {
   cli
     .command('serve')
     .description('start the HTTP service (what `npm start` runs); makes the data directory on its first start')
-    .action(async () => serve(config(true), { envFile }))
+    .action(async () => (await load.serve()).serve(config(true), { envFile }))
 
   cli
     .command('migrate')
@@ -163,7 +169,7 @@ function program(env: Env, envFile: string | null): Command {
     .action(async (options: { gpt?: string; includeFailed?: boolean; batch: string }) => {
       const batch = Number(options.batch)
       if (!Number.isInteger(batch) || batch < 1 || batch > 1000) throw new UsageError('--batch: expected a whole number from 1 to 1000')
-      await reindex(config(false), { gptId: options.gpt, includeFailed: Boolean(options.includeFailed), batch, json: Boolean(cli.opts().json) })
+      await (await load.reindex()).reindex(config(false), { gptId: options.gpt, includeFailed: Boolean(options.includeFailed), batch, json: Boolean(cli.opts().json) })
     })
 
   const backup = cli.command('backup').description('back up the whole database to BACKUP_DIR, check and restore backups')
@@ -171,25 +177,30 @@ function program(env: Env, envFile: string | null): Command {
   backup
     .command('create')
     .description('make a backup now (pg_dump on PostgreSQL, a data-directory dump on PGlite), with its manifest')
-    .action(async () => backupCreate(config(false), json()))
-  backup.command('list').description('the backups in BACKUP_DIR, newest first').action(async () => backupList(config(false), json()))
+    .action(async () => (await load.backup()).backupCreate(config(false), json()))
+  backup
+    .command('list')
+    .description('the backups in BACKUP_DIR, newest first')
+    .action(async () => (await load.backup()).backupList(config(false), json()))
   backup
     .command('verify')
     .description('check a backup against its manifest: size, SHA-256, and a readable dump')
     .argument('<file>', 'a backup file, or its name in BACKUP_DIR')
-    .action(async (file: string) => backupVerify(config(false), file, json()))
+    .action(async (file: string) => (await load.backup()).backupVerify(config(false), file, json()))
   backup
     .command('restore')
     .description('restore a backup into the configured database (DATABASE_URL, else the data directory), then migrate it forward')
     .argument('<file>', 'a backup file, or its name in BACKUP_DIR')
     .option('--force', 'replace a database that already has data (PostgreSQL: drops everything; PGlite: the old directory is kept, renamed)')
-    .action(async (file: string, options: { force?: boolean }) => backupRestore(config(true), file, { force: Boolean(options.force), json: json() }))
+    .action(async (file: string, options: { force?: boolean }) =>
+      (await load.backup()).backupRestore(config(true), file, { force: Boolean(options.force), json: json() }),
+    )
 
   cli
     .command('transfer')
     .description('copy everything into another, empty database (PGlite to PostgreSQL or back), then verify every table')
     .requiredOption('--to <target>', 'postgres://… or the path of a new data directory')
-    .action(async (options: { to: string }) => transferCommand(config(false), options.to, json()))
+    .action(async (options: { to: string }) => (await load.transfer()).transferCommand(config(false), options.to, json()))
 
   cli
     .command('mcp')
@@ -198,7 +209,7 @@ function program(env: Env, envFile: string | null): Command {
     .action(async (options: { key?: string }) => {
       const key = options.key ?? env.AGENTSTORE_KEY
       if (!key) throw new UsageError('give a GPT key with --key or AGENTSTORE_KEY')
-      await serveMcpStdio(config(false), key)
+      await (await load.mcp()).serveMcpStdio(config(false), key)
     })
 
   cli

@@ -66,7 +66,7 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
   const services = createServices({ database: db.database, config, events, log: logger, embeddings, jobs: options.jobs, loginThrottle: options.loginThrottle })
   await services.embedder.store.ensureIndex()
   const store = options.rateLimitStore ?? new MemoryRateLimitStore()
-  const defaults = readinessChecks(db.database)
+  const defaults = readinessChecks(db.database, { search: services.embedder.store })
   const app = await buildApp({
     config,
     database: db.database,

@@ -54,11 +54,13 @@ describe('reciprocalRankFusion', () => {
 
 describe('VectorStore mode', () => {
   const db = {} as Kysely<Tables>
-  it('uses HNSW with pgvector up to 2,000 dimensions, an exact scan otherwise', () => {
-    expect(new VectorStore(db, 'pgvector', 512, 'm').mode).toBe('hnsw')
-    expect(new VectorStore(db, 'pgvector', 512, 'm', true).mode).toBe('exact')
-    expect(new VectorStore(db, 'pgvector', 3072, 'm').mode).toBe('exact')
-    expect(new VectorStore(db, 'exact', 512, 'm').mode).toBe('exact')
+  it('indexes with pgvector up to 2,000 dimensions, scans exactly otherwise, and scans exactly until the index is built', () => {
+    expect(new VectorStore(db, 'pgvector', 512, 'm').indexable).toBe(true)
+    expect(new VectorStore(db, 'pgvector', 512, 'm', { forceExact: true }).indexable).toBe(false)
+    expect(new VectorStore(db, 'pgvector', 3072, 'm').indexable).toBe(false)
+    expect(new VectorStore(db, 'exact', 512, 'm').indexable).toBe(false)
+    expect(new VectorStore(db, 'pgvector', 512, 'm').mode).toBe('exact')
+    expect(new VectorStore(db, 'pgvector', 512, 'm').state).toBe('exact')
   })
 
   it('refuses an impossible dimension and a vector of another one', async () => {

@@ -9,6 +9,26 @@ export type VectorOwner = { source: SearchSource; id: string }
 
 export const HNSW_MAX_DIMS = 2000
 
+/** pgvector's own defaults (m, ef_construction) and this service's ef_search. */
+export const HNSW_DEFAULTS: HnswSettings = { m: 16, efConstruction: 64, efSearch: 100 }
+
+export interface HnswSettings {
+  m: number
+  efConstruction: number
+  efSearch: number
+}
+
+export interface VectorStoreOptions {
+  /** Score every candidate exactly even when an HNSW index exists (benchmarks compare the two). */
+  forceExact?: boolean
+  hnsw?: HnswSettings
+  /** PostgreSQL: build the index CONCURRENTLY, so that writes go on meanwhile. */
+  concurrentBuild?: boolean
+}
+
+/** What answers nearest-neighbour queries now: an exact scan, the HNSW index, or an exact scan while the index builds. */
+export type SearchBackendState = 'exact' | 'building' | 'hnsw'
+
 export const OWNER_COLUMN: Record<SearchSource, 'memory_id' | 'object_id' | 'message_id'> = {
   memories: 'memory_id',
   objects: 'object_id',
@@ -22,38 +42,90 @@ export const OWNER_COLUMN: Record<SearchSource, 'memory_id' | 'object_id' | 'mes
  */
 export class VectorStore {
   readonly dims: number
+  private readonly hnsw: HnswSettings
+  private indexLive = false
+  private building: Promise<void> | null = null
 
   constructor(
     private readonly db: Kysely<Tables>,
     readonly backend: VectorBackend,
     dims: number,
     readonly model: string,
-    /** Score every candidate exactly even when an HNSW index exists (benchmarks compare the two). */
-    private readonly forceExact = false,
+    private readonly options: VectorStoreOptions = {},
   ) {
     if (!Number.isInteger(dims) || dims < 1 || dims > 16_000) throw new Error(`invalid vector dimension ${dims}`)
     this.dims = dims
+    this.hnsw = options.hnsw ?? HNSW_DEFAULTS
   }
 
-  /** pgvector's HNSW indexes `vector` columns of at most 2,000 dimensions; larger vectors are scanned exactly. */
+  /** pgvector's HNSW indexes `vector` columns of at most 2,000 dimensions; larger vectors are always scanned exactly. */
+  get indexable(): boolean {
+    return this.backend === 'pgvector' && !this.options.forceExact && this.dims <= HNSW_MAX_DIMS
+  }
+
+  /** How queries run now: through the index once it is built, exactly before. */
   get mode(): 'hnsw' | 'exact' {
-    return this.backend === 'pgvector' && !this.forceExact && this.dims <= HNSW_MAX_DIMS ? 'hnsw' : 'exact'
+    return this.indexable && this.indexLive ? 'hnsw' : 'exact'
+  }
+
+  get state(): SearchBackendState {
+    return this.mode === 'hnsw' ? 'hnsw' : this.building ? 'building' : 'exact'
+  }
+
+  private get indexName(): string {
+    return `embeddings_hnsw_${this.dims}`
+  }
+
+  /** Builds the index if it is missing, and waits for it. */
+  async ensureIndex(): Promise<void> {
+    if (!this.indexable) return
+    this.building ??= this.build().finally(() => (this.building = null))
+    await this.building
+  }
+
+  /**
+   * Uses the index if it is there; else builds it in the background while exact scans serve, so that
+   * a start never waits for a build (minutes over a large table). A failed build is reported to
+   * `onError` and searches stay exact; the next start tries again.
+   */
+  async startIndex(onError: (error: unknown) => void): Promise<void> {
+    if (!this.indexable || this.building) return
+    if ((await this.indexValidity()) === true) {
+      this.indexLive = true
+      return
+    }
+    this.ensureIndex().catch(onError)
+  }
+
+  /** true: usable; false: left invalid by an interrupted concurrent build; null: absent. */
+  private async indexValidity(db: Kysely<Tables> = this.db): Promise<boolean | null> {
+    const { rows } = await sql<{ valid: boolean }>`
+      select i.indisvalid as valid from pg_index i join pg_class c on c.oid = i.indexrelid where c.relname = ${this.indexName}
+    `.execute(db)
+    return rows[0]?.valid ?? null
   }
 
   /** An HNSW index needs one fixed dimension: it is made for the configured one, as a partial expression index. */
-  async ensureIndex(): Promise<void> {
-    if (this.mode !== 'hnsw') return
-    const name = `embeddings_hnsw_${this.dims}`
-    await this.db.transaction().execute(async (trx) => {
+  private async build(): Promise<void> {
+    const concurrently = this.options.concurrentBuild ? 'CONCURRENTLY ' : ''
+    // One session: the memory setting must hold for the build, which CONCURRENTLY runs outside a transaction.
+    await this.db.connection().execute(async (connection) => {
+      if ((await this.indexValidity(connection)) === false) await sql.raw(`DROP INDEX ${concurrently}IF EXISTS ${this.indexName}`).execute(connection)
       // An HNSW graph that outgrows maintenance_work_mem (64 MB by default) builds many times slower:
       // a first build over existing vectors (a new dimension) gets room for about 100k of them.
-      await sql`select set_config('maintenance_work_mem', '512MB', true)`.execute(trx)
-      await sql
-        .raw(
-          `CREATE INDEX IF NOT EXISTS ${name} ON embeddings USING hnsw ((embedding::vector(${this.dims})) vector_cosine_ops) WHERE dims = ${this.dims}`,
-        )
-        .execute(trx)
+      await sql`select set_config('maintenance_work_mem', '512MB', false)`.execute(connection)
+      try {
+        await sql
+          .raw(
+            `CREATE INDEX ${concurrently}IF NOT EXISTS ${this.indexName} ON embeddings USING hnsw ((embedding::vector(${this.dims})) vector_cosine_ops) ` +
+              `WITH (m = ${this.hnsw.m}, ef_construction = ${this.hnsw.efConstruction}) WHERE dims = ${this.dims}`,
+          )
+          .execute(connection)
+      } finally {
+        await sql`reset maintenance_work_mem`.execute(connection)
+      }
     })
+    this.indexLive = true
   }
 
   /**
@@ -102,7 +174,7 @@ export class VectorStore {
   async withSearchSettings<T>(db: Kysely<Tables>, run: (trx: Kysely<Tables>) => Promise<T>): Promise<T> {
     if (this.mode !== 'hnsw') return run(db)
     return db.transaction().execute(async (trx) => {
-      await sql`select set_config('hnsw.ef_search', '100', true), set_config('hnsw.iterative_scan', 'relaxed_order', true)`.execute(trx)
+      await sql`select set_config('hnsw.ef_search', ${String(this.hnsw.efSearch)}, true), set_config('hnsw.iterative_scan', 'relaxed_order', true)`.execute(trx)
       return run(trx)
     })
   }

@@ -10,7 +10,14 @@ import type { Tables } from './tables.js'
 export type DatabaseSource =
   | { kind: 'postgres'; url: string; poolSize: number }
   /** `dataDir` on disk, or in memory (optionally starting from a dumped data dir, as tests do). */
-  | { kind: 'pglite'; dataDir?: string; loadDataDir?: Blob }
+  | { kind: 'pglite'; dataDir?: string; loadDataDir?: Blob; sharedBuffersMb?: number }
+
+/**
+ * PGlite's shared buffers live in its WebAssembly memory, and Postgres touches every page of them at
+ * start: at Postgres's default of 128 MB they were the larger part of an idle server's RSS. Reads past
+ * them come from the operating system's file cache, so a small pool costs little on a small database.
+ */
+export const PGLITE_SHARED_BUFFERS_MB = 16
 
 export interface Database {
   readonly kind: 'postgres' | 'pglite'
@@ -33,6 +40,7 @@ export async function openDatabase(source: DatabaseSource): Promise<Database> {
       ...(source.dataDir ? { dataDir: source.dataDir } : {}),
       ...(source.loadDataDir ? { loadDataDir: source.loadDataDir } : {}),
       extensions: { vector },
+      startParams: [...PGlite.defaultStartParams, '-c', `shared_buffers=${source.sharedBuffersMb ?? PGLITE_SHARED_BUFFERS_MB}MB`],
     })
     // One connection: PGlite runs one query at a time, so the pool of one serializes access.
     pool = new pg.Pool({ ...createPgConfig(pglite), max: 1, types: pgTypes } as pg.PoolConfig)

@@ -7,11 +7,16 @@ import { type Kysely, type Migration, type MigrationProvider, type MigrationResu
 /** The numbered SQL files of the package's `migrations/` folder (the same path from `src/` and `dist/`). */
 export const MIGRATIONS_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'migrations')
 
+/** The migration files, in order. */
+async function migrationFiles(dir: string): Promise<string[]> {
+  return (await readdir(dir)).filter((file) => /^\d{4}_[\w-]+\.sql$/.test(file)).sort()
+}
+
 class SqlFileMigrationProvider implements MigrationProvider {
   constructor(private readonly dir: string) {}
 
   async getMigrations(): Promise<Record<string, Migration>> {
-    const files = (await readdir(this.dir)).filter((file) => /^\d{4}_[\w-]+\.sql$/.test(file)).sort()
+    const files = await migrationFiles(this.dir)
     const migrations: Record<string, Migration> = {}
     for (const file of files) {
       const text = await readFile(join(this.dir, file), 'utf8')
@@ -36,8 +41,23 @@ function migratorFor(db: Kysely<Tables>): Migrator {
   return new Migrator({ db, provider: new SqlFileMigrationProvider(MIGRATIONS_DIR) })
 }
 
+/**
+ * The migrations applied (name → when), read directly: Kysely's Migrator first introspects every
+ * table of the database, which took most of a second of each start on PGlite with nothing to apply.
+ */
+async function appliedMigrations(db: Kysely<Tables>): Promise<Map<string, Date>> {
+  const { rows } = await sql<{ present: boolean }>`select to_regclass('kysely_migration') is not null as present`.execute(db)
+  if (!rows[0]?.present) return new Map()
+  const applied = await sql<{ name: string; timestamp: string }>`select name, timestamp from kysely_migration`.execute(db)
+  return new Map(applied.rows.map((row) => [row.name, new Date(row.timestamp)]))
+}
+
 /** Applies every pending migration; returns the names applied now. */
 export async function migrateToLatest(db: Kysely<Tables>): Promise<string[]> {
+  const [files, applied] = await Promise.all([migrationFiles(MIGRATIONS_DIR), appliedMigrations(db)])
+  // Exactly the files applied: nothing to do. Anything else (pending, or applied by a newer version)
+  // goes through the Migrator, which takes its lock and reports a history it does not know.
+  if (files.length === applied.size && files.every((file) => applied.has(file.replace(/\.sql$/, '')))) return []
   const { error, results } = await migratorFor(db).migrateToLatest()
   if (error) {
     const failed = results?.find((result: MigrationResult) => result.status === 'Error')
@@ -47,10 +67,10 @@ export async function migrateToLatest(db: Kysely<Tables>): Promise<string[]> {
 }
 
 export async function migrationStatus(db: Kysely<Tables>): Promise<MigrationStatus[]> {
-  const migrations = await migratorFor(db).getMigrations()
-  return migrations.map((migration) => ({
-    name: migration.name,
-    applied: migration.executedAt !== undefined,
-    appliedAt: migration.executedAt ?? null,
-  }))
+  const [files, applied] = await Promise.all([migrationFiles(MIGRATIONS_DIR), appliedMigrations(db)])
+  return files.map((file) => {
+    const name = file.replace(/\.sql$/, '')
+    const appliedAt = applied.get(name) ?? null
+    return { name, applied: appliedAt !== null, appliedAt }
+  })
 }

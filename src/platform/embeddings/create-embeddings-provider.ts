@@ -5,7 +5,7 @@ import { USE_LITE_DIMENSIONS, USE_LITE_MODEL } from './use-lite.model.js'
 
 /**
  * The provider the settings name, or an EmbeddingsConfigError saying what is wrong with them.
- * Nothing is contacted or loaded here: the local model loads in its threads on first use (or `warmUp()`), and a
+ * Nothing is contacted or loaded here: the local model loads in its threads on first use, and a
  * remote server that is down shows up as retryable failures rather than a service that will not start.
  */
 export async function createEmbeddingsProvider(settings: EmbeddingsSettings): Promise<EmbeddingsProvider> {

@@ -12,8 +12,6 @@ export interface EmbeddingsProvider {
   readonly local: boolean
   /** Unit-length vectors, one per text, in the order of `texts`. Throws EmbeddingsError. */
   embed(texts: string[], signal?: AbortSignal, options?: EmbedOptions): Promise<number[][]>
-  /** Starts what embedding needs (the local model's threads) ahead of the first call, without waiting for it. */
-  warmUp?(): void
   close?(): Promise<void>
 }
 
