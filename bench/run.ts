@@ -6,6 +6,7 @@
 //   audit: [--rounds 3] (GET one document with AUDIT=off and on, alternating; --duration per round)
 //   embed: [--duration 10] (per phase) [--rounds 3] [--readers 2] [--workers 1] (EMBEDDINGS_WORKERS of the server)
 //   start (built service on PGlite; `npm run build` first): [--rounds 3] [--settle-seconds 3]
+//   retrieval (PGlite, in process): [--set small|large] (the labelled set; recall@5, MRR@5, hit@1 per mode and kind)
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import { runDocumentsBench } from './documents.bench.js'
@@ -16,6 +17,7 @@ import { runAuthBench } from './auth.bench.js'
 import { runAuditBench } from './audit.bench.js'
 import { runEmbedBench } from './embed.bench.js'
 import { runStartBench } from './start.bench.js'
+import { runRetrievalBench } from './retrieval.bench.js'
 import { ratio } from './lib/stats.js'
 
 const { values, positionals } = parseArgs({
@@ -41,6 +43,7 @@ const { values, positionals } = parseArgs({
     readers: { type: 'string', default: '2' },
     workers: { type: 'string', default: '1' },
     'settle-seconds': { type: 'string', default: '3' },
+    set: { type: 'string', default: 'large' },
     'log-level': { type: 'string', default: 'warn' },
     'postgres-url': { type: 'string', default: process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres' },
   },
@@ -238,6 +241,31 @@ const available: Record<string, () => Promise<object>> = {
     console.log(`/ready on the warm directory: ${JSON.stringify(report.ready)}`)
     return report
   },
+  async retrieval() {
+    if (values.set !== 'small' && values.set !== 'large') throw new Error('--set is small or large')
+    if (db !== 'pglite') log('retrieval runs on embedded PGlite whatever --db says (the ranking does not depend on the database)')
+    const report = await runRetrievalBench({ set: values.set, logLevel: values['log-level']!, log })
+    console.log(`\nretrieval on the ${report.set} set (${Object.entries(report.counts).map(([name, count]) => `${count} ${name}`).join(', ')}), memories only, top 5`)
+    console.table(report.results.map(({ mode, rank, kind, ...summary }) => ({ rank, kind, mode, ...summary })))
+    for (const note of report.notes) console.log(`note: ${note}`)
+    console.log(`hybrid put no relevant memory first for ${report.hybridMisses.length} queries (listed in the JSON report)`)
+    console.log('\nhybrid fusions replayed over the same candidate lists (semantic and keyword, 30 each); even / odd query ids')
+    console.table(
+      report.fusion.map((row) => ({
+        variant: row.variant,
+        'even MRR': row.even['MRR@5'],
+        'even hit@1': row.even['hit@1'],
+        'even R@5': row.even['recall@5'],
+        'odd MRR': row.odd['MRR@5'],
+        'odd hit@1': row.odd['hit@1'],
+        'odd R@5': row.odd['recall@5'],
+        'all MRR': row.all['MRR@5'],
+        'all hit@1': row.all['hit@1'],
+        'all R@5': row.all['recall@5'],
+      })),
+    )
+    return report
+  },
 }
 
 function cells(latency: { p50Ms: number; p99Ms: number; maxMs: number; samples: number }) {
@@ -252,8 +280,8 @@ for (const suite of suites) {
   const started = new Date()
   const report = await available[suite]!()
   mkdirSync(new URL('./results/', import.meta.url), { recursive: true })
-  // The search and start suites run on PGlite whatever --db says.
-  const suiteDb = suite === 'search' || suite === 'start' ? 'pglite' : db
+  // These suites run on PGlite whatever --db says.
+  const suiteDb = ['search', 'start', 'retrieval'].includes(suite) ? 'pglite' : db
   const file = new URL(`./results/${suite}-${suiteDb}-${started.toISOString().replace(/[:.]/g, '-')}.json`, import.meta.url)
   writeFileSync(file, `${JSON.stringify({ suite, db: suiteDb, started, options: values, ...report }, null, 2)}\n`)
   console.log(`written: ${file.pathname}`)

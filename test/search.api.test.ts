@@ -214,8 +214,12 @@ describe('modes', () => {
     expect(response.mode).toBe('hybrid')
     expect(names(response)[0]).toBe('violin')
     expectSortedByScore(response)
-    // Reciprocal rank fusion of two lists: at most 2 / (60 + 1).
-    for (const result of response.results) expect(result.score).toBeLessThanOrEqual(2 / 61 + 1e-9)
+    // Cosine plus half the squared share of the query's words: at most 1.5, and above the cosine alone
+    // for the item holding the words.
+    for (const result of response.results) expect(result.score).toBeLessThanOrEqual(1.5 + 1e-9)
+    const semantic = await search({ query: 'violin lessons', mode: 'semantic', sources: ['memories'] })
+    const cosine = semantic.results.find((result) => result.id === response.results[0]!.id)!.score
+    expect(response.results[0]!.score).toBeGreaterThan(cosine)
     // Hybrid is the default.
     expect((await search({ query: 'violin lessons', sources: ['memories'] })).results).toEqual(response.results)
   })

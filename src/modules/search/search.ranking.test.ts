@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import type { Kysely } from 'kysely'
 import type { Tables } from '../../platform/db/tables.js'
-import { keywordQuery, queryTerms, reciprocalRankFusion, termCoverage, termsHeld } from './search.ranking.js'
+import { fuseHybrid, keywordQuery, LEXICAL_WEIGHT, queryTerms, termCoverage, termsHeld } from './search.ranking.js'
 import { VectorStore } from './vector-store.js'
 
 describe('keywordQuery', () => {
@@ -35,19 +35,36 @@ describe('termCoverage', () => {
   })
 })
 
-describe('reciprocalRankFusion', () => {
-  const key = (item: string) => item
-  it('ranks an item found by both lists above items found by one', () => {
-    const fused = reciprocalRankFusion([['a', 'b', 'c'], ['c', 'd']], key)
-    expect(fused.map((entry) => entry.item)).toEqual(['c', 'a', 'b', 'd'])
-    expect(fused[0]!.score).toBeCloseTo(1 / 63 + 1 / 61)
+describe('fuseHybrid', () => {
+  const hit = (id: string, score: number, content: string) => ({ id, score, content })
+  const key = (item: { id: string }) => item.id
+
+  it('adds half the squared share of query words to the cosine', () => {
+    const fused = fuseHybrid([hit('a', 0.6, 'green tea'), hit('b', 0.5, 'black coffee')], [], ['green', 'tea'], key)
+    expect(fused.map((entry) => [entry.item.id, entry.score])).toEqual([
+      ['a', 0.6 + LEXICAL_WEIGHT],
+      ['b', 0.5],
+    ])
   })
 
-  it('weighs a list item by the weight function', () => {
-    const fused = reciprocalRankFusion([['a'], ['b']], key, 60, (_item, list) => (list === 1 ? 0.25 : 1))
-    expect(fused.map((entry) => [entry.item, entry.score])).toEqual([
-      ['a', 1 / 61],
-      ['b', 0.25 / 61],
+  it('lifts a keyword hit on every word above a closer meaning without them', () => {
+    const semantic = [hit('near', 0.7, 'the nearest in meaning'), hit('far', 0.3, 'somewhat related')]
+    const fused = fuseHybrid(semantic, [hit('code', 2, 'firmware E-217 update')], ['e', '217', 'firmware'], key)
+    expect(fused.map((entry) => entry.item.id)).toEqual(['code', 'near', 'far'])
+    expect(fused[0]!.score).toBeCloseTo(0.3 + LEXICAL_WEIGHT)
+  })
+
+  it('lets one shared word of a paraphrase count little', () => {
+    const semantic = [hit('meaning', 0.62, 'takes metformin daily'), hit('stray', 0.55, 'sugar in the coffee')]
+    const fused = fuseHybrid(semantic, [hit('stray', 1, 'sugar in the coffee')], ['blood', 'sugar', 'medication'], key)
+    expect(fused.map((entry) => entry.item.id)).toEqual(['meaning', 'stray'])
+  })
+
+  it('keeps one entry per key, with the semantic item', () => {
+    const fused = fuseHybrid([hit('a', 0.5, 'x')], [hit('a', 3, 'x'), hit('b', 1, 'y')], ['y'], key)
+    expect(fused.map((entry) => [entry.item.id, entry.item.score])).toEqual([
+      ['b', 1],
+      ['a', 0.5],
     ])
   })
 })

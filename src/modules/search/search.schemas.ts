@@ -13,7 +13,7 @@ export const SearchBody = Type.Object(
     query: Type.String({ minLength: 1, maxLength: 2000, pattern: '\\S', description: 'What to look for; not blank.' }),
     top_k: Type.Optional(Type.Integer({ minimum: 1, maximum: 50, default: 10, description: 'Results to return (1–50, default 10).' })),
     mode: Type.Optional(
-      Mode('`semantic` (vectors), `keyword` (full text) or `hybrid` (both, fused by reciprocal rank; default).'),
+      Mode('`semantic` (vectors), `keyword` (full text) or `hybrid` (both: cosine plus lexical evidence; default).'),
     ),
     sources: Type.Optional(
       Type.Array(Source, {
@@ -44,7 +44,7 @@ export type SearchInput = Static<typeof SearchBody>
 export const SearchResult = Type.Object({
   source: Source,
   id: Type.String({ format: 'uuid' }),
-  score: Type.Number({ description: 'Cosine similarity (semantic), full-text rank (keyword) or fused reciprocal-rank score (hybrid).' }),
+  score: Type.Number({ description: 'Cosine similarity (semantic), full-text rank (keyword) or cosine plus 0.5 × (share of the query words held)² (hybrid).' }),
   content: Type.String({ description: 'The memory or message text; a document as JSON.' }),
   metadata: Type.Object({}, { additionalProperties: true }),
   details: Type.Object({}, {

@@ -2,7 +2,7 @@ import type { JsonObject } from '../../platform/db/tables.js'
 import { ownUser } from '../../platform/auth/principal.js'
 import { ERR } from '../../platform/errors.js'
 import type { Embedder } from './embedder.js'
-import { keywordQuery, queryTerms, reciprocalRankFusion, termCoverage, termsHeld } from './search.ranking.js'
+import { fuseHybrid, keywordQuery, queryTerms, termsHeld } from './search.ranking.js'
 import type { SearchFilters, SearchHit, SearchRepository } from './search.repo.js'
 import { SEARCH_SOURCES, type SearchInput, type SearchView } from './search.schemas.js'
 import type { SearchSource } from './vector-store.js'
@@ -47,12 +47,9 @@ export class SearchService {
     const semantic = vector ? await this.semantic(gptId, sources, vector, filters, depth) : []
     const keyword = mode !== 'semantic' ? await this.keyword(gptId, sources, input.query, filters, depth) : []
     const terms = queryTerms(input.query)
-    // A keyword hit counts by the share of the query's words it holds (squared): a paraphrase's stray
-    // word match must not outrank what its meaning finds, while a hit on every word counts fully.
-    const weightOf = (hit: SearchHit, list: number) => (list === 0 ? 1 : termCoverage(terms, hit.content) ** 2)
     const ranked =
       mode === 'hybrid'
-        ? reciprocalRankFusion([semantic, keyword], keyOf, undefined, weightOf).map(({ item, score }) => ({ ...item, score }))
+        ? fuseHybrid(semantic, keyword, terms, keyOf).map(({ item, score }) => ({ ...item, score }))
         : mode === 'semantic'
           ? semantic
           : keyword
