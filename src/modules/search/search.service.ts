@@ -19,6 +19,7 @@ export class SearchService {
     private readonly repo: SearchRepository,
     private readonly embedder: Embedder,
     private readonly log: { warn(object: object, message: string): void },
+    private readonly ranking: { halfLifeDays: number },
   ) {}
 
   /** `user`: the end user the caller is confined to (null: the whole GPT): only what they may read is searched. */
@@ -27,7 +28,11 @@ export class SearchService {
     const requested: Mode = input.mode ?? 'hybrid'
     const sources: SearchSource[] = input.sources ?? [...SEARCH_SOURCES]
     const userId = ownUser(user, input.filters?.user_id, '/filters/user_id', 'body')
-    const filters = { ...toFilters({ ...input.filters, ...(userId === undefined ? {} : { user_id: userId }) }), ...(user === null ? {} : { endUser: user }) }
+    const filters = {
+      ...toFilters({ ...input.filters, ...(userId === undefined ? {} : { user_id: userId }) }),
+      ...(user === null ? {} : { endUser: user }),
+      ...(input.as_of ? { asOf: new Date(input.as_of) } : {}),
+    }
     const warnings: string[] = []
 
     let vector: number[] | null = null
@@ -50,12 +55,13 @@ export class SearchService {
     // A keyword hit counts by the share of the query's words it holds (squared): a paraphrase's stray
     // word match must not outrank what its meaning finds, while a hit on every word counts fully.
     const weightOf = (hit: SearchHit, list: number) => (list === 0 ? 1 : termCoverage(terms, hit.content) ** 2)
-    const ranked =
+    const matched =
       mode === 'hybrid'
         ? reciprocalRankFusion([semantic, keyword], (hit) => `${hit.source}:${hit.id}`, undefined, weightOf).map(({ item, score }) => ({ ...item, score }))
         : mode === 'semantic'
           ? semantic
           : keyword
+    const ranked = weighMemories(matched, input.rank ?? 'relevance', this.ranking.halfLifeDays, Date.now())
     return {
       results: ranked.slice(0, topK).map((hit) => ({
         source: hit.source,
@@ -88,6 +94,25 @@ export class SearchService {
     for (const source of sources) lists.push(await this.repo.keyword(gptId, source, tsquery, filters, limit))
     return lists.flat().sort((a, b) => b.score - a.score).slice(0, limit)
   }
+}
+
+const DAY_MS = 86_400_000
+
+/**
+ * A memory's score times (0.5 + importance), so that the default importance (0.5) leaves it as is;
+ * with `recency`, also times 2^(-age / half-life), its age counted from its last change. Other sources
+ * keep their score. Sorted again, best first.
+ */
+export function weighMemories(hits: SearchHit[], rank: 'relevance' | 'recency', halfLifeDays: number, now: number): SearchHit[] {
+  return hits
+    .map((hit) => {
+      if (hit.source !== 'memories') return hit
+      const importance = typeof hit.details.importance === 'number' ? hit.details.importance : 0.5
+      const changed = typeof hit.details.updated_at === 'string' ? Date.parse(hit.details.updated_at) : hit.created_at.getTime()
+      const decay = rank === 'recency' ? 2 ** (-Math.max(0, now - changed) / (halfLifeDays * DAY_MS)) : 1
+      return { ...hit, score: hit.score * (0.5 + importance) * decay }
+    })
+    .sort((a, b) => b.score - a.score)
 }
 
 function toFilters(filters: SearchInput['filters']): SearchFilters {
