@@ -90,4 +90,20 @@ describe('expiry', () => {
     await t.services.retention.purgeExpiredMemories()
     expect((await history(gone.id)).map((entry) => entry.action)).toEqual(['create', 'expire'])
   })
+
+  it('deleting an expired memory, before or after the purge, forgets what its history says; purge=true removes it', async () => {
+    const hidden = await write({ content: 'Expired secret: safe combination 3-1-4.', expires_at: past() })
+    const url = `/v1/memories/${hidden.id}`
+    expect((await call('DELETE', url)).statusCode).toBe(204)
+    expect((await history(hidden.id)).map((entry) => [entry.action, entry.old, entry.new])).toEqual([['create', null, null], ['delete', null, null]])
+    expectProblem(await call('DELETE', url), 404, url, 'not-found')
+
+    const purged = await write({ content: 'Expired secret: locker code 2718.', expires_at: past() })
+    await t.services.retention.purgeExpiredMemories()
+    expect(JSON.stringify(await history(purged.id))).toContain('locker code')
+    expect((await call('DELETE', `/v1/memories/${purged.id}`)).statusCode).toBe(204)
+    expect(JSON.stringify(await history(purged.id))).not.toContain('locker code')
+    expect((await call('DELETE', `/v1/memories/${purged.id}?purge=true`)).statusCode).toBe(204)
+    expectProblem(await call('GET', `/v1/memories/${purged.id}/history`), 404, `/v1/memories/${purged.id}/history`, 'not-found')
+  })
 })

@@ -43,8 +43,8 @@ export class MemoryHistoryRepository {
   }
 
   /** Oldest first; `user`: only the rows of that end user's memory. */
-  async list(gptId: string, memoryId: string, user: string | null): Promise<Selectable<Tables['memory_history']>[]> {
-    let query = this.db.selectFrom('memory_history').selectAll().where('gpt_id', '=', gptId).where('memory_id', '=', memoryId)
+  async list(gptId: string, memoryId: string, user: string | null, db: Kysely<Tables> = this.db): Promise<Selectable<Tables['memory_history']>[]> {
+    let query = db.selectFrom('memory_history').selectAll().where('gpt_id', '=', gptId).where('memory_id', '=', memoryId)
     if (user !== null) query = query.where('user_id', '=', user)
     return query.orderBy('id').execute()
   }

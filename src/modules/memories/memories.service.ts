@@ -234,15 +234,22 @@ export class MemoriesService {
     return { memory: toMemoryView({ ...memory, embedding_model: model }), accepted: row.embedding_status === 'pending' }
   }
 
-  /** Forgets a memory: its history keeps a tombstone (who, when) but no content; `purge` removes the history too. */
+  /**
+   * Forgets a memory: its history keeps a tombstone (who, when) but no content; `purge` removes the
+   * history too. A memory that expired (hidden, or already purged by the job) is gone for reads, but
+   * its history still holds what it said: deleting it reaches that history.
+   */
   async deleteMemory(gptId: string, id: string, caller: MemoryCaller = OPERATOR, purge = false): Promise<void> {
     await this.db.transaction().execute(async (trx) => {
       const found = await this.repo.findMemory(gptId, id, trx, true)
-      if (!found || (caller.user !== null && found.user_id !== caller.user)) throw ERR.notFound('Memory', id)
-      await this.repo.deleteMemory(trx, gptId, id)
+      // Without a live memory, only a history not already ended by a delete is there to forget (or any, to purge).
+      const entries = found ? [] : await this.history.list(gptId, id, caller.user, trx)
+      const forgettable = entries.length > 0 && (purge || entries.at(-1)!.action !== 'delete')
+      if (found ? caller.user !== null && found.user_id !== caller.user : !forgettable) throw ERR.notFound('Memory', id)
+      const gone = await this.repo.deleteMemory(trx, gptId, id)
       if (purge) return this.history.purge(trx, gptId, id)
       await this.history.forget(trx, gptId, id)
-      await this.history.record(trx, [{ gpt_id: gptId, memory_id: id, user_id: found.user_id, action: 'delete', old: null, new: null, actor: caller.actor }])
+      if (found || gone) await this.history.record(trx, [{ gpt_id: gptId, memory_id: id, user_id: found?.user_id ?? gone?.user_id ?? null, action: 'delete', old: null, new: null, actor: caller.actor }])
     })
   }
 
