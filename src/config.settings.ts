@@ -58,6 +58,8 @@ export const SETTINGS = {
   },
   MAX_BATCH: { default: '100', help: 'Most memories one batch request may hold.' },
   MAX_MEMORY_CHARS: { default: '10000', help: 'Longest memory content, in characters (422 past it).' },
+  MEMORY_DEDUP_SIMILARITY: { default: '0.95', help: 'Cosine similarity (above 0, at most 1) from which a memory write updates a near-identical live memory of the same user and entity type instead of adding one; a write can opt out with dedup: false.' },
+  MEMORY_HALF_LIFE_DAYS: { default: '30', help: 'Days after which search with rank: recency halves a memory\'s score (exponential decay since its last change).' },
   SIGNUP: { default: 'open', help: 'open: anyone may create an account with POST /v1/auth/signup; closed: only the operator does (`agentstore account create`).' },
   ACCESS_TOKEN_TTL: { default: '15m', help: 'Lifetime of a login access token (JWT), such as 15m or 1h (at most 1d).' },
   REFRESH_TOKEN_TTL: { default: '30d', help: 'How long a login session lasts without a refresh; each refresh starts this period again.' },

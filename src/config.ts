@@ -53,6 +53,12 @@ export interface Config {
   embeddings: EmbeddingsConfig
   maxBatch: number
   maxMemoryChars: number
+  memory: {
+    /** Cosine similarity from which a write updates a near-identical live memory (MEMORY_DEDUP_SIMILARITY). */
+    dedupSimilarity: number
+    /** Age at which search's recency ranking halves a memory's score (MEMORY_HALF_LIFE_DAYS). */
+    halfLifeDays: number
+  }
   accounts: AccountsConfig
   /** The replaced systems whose own APIs are served beside the house API (see docs/compat.md). */
   compat: CompatSurface[]
@@ -135,6 +141,15 @@ export function loadConfig(env: Env = process.env): Config {
     if (!/^-?\d+$/.test(text) || value < min || value > max) {
       problems.push(`${name}=${JSON.stringify(text)}: expected a whole number from ${min} to ${max}`)
       return min
+    }
+    return value
+  }
+  const fraction = (name: SettingName): number => {
+    const text = raw(name)
+    const value = Number(text)
+    if (!/^\d*\.?\d+$/.test(text) || value <= 0 || value > 1) {
+      problems.push(`${name}=${JSON.stringify(text)}: expected a number above 0 and at most 1`)
+      return 1
     }
     return value
   }
@@ -264,6 +279,10 @@ export function loadConfig(env: Env = process.env): Config {
     },
     maxBatch: int('MAX_BATCH', 1, 10_000),
     maxMemoryChars: int('MAX_MEMORY_CHARS', 1, 1_000_000),
+    memory: {
+      dedupSimilarity: fraction('MEMORY_DEDUP_SIMILARITY'),
+      halfLifeDays: int('MEMORY_HALF_LIFE_DAYS', 1, 36_500),
+    },
     accounts: {
       signup: oneOf('SIGNUP', ['open', 'closed']) ?? 'open',
       accessTokenTtlSeconds: seconds('ACCESS_TOKEN_TTL', 86_400_000),

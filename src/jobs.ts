@@ -19,6 +19,7 @@ import type { BackupService } from './modules/backups/backups.service.js'
 import { SETTINGS } from './config.settings.js'
 import { purgeExpiredDocumentsJob } from './modules/retention/documents.purge-expired.job.js'
 import { purgeOldMailJob } from './modules/retention/mail.purge-old.job.js'
+import { purgeExpiredMemoriesJob } from './modules/retention/memories.purge-expired.job.js'
 import type { RetentionService } from './modules/retention/retention.service.js'
 import { purgeOldSessionsJob } from './modules/retention/sessions.purge-old.job.js'
 
@@ -38,7 +39,7 @@ export interface JobDependencies {
   oauthTokens: OAuthTokensService
   signingKeys: SigningKeyStore
   backups: BackupService
-  /** Expired documents, and the sessions and mail past their GPT's retention. */
+  /** Expired documents and memories, and the sessions and mail past their GPT's retention. */
   retention: RetentionService
   /** BACKUP_CRON (default `30 2 * * *`); null: backups only on demand. */
   backupSchedule?: string | null
@@ -60,6 +61,7 @@ export function buildJobDefinitions(deps: JobDependencies): JobDefinition[] {
     purgeAuditJob({ audit: deps.audit, logger: deps.logger, retentionDays: deps.auditRetentionDays }),
     purgeOAuthJob({ tokens: deps.oauthTokens, signingKeys: deps.signingKeys, logger: deps.logger }),
     purgeExpiredDocumentsJob({ retention: deps.retention, logger: deps.logger }),
+    purgeExpiredMemoriesJob({ retention: deps.retention, logger: deps.logger }),
     purgeOldSessionsJob({ retention: deps.retention, logger: deps.logger }),
     purgeOldMailJob({ retention: deps.retention, logger: deps.logger }),
     backupJob({ backups: deps.backups, logger: deps.logger, schedule: deps.backupSchedule === undefined ? SETTINGS.BACKUP_CRON.default : deps.backupSchedule }),

@@ -40,18 +40,16 @@ import { createLlmProvider } from './platform/llm/index.js'
 import { GenerationCanceller } from './modules/chat/generation.cancel.js'
 import { GenerationHub } from './modules/chat/generation.hub.js'
 import { GenerationRepository } from './modules/chat/generation.repo.js'
-import { GenerationService, type RecallMemories } from './modules/chat/generation.service.js'
+import { GenerationService } from './modules/chat/generation.service.js'
 import type { EmbeddingsProvider } from './platform/embeddings/embeddings.provider.js'
 import type { JobQueue } from './platform/jobs/jobs.queue.js'
-import { memoryEmbedQueue } from './modules/memories/memories.embed.job.js'
-import { MemoriesRepository } from './modules/memories/memories.repo.js'
 import { MemoriesService } from './modules/memories/memories.service.js'
-import { Embedder } from './modules/search/embedder.js'
-import { EmbeddingWorker } from './modules/search/embedding-worker.js'
 import { ChangedItems } from './modules/search/embeddings.changed.job.js'
-import { SearchRepository } from './modules/search/search.repo.js'
-import { SearchService } from './modules/search/search.service.js'
-import { VectorStore, type VectorBackend } from './modules/search/vector-store.js'
+import type { VectorBackend } from './modules/search/vector-store.js'
+import { createMemory } from './services.memory.js'
+import type { Embedder } from './modules/search/embedder.js'
+import type { EmbeddingWorker } from './modules/search/embedding-worker.js'
+import type { SearchService } from './modules/search/search.service.js'
 import { NO_AUDIT } from './platform/audit/audit.js'
 import { throttledWarning } from './platform/logger.js'
 import { AuditRepository } from './modules/audit/audit.repo.js'
@@ -131,6 +129,7 @@ export interface ServiceDeps {
     | 'databaseUrl'
     | 'maxPageSize'
     | 'maxMemoryChars'
+    | 'memory'
     | 'maxMessageChars'
     | 'maxRecipients'
     | 'maxMailChars'
@@ -206,23 +205,7 @@ export function createServices({ database, config, events, log, embeddings, jobs
     },
     (gptId, ids) => changedItems.add('messages', gptId, ids),
   )
-  const store = new VectorStore(database.db, embeddings.backend, embeddings.provider.dimensions, embeddings.provider.model, {
-    hnsw: config.hnsw,
-    concurrentBuild: database.kind === 'postgres',
-  })
-  const embedder = new Embedder(embeddings.provider, store, registry)
-  const memoriesRepo = new MemoriesRepository(database.db)
-  const embeddingWorker = new EmbeddingWorker(database.db, memoriesRepo, embedder)
-  const memories = new MemoriesService(database.db, memoriesRepo, embedder, () => {
-    const queue = jobs()
-    return queue ? memoryEmbedQueue(queue) : null
-  }, config, log)
-  const search = new SearchService(new SearchRepository(database.db), embedder, log)
-  const recall: RecallMemories = async (gptId, query, settings) => {
-    const filters = { user_id: settings.user_id, ...(settings.entity_type !== null ? { entity_type: settings.entity_type } : {}) }
-    const found = await search.search(gptId, { query, top_k: settings.top_k, mode: 'hybrid', sources: ['memories'], filters })
-    return found.results.map((result) => ({ id: result.id, content: result.content, score: result.score }))
-  }
+  const { store, embedder, embeddingWorker, memories, memoryHistory, search, recall } = createMemory({ database, config, embeddings, registry, jobs, log })
   const generationRepo = new GenerationRepository(database.db)
   const generation = new GenerationService({
     db: database.db,
@@ -268,7 +251,7 @@ export function createServices({ database, config, events, log, embeddings, jobs
   const catalogue = buildCatalogue({ collections, objects, memories, search, sessions, messages, generation, mail, conversations }, config)
   const checkExposure = exposureCheck(catalogue, collections)
   const purgeMetrics = new PurgeMetrics(registry)
-  const retention = new RetentionService({ collections: collectionsRepo, objects: objectsRepo, gpts, sessions: sessionsRepo, mail: mailRepo, metrics: purgeMetrics })
+  const retention = new RetentionService({ collections: collectionsRepo, objects: objectsRepo, gpts, sessions: sessionsRepo, mail: mailRepo, memories: memoryHistory, metrics: purgeMetrics })
   return {
     retention,
     catalogue,

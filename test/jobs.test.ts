@@ -61,6 +61,7 @@ describe('the service jobs', () => {
       { name: 'embeddings.backfill', cron: '* * * * *', timezone: 'UTC' },
       { name: PURGE_EXPIRED_KEYS_JOB, cron: '17 3 * * *', timezone: 'UTC' },
       { name: 'mail.purge-old', cron: '53 4 * * *', timezone: 'UTC' },
+      { name: 'memories.purge-expired', cron: '*/5 * * * *', timezone: 'UTC' },
       { name: 'oauth.purge', cron: '23 4 * * *', timezone: 'UTC' },
     ])
   })

@@ -24,6 +24,13 @@ describe('writing a memory', () => {
       embedding_status: 'ready',
       embedding_error: null,
       embedding_model: MODEL,
+      expires_at: null,
+      source: { type: 'manual' },
+      valid_from: memory.created_at,
+      valid_to: null,
+      superseded_by: null,
+      pinned: false,
+      importance: 0.5,
       created_at: expect.stringMatching(ISO),
       updated_at: expect.stringMatching(ISO),
     })
@@ -34,13 +41,13 @@ describe('writing a memory', () => {
     expect(await vectorOf(memory.id)).toMatchObject({ model: MODEL, dims: 512 })
   })
 
-  it('without an entity, the same content twice makes two memories', async () => {
-    const first = await write({ content: 'Said hello twice.' })
-    const second = await write({ content: 'Said hello twice.' })
+  it('without an entity and with dedup off, the same content twice makes two memories', async () => {
+    const first = await write({ content: 'Said hello twice.', dedup: false })
+    const second = await write({ content: 'Said hello twice.', dedup: false })
     expect(second.id).not.toBe(first.id)
     // An entity_type alone is no entity either.
-    const typed1 = await write({ content: 'Typed only.', entity_type: 'note' })
-    const typed2 = await write({ content: 'Typed only.', entity_type: 'note' })
+    const typed1 = await write({ content: 'Typed only.', entity_type: 'note', dedup: false })
+    const typed2 = await write({ content: 'Typed only.', entity_type: 'note', dedup: false })
     expect(typed2.id).not.toBe(typed1.id)
   })
 
@@ -61,6 +68,8 @@ describe('writing a memory', () => {
       user_id: 'u2',
       // An upsert replaces metadata (PATCH merges it).
       metadata: { c: 3 },
+      // The new content is true from now; the old version's validity stays in its history.
+      valid_from: second.updated_at,
       updated_at: expect.stringMatching(ISO),
     })
     expect(Date.parse(second.updated_at)).toBeGreaterThan(Date.parse(first.updated_at))

@@ -40,7 +40,7 @@ describe('writing memories in a batch', () => {
   })
 
   it(`takes exactly MAX_BATCH (${MAX_BATCH}) memories`, async () => {
-    const response = await batch(Array.from({ length: MAX_BATCH }, (_, i) => ({ content: `Full batch item ${i}.` })))
+    const response = await batch(Array.from({ length: MAX_BATCH }, (_, i) => ({ content: `Full batch item ${i}.`, dedup: false })))
     expect(response.statusCode, response.body).toBe(200)
     expect(response.json<BatchResult>()).toMatchObject({ created_count: MAX_BATCH, updated_count: 0 })
   })

@@ -72,7 +72,7 @@ describe('changing a memory', () => {
     { name: 'empty entity_id', body: { entity_id: '' }, pointer: '/entity_id' },
     { name: 'unknown member', body: { gpt_id: OTHER }, pointer: '/gpt_id' },
   ])('PATCH refuses $name with 422 and changes nothing', async ({ body, pointer }) => {
-    const memory = await write({ content: `Patch target ${pointer || 'empty'}.` })
+    const memory = await write({ content: `Patch target ${pointer || 'empty'}.`, dedup: false })
     const url = `/v1/memories/${memory.id}`
     const response = await call('PATCH', url, body)
     expectProblem(response, 422, url, 'validation-failed')

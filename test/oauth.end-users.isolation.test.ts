@@ -127,6 +127,20 @@ describe('what an end user writes is theirs', () => {
     expectProblem(response, 409, `/v1/gpts/${GPT}/memories`, 'conflict')
     expect((await ok<Item>('GET', `/v1/memories/${bobs.memory.id}`, bob.token)).content).toBe('bob-secret memory')
   })
+
+  it("a memory can neither cite another user's chat message as its source nor supersede their memory (422)", async () => {
+    const url = `/v1/gpts/${GPT}/memories`
+    for (const body of [
+      { content: 'cited', source: { type: 'chat_message', id: bobs.message.id } },
+      { content: 'replaces', supersedes: bobs.memory.id },
+    ]) {
+      const response = await injectJson(t.app, 'POST', url, bearer(alice.token), body)
+      expectProblem(response, 422, url, 'validation-failed')
+      expect(response.body).not.toContain('bob-secret')
+    }
+    expect((await ok<Item>('GET', `/v1/memories/${bobs.memory.id}`, bob.token)).content).toBe('bob-secret memory')
+    expect((await ok<{ superseded_by: string | null }>('GET', `/v1/memories/${bobs.memory.id}`, bob.token)).superseded_by).toBeNull()
+  })
 })
 
 /** The body an operation gets in the walk: what reaches its rule with bob's items as targets. */
@@ -164,6 +178,7 @@ const AIMED: Record<string, number> = {
   getMemory: 404,
   updateMemory: 404,
   deleteMemory: 404,
+  getMemoryHistory: 404,
   getObject: 404,
   updateObject: 404,
   replaceObject: 404,

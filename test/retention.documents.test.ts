@@ -12,6 +12,7 @@ import { PurgeMetrics } from '../src/platform/jobs/batched-purge.js'
 import { silentJobLogger } from '../src/platform/jobs/jobs.queue.js'
 import { bearer, createGptWithKey, createTestApp, type HttpMethod, type TestApp } from './helpers/test-app.js'
 import { expectProblem } from './helpers/problem.js'
+import { MemoryHistoryRepository } from '../src/modules/memories/memories.history.repo.js'
 
 /** Collection TTL: validation, documents invisible once expired (before any purge), the purge job, batching, metrics, isolation. */
 
@@ -223,6 +224,7 @@ describe(`the ${PURGE_EXPIRED_DOCUMENTS_JOB} job`, () => {
       gpts: t.services.gpts,
       sessions: new SessionsRepository(db),
       mail: new MailRepository(db),
+      memories: new MemoryHistoryRepository(db),
       metrics: new PurgeMetrics(registry),
       batchSize: 3,
     })

@@ -15,6 +15,7 @@ import { PurgeMetrics } from '../src/platform/jobs/batched-purge.js'
 import { bearer, createGptWithKey, createTestApp, type HttpMethod, type TestApp } from './helpers/test-app.js'
 import { expectProblem } from './helpers/problem.js'
 import { signup } from './helpers/accounts.js'
+import { MemoryHistoryRepository } from '../src/modules/memories/memories.history.repo.js'
 
 /** Per-GPT session and mail retention: the settings (validation, who may set them) and the purge jobs, isolated per GPT. */
 
@@ -160,6 +161,7 @@ describe(`the ${PURGE_OLD_SESSIONS_JOB} job`, () => {
       gpts: t.services.gpts,
       sessions: new CountingSessions(database),
       mail: new MailRepository(database),
+      memories: new MemoryHistoryRepository(database),
       metrics: new PurgeMetrics(new Registry()),
       batchSize: 2,
     })

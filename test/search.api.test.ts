@@ -152,7 +152,10 @@ describe('the answer', () => {
       score: expect.any(Number),
       content: MEMORIES.shellfish.content,
       metadata: { topic: 'food', severity: 'high' },
-      details: { entity_type: 'health', entity_id: null, user_id: 'maria' },
+      details: {
+        entity_type: 'health', entity_id: null, user_id: 'maria', importance: 0.5, pinned: false,
+        valid_from: expect.any(String), valid_to: null, updated_at: expect.any(String),
+      },
       created_at: items.shellfish!.created_at,
       match: { semantic: expect.any(Object), keyword: expect.any(Object) },
     })

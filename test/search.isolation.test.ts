@@ -90,7 +90,7 @@ beforeAll(async () => {
   await seed(B)
   // B also holds many memories close to the shared ones: an index scan must not let them crowd A's out.
   for (let start = 0; start < CROWD; start += 60) {
-    const memories = Array.from({ length: 60 }, (_, i) => ({ content: `Alice drinks green tea every morning, variant ${start + i}.`, user_id: 'alice' }))
+    const memories = Array.from({ length: 60 }, (_, i) => ({ content: `Alice drinks green tea every morning, variant ${start + i}.`, user_id: 'alice', dedup: false }))
     const batch = await ok<{ memories: MemoryView[] }>('POST', `/v1/gpts/${B}/memories/batch`, B, { memories }, 200)
     owned[B]!.memories.push(...batch.memories.map((m) => m.id))
     byUser[B]!.alice!.push(...batch.memories.map((m) => m.id))

@@ -63,7 +63,7 @@ beforeAll(async () => {
   for (let start = 0; start < memories.length; start += maxBatch) {
     const chunk = memories.slice(start, start + maxBatch)
     const response = await post(`/v1/gpts/${GPT}/memories/batch`, {
-      memories: chunk.map((m) => ({ content: m.content, entity_type: m.entity_type, user_id: m.user_id, metadata: { fixture_id: m.id } })),
+      memories: chunk.map((m) => ({ content: m.content, entity_type: m.entity_type, user_id: m.user_id, metadata: { fixture_id: m.id }, dedup: false })),
     })
     expect(response.statusCode, response.body).toBe(200)
     const body = response.json<{ memories: { id: string; content: string; metadata: { fixture_id: string }; embedding_status: string }[]; created_count: number }>()

@@ -3,6 +3,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { endUserOf } from '../../platform/auth/principal.js'
+import { memoryCaller } from '../../modules/memories/memories.inputs.js'
 import { keyPrincipal } from '../../platform/auth/auth.plugin.js'
 import type { JsonObject } from '../../platform/db/tables.js'
 import { ERR } from '../../platform/errors.js'
@@ -86,7 +87,7 @@ export function adapterRoutes({ apps, memories, search, maxMemoryChars, servesOp
           source: SOURCE,
           ...(clientId === null ? {} : { client_id: clientId }),
         } as JsonObject
-        const { memory } = await memories.writeMemory(keyPrincipal(request).gptId, { content, metadata: stored }, endUserOf(request.principal))
+        const { memory } = await memories.writeMemory(keyPrincipal(request).gptId, { content, metadata: stored }, memoryCaller(request.principal))
         return reply
           .code(202)
           .header('location', `/v1/memories/${memory.id}`)

@@ -12,6 +12,7 @@ import type { GptsService } from '../../modules/gpts/gpts.service.js'
 import type { MemoriesService } from '../../modules/memories/memories.service.js'
 import type { SearchService } from '../../modules/search/search.service.js'
 import { callerId, characterName, fastWrapGpt, fastWrapSurface, toCharacter, translate } from './fastwrap.shapes.js'
+import { memoryCaller } from '../../modules/memories/memories.inputs.js'
 
 interface Deps {
   accounts: AccountsService
@@ -159,7 +160,7 @@ export function fastWrapRoutes({ accounts, gpts, characters, sessions, generatio
       },
       async (request, reply) => {
         const { entity_type, entity_id, content, metadata } = request.body
-        const { memory } = await memories.writeMemory(await gptOf(request), { entity_type, entity_id, content, ...(metadata ? { metadata } : {}) })
+        const { memory } = await memories.writeMemory(await gptOf(request), { entity_type, entity_id, content, ...(metadata ? { metadata } : {}) }, memoryCaller(request.principal))
         const data = {
           id: memory.id,
           client_id: callerId(request),

@@ -1,4 +1,5 @@
 import { endUserOf } from '../../platform/auth/principal.js'
+import { memoryCaller } from '../memories/memories.inputs.js'
 import { Type } from 'typebox'
 import { listMemoriesQuery, Memory, MemoryList, MemoryParams, memoryInputSchema } from '../memories/memories.schemas.js'
 import type { MemoriesService } from '../memories/memories.service.js'
@@ -38,7 +39,7 @@ export function memoryOperations({ memories, search, maxPageSize, maxMemoryChars
       readOnly: false,
       destructive: false,
       consequential: false,
-      run: async (principal, input) => memories.writeMemory(principal.gptId, input, endUserOf(principal)),
+      run: async (principal, input) => memories.writeMemory(principal.gptId, input, memoryCaller(principal)),
     }),
     defineOperation({
       name: 'recall',
@@ -72,7 +73,7 @@ export function memoryOperations({ memories, search, maxPageSize, maxMemoryChars
     defineOperation({
       name: 'forget',
       title: 'Forget a memory',
-      description: 'Delete a memory (and its vector) for good.',
+      description: 'Delete a memory (and its vector); its history keeps that it was deleted, by whom and when, not what it said.',
       group: 'memories',
       endUsers: true,
       input: MemoryParams,
@@ -82,7 +83,7 @@ export function memoryOperations({ memories, search, maxPageSize, maxMemoryChars
       destructive: true,
       consequential: true,
       run: async (principal, input) => {
-        await memories.deleteMemory(principal.gptId, input.id, endUserOf(principal))
+        await memories.deleteMemory(principal.gptId, input.id, memoryCaller(principal))
         return { deleted: true, id: input.id }
       },
     }),

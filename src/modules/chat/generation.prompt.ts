@@ -6,6 +6,8 @@ export interface RecalledMemory {
   id: string
   content: string
   score: number
+  /** Offered because it is pinned, whatever the message (its score is the search's when it was also found, else 0). */
+  pinned?: boolean
 }
 
 export interface Prompt {

@@ -3,15 +3,18 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { keyPrincipal } from '../../platform/auth/auth.plugin.js'
 import { endUserOf } from '../../platform/auth/principal.js'
+import { memoryCaller } from './memories.inputs.js'
 import { setNextLink } from '../../platform/http/pagination.js'
 import { problemResponses } from '../../platform/http/problem.schemas.js'
 import { BEARER_SECURITY } from '../../platform/openapi.plugin.js'
 import { GptParams } from '../gpts/gpts.schemas.js'
 import {
   BatchResult,
+  DeleteMemoryQuery,
   batchSchema,
   listMemoriesQuery,
   Memory,
+  MemoryHistory,
   MemoryList,
   MemoryParams,
   memoryInputSchema,
@@ -50,7 +53,7 @@ export function memoryRoutes({ memories, publicUrl, maxPageSize, maxMemoryChars,
         },
       },
       async (request, reply) => {
-        const { memory, outcome } = await memories.writeMemory(request.params.gpt_id, request.body, endUserOf(request.principal))
+        const { memory, outcome } = await memories.writeMemory(request.params.gpt_id, request.body, memoryCaller(request.principal))
         return reply.code(OUTCOME_STATUS[outcome]).header('location', `/v1/memories/${memory.id}`).send(memory)
       },
     )
@@ -70,7 +73,7 @@ export function memoryRoutes({ memories, publicUrl, maxPageSize, maxMemoryChars,
         },
       },
       async (request, reply) => {
-        const result = await memories.writeBatch(request.params.gpt_id, request.body.memories, endUserOf(request.principal))
+        const result = await memories.writeBatch(request.params.gpt_id, request.body.memories, memoryCaller(request.principal))
         return reply
           .code(result.accepted ? 202 : 200)
           .send({ memories: result.memories, created_count: result.created, updated_count: result.updated })
@@ -99,7 +102,7 @@ export function memoryRoutes({ memories, publicUrl, maxPageSize, maxMemoryChars,
 
     app.get(
       '/v1/memories/:id',
-      { config: { endUsers: true }, schema: { ...common, operationId: 'getMemory', summary: 'Read a memory', params: MemoryParams, response: { 200: Memory, ...problemResponses(401, 403, 404, 422) } } },
+      { config: { endUsers: true }, schema: { ...common, operationId: 'getMemory', summary: 'Read a memory, with where it came from (source) and its validity', params: MemoryParams, response: { 200: Memory, ...problemResponses(401, 403, 404, 422) } } },
       async (request) => memories.getMemory(keyPrincipal(request).gptId, request.params.id, endUserOf(request.principal)),
     )
 
@@ -118,7 +121,7 @@ export function memoryRoutes({ memories, publicUrl, maxPageSize, maxMemoryChars,
         },
       },
       async (request, reply) => {
-        const { memory, accepted } = await memories.updateMemory(keyPrincipal(request).gptId, request.params.id, request.body, endUserOf(request.principal))
+        const { memory, accepted } = await memories.updateMemory(keyPrincipal(request).gptId, request.params.id, request.body, memoryCaller(request.principal))
         return reply.code(accepted ? 202 : 200).send(memory)
       },
     )
@@ -131,14 +134,32 @@ export function memoryRoutes({ memories, publicUrl, maxPageSize, maxMemoryChars,
           ...common,
           operationId: 'deleteMemory',
           summary: 'Forget a memory (and its vector)',
+          description: 'Its history keeps a tombstone (who deleted it, when) and forgets what it said; `purge=true` removes the history too.',
           params: MemoryParams,
+          querystring: DeleteMemoryQuery,
           response: { 204: Type.Null(), ...problemResponses(401, 403, 404, 422) },
         },
       },
       async (request, reply) => {
-        await memories.deleteMemory(keyPrincipal(request).gptId, request.params.id, endUserOf(request.principal))
+        await memories.deleteMemory(keyPrincipal(request).gptId, request.params.id, memoryCaller(request.principal), request.query.purge === true)
         return reply.code(204).send(null)
       },
+    )
+
+    app.get(
+      '/v1/memories/:id/history',
+      {
+        config: { endUsers: true },
+        schema: {
+          ...common,
+          operationId: 'getMemoryHistory',
+          summary: 'Every change of a memory (create, update, supersede, expire, delete), oldest first',
+          description: 'Answers also for a deleted memory (its tombstone), until it is purged.',
+          params: MemoryParams,
+          response: { 200: MemoryHistory, ...problemResponses(401, 403, 404, 422) },
+        },
+      },
+      async (request) => memories.memoryHistory(keyPrincipal(request).gptId, request.params.id, endUserOf(request.principal)),
     )
   }
 }

@@ -3,6 +3,7 @@ import type { SessionsRepository } from '../chat/sessions.repo.js'
 import type { CollectionsRepository } from '../collections/collections.repo.js'
 import type { GptsService } from '../gpts/gpts.service.js'
 import type { MailRepository } from '../mail/mail.repo.js'
+import type { MemoryHistoryRepository } from '../memories/memories.history.repo.js'
 import type { ObjectsRepository } from '../objects/objects.repo.js'
 
 export interface RetentionDeps {
@@ -11,6 +12,8 @@ export interface RetentionDeps {
   gpts: GptsService
   sessions: SessionsRepository
   mail: MailRepository
+  /** Expired memories are deleted with an `expire` entry in their history. */
+  memories: MemoryHistoryRepository
   metrics: PurgeMetrics
   /** Rows per DELETE (tests make it small to see several batches). */
   batchSize?: number
@@ -20,7 +23,7 @@ export interface RetentionDeps {
 export type PurgeCounts = Record<string, number>
 
 /**
- * The retention purges: documents past their collection's TTL, and the chat sessions and mail of
+ * The retention purges: documents past their collection's TTL, expired memories, and the chat sessions and mail of
  * the GPTs that keep them for a limited number of days. Each deletes in bounded batches, one GPT
  * (and collection) at a time, and records its rows in /metrics.
  */
@@ -42,6 +45,13 @@ export class RetentionService {
     }
     this.deps.metrics.record('documents', documents)
     return { documents, batches }
+  }
+
+  /** Deletes the memories past their expires_at (hidden since), oldest expiry first, across GPTs. */
+  async purgeExpiredMemories(signal?: AbortSignal): Promise<PurgeCounts> {
+    const done = await deleteInBatches((limit) => this.deps.memories.purgeExpired(limit), this.batchSize, signal)
+    this.deps.metrics.record('memories', done.rows)
+    return { memories: done.rows, batches: done.batches }
   }
 
   /** Deletes the sessions (messages first, a batch at a time) idle for longer than their GPT keeps them. */

@@ -1,6 +1,7 @@
 import { sql, type Kysely, type RawBuilder } from 'kysely'
 import type { JsonObject, JsonValue, Tables } from '../../platform/db/tables.js'
 import { notExpired } from '../objects/objects.expiry.js'
+import { live, validAt } from '../memories/memories.repo.js'
 import { OWNER_COLUMN, type SearchSource, type VectorStore } from './vector-store.js'
 
 export interface SearchFilters {
@@ -11,6 +12,8 @@ export interface SearchFilters {
   where?: JsonObject
   createdAfter?: Date
   createdBefore?: Date
+  /** Memories valid at that time (default now). */
+  asOf?: Date
 }
 
 export interface SearchHit {
@@ -39,8 +42,12 @@ const SPECS: Record<SearchSource, SourceSpec> = {
     from: sql`memories x`,
     idColumn: sql`x.id`,
     select: sql`x.id, x.content, x.metadata, x.created_at,
-      jsonb_build_object('entity_type', x.entity_type, 'entity_id', x.entity_id, 'user_id', x.user_id) as details`,
+      jsonb_build_object('entity_type', x.entity_type, 'entity_id', x.entity_id, 'user_id', x.user_id,
+        'importance', x.importance, 'pinned', x.pinned, 'valid_from', x.valid_from, 'valid_to', x.valid_to, 'updated_at', x.updated_at) as details`,
+    // Expired memories are gone at once; superseded ones (valid_to reached) only answer an as_of before it.
     filters: (f) => [
+      live('x'),
+      validAt('x', f.asOf ?? sql<Date>`now()`),
       ...(f.entityType !== undefined ? [sql<boolean>`x.entity_type = ${f.entityType}`] : []),
       ...(f.userId !== undefined ? [sql<boolean>`x.user_id = ${f.userId}`] : []),
       ...(f.where ? [sql<boolean>`x.metadata @> ${JSON.stringify(f.where)}::jsonb`] : []),

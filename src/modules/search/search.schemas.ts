@@ -15,6 +15,12 @@ export const SearchBody = Type.Object(
     mode: Type.Optional(
       Mode('`semantic` (vectors), `keyword` (full text) or `hybrid` (both: cosine plus lexical evidence; default).'),
     ),
+    rank: Type.Optional(
+      Type.Union([Type.Literal('relevance'), Type.Literal('recency')], {
+        description: '`relevance` (default): a memory\'s score times (0.5 + importance); `recency`: also halved every MEMORY_HALF_LIFE_DAYS since its last change.',
+      }),
+    ),
+    as_of: Type.Optional(Type.String({ format: 'date-time', description: 'Memories valid at that time (default now): what was true then.' })),
     sources: Type.Optional(
       Type.Array(Source, {
         minItems: 1,
@@ -44,12 +50,12 @@ export type SearchInput = Static<typeof SearchBody>
 export const SearchResult = Type.Object({
   source: Source,
   id: Type.String({ format: 'uuid' }),
-  score: Type.Number({ description: 'Cosine similarity (semantic), full-text rank (keyword) or cosine plus 0.5 × (share of the query words held)² (hybrid).' }),
+  score: Type.Number({ description: 'Cosine similarity (semantic), full-text rank (keyword) or cosine plus 0.5 × (share of the query words held)² (hybrid); for memories, weighted by importance (and age with rank: recency).' }),
   content: Type.String({ description: 'The memory or message text; a document as JSON.' }),
   metadata: Type.Object({}, { additionalProperties: true }),
   details: Type.Object({}, {
     additionalProperties: true,
-    description: 'Memory: entity_type, entity_id, user_id. Document: collection. Message: session_id, sender, user_id.',
+    description: 'Memory: entity_type, entity_id, user_id, importance, pinned, valid_from, valid_to, updated_at. Document: collection. Message: session_id, sender, user_id.',
   }),
   created_at: Type.String({ format: 'date-time' }),
   match: Type.Object(

@@ -19,6 +19,7 @@ export class SearchService {
     private readonly repo: SearchRepository,
     private readonly embedder: Embedder,
     private readonly log: { warn(object: object, message: string): void },
+    private readonly ranking: { halfLifeDays: number },
   ) {}
 
   /** `user`: the end user the caller is confined to (null: the whole GPT): only what they may read is searched. */
@@ -27,7 +28,11 @@ export class SearchService {
     const requested: Mode = input.mode ?? 'hybrid'
     const sources: SearchSource[] = input.sources ?? [...SEARCH_SOURCES]
     const userId = ownUser(user, input.filters?.user_id, '/filters/user_id', 'body')
-    const filters = { ...toFilters({ ...input.filters, ...(userId === undefined ? {} : { user_id: userId }) }), ...(user === null ? {} : { endUser: user }) }
+    const filters = {
+      ...toFilters({ ...input.filters, ...(userId === undefined ? {} : { user_id: userId }) }),
+      ...(user === null ? {} : { endUser: user }),
+      ...(input.as_of ? { asOf: new Date(input.as_of) } : {}),
+    }
     const warnings: string[] = []
 
     let vector: number[] | null = null
@@ -47,12 +52,13 @@ export class SearchService {
     const semantic = vector ? await this.semantic(gptId, sources, vector, filters, depth) : []
     const keyword = mode !== 'semantic' ? await this.keyword(gptId, sources, input.query, filters, depth) : []
     const terms = queryTerms(input.query)
-    const ranked =
+    const matched =
       mode === 'hybrid'
         ? fuseHybrid(semantic, keyword, terms, keyOf).map(({ item, score }) => ({ ...item, score }))
         : mode === 'semantic'
           ? semantic
           : keyword
+    const ranked = weighMemories(matched, input.rank ?? 'relevance', this.ranking.halfLifeDays, Date.now())
     const semanticPlace = places(semantic)
     const keywordPlace = places(keyword)
     return {
@@ -103,6 +109,25 @@ function places(list: SearchHit[]): Map<string, { rank: number; hit: SearchHit }
 function whereIn<T>(list: Map<string, { rank: number; hit: SearchHit }>, hit: SearchHit, describe: (found: SearchHit) => T): ({ rank: number } & T) | null {
   const found = list.get(keyOf(hit))
   return found ? { rank: found.rank, ...describe(found.hit) } : null
+}
+
+const DAY_MS = 86_400_000
+
+/**
+ * A memory's score times (0.5 + importance), so that the default importance (0.5) leaves it as is;
+ * with `recency`, also times 2^(-age / half-life), its age counted from its last change. Other sources
+ * keep their score. Sorted again, best first.
+ */
+export function weighMemories(hits: SearchHit[], rank: 'relevance' | 'recency', halfLifeDays: number, now: number): SearchHit[] {
+  return hits
+    .map((hit) => {
+      if (hit.source !== 'memories') return hit
+      const importance = typeof hit.details.importance === 'number' ? hit.details.importance : 0.5
+      const changed = typeof hit.details.updated_at === 'string' ? Date.parse(hit.details.updated_at) : hit.created_at.getTime()
+      const decay = rank === 'recency' ? 2 ** (-Math.max(0, now - changed) / (halfLifeDays * DAY_MS)) : 1
+      return { ...hit, score: hit.score * (0.5 + importance) * decay }
+    })
+    .sort((a, b) => b.score - a.score)
 }
 
 function toFilters(filters: SearchInput['filters']): SearchFilters {

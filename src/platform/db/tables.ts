@@ -4,7 +4,7 @@ import type { AccountsTable, AccountKeysTable, AccountSessionsTable, AccountRefr
 import type { CollectionsTable, ObjectsTable } from './tables/documents.js'
 import type { AgentsTable, ConversationsTable, MailTable, MailRecipientsTable, MailMetadataTable } from './tables/mail.js'
 import type { CharactersTable, ChatSessionsTable, ChatMessagesTable } from './tables/chat.js'
-import type { MemoriesTable, EmbeddingsTable } from './tables/memories.js'
+import type { MemoriesTable, EmbeddingsTable, MemoryHistoryTable } from './tables/memories.js'
 import type { AuditLogTable } from './tables/audit.js'
 import type { OAuthAppsTable, OAuthEndUsersTable, OAuthConsentsTable, OAuthGrantsTable, OAuthCodesTable, OAuthRefreshTokensTable, OAuthRevokedTokensTable } from './tables/oauth.js'
 
@@ -34,6 +34,7 @@ export interface Tables {
   chat_sessions: ChatSessionsTable
   chat_messages: ChatMessagesTable
   memories: MemoriesTable
+  memory_history: MemoryHistoryTable
   embeddings: EmbeddingsTable
   accounts: AccountsTable
   account_keys: AccountKeysTable
