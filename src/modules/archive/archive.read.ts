@@ -115,6 +115,7 @@ const SOURCES: Record<RecordType, Source> = {
   memory: {
     from: sql`memories t left join embeddings e on e.gpt_id = t.gpt_id and e.memory_id = t.id`,
     columns: sql`t.id, t.entity_type, t.entity_id, t.user_id, t.content, t.metadata, t.revision, t.created_at, t.updated_at,
+      t.expires_at, t.source, t.valid_from, t.valid_to, t.superseded_by, t.pinned, t.importance,
       e.model as embedding_model, e.dims as embedding_dims, e.embedding::real[] as embedding_vector`,
     key: 'id',
     record: (row, vectors) => ({
@@ -125,6 +126,13 @@ const SOURCES: Record<RecordType, Source> = {
       content: row.content,
       metadata: row.metadata,
       revision: row.revision,
+      expires_at: iso(row.expires_at),
+      source: row.source,
+      valid_from: iso(row.valid_from)!,
+      valid_to: iso(row.valid_to),
+      superseded_by: row.superseded_by,
+      pinned: row.pinned,
+      importance: row.importance,
       ...stamps(row),
       embedding:
         vectors && row.embedding_model !== null

@@ -26,6 +26,13 @@ const maybeTime = (value: string | null) => (value === null ? null : new Date(va
 export async function writeArchive(trx: Transaction<Tables>, gptId: string, file: string, plan: ImportPlan, store: VectorStore): Promise<Written> {
   const id = (type: RecordType, old: string) => plan.ids.get(`${type}:${old}`)!
   const ref = (type: RecordType, old: string | null) => (old === null ? null : id(type, old))
+  // A memory's provenance names a message (and its session) or a document of the archive: they have new ids here.
+  const movedSource = (source: { type: string; id?: string; parent?: string }) => {
+    const moved = (type: RecordType, old: string | undefined) => (old === undefined ? undefined : (plan.ids.get(`${type}:${old}`) ?? old))
+    if (source.type === 'chat_message') return { ...source, id: moved('message', source.id), parent: moved('session', source.parent) }
+    if (source.type === 'document') return { ...source, id: moved('document', source.id) }
+    return source
+  }
   const written: Written = { memoriesToEmbed: [], documents: [], messages: [] }
   const parents: { id: string; parent: string }[] = []
   const gpt = plan.header.gpt
@@ -111,6 +118,8 @@ export async function writeArchive(trx: Transaction<Tables>, gptId: string, file
           await trx.insertInto('memories').values({
             gpt_id: gptId, id: memoryId, entity_type: r.entity_type, entity_id: r.entity_id, user_id: r.user_id, content: r.content,
             metadata: json(r.metadata), embedding_status: keep ? 'ready' : 'pending', revision: r.revision,
+            expires_at: maybeTime(r.expires_at), source: json(movedSource(r.source)), valid_from: time(r.valid_from), valid_to: maybeTime(r.valid_to),
+            superseded_by: r.superseded_by === null ? null : (plan.ids.get(`memory:${r.superseded_by}`) ?? null), pinned: r.pinned, importance: r.importance,
             created_at: time(r.created_at), updated_at: time(r.updated_at),
           }).execute()
           if (keep) await store.put(trx, gptId, { source: 'memories', id: memoryId }, r.embedding!.vector, time(r.updated_at))
