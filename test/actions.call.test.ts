@@ -17,7 +17,7 @@ beforeAll(async () => {
   token = (await createGptWithKey(t.services, GPT, ['read', 'write', 'admin'])).token
   await injectJson(t.app, 'POST', `/v1/gpts/${GPT}/collections`, bearer(token), { name: 'big' })
   for (let i = 0; i < DOCS; i++) expect((await call('create_document', { collection: 'big', document: { n: i, text: BIG } })).statusCode).toBe(200)
-  for (let i = 0; i < 12; i++) expect((await call('remember', { content: `memory ${i} ${'y'.repeat(9_000)}`, user_id: 'u' })).statusCode).toBe(200)
+  for (let i = 0; i < 12; i++) expect((await call('remember', { content: `memory ${i} ${'y'.repeat(9_000)}`, user_id: 'u', dedup: false })).statusCode).toBe(200)
 })
 
 afterAll(async () => {
