@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { Redis } from 'ioredis'
 import { afterAll, describe, expect, it } from 'vitest'
 import { createTestDatabase, type TestDatabase } from '../../../test/helpers/test-database.js'
-import { channelName, LocalEventBus, type EventBus } from './event-bus.js'
+import { channelName, DeliveryProbe, LocalEventBus, type EventBus } from './event-bus.js'
 import { PostgresEventBus } from './postgres.bus.js'
 import { RedisEventBus } from './redis.bus.js'
 
@@ -34,6 +34,24 @@ describe('channel names', () => {
   it.each(['keys.invalidate', 'mail.agent_1'])('accepts %s', (name) => expect(channelName(name)).toBe(`agentstore.${name}`))
   it.each(['', 'Upper', 'has space', 'x'.repeat(42), '1digit', 'semi;colon'])('refuses %j', (name) => {
     expect(() => channelName(name)).toThrow(/invalid event channel/)
+  })
+})
+
+describe('DeliveryProbe', () => {
+  it('fails the check, and only the check, when publishing alone outlasts the timeout', async () => {
+    const unhandled: unknown[] = []
+    const record = (reason: unknown) => void unhandled.push(reason)
+    process.on('unhandledRejection', record)
+    try {
+      const probe = new DeliveryProbe()
+      // A database too busy to take the NOTIFY within the timeout (seen under load): the timer fires first.
+      const slowPublish = () => new Promise<void>((resolve) => setTimeout(resolve, 100))
+      await expect(probe.roundTrip(slowPublish, 10)).rejects.toThrow('a published probe was not heard back within 10 ms')
+      await new Promise((resolve) => setTimeout(resolve, 50))
+      expect(unhandled).toEqual([])
+    } finally {
+      process.off('unhandledRejection', record)
+    }
   })
 })
 

@@ -122,8 +122,9 @@ export class DeliveryProbe {
       timer = setTimeout(() => reject(new Error(`a published probe was not heard back within ${timeoutMs} ms`)), timeoutMs)
     })
     try {
-      await publish(this.channel, { nonce })
-      await heard
+      // Awaited together: a timeout that fires while a slow publish is still pending is this call's
+      // error, not an unhandled rejection (which stops the process).
+      await Promise.all([publish(this.channel, { nonce }), heard])
       return Date.now() - started
     } finally {
       clearTimeout(timer)
