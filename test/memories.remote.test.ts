@@ -10,8 +10,9 @@ import { onPostgres } from './helpers/test-database.js'
 import type { MemoryView } from '../src/modules/memories/memories.schemas.js'
 
 /**
- * Memories with a remote (OpenAI-compatible) embeddings provider: writes answer 202 with `pending`, and
- * the `memories.embed` job on a real pg-boss queue makes the vectors, retrying what can be retried.
+ * Memories with a remote (OpenAI-compatible) embeddings provider: writes that need no vector now (entity
+ * upserts, `dedup: false`) answer 202 with `pending`, and the `memories.embed` job on a real pg-boss queue
+ * makes the vectors, retrying what can be retried; a write to deduplicate embeds in the request.
  */
 
 const GPT = 'remote-gpt'
@@ -106,7 +107,7 @@ afterAll(async () => {
 
 describe('writing with a remote embeddings provider', () => {
   it('answers 202 with pending, and the job makes the vector', async () => {
-    const response = await call('POST', MEMORIES, { content: 'Prefers window seats on long flights.', user_id: 'u1', metadata: { topic: 'travel' } })
+    const response = await call('POST', MEMORIES, { content: 'Prefers window seats on long flights.', user_id: 'u1', metadata: { topic: 'travel' }, dedup: false })
     expect(response.statusCode, response.body).toBe(202)
     const memory = response.json<MemoryView>()
     expect(memory).toMatchObject({
@@ -138,7 +139,7 @@ describe('writing with a remote embeddings provider', () => {
   it('lists pending and ready memories by embedding_status', async () => {
     fake.setDelay(1500)
     try {
-      const pending = (await call('POST', MEMORIES, { content: 'Slow to embed: allergic to penicillin.' })).json<MemoryView>()
+      const pending = (await call('POST', MEMORIES, { content: 'Slow to embed: allergic to penicillin.', dedup: false })).json<MemoryView>()
       const list = await call('GET', `${MEMORIES}?embedding_status=pending`)
       expect(list.statusCode).toBe(200)
       expect(list.json<{ memories: MemoryView[] }>().memories.map((m) => m.id)).toContain(pending.id)
@@ -197,11 +198,43 @@ describe('writing with a remote embeddings provider', () => {
   })
 })
 
+describe('deduplication with a remote provider', () => {
+  it('embeds a write in the request to find its twin, and merges the second write', async () => {
+    const body = { content: 'Deduplicated remotely: takes the 7:40 train.', user_id: 'u-dedup' }
+    const first = await call('POST', MEMORIES, body)
+    expect(first.statusCode, first.body).toBe(201)
+    expect(first.json<MemoryView>()).toMatchObject({ embedding_status: 'ready', embedding_model: MODEL })
+    expect(requestsFor(body.content)).toHaveLength(1)
+
+    const second = await call('POST', MEMORIES, { ...body, metadata: { again: true } })
+    expect(second.statusCode, second.body).toBe(200)
+    expect(second.json<MemoryView>()).toMatchObject({ id: first.json<MemoryView>().id, deduplicated: true, metadata: { again: true } })
+    // Another user's identical memory is theirs, not a twin.
+    const other = await call('POST', MEMORIES, { ...body, user_id: 'u-other' })
+    expect(other.statusCode, other.body).toBe(201)
+    expect(other.json<MemoryView>().id).not.toBe(first.json<MemoryView>().id)
+  })
+
+  it('stores the write pending, undeduplicated, when the provider fails in the request', async () => {
+    const body = { content: 'Deduplicated remotely, provider down: owns a tandem.' }
+    const first = await call('POST', MEMORIES, body)
+    expect(first.statusCode, first.body).toBe(201)
+    fake.failNext(1, 503)
+    const second = await call('POST', MEMORIES, body)
+    expect(second.statusCode, second.body).toBe(202)
+    const pending = second.json<MemoryView>()
+    expect(pending).toMatchObject({ embedding_status: 'pending' })
+    expect(pending.id).not.toBe(first.json<MemoryView>().id)
+    expect(pending.deduplicated).toBeUndefined()
+    expect((await settled(pending.id)).embedding_status).toBe('ready')
+  })
+})
+
 describe('embedding failures', () => {
   it('retries server errors with backoff until the memory is ready', async () => {
     const failedBefore = await metric('agentstore_embedding_failures_total', { source: 'memories', final: 'false' })
     fake.failNext(2, 503)
-    const response = await call('POST', MEMORIES, { content: 'Retried: speaks Portuguese and Greek.' })
+    const response = await call('POST', MEMORIES, { content: 'Retried: speaks Portuguese and Greek.', dedup: false })
     expect(response.statusCode).toBe(202)
     const id = response.json<MemoryView>().id
     const ready = await settled(id, 30_000)
@@ -217,7 +250,7 @@ describe('embedding failures', () => {
     const finalBefore = await metric('agentstore_embedding_failures_total', { source: 'memories', final: 'true' })
     const embeddedBefore = await metric('agentstore_embeddings_total', { source: 'memories' })
     fake.failNext(1, 400)
-    const response = await call('POST', MEMORIES, { content: 'Rejected: collects stamps.' })
+    const response = await call('POST', MEMORIES, { content: 'Rejected: collects stamps.', dedup: false })
     expect(response.statusCode).toBe(202)
     const id = response.json<MemoryView>().id
     const failed = await settled(id)
@@ -240,7 +273,7 @@ describe('embedding failures', () => {
 
   it('a failed memory whose content changes is embedded again', async () => {
     fake.failNext(1, 400)
-    const id = (await call('POST', MEMORIES, { content: 'Second chance: knits scarves.' })).json<MemoryView>().id
+    const id = (await call('POST', MEMORIES, { content: 'Second chance: knits scarves.', dedup: false })).json<MemoryView>().id
     expect((await settled(id)).embedding_status).toBe('failed')
     const patched = await call('PATCH', `/v1/memories/${id}`, { content: 'Second chance: knits jumpers.' })
     expect(patched.statusCode, patched.body).toBe(202)
@@ -264,7 +297,7 @@ describe('embedding failures', () => {
   it('marks the memory failed when the server answers another dimension than EMBEDDINGS_DIM', async () => {
     fake.setDimensions(32)
     try {
-      const id = (await call('POST', MEMORIES, { content: 'Wrong size: paints watercolours.' })).json<MemoryView>().id
+      const id = (await call('POST', MEMORIES, { content: 'Wrong size: paints watercolours.', dedup: false })).json<MemoryView>().id
       const failed = await settled(id)
       expect(failed).toMatchObject({ embedding_status: 'failed', embedding_model: null })
       expect(failed.embedding_error).toBe(`model ${MODEL} returned 32 dimensions, EMBEDDINGS_DIM is ${DIMS}`)

@@ -44,10 +44,10 @@ beforeAll(async () => {
   })
   expect((await cli('gpt', 'create', 'g1', '--name', 'G1')).code).toBe(0)
   expect((await cli('gpt', 'create', 'g2', '--name', 'G2')).code).toBe(0)
-  // A remote provider embeds in the background: with no job queue, the memories stay pending.
+  // A remote provider embeds in the background (writes that deduplicate embed at once): with no job queue, the memories stay pending.
   await withServices(async (services) => {
-    for (const content of ['likes green tea', 'walks the dog at seven', 'allergic to peanuts']) await services.memories.writeMemory('g1', { content })
-    await services.memories.writeMemory('g2', { content: 'other tenant' })
+    for (const content of ['likes green tea', 'walks the dog at seven', 'allergic to peanuts']) await services.memories.writeMemory('g1', { content, dedup: false })
+    await services.memories.writeMemory('g2', { content: 'other tenant', dedup: false })
   })
 })
 

@@ -100,15 +100,15 @@ export class MemoriesService {
     const times = inputs.map((input, index) => timesOf(input, at(index)))
     const sources: MemorySource[] = []
     for (const [index, input] of inputs.entries()) sources.push(await sourceOf(this.db, gptId, input.source, user, at(index)))
-    const vectors = this.embedder.inline ? await this.embedInline(inputs.map((input) => input.content)) : null
+    // A remote provider embeds in the background, except when a write needs its vector now to find its twin.
+    const vectors = this.embedder.inline || inputs.some(deduplicates) ? await this.embedInline(inputs.map((input) => input.content)) : null
     const status = vectors ? 'ready' : 'pending'
     const results = await this.db.transaction().execute(async (trx) => {
       const out: Written[] = []
       for (const [index, input] of inputs.entries()) {
         const fields = { ...times[index]!, source: sources[index]!, ...(input.pinned !== undefined ? { pinned: input.pinned } : {}), ...(input.importance !== undefined ? { importance: input.importance } : {}) }
         const vector = vectors?.[index]
-        // A write that supersedes another is a new version by the caller's word: no dedup.
-        const twin = vector && input.dedup !== false && input.supersedes === undefined && entityPointer(input) === null
+        const twin = vector && deduplicates(input)
           ? await nearDuplicate(trx, this.embedder.store, gptId, { userId: owners[index]!, entityType: input.entity_type ?? null }, vector, this.limits.dedupSimilarity)
           : null
         let written: Written
@@ -174,7 +174,7 @@ export class MemoriesService {
     await this.history.record(trx, [{ gpt_id: gptId, memory_id: id, user_id: changed.user_id, action: 'supersede', old: changed.old, new: changed.new, actor: caller.actor }])
   }
 
-  /** A local model that fails leaves the memories pending for the background job, rather than failing the write. */
+  /** An embedding that fails in the request leaves the memories pending for the background job, rather than failing the write. */
   private async embedInline(texts: string[]): Promise<number[][] | null> {
     try {
       return await this.embedder.embed(texts, 'memories')
@@ -293,3 +293,6 @@ function ownMemoryUser(user: string, named: string | null | undefined, pointer: 
   if (named === null) throw ERR.forbidden(`An end user's token cannot write a memory without an owner (body ${pointer} is null).`)
   return ownUser(user, named, pointer, 'body')!
 }
+
+/** Entity writes are upserts already, and a write that supersedes another is a new version by the caller's word. */
+const deduplicates = (input: MemoryInput) => input.dedup !== false && input.supersedes === undefined && entityPointer(input) === null
