@@ -7,6 +7,7 @@
 //   embed: [--duration 10] (per phase) [--rounds 3] [--readers 2] [--workers 1] (EMBEDDINGS_WORKERS of the server)
 //   start (built service on PGlite; `npm run build` first): [--rounds 3] [--settle-seconds 3]
 //   retrieval (PGlite, in process): [--set small|large] (the labelled set; recall@5, MRR@5, hit@1 per mode and kind)
+//   scale: [--sizes 10000,100000,1000000] (documents and memories each; default 10k,100k,1M on postgres, 10k,100k on pglite) [--queries 200] (per operation, fewer past 20 s)
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import { runDocumentsBench } from './documents.bench.js'
@@ -18,6 +19,7 @@ import { runAuditBench } from './audit.bench.js'
 import { runEmbedBench } from './embed.bench.js'
 import { runStartBench } from './start.bench.js'
 import { runRetrievalBench } from './retrieval.bench.js'
+import { runScaleBench } from './scale.bench.js'
 import { ratio } from './lib/stats.js'
 
 const { values, positionals } = parseArgs({
@@ -44,6 +46,7 @@ const { values, positionals } = parseArgs({
     workers: { type: 'string', default: '1' },
     'settle-seconds': { type: 'string', default: '3' },
     set: { type: 'string', default: 'large' },
+    sizes: { type: 'string' },
     'log-level': { type: 'string', default: 'warn' },
     'postgres-url': { type: 'string', default: process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres' },
   },
@@ -264,6 +267,14 @@ const available: Record<string, () => Promise<object>> = {
         'all R@5': row.all['recall@5'],
       })),
     )
+    return report
+  },
+  async scale() {
+    const sizes = (values.sizes ?? (db === 'postgres' ? '10000,100000,1000000' : '10000,100000')).split(',').map(Number)
+    const report = await runScaleBench({ db, postgresUrl: values['postgres-url']!, sizes, queries: Number(values.queries), logLevel: values['log-level']!, log })
+    console.log(`\nscale on ${db} — sequential requests over HTTP; ratios: p50 at this size ÷ p50 of the same operation at ${sizes[0]}`)
+    console.table(report.rows.map((row) => ({ size: row.size, operation: row.operation, 'p50 ms': row.p50Ms, 'p99 ms': row.p99Ms, samples: row.samples, 'p50 vs smallest': row.p50VsSmallest })))
+    console.table(report.sizes)
     return report
   },
 }
