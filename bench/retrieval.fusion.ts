@@ -6,8 +6,8 @@ import { scoreRanking, summarise, type SetQuery, type Summary } from './retrieva
  * Alternative hybrid fusions, replayed offline over the lists the service fuses (semantic and
  * keyword, 30 deep each, as the API returned them). `service` is the function the service runs, so
  * its row must match the bench's hybrid row; `rrf k=60 coverage²` is the fusion it ran before; the
- * ceiling row puts every relevant candidate first (what no fusion of these lists can beat). Each variant is scored on the even and the odd query
- * ids separately: choose on one half, check on the other, keep what holds on both.
+ * ceiling row puts every relevant candidate first (what no fusion of these lists can beat). Each variant is scored on two halves of the
+ * queries split by a hash of their id: choose on the dev half, check on the test half, keep what holds on both (and on the other set).
  */
 
 interface Hit {
