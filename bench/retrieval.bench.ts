@@ -134,7 +134,9 @@ function refusal(response: LightMyRequestResponse): string {
 }
 
 const plain = (m: SetMemory) => ({ content: m.content, entity_type: m.entity_type, user_id: m.user_id, metadata: { fixture_id: m.id } })
-const validTime = (m: SetMemory) => ({ ...(m.valid_from ? { valid_from: m.valid_from } : {}), ...(m.valid_to ? { valid_to: m.valid_to } : {}) })
+/** The sets write dates (2017-06-01); the API takes instants, so a date is its first moment in UTC. */
+const instant = (date: string) => (/^\d{4}-\d{2}-\d{2}$/.test(date) ? `${date}T00:00:00Z` : date)
+const validTime = (m: SetMemory) => ({ ...(m.valid_from ? { valid_from: instant(m.valid_from) } : {}), ...(m.valid_to ? { valid_to: instant(m.valid_to) } : {}) })
 
 interface Hit {
   id: string
@@ -157,7 +159,7 @@ async function runQueries(inject: Inject, set: RetrievalSet, fixtureIdOf: Map<st
       mode,
       top_k: topK,
       sources: ['memories'],
-      ...(query.as_of ? { as_of: query.as_of } : {}),
+      ...(query.as_of ? { as_of: instant(query.as_of) } : {}),
       ...(query.user_id ? { filters: { user_id: query.user_id } } : {}),
       ...(rank === 'recency' ? { rank } : {}),
     })
@@ -211,5 +213,5 @@ async function runQueries(inject: Inject, set: RetrievalSet, fixtureIdOf: Map<st
       }
     }
   }
-  return { set: set.name, counts: describeSet(set), notes, results, hybridMisses, fusion: exploreFusion(candidates), candidates }
+  return { set: set.name, counts: describeSet(set), notes, results, hybridMisses, fusion: exploreFusion(candidates, set.memories.map((m) => m.content)), candidates }
 }

@@ -1,12 +1,13 @@
 import { fuseHybrid, queryTerms, termCoverage } from '../src/modules/search/search.ranking.js'
+import { bm25, corpusOf, idfCoverage, proximity, type Corpus } from './retrieval.lexical.js'
 import { scoreRanking, summarise, type SetQuery, type Summary } from './retrieval.set.js'
 
 /**
  * Alternative hybrid fusions, replayed offline over the lists the service fuses (semantic and
  * keyword, 30 deep each, as the API returned them). `service` is the function the service runs, so
  * its row must match the bench's hybrid row; `rrf k=60 coverage²` is the fusion it ran before; the
- * ceiling row puts every relevant candidate first (what no fusion of these lists can beat). Each variant is scored on the even and the odd query
- * ids separately: choose on one half, check on the other, keep what holds on both.
+ * ceiling row puts every relevant candidate first (what no fusion of these lists can beat). Each variant is scored on two halves of the
+ * queries split by a hash of their id: choose on the dev half, check on the test half, keep what holds on both (and on the other set).
  */
 
 interface Hit {
@@ -23,12 +24,12 @@ export interface Candidates {
 
 export interface FusionRow {
   variant: string
-  even: Summary
-  odd: Summary
+  dev: Summary
+  test: Summary
   all: Summary
 }
 
-type Fuse = (c: Candidates, terms: string[]) => string[]
+type Fuse = (c: Candidates, terms: string[], corpus: Corpus) => string[]
 
 const byScore = (scores: Map<string, number>) => [...scores.entries()].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).map(([id]) => id)
 
@@ -93,6 +94,45 @@ function cosinePlusCoverage(w: number, power: number): Fuse {
   }
 }
 
+/** Cosine plus `w` times a lexical score of the item in [0, 1] (a missing cosine is the list's floor). */
+function cosinePlus(w: number, lexical: (c: Candidates, terms: string[], corpus: Corpus, item: Hit, all: Hit[]) => number): Fuse {
+  return (c, terms, corpus) => {
+    const cosine = new Map(c.semantic.map((h) => [h.id, h.score]))
+    const floor = c.semantic.length > 0 ? Math.min(...cosine.values()) : 0
+    const all = union(c)
+    return byScore(new Map(all.map((h) => [h.id, (cosine.get(h.id) ?? floor) + w * lexical(c, terms, corpus, h, all)])))
+  }
+}
+
+/** The candidates' own BM25 list (rescored from the text), best first; items holding no term left out. */
+function bm25List(c: Candidates, terms: string[], corpus: Corpus): Hit[] {
+  return union(c)
+    .map((h) => ({ ...h, score: bm25(corpus, terms, h.content) }))
+    .filter((h) => h.score > 0)
+    .sort((a, b) => b.score - a.score || (a.id < b.id ? -1 : 1))
+}
+
+const localCorpus = (all: Hit[]) => corpusOf(all.map((h) => h.content))
+
+const idfCov = (p: number) => (_c: Candidates, terms: string[], corpus: Corpus, h: Hit) => idfCoverage(corpus, terms, h.content) ** p
+const bm25Share = (c: Candidates, terms: string[], corpus: Corpus, h: Hit, all: Hit[]) => {
+  const best = Math.max(...all.map((x) => bm25(corpus, terms, x.content)))
+  return best > 0 ? bm25(corpus, terms, h.content) / best : 0
+}
+
+export const LEXICAL_VARIANTS: Record<string, Fuse> = {
+  ...Object.fromEntries([0.5, 0.75, 1].map((w) => [`cos+${w}·idfcov (GPT idf)`, cosinePlus(w, idfCov(1))])),
+  ...Object.fromEntries([0.5, 0.75, 1].map((w) => [`cos+${w}·idfcov² (GPT idf)`, cosinePlus(w, idfCov(2))])),
+  ...Object.fromEntries([0.5, 0.75].map((w) => [`cos+${w}·idfcov² (candidates' idf)`, cosinePlus(w, (c, terms, _corpus, h, all) => idfCoverage(localCorpus(all), terms, h.content) ** 2)])),
+  ...Object.fromEntries([0.25, 0.5].map((w) => [`cos+${w}·bm25/max`, cosinePlus(w, bm25Share)])),
+  ...Object.fromEntries([0.25, 0.5].map((w) => [`cos+${w}·(bm25/max)²`, cosinePlus(w, (c, t, corpus, h, all) => bm25Share(c, t, corpus, h, all) ** 2)])),
+  ...Object.fromEntries([10, 30, 60].map((k) => [`rrf k=${k} semantic+bm25`, (c: Candidates, terms: string[], corpus: Corpus) => reciprocalRankFusion([c.semantic, bm25List(c, terms, corpus)], k, () => 1).map((h) => h.id)])),
+  ...Object.fromEntries([0.5, 1].map((w) => [`minmax cos+${w}·minmax bm25`, (c: Candidates, terms: string[], corpus: Corpus) => scoreFusion(minMax, w, false)({ ...c, keyword: bm25List(c, terms, corpus) }, terms, corpus)])),
+  ...Object.fromEntries([0.5, 1].map((w) => [`z cos+${w}·z bm25`, (c: Candidates, terms: string[], corpus: Corpus) => scoreFusion(zScore, w, false)({ ...c, keyword: bm25List(c, terms, corpus) }, terms, corpus)])),
+  ...Object.fromEntries([0.1, 0.2].map((w) => [`service+${w}·proximity`, cosinePlus(1, (c, terms, _corpus, h) => 0.5 * termCoverage(terms, h.content) ** 2 + w * proximity(terms, h.content))])),
+  ...Object.fromEntries([0.1, 0.2].map((w) => [`cos+0.75·idfcov²+${w}·proximity`, cosinePlus(1, (c, terms, corpus, h) => 0.75 * idfCoverage(corpus, terms, h.content) ** 2 + w * proximity(terms, h.content))])),
+}
+
 export const VARIANTS: Record<string, Fuse> = {
   service: (c, terms) => fuseHybrid(c.semantic, c.keyword, terms, (h) => h.id).map((e) => e.item.id),
   'ceiling: relevant candidates first': (c) => {
@@ -108,17 +148,25 @@ export const VARIANTS: Record<string, Fuse> = {
   ...Object.fromEntries([0.2, 0.4, 0.5, 0.6].map((w) => [`cos+${w}·coverage`, cosinePlusCoverage(w, 1)])),
   ...Object.fromEntries([0.2, 0.3, 0.4, 0.5, 0.6, 0.75, 1].map((w) => [`cos+${w}·coverage²`, cosinePlusCoverage(w, 2)])),
   ...Object.fromEntries([0.5, 1].map((w) => [`cos+${w}·coverage³`, cosinePlusCoverage(w, 3)])),
+  ...LEXICAL_VARIANTS,
 }
 
-const parity = (id: string) => Number(/(\d+)$/.exec(id)?.[1] ?? 0) % 2
+/** The half a query falls in, by a fixed hash of its id (FNV-1a): 0 the dev half (choose there), 1 the test half (report there). */
+export function half(id: string): 0 | 1 {
+  let hash = 0x811c9dc5
+  for (const char of id) hash = Math.imul(hash ^ char.charCodeAt(0), 0x01000193) >>> 0
+  return (hash & 1) as 0 | 1
+}
 
-export function exploreFusion(candidates: Candidates[]): FusionRow[] {
+/** `corpus`: the texts the GPT holds (for document frequencies). */
+export function exploreFusion(candidates: Candidates[], texts: string[]): FusionRow[] {
+  const corpus = corpusOf(texts)
   return Object.entries(VARIANTS).map(([variant, fuse]) => {
-    const scores = candidates.map((c) => ({ parity: parity(c.query.id), score: scoreRanking(fuse(c, queryTerms(c.query.query)), c.query.relevant) }))
+    const scores = candidates.map((c) => ({ half: half(c.query.id), score: scoreRanking(fuse(c, queryTerms(c.query.query), corpus), c.query.relevant) }))
     return {
       variant,
-      even: summarise(scores.filter((s) => s.parity === 0).map((s) => s.score)),
-      odd: summarise(scores.filter((s) => s.parity === 1).map((s) => s.score)),
+      dev: summarise(scores.filter((s) => s.half === 0).map((s) => s.score)),
+      test: summarise(scores.filter((s) => s.half === 1).map((s) => s.score)),
       all: summarise(scores.map((s) => s.score)),
     }
   })

@@ -20,6 +20,8 @@ import { runEmbedBench } from './embed.bench.js'
 import { runStartBench } from './start.bench.js'
 import { runRetrievalBench } from './retrieval.bench.js'
 import { runScaleBench } from './scale.bench.js'
+import type { FusionRow } from './retrieval.fusion.js'
+import type { Summary } from './retrieval.set.js'
 import { ratio } from './lib/stats.js'
 
 const { values, positionals } = parseArgs({
@@ -252,21 +254,8 @@ const available: Record<string, () => Promise<object>> = {
     console.table(report.results.map(({ mode, rank, kind, ...summary }) => ({ rank, kind, mode, ...summary })))
     for (const note of report.notes) console.log(`note: ${note}`)
     console.log(`hybrid put no relevant memory first for ${report.hybridMisses.length} queries (listed in the JSON report)`)
-    console.log('\nhybrid fusions replayed over the same candidate lists (semantic and keyword, 30 each); even / odd query ids')
-    console.table(
-      report.fusion.map((row) => ({
-        variant: row.variant,
-        'even MRR': row.even['MRR@5'],
-        'even hit@1': row.even['hit@1'],
-        'even R@5': row.even['recall@5'],
-        'odd MRR': row.odd['MRR@5'],
-        'odd hit@1': row.odd['hit@1'],
-        'odd R@5': row.odd['recall@5'],
-        'all MRR': row.all['MRR@5'],
-        'all hit@1': row.all['hit@1'],
-        'all R@5': row.all['recall@5'],
-      })),
-    )
+    console.log('\nhybrid fusions replayed over the same candidate lists (semantic and keyword, 30 each); queries split in halves by a hash of their id')
+    printFusion(report.fusion)
     return report
   },
   async scale() {
@@ -277,6 +266,11 @@ const available: Record<string, () => Promise<object>> = {
     console.table(report.sizes)
     return report
   },
+}
+
+function printFusion(rows: FusionRow[]) {
+  const cellsOf = (name: string, summary: Summary) => ({ [`${name} MRR`]: summary['MRR@5'], [`${name} hit@1`]: summary['hit@1'], [`${name} R@5`]: summary['recall@5'] })
+  console.table(rows.map((row) => ({ variant: row.variant, ...cellsOf('dev', row.dev), ...cellsOf('test', row.test), ...cellsOf('all', row.all) })))
 }
 
 function cells(latency: { p50Ms: number; p99Ms: number; maxMs: number; samples: number }) {
