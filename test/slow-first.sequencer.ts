@@ -11,10 +11,17 @@ export const SLOWEST_FILES = [
   'test/deploy.image.test.ts',
   'src/platform/embeddings/local.embeddings.threads.test.ts',
   'test/server.test.ts',
+  'test/chat.lease.test.ts',
+  'test/mcp.two-processes.test.ts',
+  'test/scale-out.two-processes.test.ts',
   'test/transfer.test.ts',
   'test/cli.test.ts',
-  'test/cli.admin-channel.test.ts',
+  'test/chat.cancel.two-processes.test.ts',
   'test/cli.postgres.test.ts',
+  'test/cli.admin-channel.test.ts',
+  'test/mcp.stdio.test.ts',
+  'test/oauth.two-processes.test.ts',
+  'test/keys.two-processes.test.ts',
 ]
 
 export class SlowFirstSequencer extends BaseSequencer {
