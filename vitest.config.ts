@@ -1,4 +1,5 @@
 import { defineConfig } from 'vitest/config'
+import { SlowFirstSequencer } from './test/slow-first.sequencer.js'
 
 export default defineConfig({
   test: {
@@ -7,6 +8,7 @@ export default defineConfig({
     pool: 'forks',
     // Each file opens its own database (a PGlite copy takes ~0.5 GB); two cores, two files at a time.
     maxWorkers: 2,
+    sequence: { sequencer: SlowFirstSequencer },
     testTimeout: 30_000,
     hookTimeout: 60_000,
     teardownTimeout: 30_000,

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { MessageView } from '../src/modules/chat/messages.schemas.js'
 import { startFakeLlmServer, type FakeLlmServer } from './helpers/fake-llm-server.js'
 import { callService, migratedPostgresDatabase, startService, withLogs, type ServiceProcess } from './helpers/service-process.js'
+import { copyMigratedDataDir } from './helpers/test-database.js'
 
 /**
  * A generation whose process crashed (SIGKILL: no shutdown, no final write) does not hold its session
@@ -77,6 +78,8 @@ afterAll(async () => {
 describe('a generation whose process crashed', () => {
   it('embedded: the restarted server interrupts it at once, keeping its text, and resume continues it', async () => {
     const dataDir = await mkdtemp(join(tmpdir(), 'agentstore-lease-'))
+    // Migrated already: what is under test is the restart, not the first start.
+    await copyMigratedDataDir(dataDir)
     try {
       const env = { ...llmEnv(), DATA_DIR: dataDir }
       const first = await start('embedded', env)

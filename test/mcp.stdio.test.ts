@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { CLI_ARGS, CLI_CWD } from './helpers/children.js'
 import { callTool, mcpClient, resultText, seedMcpFixture, toolCases, type McpFixture, type Post } from './helpers/mcp.js'
 import { childEnv, migratedPostgresDatabase, startService, type ServiceProcess } from './helpers/service-process.js'
+import { copyMigratedDataDir } from './helpers/test-database.js'
 
 /**
  * `agentstore mcp` with the SDK's StdioClientTransport: on PGlite through the running embedded
@@ -47,6 +48,7 @@ function stdio(key: string): StdioClientTransport {
 beforeAll(async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'agentstore-mcp-stdio-'))
   postgres = process.env.TEST_DATABASE_URL ? await migratedPostgresDatabase(process.env.TEST_DATABASE_URL, 'mcp_stdio') : null
+  if (!postgres) await copyMigratedDataDir(dataDir)
   storage = postgres ? { DATABASE_URL: postgres.url } : { DATA_DIR: dataDir }
   service = await startService('mcp-stdio', { ...storage, ADMIN_TOKEN: ADMIN })
   await http('/v1/admin/gpts', ADMIN, { id: GPT, name: 'Stdio' })

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { createInterface } from 'node:readline'
 import pg from 'pg'
+import { inject } from 'vitest'
 import { openDatabase } from '../../src/platform/db/database.js'
 import { migrateToLatest } from '../../src/platform/db/migrate.js'
 import { CLI_ARGS, CLI_CWD } from './children.js'
@@ -87,7 +88,7 @@ export async function withLogs(services: ServiceProcess[], run: () => Promise<vo
 
 /**
  * A new, migrated PostgreSQL database on the test server, for processes a test starts (migrated here,
- * so that several processes can start on it together).
+ * so that several processes can start on it together): a copy of the run's template when there is one.
  */
 export async function migratedPostgresDatabase(serverUrl: string, prefix: string): Promise<{ url: string; drop(): Promise<void> }> {
   const name = `${prefix}_${randomBytes(5).toString('hex')}`
@@ -100,13 +101,19 @@ export async function migratedPostgresDatabase(serverUrl: string, prefix: string
       await client.end()
     }
   }
-  await admin(`CREATE DATABASE ${name}`)
+  const template = inject('pgTemplate')
   const url = new URL(serverUrl)
   url.pathname = `/${name}`
+  const drop = () => admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
+  if (template) {
+    await admin(`CREATE DATABASE ${name} TEMPLATE ${template}`)
+    return { url: url.toString(), drop }
+  }
+  await admin(`CREATE DATABASE ${name}`)
   const database = await openDatabase({ kind: 'postgres', url: url.toString(), poolSize: 1 })
   await migrateToLatest(database.db)
   await database.close()
-  return { url: url.toString(), drop: () => admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) }
+  return { url: url.toString(), drop }
 }
 
 /** One JSON request to a service process with a Bearer token; the body parsed when there is one. */

@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises'
+import { cp, readFile } from 'node:fs/promises'
 import { randomBytes } from 'node:crypto'
 import pg from 'pg'
 import { inject } from 'vitest'
@@ -53,4 +53,12 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   if (!dump) throw new Error('the global setup provided no test database')
   const database = await openDatabase({ kind: 'pglite', loadDataDir: new Blob([await readFile(dump)]) })
   return { database, url: null, drop: () => database.close() }
+}
+
+/**
+ * Makes `target` a migrated PGlite data directory (a copy of the run's), for a process a test starts
+ * where the data directory's creation is not what the test is about.
+ */
+export async function copyMigratedDataDir(target: string): Promise<void> {
+  await cp(inject('pgliteDataDir'), target, { recursive: true, errorOnExist: true, force: false })
 }

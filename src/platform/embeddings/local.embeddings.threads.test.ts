@@ -1,5 +1,4 @@
 import { spawnSync } from 'node:child_process'
-import { fileURLToPath } from 'node:url'
 import { afterAll, describe, expect, it, vi } from 'vitest'
 import { EmbeddingsError, normalize } from './embeddings.provider.js'
 import { LocalEmbeddingsProvider } from './local.embeddings.js'
@@ -22,14 +21,16 @@ const open = (options: ConstructorParameters<typeof LocalEmbeddingsProvider>[0])
   return provider
 }
 afterAll(() => Promise.all(opened.map((provider) => provider.close())))
+let single: LocalEmbeddingsProvider | undefined
+/** One thread with the model loaded, shared by the tests that need no more (each load takes seconds). */
+const oneThread = () => (single ??= open({ workers: 1 }))
 
 describe('local model in worker threads', () => {
   it('gives exactly the vectors the model gives on this thread', async () => {
     const model = await loadUseLiteModel()
     const here = (await model.run(TEXTS)).map((row) => normalize(row, USE_LITE_MODEL))
     model.dispose()
-    const provider = open({ workers: 1 })
-    expect(await provider.embed(TEXTS)).toEqual(here)
+    expect(await oneThread().embed(TEXTS)).toEqual(here)
     // Spread over two threads and many chunks, still the same vectors in the same order.
     const texts = Array.from({ length: 40 }, (_, i) => TEXTS[i % TEXTS.length]!)
     const two = open({ workers: 2 })
@@ -39,7 +40,7 @@ describe('local model in worker threads', () => {
   })
 
   it('serves a request before background work queued ahead of it', async () => {
-    const provider = open({ workers: 1 })
+    const provider = oneThread()
     await provider.embed(['warm'])
     const finished: string[] = []
     const background = provider.embed(Array.from({ length: 64 }, (_, i) => `background item ${i}`), undefined, { background: true }).then(() => finished.push('background'))
@@ -64,16 +65,21 @@ describe('local model in worker threads', () => {
   })
 
   it('closes its threads, so that a process that embedded exits by itself', () => {
-    const module = fileURLToPath(new URL('./local.embeddings.ts', import.meta.url))
+    // The build, as the service runs it (the global setup compiles dist/ afresh): without the
+    // TypeScript loader the child and each of its threads start in a fraction of the CPU.
+    const module = new URL('../../../dist/platform/embeddings/local.embeddings.js', import.meta.url).href
+    // CommonJS with a dynamic import: the threads inherit the child's flags, and --input-type would stop them.
     const script = `
-      const { LocalEmbeddingsProvider } = await import(${JSON.stringify(module)})
-      const provider = new LocalEmbeddingsProvider({ workers: 2 })
-      const vectors = await provider.embed(['one', 'two'])
-      await provider.close()
-      console.log(JSON.stringify({ vectors: vectors.length, threads: provider.threadCount }))
+      void (async () => {
+        const { LocalEmbeddingsProvider } = await import(${JSON.stringify(module)})
+        const provider = new LocalEmbeddingsProvider({ workers: 2 })
+        const vectors = await provider.embed(['one', 'two'])
+        await provider.close()
+        console.log(JSON.stringify({ vectors: vectors.length, threads: provider.threadCount }))
+      })()
     `
     // Without close() the threads would keep the child alive until the guard below kills it.
-    const child = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 60_000 })
+    const child = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 60_000 })
     expect(child.stderr).toBe('')
     expect({ status: child.status, signal: child.signal }).toEqual({ status: 0, signal: null })
     expect(JSON.parse(child.stdout)).toEqual({ vectors: 2, threads: 0 })
