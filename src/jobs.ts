@@ -1,5 +1,6 @@
 import type { Database } from './platform/db/database.js'
 import type { JobDefinition, JobLogger } from './platform/jobs/jobs.queue.js'
+import type { JobRuns } from './platform/jobs/job-runs.js'
 import { recoverInterruptedJob } from './modules/chat/chat.recover-interrupted.job.js'
 import type { GenerationService } from './modules/chat/generation.service.js'
 import { purgeExpiredKeysJob } from './modules/keys/keys.purge-expired.job.js'
@@ -43,6 +44,8 @@ export interface JobDependencies {
   retention: RetentionService
   /** BACKUP_CRON (default `30 2 * * *`); null: backups only on demand. */
   backupSchedule?: string | null
+  /** Counts each job's runs in this process, for the console's overview. */
+  runs?: JobRuns
 }
 
 /**
@@ -51,7 +54,7 @@ export interface JobDependencies {
  * composes the services these jobs use: the platform's queue knows no module).
  */
 export function buildJobDefinitions(deps: JobDependencies): JobDefinition[] {
-  return [
+  const definitions: JobDefinition[] = [
     purgeExpiredKeysJob({ db: deps.database.db, logger: deps.logger, retentionDays: deps.keyRetentionDays }),
     embedMemoriesJob({ worker: deps.embeddingWorker, logger: deps.logger }),
     embedChangedJob({ worker: deps.embeddingWorker, logger: deps.logger }),
@@ -66,4 +69,5 @@ export function buildJobDefinitions(deps: JobDependencies): JobDefinition[] {
     purgeOldMailJob({ retention: deps.retention, logger: deps.logger }),
     backupJob({ backups: deps.backups, logger: deps.logger, schedule: deps.backupSchedule === undefined ? SETTINGS.BACKUP_CRON.default : deps.backupSchedule }),
   ]
+  return deps.runs ? definitions.map((definition) => deps.runs!.counted(definition)) : definitions
 }
