@@ -24,6 +24,7 @@ import { consentRoutes } from './modules/oauth/consent.routes.js'
 import { oauthRoutes } from './modules/oauth/oauth.routes.js'
 import { accountGptRoutes, adminGptRoutes, gptRoutes } from './modules/gpts/gpts.routes.js'
 import { gptStatsRoutes } from './modules/gpts/gpts.stats.routes.js'
+import { overviewRoutes } from './modules/overview/overview.routes.js'
 import { archiveRoutes } from './modules/archive/archive.routes.js'
 import { healthRoutes } from './modules/health/health.routes.js'
 import { keyRoutes, meRoutes } from './modules/keys/keys.routes.js'
@@ -96,7 +97,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(problemPlugin)
   await app.register(jsonBodyPlugin)
   await app.register(storableTextPlugin, { maxDepth: Math.max(256, config.maxJsonDepth * 8), maxJsonDepth: config.maxJsonDepth })
-  await app.register(metricsPlugin, { pool: database.pool, registry: services.registry })
+  await app.register(metricsPlugin, { pool: database.pool, registry: services.registry, minutes: services.overview.minutes })
   await app.register(openApiPlugin, { version: deps.version, publicUrl: config.publicUrl })
   // Before rate limits and authentication: a preflight carries no credentials and is answered at once.
   await registerCors(app, config.corsOrigins)
@@ -129,6 +130,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(gptRoutes({ gpts: services.gpts }))
   await app.register(accountGptRoutes({ gpts: services.gpts, ...listDeps }))
   await app.register(gptStatsRoutes({ gpts: services.gpts }, 'tenant'))
+  await app.register(overviewRoutes({ overview: services.overview }, 'account'))
   const archiveDeps = { archive: services.archive, maxBytes: config.archiveImportMaxBytes }
   await app.register(archiveRoutes(archiveDeps, 'tenant'))
   await app.register(meRoutes())
@@ -218,6 +220,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   if (config.adminToken !== null) {
     await app.register(adminGptRoutes({ gpts: services.gpts, ...listDeps }))
     await app.register(gptStatsRoutes({ gpts: services.gpts }, 'operator'))
+    await app.register(overviewRoutes({ overview: services.overview }, 'operator'))
     await app.register(archiveRoutes(archiveDeps, 'operator'))
     await app.register(keyRoutes({ keys: services.keys, ...listDeps }, 'operator'))
     await app.register(adminAccountRoutes({ accounts: services.accounts }))

@@ -1,5 +1,6 @@
 import type { Database } from './platform/db/database.js'
 import type { JobDefinition, JobLogger } from './platform/jobs/jobs.queue.js'
+import type { JobRuns } from './platform/jobs/job-runs.js'
 import { recoverInterruptedJob } from './modules/chat/chat.recover-interrupted.job.js'
 import type { GenerationService } from './modules/chat/generation.service.js'
 import { purgeExpiredKeysJob } from './modules/keys/keys.purge-expired.job.js'
@@ -17,6 +18,8 @@ import type { SigningKeyStore } from './platform/auth/signing-keys.js'
 import { backupJob } from './modules/backups/backups.job.js'
 import type { BackupService } from './modules/backups/backups.service.js'
 import { SETTINGS } from './config.settings.js'
+import { purgeConsoleSessionsJob } from './modules/console/console.purge-sessions.job.js'
+import type { ConsoleSessionsService } from './modules/console/console-sessions.service.js'
 import { purgeExpiredDocumentsJob } from './modules/retention/documents.purge-expired.job.js'
 import { purgeOldMailJob } from './modules/retention/mail.purge-old.job.js'
 import { purgeExpiredMemoriesJob } from './modules/retention/memories.purge-expired.job.js'
@@ -43,6 +46,10 @@ export interface JobDependencies {
   retention: RetentionService
   /** BACKUP_CRON (default `30 2 * * *`); null: backups only on demand. */
   backupSchedule?: string | null
+  /** Console sign-ins, whose expired rows the hourly purge deletes. */
+  console: ConsoleSessionsService
+  /** Counts each job's runs in this process, for the console's overview. */
+  runs?: JobRuns
 }
 
 /**
@@ -51,7 +58,7 @@ export interface JobDependencies {
  * composes the services these jobs use: the platform's queue knows no module).
  */
 export function buildJobDefinitions(deps: JobDependencies): JobDefinition[] {
-  return [
+  const definitions: JobDefinition[] = [
     purgeExpiredKeysJob({ db: deps.database.db, logger: deps.logger, retentionDays: deps.keyRetentionDays }),
     embedMemoriesJob({ worker: deps.embeddingWorker, logger: deps.logger }),
     embedChangedJob({ worker: deps.embeddingWorker, logger: deps.logger }),
@@ -64,6 +71,8 @@ export function buildJobDefinitions(deps: JobDependencies): JobDefinition[] {
     purgeExpiredMemoriesJob({ retention: deps.retention, logger: deps.logger }),
     purgeOldSessionsJob({ retention: deps.retention, logger: deps.logger }),
     purgeOldMailJob({ retention: deps.retention, logger: deps.logger }),
+    purgeConsoleSessionsJob({ console: deps.console, logger: deps.logger }),
     backupJob({ backups: deps.backups, logger: deps.logger, schedule: deps.backupSchedule === undefined ? SETTINGS.BACKUP_CRON.default : deps.backupSchedule }),
   ]
+  return deps.runs ? definitions.map((definition) => deps.runs!.counted(definition)) : definitions
 }

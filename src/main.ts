@@ -116,6 +116,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
           backups: services.backups,
           retention: services.retention,
           backupSchedule: config.backups.schedule,
+          console: services.console,
+          runs: services.overview.jobRuns,
         }),
       )
       await jobs.start()

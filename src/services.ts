@@ -62,6 +62,9 @@ import { createOAuth, type OAuthServices } from './services.oauth.js'
 import { RetentionService } from './modules/retention/retention.service.js'
 import { PurgeMetrics } from './platform/jobs/batched-purge.js'
 import { ArchiveService } from './modules/archive/archive.service.js'
+import { OverviewService } from './modules/overview/overview.service.js'
+import { RequestMinutes } from './platform/metrics.minutes.js'
+import { JobRuns } from './platform/jobs/job-runs.js'
 
 export interface Services {
   gpts: GptsService
@@ -105,6 +108,8 @@ export interface Services {
   console: ConsoleSessionsService
   /** The archive of one GPT: export, and import into an empty GPT. */
   archive: ArchiveService
+  /** The console's overview; it holds this process's per-minute request samples and job runs. */
+  overview: OverviewService
 }
 
 /** Wires every domain service over one database; the HTTP app and the CLI both use these. */
@@ -252,7 +257,10 @@ export function createServices({ database, config, events, log, embeddings, jobs
   const checkExposure = exposureCheck(catalogue, collections)
   const purgeMetrics = new PurgeMetrics(registry)
   const retention = new RetentionService({ collections: collectionsRepo, objects: objectsRepo, gpts, sessions: sessionsRepo, mail: mailRepo, memories: memoryHistory, metrics: purgeMetrics })
+  const backups = new BackupService(database, { ...config.backups, databaseUrl: config.databaseUrl }, registry)
+  const overview = new OverviewService({ gpts, embeddingWorker, backups, minutes: new RequestMinutes(), jobRuns: new JobRuns() })
   return {
+    overview,
     retention,
     catalogue,
     console: new ConsoleSessionsService(new ConsoleSessionsRepository(database.db), accountSessions, { adminToken: config.adminToken, ttlSeconds: config.consoleSessionTtlSeconds, audit: auditSink }),
@@ -281,6 +289,6 @@ export function createServices({ database, config, events, log, embeddings, jobs
     changedItems,
     embedder,
     registry,
-    backups: new BackupService(database, { ...config.backups, databaseUrl: config.databaseUrl }, registry),
+    backups,
   }
 }

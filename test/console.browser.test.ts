@@ -133,7 +133,7 @@ describe.skipIf(browserPath.path === null)(`the admin console in chromium${brows
       await expect.poll(() => table.getByRole('row').count()).toBe(4)
       // Its counts: the one document, nothing else.
       const counts = table.getByRole('row', { name: /operator-only-gpt/ }).getByRole('cell')
-      await expect.poll(() => counts.allTextContents()).toEqual(['operator-only-gpt', '1', '0', '0', '0', '0', 'Keys of operator-only-gptCollections of operator-only-gptMemories of operator-only-gpt'])
+      await expect.poll(() => counts.allTextContents()).toEqual(['operator-only-gpt', '1', '0', '0', '0', '0', 'Keys of operator-only-gptApps of operator-only-gptCollections of operator-only-gptMemories of operator-only-gpt'])
       await expectAccessible(page)
       // Readable at 390 px: the page itself does not scroll sideways.
       expect(await page.evaluate<number>('document.documentElement.scrollWidth')).toBeLessThanOrEqual(390)

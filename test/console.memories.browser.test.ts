@@ -1,7 +1,7 @@
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { signup, type TestAccount } from './helpers/accounts.js'
-import { browserPath, expectAccessible, openConsole, SHOTS, signInAs, startConsoleBrowser, type ConsoleBrowser } from './helpers/console-browser.js'
+import { browserPath, expectAccessible, expectNoSideScroll, openConsole, SHOTS, signInAs, startConsoleBrowser, type ConsoleBrowser } from './helpers/console-browser.js'
 import { bearer, createGptWithKey, injectJson } from './helpers/test-app.js'
 
 // The memories page and the search playground, in chromium: a memory added through the page with its
@@ -47,7 +47,7 @@ describe.skipIf(browserPath.path === null)(`the console's memories and search pa
       await page.getByRole('status').filter({ hasText: 'Memory added (searchable now).' }).waitFor()
       await expect.poll(() => memories.count()).toBe(3)
       const added = page.getByRole('row', { name: /Maria is allergic/ })
-      expect(await added.getByRole('cell').allTextContents()).toEqual(['health', 'maria', '{"topic":"food"}', 'ready (searchable)', expect.any(String)])
+      expect(await added.getByRole('cell').allTextContents()).toEqual(['health', 'maria', '{"topic":"food"}', 'ready (searchable)', expect.any(String), expect.stringMatching(/^Edit .*Delete /)])
 
       await page.getByLabel('Metadata contains (JSON)').fill('{"topic": "food"}')
       await page.getByLabel('Embedding status').selectOption('ready')
@@ -94,4 +94,60 @@ describe.skipIf(browserPath.path === null)(`the console's memories and search pa
       await context.close()
     }
   })
+
+  it('edits a memory (content, metadata merged) and deletes one after confirming, at 390 px', async () => {
+    const { page, context, cspViolations } = await openConsole(at.browser, at.base, 390)
+    try {
+      await signInAs(page, owner)
+      await page.getByRole('link', { name: `Memories of ${GPT}` }).click()
+      const memories = page.getByRole('table', { name: 'Memories, oldest first' }).locator('tbody tr')
+      const budget = page.getByRole('row', { name: /quarterly budget review/ })
+      await budget.waitFor()
+      const id = (await listed()).find((memory) => memory.content.startsWith('The quarterly budget'))!.id
+
+      await budget.getByRole('button', { name: /^Edit The quarterly budget/ }).click()
+      await page.getByRole('heading', { name: 'Edit a memory' }).waitFor()
+      // The focus moves into the form.
+      expect(await page.evaluate<string | undefined>('document.activeElement?.id')).toBe('edit-memory-content')
+      await page.getByLabel('New content').fill('The quarterly budget review moved to Monday.')
+      await page.getByLabel('Metadata to add or change (optional JSON object)').fill('[1]')
+      await page.getByRole('button', { name: 'Save memory' }).click()
+      await expect.poll(() => page.locator('#edit-memory-metadata-errors').textContent()).toBe('The metadata must be a JSON object ({…}).')
+      await page.getByLabel('Metadata to add or change (optional JSON object)').fill('{"when": "monday"}')
+      await expectAccessible(page)
+      await page.getByRole('button', { name: 'Save memory' }).click()
+      await page.getByRole('status').filter({ hasText: /^Memory saved/ }).waitFor()
+      await page.getByRole('row', { name: /moved to Monday/ }).waitFor()
+      const stored = (await listed()).find((memory) => memory.id === id)!
+      expect(stored).toMatchObject({ content: 'The quarterly budget review moved to Monday.', metadata: { topic: 'other', when: 'monday' } })
+      await expectNoSideScroll(page, 390)
+      await page.screenshot({ path: join(SHOTS, 'memory-edited-390.png'), fullPage: true })
+
+      // Delete: dismissing the confirmation keeps it; accepting deletes it.
+      const count = await memories.count()
+      const edited = page.getByRole('row', { name: /moved to Monday/ })
+      let question = ''
+      page.once('dialog', (dialog) => void dialog.dismiss())
+      await edited.getByRole('button', { name: /^Delete The quarterly budget/ }).click()
+      expect(await edited.count()).toBe(1)
+      page.once('dialog', (dialog) => {
+        question = dialog.message()
+        void dialog.accept()
+      })
+      await edited.getByRole('button', { name: /^Delete The quarterly budget/ }).click()
+      await page.getByRole('status').filter({ hasText: 'Memory deleted.' }).waitFor()
+      await expect.poll(() => memories.count()).toBe(count - 1)
+      expect(question).toBe('Delete the memory "The quarterly budget review moved to Monday."? It is forgotten, with its vector.')
+      expect((await listed()).some((memory) => memory.id === id)).toBe(false)
+      await expectAccessible(page)
+      expect(cspViolations).toEqual([])
+    } finally {
+      await context.close()
+    }
+  })
+
+  async function listed(): Promise<{ id: string; content: string; metadata: Record<string, unknown> }[]> {
+    const response = await injectJson(at.t.app, 'GET', `/v1/gpts/${GPT}/memories?limit=100`, bearer(key))
+    return response.json<{ memories: { id: string; content: string; metadata: Record<string, unknown> }[] }>().memories
+  }
 })

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { sql } from 'kysely'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { PURGE_CONSOLE_SESSIONS_JOB } from '../src/modules/console/console.purge-sessions.job.js'
 import { PURGE_EXPIRED_KEYS_JOB } from '../src/modules/keys/keys.purge-expired.job.js'
 import { registerJobs, type JobInfo, type JobLogger } from '../src/platform/jobs/jobs.queue.js'
 import { PgBossJobQueue } from '../src/platform/jobs/pg-boss.queue.js'
@@ -57,6 +58,7 @@ describe('the service jobs', () => {
       { name: 'backups.create', cron: '30 2 * * *', timezone: 'UTC' },
       { name: 'chat.purge-old-sessions', cron: '37 4 * * *', timezone: 'UTC' },
       { name: 'chat.recover-interrupted', cron: '* * * * *', timezone: 'UTC' },
+      { name: PURGE_CONSOLE_SESSIONS_JOB, cron: '41 * * * *', timezone: 'UTC' },
       { name: 'documents.purge-expired', cron: '*/5 * * * *', timezone: 'UTC' },
       { name: 'embeddings.backfill', cron: '* * * * *', timezone: 'UTC' },
       { name: PURGE_EXPIRED_KEYS_JOB, cron: '17 3 * * *', timezone: 'UTC' },
@@ -101,5 +103,22 @@ describe('the service jobs', () => {
     const shorter = await completed(PURGE_EXPIRED_KEYS_JOB, await queue.enqueue(PURGE_EXPIRED_KEYS_JOB, { retentionDays: 20 }))
     expect(shorter.output).toEqual({ deleted: 1, retentionDays: 20 })
     expect(await remaining()).toEqual([ids.expiredRecently, ids.active, ids.expiresLater].sort())
+  })
+
+  it('purges the expired console sign-ins, and only those', async () => {
+    const { db } = t.db.database
+    const row = (n: number, expiresAt: ReturnType<typeof daysAgo>) => ({
+      token_hash: Buffer.alloc(32, n),
+      kind: 'operator' as const,
+      account_id: null,
+      account_session_id: null,
+      csrf_token: `csrf-${n}`,
+      expires_at: expiresAt,
+    })
+    await db.insertInto('console_sessions').values([row(1, daysAgo(1)), row(2, sql<Date>`now() - interval '1 second'`), row(3, sql<Date>`now() + interval '1 hour'`)]).execute()
+    const run = await completed(PURGE_CONSOLE_SESSIONS_JOB, await queue.enqueue(PURGE_CONSOLE_SESSIONS_JOB, {}))
+    expect(run.output).toEqual({ deleted: 2 })
+    expect((await db.selectFrom('console_sessions').select('csrf_token').execute()).map((left) => left.csrf_token)).toEqual(['csrf-3'])
+    expect(logs).toContainEqual({ msg: 'purged expired console sessions', obj: { job: PURGE_CONSOLE_SESSIONS_JOB, deleted: 2 } })
   })
 })

@@ -225,7 +225,7 @@ describe("every operation, as alice, aimed at bob's items", () => {
         // 401 only where this token is no credential at all: the operator's and the accounts' own routes,
         // /mcp (which takes tokens issued for its own audience, not the HTTP API's), and the Custom GPT
         // adapter's token endpoints (which take client credentials).
-        if (!/^\/v1\/(admin|accounts)\/|^\/v1\/gpts$|^\/mcp$|^(\/api\/v1)?\/auth\/token$/.test(path)) expect(response.statusCode, label).not.toBe(401)
+        if (!/^\/v1\/(admin|accounts)\/|^\/v1\/(gpts|overview)$|^\/mcp$|^(\/api\/v1)?\/auth\/token$/.test(path)) expect(response.statusCode, label).not.toBe(401)
         // An id alice sent may come back in the problem (`instance`, `detail`): that tells her nothing.
         const sent = `${url} ${JSON.stringify(body ?? null)}`
         for (const giveaway of giveaways().filter((g) => !sent.includes(g))) expect(response.body, label).not.toContain(giveaway)

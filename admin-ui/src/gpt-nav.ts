@@ -9,6 +9,7 @@ const PAGES = [
   ['audit', 'Audit log'],
   ['connect', 'Connect'],
   ['keys', 'Keys'],
+  ['apps', 'Apps'],
 ] as const
 
 export type GptPage = (typeof PAGES)[number][0]

@@ -1,3 +1,4 @@
+import { Apps, AppSessions } from './apps.js'
 import { Audit } from './audit.js'
 import { Sessions } from './chat/sessions.js'
 import { Transcript } from './chat/transcript.js'
@@ -10,7 +11,7 @@ import { MailHome } from './mail/mail.js'
 
 /** The page of a GPT a hash names (#/gpts/{id}/chat, …/mail/agents/{id}, …), or null for another hash. */
 export function gptPage(hash: string) {
-  const match = /^#\/gpts\/([^/]+)\/(chat|mail|audit|connect)(?:\/(agents|conversations)?\/?([^/]+))?$/.exec(hash)
+  const match = /^#\/gpts\/([^/]+)\/(chat|mail|audit|connect|apps)(?:\/(agents|conversations)?\/?([^/]+))?$/.exec(hash)
   if (!match) return null
   const [, gpt, page, kind, id] = match
   const gptId = decodeURIComponent(gpt!)
@@ -20,5 +21,6 @@ export function gptPage(hash: string) {
   if (page === 'mail' && !id) return html`<${MailHome} gptId=${gptId} />`
   if (page === 'audit' && !id) return html`<${Audit} gptId=${gptId} />`
   if (page === 'connect' && !id) return html`<${Connect} gptId=${gptId} />`
+  if (page === 'apps' && !kind) return id ? html`<${AppSessions} key=${id} gptId=${gptId} appId=${id} />` : html`<${Apps} gptId=${gptId} />`
   return null
 }

@@ -2,11 +2,14 @@ import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import type pg from 'pg'
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client'
+import type { RequestMinutes } from './metrics.minutes.js'
 
 export interface MetricsOptions {
   pool: pg.Pool
   /** Extra metrics of other parts (jobs, limits) register here. */
   registry?: Registry
+  /** The last hour, a sample a minute, for the console's overview. */
+  minutes?: RequestMinutes
 }
 
 declare module 'fastify' {
@@ -17,7 +20,7 @@ declare module 'fastify' {
 
 /** Prometheus metrics at GET /metrics: requests by route template and status, latency, database pool. */
 export const metricsPlugin = fp<MetricsOptions>(
-  async (app: FastifyInstance, { pool, registry = new Registry() }) => {
+  async (app: FastifyInstance, { pool, registry = new Registry(), minutes }) => {
     collectDefaultMetrics({ register: registry })
     const labelNames = ['method', 'route', 'status'] as const
     const requests = new Counter({ name: 'http_requests_total', help: 'HTTP requests answered.', labelNames, registers: [registry] })
@@ -47,6 +50,8 @@ export const metricsPlugin = fp<MetricsOptions>(
       const labels = { method: request.method, route: request.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) }
       requests.inc(labels)
       duration.observe(labels, reply.elapsedTime / 1000)
+      // The console's own pages and proxy are left out: the API call a proxied request makes is counted itself.
+      if (minutes && !labels.route.startsWith('/admin')) minutes.record(reply.statusCode, reply.elapsedTime)
       done()
     })
 

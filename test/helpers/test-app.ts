@@ -139,5 +139,6 @@ export function serviceJobs(t: TestApp, logger: JobLogger): JobDefinition[] {
     signingKeys,
     backups,
     retention: t.services.retention,
+    console: t.services.console,
   })
 }

@@ -128,3 +128,8 @@ export const listMemories = (gpt: string, filters: MemoryFilters, cursor: string
 export const addMemory = (gpt: string, body: Record<string, unknown>) => call<Memory>('POST', `${gptPath(gpt)}/memories`, body, { gpt })
 
 export const search = (gpt: string, body: Record<string, unknown>) => call<SearchAnswer>('POST', `${gptPath(gpt)}/search`, body, { gpt })
+
+/** 200, or 202 with `embedding_status: pending` when the new content is embedded in the background. */
+export const updateMemory = (gpt: string, id: string, body: Record<string, unknown>) => call<Memory>('PATCH', `/v1/memories/${encodeURIComponent(id)}`, body, { gpt })
+
+export const deleteMemory = (gpt: string, id: string) => call<void>('DELETE', `/v1/memories/${encodeURIComponent(id)}`, undefined, { gpt })

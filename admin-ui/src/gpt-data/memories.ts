@@ -2,7 +2,8 @@ import { useState } from 'preact/hooks'
 import type { FieldError } from '../api.js'
 import { GptNav } from '../gpt-nav.js'
 import { html } from '../html.js'
-import { addMemory, listMemories, type Memory, type MemoryFilters } from './data-api.js'
+import { addMemory, deleteMemory, listMemories, type Memory, type MemoryFilters } from './data-api.js'
+import { EditMemory } from './memory-edit.js'
 import { describe, errorsUnder, FieldErrors, fieldErrors, invalid, when } from './form.js'
 import { emptyJson, JsonField, readJson, type JsonText } from './json-field.js'
 import { Pager, usePages } from './pager.js'
@@ -26,9 +27,25 @@ export function Memories({ gptId }: { gptId: string }) {
   const [draft, setDraft] = useState<MemoryFilters>(NO_FILTERS)
   const [filters, setFilters] = useState<MemoryFilters>(NO_FILTERS)
   const [message, setMessage] = useState('')
+  const [editing, setEditing] = useState<Memory | null>(null)
+  const [failure, setFailure] = useState('')
   const pages = usePages(`${gptId}/${JSON.stringify(filters)}`, (cursor) => listMemories(gptId, filters, cursor))
   const queryErrors = fieldErrors(pages.failure).filter((error) => error.location === 'query')
   const input = (name: keyof MemoryFilters) => (event: Event) => setDraft({ ...draft, [name]: (event.currentTarget as HTMLInputElement).value })
+  const short = (memory: Memory) => (memory.content.length > 60 ? `${memory.content.slice(0, 60)}…` : memory.content)
+
+  async function remove(memory: Memory) {
+    if (!window.confirm(`Delete the memory "${short(memory)}"? It is forgotten, with its vector.`)) return
+    setFailure('')
+    try {
+      await deleteMemory(gptId, memory.id)
+      if (editing?.id === memory.id) setEditing(null)
+      setMessage('Memory deleted.')
+      pages.reload()
+    } catch (caught) {
+      setFailure(describe(caught))
+    }
+  }
 
   return html`
     <${GptNav} gptId=${gptId} current="memories" />
@@ -57,6 +74,7 @@ export function Memories({ gptId }: { gptId: string }) {
       </div>
     </form>
     ${pages.failure !== null && html`<p role="alert" class="error">${describe(pages.failure)}</p>`}
+    ${failure && html`<p role="alert" class="error">${failure}</p>`}
     <p role="status" class="status">${message}</p>
     ${pages.page !== null &&
     html`
@@ -64,10 +82,10 @@ export function Memories({ gptId }: { gptId: string }) {
         <table>
           <caption>Memories, oldest first</caption>
           <thead>
-            <tr><th scope="col">Content</th><th scope="col">Entity</th><th scope="col">End user</th><th scope="col">Metadata</th><th scope="col">Embedding</th><th scope="col">Created</th></tr>
+            <tr><th scope="col">Content</th><th scope="col">Entity</th><th scope="col">End user</th><th scope="col">Metadata</th><th scope="col">Embedding</th><th scope="col">Created</th><th scope="col"><span class="visually-hidden">Actions</span></th></tr>
           </thead>
           <tbody>
-            ${pages.page.items.length === 0 && html`<tr><td colspan="6">No memories${JSON.stringify(filters) === JSON.stringify(NO_FILTERS) ? ' yet' : ' match these filters'}.</td></tr>`}
+            ${pages.page.items.length === 0 && html`<tr><td colspan="7">No memories${JSON.stringify(filters) === JSON.stringify(NO_FILTERS) ? ' yet' : ' match these filters'}.</td></tr>`}
             ${pages.page.items.map(
               (memory) => html`
                 <tr key=${memory.id}>
@@ -77,6 +95,10 @@ export function Memories({ gptId }: { gptId: string }) {
                   <td><code>${Object.keys(memory.metadata).length > 0 ? JSON.stringify(memory.metadata) : '—'}</code></td>
                   <td><${Status} memory=${memory} /></td>
                   <td>${when(memory.created_at)}</td>
+                  <td class="links">
+                    <button type="button" class="secondary" onClick=${() => (setMessage(''), setEditing(memory))}>Edit<span class="visually-hidden"> ${short(memory)}</span></button>
+                    <button type="button" class="danger" onClick=${() => remove(memory)}>Delete<span class="visually-hidden"> ${short(memory)}</span></button>
+                  </td>
                 </tr>
               `,
             )}
@@ -85,6 +107,17 @@ export function Memories({ gptId }: { gptId: string }) {
       </div>
       <${Pager} label="Memory pages" number=${pages.number} hasNext=${pages.page.next !== null} onPrevious=${pages.previous} onNext=${pages.next} />
     `}
+    ${editing &&
+    html`<${EditMemory}
+      gptId=${gptId}
+      memory=${editing}
+      onCancel=${() => setEditing(null)}
+      onSaved=${(saved: Memory) => {
+        setEditing(null)
+        setMessage(`Memory saved (${saved.embedding_status === 'ready' ? 'searchable now' : 'being embedded again'}).`)
+        pages.reload()
+      }}
+    />`}
     <${AddMemory}
       gptId=${gptId}
       onAdded=${(memory: Memory) => {

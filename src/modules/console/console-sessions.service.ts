@@ -69,6 +69,11 @@ export class ConsoleSessionsService {
     if (row?.account_id && row.account_session_id) await this.accountSessions.endSession(row.account_id, row.account_session_id)
   }
 
+  /** Removes expired sign-ins (the console.purge-sessions job); returns how many. */
+  purgeExpired(): Promise<number> {
+    return this.repo.deleteExpired()
+  }
+
   private async start(principal: Pick<ConsoleSessionRow, 'kind' | 'account_id' | 'account_session_id'>) {
     await this.repo.deleteExpired()
     const token = randomBytes(32).toString('base64url')
