@@ -106,13 +106,3 @@ export interface Key {
 
 export const listGpts = (session: Session) => call<{ gpts: Gpt[] }>('GET', `${base(session)}/gpts?limit=100`).then((page) => page.gpts)
 
-export interface GptStats {
-  gpt_id: string
-  documents: number
-  memories: number
-  sessions: number
-  agents: number
-  unread_mail: number
-}
-
-export const gptStats = (session: Session, gptId: string) => call<GptStats>('GET', `${base(session)}/gpts/${encodeURIComponent(gptId)}/stats`)
