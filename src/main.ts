@@ -18,7 +18,6 @@ import type { EventBus } from './platform/events/event-bus.js'
 import { createEventBus } from './platform/events/create-event-bus.js'
 import { PgBossJobQueue } from './platform/jobs/pg-boss.queue.js'
 import { registerJobs } from './platform/jobs/jobs.queue.js'
-import { createRedis } from './platform/redis.js'
 import { openConfiguredDatabase, openEmbeddings, readinessChecks } from './runtime.js'
 import { buildJobDefinitions } from './jobs.js'
 import { createServices, type Services } from './services.js'
@@ -80,6 +79,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   try {
     await migrateToLatest(database.db)
     if (config.redisUrl !== null) {
+      // ioredis (~20 MB resident) is loaded only when Redis is configured.
+      const { createRedis } = await import('./platform/redis.js')
       redis = createRedis(config.redisUrl, logger)
       await redis.connect().catch(() => {})
     }

@@ -27,10 +27,9 @@ export async function withOperations<T>(config: Config, use: (run: RunOperation)
     }
   }
   // Loaded only here: a command sent to the running server above needs none of the service.
-  const [{ migrateToLatest }, { createEventBus }, { createRedis }, { openConfiguredDatabase, openEmbeddings }, { createServices }, { runOperation }] = await Promise.all([
+  const [{ migrateToLatest }, { createEventBus }, { openConfiguredDatabase, openEmbeddings }, { createServices }, { runOperation }] = await Promise.all([
     import('../platform/db/migrate.js'),
     import('../platform/events/create-event-bus.js'),
-    import('../platform/redis.js'),
     import('../runtime.js'),
     import('../services.js'),
     import('./operations.js'),
@@ -41,7 +40,8 @@ export async function withOperations<T>(config: Config, use: (run: RunOperation)
       process.stderr.write(`agentstore: ${message} (${String((object as { err?: unknown }).err)})\n`)
     },
   }
-  const redis = config.redisUrl === null ? null : createRedis(config.redisUrl, { ...log, info: () => {} })
+  // ioredis only when Redis is configured.
+  const redis = config.redisUrl === null ? null : (await import('../platform/redis.js')).createRedis(config.redisUrl, { ...log, info: () => {} })
   await redis?.connect().catch(() => {})
   // Revocations made here reach the caches of running servers through the same bus they listen on.
   const bus = createEventBus({ databaseUrl: config.databaseUrl, database: opened.database, redis, redisPrefix: config.redisPrefix }, log)

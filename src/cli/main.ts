@@ -5,6 +5,7 @@ import { ConfigError } from '../config.js'
 import { DataDirBusyError } from '../platform/db/data-dir-lock.js'
 import { AppError } from '../platform/errors.js'
 import { ListenError } from '../platform/listen-check.js'
+import { holdYoungGeneration } from '../platform/young-generation.js'
 import { packageVersion } from '../version.js'
 import { RemoteOperationError } from './admin-channel.client.js'
 import type { OperationName } from './operations.js'
@@ -48,7 +49,11 @@ function program(env: Env, envFile: string | null): Command {
   cli
     .command('serve')
     .description('start the HTTP service (what `npm start` runs); makes the data directory on its first start')
-    .action(async () => (await load.serve()).serve(config(true), { envFile }))
+    .action(async () => {
+      // Before the service's modules load (see young-generation.ts); serve releases it once started.
+      holdYoungGeneration()
+      await (await load.serve()).serve(config(true), { envFile })
+    })
 
   cli
     .command('migrate')

@@ -1,8 +1,7 @@
-import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js'
 import type { CallToolResult, GetPromptResult, Prompt, Tool } from '@modelcontextprotocol/sdk/types.js'
 import { Type, type Static } from 'typebox'
 import type { Config } from '../config.js'
-import { createMcpServer, mcpHandlers, type McpHandlers } from '../modules/mcp/mcp.server.js'
+import type { McpHandlers } from '../modules/mcp/mcp.server.js'
 import { packageVersion } from '../version.js'
 import { withOperations, type RunOperation } from './execute.js'
 import type { OperationContext } from './operations.js'
@@ -24,6 +23,8 @@ const stderrLog = { error: (object: object, message: string) => process.stderr.w
  * embedded server over its admin channel). The key is checked on every request, as over HTTP.
  */
 export async function mcpRequest(ctx: OperationContext, args: Static<typeof McpRequestArgs>): Promise<unknown> {
+  // The running server reaches this module through its admin channel: the MCP SDK loads on the first request, not at its start.
+  const { mcpHandlers } = await import('../modules/mcp/mcp.server.js')
   const principal = await ctx.services.keys.authenticate(args.token)
   const handlers = mcpHandlers({ catalogue: ctx.services.catalogue, prompts: ctx.services.characters, version: packageVersion(), log: stderrLog }, principal)
   switch (args.method) {
@@ -54,6 +55,7 @@ function forwarded(run: RunOperation, token: string): McpHandlers {
  * key is checked once at start, so that a wrong one fails at once with a message on stderr.
  */
 export async function serveMcpStdio(config: Config, token: string): Promise<void> {
+  const [{ StdioServerTransport }, { createMcpServer }] = await Promise.all([import('@modelcontextprotocol/sdk/server/stdio.js'), import('../modules/mcp/mcp.server.js')])
   await withOperations(config, async (run) => {
     const handlers = forwarded(run, token)
     await handlers.listTools()

@@ -79,3 +79,8 @@ export async function recallFor(
     return null
   }
 }
+
+/** What a reply records of the memories recalled for it (its context); null when none were. */
+export function memoryContext(memories: RecalledMemory[] | null): JsonValue | null {
+  return memories ? ({ memories } as unknown as JsonValue) : null
+}

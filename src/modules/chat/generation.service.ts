@@ -8,7 +8,7 @@ import type { CharacterView } from '../characters/characters.schemas.js'
 import { INTERRUPTED, type GenerationRepository } from './generation.repo.js'
 import { runGeneration, type LiveGeneration } from './generation.run.js'
 import type { GenerationHub } from './generation.hub.js'
-import { buildPrompt, recallFor, type RecallMemories } from './generation.prompt.js'
+import { buildPrompt, memoryContext, recallFor, type RecalledMemory, type RecallMemories } from './generation.prompt.js'
 import type { MessageRow, MessagesRepository } from './messages.repo.js'
 import type { MessageView } from './messages.schemas.js'
 import { toMessageView } from './messages.service.js'
@@ -16,7 +16,7 @@ import type { SessionsRepository } from './sessions.repo.js'
 import { ownUser } from '../../platform/auth/principal.js'
 import type { SessionsService } from './sessions.service.js'
 import { refuseLease, storeReply, type ChatTarget, type Stored } from './generation.store.js'
-import { untilSettled } from './generation.wait.js'
+import { inOrder, untilSettled } from './generation.wait.js'
 import type { SessionView } from './sessions.schemas.js'
 
 const STOPPED = 'interrupted: the service stopped during the generation; resume it to continue'
@@ -85,11 +85,16 @@ export class GenerationService {
 
   /** `user` (here and below): the end user the caller is confined to; null: the whole GPT. */
   async generate(gptId: string, sessionId: string, input: GenerateInput, user: string | null = null): Promise<Started> {
-    const session = await this.deps.sessions.getSession(gptId, sessionId, user)
-    const character = await this.character(gptId, input.character_id ?? session.character_id, input.character_id !== undefined)
-    const history = await this.deps.repo.historyBefore(gptId, sessionId, null, this.deps.limits.chatHistoryMessages)
-    const stored = await this.deps.db.transaction().execute((trx) => storeReply(this.deps, trx, gptId, session, character, input.model, null))
-    return this.afterStore(gptId, stored, character, history)
+    // The reads before the provider is called run together (the history of a session the caller may not see is dropped with the 404).
+    const [session, history, named] = await inOrder(
+      this.deps.sessions.getSession(gptId, sessionId, user),
+      this.deps.repo.historyBefore(gptId, sessionId, null, this.deps.limits.chatHistoryMessages),
+      input.character_id !== undefined ? this.character(gptId, input.character_id, true) : null,
+    )
+    const character = input.character_id !== undefined ? named : await this.character(gptId, session.character_id, false)
+    const memories = await recallFor(this.deps, gptId, session, character, history)
+    const stored = await this.deps.db.transaction().execute((trx) => storeReply(this.deps, trx, gptId, session, character, input.model, null, memoryContext(memories)))
+    return this.afterStore(gptId, stored, character, history, memories)
   }
 
   /**
@@ -99,10 +104,15 @@ export class GenerationService {
    */
   async chat(gptId: string, input: ChatInput, user: string | null = null, idempotencyKey: string | null = null): Promise<Started & { sessionId: string; replayed: boolean }> {
     const userId = ownUser(user, input.user_id, '/user_id', 'body')
-    const character = await this.character(gptId, input.character_id, true)
+    const sessionId = input.session_id
+    // Read together; the history of a session that turns out not to be the caller's is dropped with the error.
+    const [character, found, history] = await inOrder(
+      this.character(gptId, input.character_id, true),
+      sessionId === undefined ? null : this.deps.sessions.findSession(gptId, sessionId, user),
+      sessionId === undefined ? [] : this.deps.repo.historyBefore(gptId, sessionId, null, Math.max(0, this.deps.limits.chatHistoryMessages - 1)),
+    )
     let target: ChatTarget
-    if (input.session_id !== undefined) {
-      const found = await this.deps.sessions.findSession(gptId, input.session_id, user)
+    if (sessionId !== undefined) {
       if (!found) throw ERR.validation('No such session in this GPT.', [{ pointer: '/session_id', location: 'body', message: 'no such session' }])
       if (userId !== undefined && userId !== found.user_id) {
         throw ERR.validation('The session belongs to another end user.', [
@@ -119,11 +129,11 @@ export class GenerationService {
       target = { user_id: userId, character_id: character!.id }
     }
     const userMessage = { sender: 'user' as const, content: input.content, context: (input.context ?? null) as JsonValue | null }
-    const history = 'id' in target ? await this.deps.repo.historyBefore(gptId, target.id, null, Math.max(0, this.deps.limits.chatHistoryMessages - 1)) : []
-    const store = (trx: Kysely<Tables>) => storeReply(this.deps, trx, gptId, target, character, input.model, userMessage)
+    const memories = await recallFor(this.deps, gptId, target, character, [...history, userMessage])
+    const store = (trx: Kysely<Tables>) => storeReply(this.deps, trx, gptId, target, character, input.model, userMessage, memoryContext(memories))
     if (idempotencyKey === null) {
       const stored = await this.deps.db.transaction().execute(store)
-      return { ...(await this.afterStore(gptId, stored, character, history)), sessionId: stored.session.id, replayed: false }
+      return { ...(await this.afterStore(gptId, stored, character, history, memories)), sessionId: stored.session.id, replayed: false }
     }
     const { stream: _stream, ...asked } = input as ChatInput & { stream?: boolean }
     let first: Stored | null = null
@@ -134,7 +144,7 @@ export class GenerationService {
     })
     // Set by the callback above: TypeScript cannot see that it ran.
     const made = first as Stored | null
-    if (!response.replayed && made) return { ...(await this.afterStore(gptId, made, character, history)), sessionId: made.session.id, replayed: false }
+    if (!response.replayed && made) return { ...(await this.afterStore(gptId, made, character, history, memories)), sessionId: made.session.id, replayed: false }
     const body = response.body as { session_id: string; message_id: string }
     return { ...(await this.replayChat(gptId, body.session_id, body.message_id, input.model, user)), sessionId: body.session_id, replayed: true }
   }
@@ -163,7 +173,7 @@ export class GenerationService {
     const history = await this.deps.repo.historyBefore(gptId, sessionId, last, this.deps.limits.chatHistoryMessages)
     if (!(await this.deps.repo.acquireLease(this.deps.db, gptId, sessionId, last.id, this.deps.limits.generationLeaseMs))) await refuseLease(this.deps, this.deps.db, gptId, sessionId)
     const model = input.model ?? (input.character_id !== undefined ? character?.model : null) ?? last.model ?? this.deps.llm.defaultModel
-    return this.launch(gptId, session, last, character, history, model, last.partial_content)
+    return this.restart(gptId, session, last, character, history, model, last.partial_content)
   }
 
   /** The message as stored, with the text generated so far when this process is generating it. */
@@ -217,13 +227,15 @@ export class GenerationService {
     return character
   }
 
-  private async afterStore(gptId: string, stored: Stored, character: CharacterView | null, history: MessageRow[]): Promise<Started> {
+  /** A reply stored in progress (storeReply): its generation starts at once. */
+  private afterStore(gptId: string, stored: Stored, character: CharacterView | null, history: MessageRow[], memories: RecalledMemory[] | null): Started {
     const { session, ai, user, model } = stored
     if (user) this.deps.written?.(gptId, [user.id])
-    return this.launch(gptId, session, ai, character, user ? [...history, user] : history, model, '')
+    return this.launch(gptId, session, ai, character, user ? [...history, user] : history, model, '', memories)
   }
 
-  private async launch(
+  /** Continues a stored message (resume): recalls memories again and marks it in progress, unless it changed meanwhile. */
+  private async restart(
     gptId: string,
     session: SessionView,
     message: MessageRow,
@@ -233,13 +245,26 @@ export class GenerationService {
     continueFrom: string,
   ): Promise<Started> {
     const memories = await recallFor(this.deps, gptId, session, character, history)
-    const context = memories ? ({ memories } as unknown as JsonValue) : undefined
     const characterId = character?.id ?? message.character_id
-    const started = await this.deps.repo.start(gptId, message.id, message.status, { partial: continueFrom, model: model ?? null, characterId }, context)
+    const started = await this.deps.repo.start(gptId, message.id, message.status, { partial: continueFrom, model: model ?? null, characterId }, memoryContext(memories) ?? undefined)
     if (!started) {
       await this.deps.repo.releaseLease(gptId, session.id, message.id)
       throw ERR.conflict('The message changed while the generation was starting; read it again.')
     }
+    return this.launch(gptId, session, started, character, history, model, continueFrom, memories)
+  }
+
+  /** Runs the generation of `message` (in progress, holding its session's lease). */
+  private launch(
+    gptId: string,
+    session: SessionView,
+    message: MessageRow,
+    character: CharacterView | null,
+    history: MessageRow[],
+    model: string | undefined,
+    continueFrom: string,
+    memories: RecalledMemory[] | null,
+  ): Started {
     const prompt = buildPrompt({ agentRole: character?.agent_role ?? null, history, memories: memories ?? undefined })
     const running: Running = {
       gptId,
@@ -263,6 +288,6 @@ export class GenerationService {
         return view
       })
       .finally(() => this.running.delete(message.id))
-    return { message: toMessageView(started), offset: continueFrom.length, finished: running.finished }
+    return { message: toMessageView(message), offset: continueFrom.length, finished: running.finished }
   }
 }

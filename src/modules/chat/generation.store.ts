@@ -29,8 +29,10 @@ interface StoreDeps {
 }
 
 /**
- * Takes the session's lease and stores the user message (chat) and a pending AI message in `trx`
- * (a new session first, for a new chat); 409 and nothing stored when a generation is running.
+ * Takes the session's lease and stores the user message (chat) and the AI message in `trx` (a new
+ * session first, for a new chat); 409 and nothing stored when a generation is running. The AI message
+ * is stored in progress, with its recalled memories as context: the generation starts right after the
+ * commit, and a process that dies from then on leaves it to be marked interrupted and resumed.
  */
 export async function storeReply(
   deps: StoreDeps,
@@ -40,6 +42,7 @@ export async function storeReply(
   character: CharacterView | null,
   model: string | undefined,
   userMessage: { sender: 'user'; content: string; context: JsonValue | null } | null,
+  context: JsonValue | null,
 ): Promise<Stored> {
   const chosenModel = model ?? character?.model ?? deps.llm.defaultModel
   const session =
@@ -55,7 +58,7 @@ export async function storeReply(
     ? await deps.messagesRepo.insertMessage({ ...base, ...userMessage, id: userId, status: 'complete', model: null, character_id: null }, trx)
     : null
   const ai = await deps.messagesRepo.insertMessage(
-    { ...base, id, sender: 'ai', content: '', context: null, status: 'pending', model: chosenModel, character_id: character?.id ?? session.character_id },
+    { ...base, id, sender: 'ai', content: '', context, status: 'in_progress', model: chosenModel, character_id: character?.id ?? session.character_id },
     trx,
   )
   return { session, ai, user, model: chosenModel }

@@ -37,3 +37,13 @@ export async function untilSettled(
     unfollow()
   }
 }
+
+/**
+ * Awaits reads that run together; when some fail, the error is the first one's in argument order (as
+ * if they had run one after another), not whichever failed first.
+ */
+export async function inOrder<T extends unknown[]>(...reads: { [K in keyof T]: Promise<T[K]> | T[K] }): Promise<T> {
+  const settled = await Promise.allSettled(reads)
+  for (const result of settled) if (result.status === 'rejected') throw result.reason
+  return settled.map((result) => (result as PromiseFulfilledResult<unknown>).value) as T
+}

@@ -1,5 +1,4 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
-import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js'
 import { Type } from 'typebox'
 import { bearerToken } from '../../platform/auth/auth.plugin.js'
 import { claimsClientId } from '../../platform/auth/oauth-access-tokens.js'
@@ -7,7 +6,7 @@ import type { GptPrincipal, KeyPrincipal, TokenPrincipal } from '../../platform/
 import { AppError, ERR, ErrorCode } from '../../platform/errors.js'
 import { problemResponses } from '../../platform/http/problem.schemas.js'
 import { BEARER_SECURITY } from '../../platform/openapi.plugin.js'
-import { createMcpServer, mcpHandlers, type McpDeps } from './mcp.server.js'
+import type { McpDeps } from './mcp.server.js'
 
 interface Deps extends Omit<McpDeps, 'log'> {
   /** The same key authentication as the HTTP API. */
@@ -36,6 +35,19 @@ async function mcpPrincipal(request: FastifyRequest, deps: Deps): Promise<GptPri
       headers: { 'www-authenticate': `Bearer resource_metadata="${deps.resourceMetadataUrl}"${invalid}` },
     })
   }
+}
+
+/**
+ * The MCP SDK (with zod, ~30 MB resident) is loaded on the first request to /mcp, not at start: most
+ * servers never get one. One import for the process; a failed one is tried again by the next request.
+ */
+let sdk: Promise<[typeof import('@modelcontextprotocol/sdk/server/streamableHttp.js'), typeof import('./mcp.server.js')]> | null = null
+function loadSdk() {
+  sdk ??= Promise.all([import('@modelcontextprotocol/sdk/server/streamableHttp.js'), import('./mcp.server.js')]).catch((error: unknown) => {
+    sdk = null
+    throw error
+  })
+  return sdk
 }
 
 /**
@@ -71,6 +83,7 @@ export function mcpRoutes(deps: Deps) {
       async (request, reply) => {
         const principal = request.principal
         if (principal?.kind !== 'key' && principal?.kind !== 'token') throw ERR.unauthorized('Send a GPT key as `Authorization: Bearer <key>`.')
+        const [{ StreamableHTTPServerTransport }, { createMcpServer, mcpHandlers }] = await loadSdk()
         const server = createMcpServer(mcpHandlers({ ...deps, log: request.log }, principal), deps.version)
         const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true })
         reply.hijack()

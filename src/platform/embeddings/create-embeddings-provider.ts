@@ -1,6 +1,5 @@
-import { EmbeddingsConfigError, type EmbeddingsProvider, type EmbeddingsSettings } from './embeddings.provider.js'
+import { checkTimeout, EmbeddingsConfigError, type EmbeddingsProvider, type EmbeddingsSettings } from './embeddings.provider.js'
 import { LocalEmbeddingsProvider } from './local.embeddings.js'
-import { OpenAIEmbeddingsProvider, checkTimeout, openAIEmbeddingsOptions } from './openai.embeddings.js'
 import { USE_LITE_DIMENSIONS, USE_LITE_MODEL } from './use-lite.model.js'
 
 /**
@@ -10,8 +9,11 @@ import { USE_LITE_DIMENSIONS, USE_LITE_MODEL } from './use-lite.model.js'
  */
 export async function createEmbeddingsProvider(settings: EmbeddingsSettings): Promise<EmbeddingsProvider> {
   switch (settings.provider) {
-    case 'openai':
+    case 'openai': {
+      // The OpenAI SDK is loaded only for this provider (it holds ~10 MB resident).
+      const { OpenAIEmbeddingsProvider, openAIEmbeddingsOptions } = await import('./openai.embeddings.js')
       return new OpenAIEmbeddingsProvider(openAIEmbeddingsOptions(settings))
+    }
     case 'local':
       return createLocalProvider(settings)
     default: {

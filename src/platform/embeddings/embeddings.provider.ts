@@ -74,3 +74,10 @@ export function throwIfAborted(signal: AbortSignal | undefined): void {
     throw new EmbeddingsError('embedding was aborted', { retryable: true, cause: signal.reason })
   }
 }
+
+export function checkTimeout(timeoutMs: number): number {
+  if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) {
+    throw new EmbeddingsConfigError(`the embeddings timeout must be a positive number of milliseconds, got ${timeoutMs}`)
+  }
+  return timeoutMs
+}

@@ -1,5 +1,6 @@
 import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai'
 import {
+  checkTimeout,
   EmbeddingsConfigError,
   EmbeddingsError,
   normalize,
@@ -220,11 +221,4 @@ function checkUrl(url: string): void {
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
     throw new EmbeddingsConfigError(`EMBEDDINGS_BASE_URL must be http(s), got ${parsed.protocol}`)
   }
-}
-
-export function checkTimeout(timeoutMs: number): number {
-  if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) {
-    throw new EmbeddingsConfigError(`the embeddings timeout must be a positive number of milliseconds, got ${timeoutMs}`)
-  }
-  return timeoutMs
 }

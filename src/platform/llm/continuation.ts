@@ -71,3 +71,12 @@ export async function* dropRepeatedPrefix(deltas: AsyncIterable<string>, already
   // A short reply that happened to match the beginning of `already` is still the reply.
   if (held) yield held
 }
+
+/**
+ * Chat completions has no assistant prefill, so a resume shows the model its partial reply and asks
+ * for the rest; the model cannot be forced to comply, which is why the output is also checked for a
+ * full restart (dropRepeatedPrefix).
+ */
+export const CONTINUE_INSTRUCTION =
+  'Your previous reply was cut off. Continue it exactly where it stopped, starting with the next character. ' +
+  'Do not repeat any of it and do not comment on the interruption.'

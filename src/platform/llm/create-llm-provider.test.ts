@@ -1,11 +1,9 @@
 import { describe, expect, it } from 'vitest'
 import { collectDeltas, startFakeLlmServer } from '../../../test/helpers/fake-llm-server.js'
-import { AnthropicProvider } from './anthropic.provider.js'
 import { createLlmProvider, resolveLlmProviderName } from './create-llm-provider.js'
 import { LlmConfigError } from './llm-error.js'
 import type { LlmSettings } from './llm.js'
 import { OfflineProvider } from './offline.provider.js'
-import { OpenAiProvider } from './openai.provider.js'
 
 const none: LlmSettings = { provider: null, model: null, apiKey: null, baseUrl: null, timeoutMs: 30_000 }
 
@@ -40,10 +38,8 @@ describe('LLM provider detection', () => {
     const anthropic = createLlmProvider({ ...none, apiKey: 'sk-ant-abc', model: 'claude-sonnet-4-6' })
     const offline = createLlmProvider(none)
 
-    expect(openai).toBeInstanceOf(OpenAiProvider)
-    expect(openai.defaultModel).toBe('gpt-4o-mini')
-    expect(anthropic).toBeInstanceOf(AnthropicProvider)
-    expect(anthropic.defaultModel).toBe('claude-sonnet-4-6')
+    expect(openai).toMatchObject({ name: 'openai', defaultModel: 'gpt-4o-mini' })
+    expect(anthropic).toMatchObject({ name: 'anthropic', defaultModel: 'claude-sonnet-4-6' })
     expect(offline).toBeInstanceOf(OfflineProvider)
     expect(offline).toMatchObject({ name: 'offline', defaultModel: 'offline-echo-1' })
   })
@@ -62,6 +58,20 @@ describe('LLM provider detection', () => {
       expect(result).toMatchObject({ text: 'Local reply', error: null })
       expect(server.requests[0]?.body.model).toBe('llama3.2')
       expect(server.requests[0]?.headers).not.toHaveProperty('authorization')
+    } finally {
+      await server.close()
+    }
+  })
+
+  it('streams through the Anthropic SDK it imports on demand', async () => {
+    const server = await startFakeLlmServer({ tokens: ['Lazy', ' reply'] })
+    try {
+      const llm = createLlmProvider({ ...none, apiKey: 'sk-ant-abc', baseUrl: server.url })
+      const result = await collectDeltas(llm.stream({ system: null, messages: [{ role: 'user', content: 'Hi' }] }))
+
+      expect(result).toMatchObject({ text: 'Lazy reply', error: null })
+      expect(server.requests[0]?.path).toBe('/v1/messages')
+      expect(server.requests[0]?.body.model).toBe('claude-haiku-5-5')
     } finally {
       await server.close()
     }

@@ -1,8 +1,7 @@
-import { AnthropicProvider } from './anthropic.provider.js'
+import { LazyProvider } from './lazy.provider.js'
 import { LlmConfigError } from './llm-error.js'
-import type { LlmProvider, LlmProviderName, LlmSettings } from './llm.js'
+import { DEFAULT_MODELS, type LlmProvider, type LlmProviderName, type LlmSettings } from './llm.js'
 import { OfflineProvider } from './offline.provider.js'
-import { OpenAiProvider } from './openai.provider.js'
 
 const ANTHROPIC_KEY_PREFIX = 'sk-ant-'
 
@@ -34,6 +33,7 @@ export function resolveLlmProviderName(settings: Detectable): LlmProviderName {
   }
 }
 
+/** The SDK of a remote provider is imported only here, when the settings select it (see LazyProvider). */
 export function createLlmProvider(settings: LlmSettings): LlmProvider {
   const name = resolveLlmProviderName(settings)
   if (!Number.isFinite(settings.timeoutMs) || settings.timeoutMs <= 0) {
@@ -45,10 +45,16 @@ export function createLlmProvider(settings: LlmSettings): LlmProvider {
   if (baseUrl !== null && !URL.canParse(baseUrl)) throw new LlmConfigError(`LLM base URL is not a URL: ${baseUrl}`)
   switch (name) {
     case 'anthropic':
-      // resolveLlmProviderName guarantees the key.
-      return new AnthropicProvider({ apiKey: apiKey ?? '', baseUrl, model, timeoutMs: settings.timeoutMs })
+      return new LazyProvider('anthropic', model ?? DEFAULT_MODELS.anthropic, async () => {
+        const { AnthropicProvider } = await import('./anthropic.provider.js')
+        // resolveLlmProviderName guarantees the key.
+        return new AnthropicProvider({ apiKey: apiKey ?? '', baseUrl, model, timeoutMs: settings.timeoutMs })
+      })
     case 'openai':
-      return new OpenAiProvider({ apiKey, baseUrl, model, timeoutMs: settings.timeoutMs })
+      return new LazyProvider('openai', model ?? DEFAULT_MODELS.openai, async () => {
+        const { OpenAiProvider } = await import('./openai.provider.js')
+        return new OpenAiProvider({ apiKey, baseUrl, model, timeoutMs: settings.timeoutMs })
+      })
     case 'offline':
       return new OfflineProvider({ delayMs: settings.offlineDelayMs })
   }

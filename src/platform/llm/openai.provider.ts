@@ -1,8 +1,10 @@
 import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError } from 'openai'
-import { dropRepeatedPrefix } from './continuation.js'
+import { CONTINUE_INSTRUCTION, dropRepeatedPrefix } from './continuation.js'
 import { LlmError, providerError, transportError } from './llm-error.js'
 import { DEFAULT_MODELS, type GenerateRequest, type LlmProvider } from './llm.js'
 import { guardStream } from './stream-guard.js'
+
+export { CONTINUE_INSTRUCTION }
 
 type MessageParam = OpenAI.Chat.Completions.ChatCompletionMessageParam
 
@@ -15,14 +17,6 @@ export interface OpenAiProviderOptions {
   timeoutMs: number
 }
 
-/**
- * Chat completions has no assistant prefill, so a resume shows the model its partial reply and asks
- * for the rest; the model cannot be forced to comply, which is why the output is also checked for a
- * full restart (dropRepeatedPrefix).
- */
-export const CONTINUE_INSTRUCTION =
-  'Your previous reply was cut off. Continue it exactly where it stopped, starting with the next character. ' +
-  'Do not repeat any of it and do not comment on the interruption.'
 
 /** OpenAI and every server that speaks its chat completions API. */
 export class OpenAiProvider implements LlmProvider {
