@@ -1,4 +1,4 @@
-// Writes .env.example from SETTINGS in src/config.ts, so that the two never drift (`npm run env:example`).
+// Writes .env.example from SETTINGS in src/config.settings.ts, so that the two never drift (`npm run env:example`).
 import { writeFileSync } from 'node:fs'
 import { SETTINGS } from '../src/config.settings.js'
 

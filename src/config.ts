@@ -1,123 +1,10 @@
 import { resolve } from 'node:path'
-import { SETTINGS, type CompatSurface, type SettingName } from './config.settings.js'
-import { compatList, cronOrOff, originList, parseBytes } from './config.values.js'
-import { parseDuration } from './platform/duration.js'
+import type { SettingName } from './config.settings.js'
+import type { Config, HnswConfig, LogLevel } from './config.types.js'
+import { compatList, cronOrOff, originList, settingReader, type Env } from './config.values.js'
 import { parseRateLimits, type RateLimitRule } from './platform/limits/rate-limit.rules.js'
 
-export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
-
-export interface Config {
-  host: string
-  port: number
-  publicUrl: string
-  dataDir: string
-  databaseUrl: string | null
-  databasePoolSize: number
-  /** Embedded PGlite's shared_buffers, in MB. */
-  pgliteSharedBuffersMb: number
-  /** pgvector HNSW index parameters (build: m, efConstruction; queries: efSearch). */
-  hnsw: HnswConfig
-  redisUrl: string | null
-  /** Starts every Redis key and channel name, so that deployments can share one Redis. */
-  redisPrefix: string
-  adminToken: string | null
-  /** Lifetime of an admin console sign-in. */
-  consoleSessionTtlSeconds: number
-  logLevel: LogLevel
-  bodyLimit: number
-  rateLimits: RateLimitRule[]
-  trustProxy: boolean
-  /** Browser origins allowed by CORS: a list (with credentials), '*' (any, without), or null (no CORS). */
-  corsOrigins: string[] | '*' | null
-  shutdownTimeoutMs: number
-  defaultPageSize: number
-  maxPageSize: number
-  keyTouchIntervalMs: number
-  keyCacheTtlMs: number
-  jobsEnabled: boolean
-  maxJsonDepth: number
-  importBodyLimit: number
-  importMaxLines: number
-  archiveImportMaxBytes: number
-  maxMailChars: number
-  maxRecipients: number
-  /** Origins (scheme://host[:port]) a browser may call /mcp from; PUBLIC_URL's origin always may. */
-  mcpAllowedOrigins: string[]
-  sseHeartbeatMs: number
-  maxMessageChars: number
-  chatHistoryMessages: number
-  partialSaveMs: number
-  /** How long a generation holds its session without renewing (renewed every third of it): how soon a crashed process's generation can be resumed. */
-  generationLeaseMs: number
-  llm: LlmConfig
-  embeddings: EmbeddingsConfig
-  maxBatch: number
-  maxMemoryChars: number
-  memory: {
-    /** Cosine similarity from which a write updates a near-identical live memory (MEMORY_DEDUP_SIMILARITY). */
-    dedupSimilarity: number
-    /** Age at which search's recency ranking halves a memory's score (MEMORY_HALF_LIFE_DAYS). */
-    halfLifeDays: number
-  }
-  accounts: AccountsConfig
-  /** The replaced systems whose own APIs are served beside the house API (see docs/compat.md). */
-  compat: CompatSurface[]
-  audit: AuditConfig
-  backups: BackupsConfig
-}
-
-export interface BackupsConfig {
-  /** Cron expression (UTC) of scheduled backups; null: none are scheduled (BACKUP_CRON=off). */
-  schedule: string | null
-  dir: string
-  retentionDays: number
-}
-
-export interface AuditConfig {
-  /** Off: no request and no identity event is recorded (the audit routes answer what is stored). */
-  enabled: boolean
-  retentionDays: number
-  flushMs: number
-  batchSize: number
-  maxBuffer: number
-}
-
-export interface AccountsConfig {
-  /** open: anyone may sign up; closed: only the operator creates accounts (CLI). */
-  signup: 'open' | 'closed'
-  accessTokenTtlSeconds: number
-  refreshTokenTtlSeconds: number
-  retentionDays: number
-}
-
-export type LlmProviderName = 'openai' | 'anthropic' | 'offline'
-
-export interface LlmConfig {
-  /** Null: detected from the key's form (see SETTINGS.LLM_PROVIDER). */
-  provider: LlmProviderName | null
-  model: string | null
-  apiKey: string | null
-  baseUrl: string | null
-  timeoutMs: number
-}
-
-export interface HnswConfig {
-  m: number
-  efConstruction: number
-  efSearch: number
-}
-
-export interface EmbeddingsConfig {
-  provider: 'local' | 'openai'
-  model: string | null
-  baseUrl: string | null
-  apiKey: string | null
-  /** Null: the provider's own dimension. */
-  dimensions: number | null
-  timeoutMs: number
-  /** Worker threads of the local model (EMBEDDINGS_WORKERS). */
-  workers: number
-}
+export type * from './config.types.js'
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -126,61 +13,10 @@ export class ConfigError extends Error {
   }
 }
 
-type Env = Record<string, string | undefined>
-
 /** Parses and checks every setting once; a bad value is reported with its variable name and what is allowed. */
 export function loadConfig(env: Env = process.env): Config {
   const problems: string[] = []
-  const raw = (name: SettingName): string => {
-    const value = env[name]
-    return value === undefined || value.trim() === '' ? SETTINGS[name].default : value.trim()
-  }
-  const int = (name: SettingName, min: number, max: number): number => {
-    const text = raw(name)
-    const value = Number(text)
-    if (!/^-?\d+$/.test(text) || value < min || value > max) {
-      problems.push(`${name}=${JSON.stringify(text)}: expected a whole number from ${min} to ${max}`)
-      return min
-    }
-    return value
-  }
-  const fraction = (name: SettingName): number => {
-    const text = raw(name)
-    const value = Number(text)
-    if (!/^\d*\.?\d+$/.test(text) || value <= 0 || value > 1) {
-      problems.push(`${name}=${JSON.stringify(text)}: expected a number above 0 and at most 1`)
-      return 1
-    }
-    return value
-  }
-  const bool = (name: SettingName): boolean => {
-    const text = raw(name).toLowerCase()
-    if (['true', '1', 'yes', 'on'].includes(text)) return true
-    if (['false', '0', 'no', 'off'].includes(text)) return false
-    problems.push(`${name}=${JSON.stringify(text)}: expected true or false`)
-    return false
-  }
-  const url = (name: SettingName, protocols: string[]): string | null => {
-    const text = raw(name)
-    if (text === '') return null
-    try {
-      const parsed = new URL(text)
-      if (!protocols.includes(parsed.protocol)) throw new Error('protocol')
-      return text
-    } catch {
-      problems.push(`${name}: expected a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}`)
-      return null
-    }
-  }
-
-  const oneOf = <T extends string>(name: SettingName, allowed: readonly T[]): T | null => {
-    const text = raw(name).toLowerCase()
-    if (text === '') return null
-    if ((allowed as readonly string[]).includes(text)) return text as T
-    problems.push(`${name}=${JSON.stringify(text)}: expected ${allowed.join(', ')} or unset`)
-    return null
-  }
-
+  const { raw, int, fraction, bool, url, oneOf, bytes, seconds } = settingReader(env, problems)
   const host = raw('HOST')
   const port = int('PORT', 0, 65535)
   const adminToken = raw('ADMIN_TOKEN') || null
@@ -190,14 +26,6 @@ export function loadConfig(env: Env = process.env): Config {
   const logLevel = raw('LOG_LEVEL') as LogLevel
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel)) {
     problems.push(`LOG_LEVEL=${JSON.stringify(logLevel)}: expected fatal, error, warn, info, debug, trace or silent`)
-  }
-  const bytes = (name: SettingName, max: [number, string] = [100 * 1024 * 1024, '100mb']): number => {
-    const value = parseBytes(raw(name))
-    if (value === null || value < 1024 || value > max[0]) {
-      problems.push(`${name}=${JSON.stringify(raw(name))}: expected a size from 1kb to ${max[1]} (bytes, or with a kb/mb/gb suffix)`)
-      return 0
-    }
-    return value
   }
   const bodyLimit = bytes('BODY_LIMIT')
   let rateLimits: RateLimitRule[] = []
@@ -211,14 +39,6 @@ export function loadConfig(env: Env = process.env): Config {
   const pageSizesValid = !problems.some((problem) => /^(DEFAULT|MAX)_PAGE_SIZE/.test(problem))
   if (pageSizesValid && defaultPageSize > maxPageSize) problems.push('DEFAULT_PAGE_SIZE: must not exceed MAX_PAGE_SIZE')
   const publicUrl = url('PUBLIC_URL', ['http:', 'https:'])
-  const seconds = (name: SettingName, maxMs: number): number => {
-    const ms = parseDuration(raw(name))
-    if (ms === null || ms < 60_000 || ms > maxMs) {
-      problems.push(`${name}=${JSON.stringify(raw(name))}: expected a duration such as 15m, 12h or 30d, from 1m to ${maxMs / 86_400_000}d`)
-      return 60
-    }
-    return ms / 1000
-  }
   const cors = originList('CORS_ORIGINS', raw('CORS_ORIGINS'), problems, true)
   const redisPrefix = raw('REDIS_PREFIX')
   if (!/^[A-Za-z0-9_.:{}-]{1,64}$/.test(redisPrefix)) {

@@ -1,17 +1,17 @@
-import { request as httpRequest } from 'node:http'
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it } from 'vitest'
 import type { MessageView } from '../src/modules/chat/messages.schemas.js'
 import { PASSWORD, signup, type TestAccount } from './helpers/accounts.js'
 import { consoleCall, consoleSignIn, type ConsoleLogin } from './helpers/console.js'
-import { startFakeLlmServer, type FakeLlmServer } from './helpers/fake-llm-server.js'
-import { openSseStream, SseStream } from './helpers/sse.js'
-import { bearer, createTestApp, injectJson, type TestApp } from './helpers/test-app.js'
+import { chatFixture, deltaText as text, postSse as post, WAIT_MS } from './helpers/chat.js'
+import type { FakeLlmServer } from './helpers/fake-llm-server.js'
+import { openSseStream, type SseStream } from './helpers/sse.js'
+import { bearer, injectJson, type TestApp } from './helpers/test-app.js'
 
 // Event streams through the console: /admin/api/v1/... pipes an answer as the API writes it, so a
 // generation is watched live, reattached from Last-Event-ID, and let go when the browser leaves.
 const TOKENS = ['Slow', ' and', ' steady', ' wins', ' the', ' race.']
-const WAIT_MS = 15_000
 
+const chat = chatFixture({ PARTIAL_SAVE_MS: '50' })
 let llm: FakeLlmServer
 let t: TestApp
 let base: string
@@ -22,8 +22,7 @@ let character: string
 const followers = new Map<string, number>()
 
 beforeAll(async () => {
-  llm = await startFakeLlmServer()
-  t = await createTestApp({ env: { LLM_PROVIDER: 'openai', LLM_BASE_URL: llm.openaiBaseUrl, LLM_API_KEY: 'sk-test', PARTIAL_SAVE_MS: '50' } })
+  ;({ llm, t, base } = chat)
   const hub = t.services.generationHub
   const follow = hub.follow.bind(hub)
   hub.follow = (messageId, listener) => {
@@ -34,21 +33,10 @@ beforeAll(async () => {
       unfollow()
     }
   }
-  base = await t.app.listen({ port: 0, host: '127.0.0.1' })
   owner = await signup(t.app)
   expect((await injectJson(t.app, 'POST', '/v1/gpts', bearer(owner.key), { id: 'live-gpt', name: 'Live' })).statusCode).toBe(201)
   login = await consoleSignIn(t.app, { email: owner.email, password: PASSWORD })
   character = (await gptCall<{ id: string }>('POST', '/v1/gpts/live-gpt/characters', { name: 'Teller', agent_role: 'You tell stories.' })).id
-})
-
-afterAll(async () => {
-  await t?.close()
-  await llm?.close()
-})
-
-beforeEach(() => {
-  llm.setDefault({})
-  llm.release()
 })
 
 async function gptCall<T>(method: 'GET' | 'POST', url: string, body?: unknown): Promise<T> {
@@ -64,27 +52,9 @@ async function question(): Promise<string> {
 }
 
 /** A console write as a browser sends it over a socket: cookie, CSRF token, an event stream accepted. */
-function postSse(path: string, headers: Record<string, string> = {}): Promise<SseStream> {
-  return new Promise((resolve, reject) => {
-    const request = httpRequest(
-      `${base}${path}`,
-      {
-        method: 'POST',
-        agent: false,
-        headers: { cookie: login.cookie, 'x-csrf-token': login.csrf, 'agentstore-gpt': 'live-gpt', accept: 'text/event-stream', 'content-type': 'application/json', ...headers },
-      },
-      (response) => resolve(new SseStream(response, request)),
-    )
-    request.on('error', reject)
-    request.end('{}')
-  })
-}
+const postSse = (path: string, headers: Record<string, string> = {}): Promise<SseStream> =>
+  post(`${base}${path}`, '{}', { cookie: login.cookie, 'x-csrf-token': login.csrf, 'agentstore-gpt': 'live-gpt', accept: 'text/event-stream', ...headers })
 
-const text = (stream: SseStream) =>
-  stream.events
-    .filter((event) => event.event === 'delta')
-    .map((event) => (JSON.parse(event.data) as { text: string }).text)
-    .join('')
 const names = (stream: SseStream) => stream.events.map((event) => event.event)
 
 describe('an event stream through the console', () => {

@@ -1,6 +1,6 @@
 import { Counter, Gauge, type Registry } from 'prom-client'
-import { uuidv7 } from 'uuidv7'
 import type { AuditEvent, AuditSink } from '../../platform/audit/audit.js'
+import { uuidv7 } from '../../platform/uuidv7-pool.js'
 import { encodeAuditRow, type AuditRepository, type EncodedAuditRow } from './audit.repo.js'
 
 export interface AuditWriterOptions {
@@ -49,7 +49,8 @@ export class AuditWriter implements AuditSink {
   }
 
   record(event: AuditEvent): void {
-    this.buffer.push(encodeAuditRow(event, uuidv7(), new Date()))
+    const now = Date.now()
+    this.buffer.push(encodeAuditRow(event, uuidv7(now), now))
     this.bound()
     if (this.buffer.length >= this.options.batchSize && !this.failing && this.writing === null) void this.flush()
     else this.schedule()
