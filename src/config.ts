@@ -59,6 +59,8 @@ export interface Config {
     /** Age at which search's recency ranking halves a memory's score (MEMORY_HALF_LIFE_DAYS). */
     halfLifeDays: number
   }
+  /** Memory extraction from chats: per-GPT daily budgets, LLM calls at once per process, messages per run. */
+  extraction: { runsPerDay: number; tokensPerDay: number; concurrency: number; maxMessages: number }
   accounts: AccountsConfig
   /** The replaced systems whose own APIs are served beside the house API (see docs/compat.md). */
   compat: CompatSurface[]
@@ -282,6 +284,12 @@ export function loadConfig(env: Env = process.env): Config {
     memory: {
       dedupSimilarity: fraction('MEMORY_DEDUP_SIMILARITY'),
       halfLifeDays: int('MEMORY_HALF_LIFE_DAYS', 1, 36_500),
+    },
+    extraction: {
+      runsPerDay: int('EXTRACTION_RUNS_PER_DAY', 0, 10_000_000),
+      tokensPerDay: int('EXTRACTION_TOKENS_PER_DAY', 0, 2_000_000_000),
+      concurrency: int('EXTRACTION_CONCURRENCY', 1, 64),
+      maxMessages: int('EXTRACTION_MAX_MESSAGES', 1, 1000),
     },
     accounts: {
       signup: oneOf('SIGNUP', ['open', 'closed']) ?? 'open',

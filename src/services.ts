@@ -47,6 +47,8 @@ import { MemoriesService } from './modules/memories/memories.service.js'
 import { ChangedItems } from './modules/search/embeddings.changed.job.js'
 import type { VectorBackend } from './modules/search/vector-store.js'
 import { createMemory } from './services.memory.js'
+import { createExtraction } from './services.extraction.js'
+import type { ExtractionService } from './modules/extraction/extraction.service.js'
 import type { Embedder } from './modules/search/embedder.js'
 import type { EmbeddingWorker } from './modules/search/embedding-worker.js'
 import type { SearchService } from './modules/search/search.service.js'
@@ -77,6 +79,8 @@ export interface Services {
   memories: MemoriesService
   search: SearchService
   generation: GenerationService
+  /** Memories extracted from chat sessions, on request and per character after N turns. */
+  extraction: ExtractionService
   /** Live AI replies: deltas to this process's followers, progress to the others. */
   generationHub: GenerationHub
   generationCanceller: GenerationCanceller
@@ -130,6 +134,7 @@ export interface ServiceDeps {
     | 'maxPageSize'
     | 'maxMemoryChars'
     | 'memory'
+    | 'extraction'
     | 'maxMessageChars'
     | 'maxRecipients'
     | 'maxMailChars'
@@ -203,9 +208,16 @@ export function createServices({ database, config, events, log, embeddings, jobs
       generationHub.emit(id, { type: 'changed' })
       generationHub.announce(gptId, id)
     },
-    (gptId, ids) => changedItems.add('messages', gptId, ids),
+    (gptId, ids) => messagesWritten(gptId, ids),
   )
+  // Written messages are embedded, and counted for automatic extraction (made below, called later).
+  const messagesWritten = (gptId: string, ids: string[]) => {
+    changedItems.add('messages', gptId, ids)
+    extraction.noticeMessages(gptId, ids)
+  }
   const { store, embedder, embeddingWorker, memories, memoryHistory, search, recall } = createMemory({ database, config, embeddings, registry, jobs, log })
+  const llm = createLlmProvider(config.llm)
+  const extraction = createExtraction({ database, config, llm, sessions, messages, characters, memories, search, registry, jobs, log })
   const generationRepo = new GenerationRepository(database.db)
   const generation = new GenerationService({
     db: database.db,
@@ -214,13 +226,13 @@ export function createServices({ database, config, events, log, embeddings, jobs
     sessionsRepo,
     sessions,
     characters,
-    llm: createLlmProvider(config.llm),
+    llm,
     hub: generationHub,
     idempotency,
     recall,
     limits: config,
     log,
-    written: (gptId, ids) => changedItems.add('messages', gptId, ids),
+    written: messagesWritten,
   })
   const generationCanceller = new GenerationCanceller({ generation, repo: generationRepo, hub: generationHub, leaseMs: config.generationLeaseMs })
   const signingKeys = new SigningKeyStore(database.db, config.accounts.accessTokenTtlSeconds, events)
@@ -275,6 +287,7 @@ export function createServices({ database, config, events, log, embeddings, jobs
     memories,
     search,
     generation,
+    extraction,
     generationHub,
     generationCanceller,
     embeddingWorker,
