@@ -10,6 +10,8 @@ export interface ExtractionJobData {
 /** How a queued run reaches a worker: the job queue when the process has one, else this process. */
 export interface RunDispatcher {
   dispatch(gptId: string, runId: string, delayMs?: number): Promise<void>
+  /** Resolves once nothing dispatched without delay is running in this process. */
+  idle(): Promise<void>
   close(): Promise<void>
 }
 
@@ -38,6 +40,7 @@ export function queueDispatcher(queue: JobQueue): RunDispatcher {
     async dispatch(gptId, runId, delayMs) {
       await queue.enqueue<ExtractionJobData>(EXTRACTION_RUN_JOB, { gpt_id: gptId, run_id: runId }, delayMs ? { startAfterMs: delayMs } : {})
     },
+    async idle() {},
     async close() {},
   }
 }
@@ -56,6 +59,13 @@ export function localDispatcher(execute: (gptId: string, runId: string) => Promi
     const work = execute(gptId, runId).finally(() => running.delete(work))
     running.add(work)
   }
+  const idle = async () => {
+    // setImmediate dispatches of this tick start before the wait; a run may dispatch a follow-up.
+    do {
+      await new Promise((resolve) => setImmediate(resolve))
+      await Promise.allSettled([...running])
+    } while (running.size > 0)
+  }
   return {
     async dispatch(gptId, runId, delayMs) {
       if (!delayMs) return void setImmediate(() => start(gptId, runId))
@@ -66,12 +76,11 @@ export function localDispatcher(execute: (gptId: string, runId: string) => Promi
       timer.unref()
       timers.add(timer)
     },
+    idle,
     async close() {
       closed = true
       for (const timer of timers) clearTimeout(timer)
-      // setImmediate dispatches of this tick start before the wait.
-      await new Promise((resolve) => setImmediate(resolve))
-      while (running.size > 0) await Promise.allSettled([...running])
+      await idle()
     },
   }
 }

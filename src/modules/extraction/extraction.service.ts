@@ -132,6 +132,14 @@ export class ExtractionService {
     }
   }
 
+  /** Resolves once no check of automatic extraction and no run dispatched in this process is under way. */
+  async idle(): Promise<void> {
+    do {
+      while (this.noticing.size > 0) await Promise.allSettled([...this.noticing])
+      await this.deps.dispatcher().idle()
+    } while (this.noticing.size > 0)
+  }
+
   /** Waits for the checks of automatic extraction and the runs of this process. */
   async close(): Promise<void> {
     while (this.noticing.size > 0) await Promise.allSettled([...this.noticing])
