@@ -6,6 +6,7 @@
 //   audit: [--rounds 3] (GET one document with AUDIT=off and on, alternating; --duration per round)
 //   embed: [--duration 10] (per phase) [--rounds 3] [--readers 2] [--workers 1] (EMBEDDINGS_WORKERS of the server)
 //   start (built service on PGlite; `npm run build` first): [--rounds 3] [--settle-seconds 3]
+//   extract (PGlite, in process, fake LLM): [--turns 100] [--every 10,25] (LLM tokens per 100 chat turns)
 //   retrieval (PGlite, in process): [--set small|large] (the labelled set; recall@5, MRR@5, hit@1 per mode and kind)
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
@@ -18,6 +19,7 @@ import { runAuditBench } from './audit.bench.js'
 import { runEmbedBench } from './embed.bench.js'
 import { runStartBench } from './start.bench.js'
 import { runRetrievalBench } from './retrieval.bench.js'
+import { runExtractBench } from './extract.bench.js'
 import { ratio } from './lib/stats.js'
 
 const { values, positionals } = parseArgs({
@@ -44,6 +46,8 @@ const { values, positionals } = parseArgs({
     workers: { type: 'string', default: '1' },
     'settle-seconds': { type: 'string', default: '3' },
     set: { type: 'string', default: 'large' },
+    turns: { type: 'string', default: '100' },
+    every: { type: 'string', default: '10,25' },
     'log-level': { type: 'string', default: 'warn' },
     'postgres-url': { type: 'string', default: process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres' },
   },
@@ -240,6 +244,12 @@ const available: Record<string, () => Promise<object>> = {
     console.table(report.rows.map(({ samples: _samples, ...row }) => row))
     console.log(`/ready on the warm directory: ${JSON.stringify(report.ready)}`)
     return report
+  },
+  async extract() {
+    const reports = await runExtractBench({ turns: Number(values.turns), everyTurns: values.every!.split(',').map(Number), logLevel: values['log-level']!, log })
+    console.log(`\nextraction LLM cost over ${values.turns} chat turns (user + AI message each), fake provider`)
+    console.table(reports.map((r) => ({ 'run every': r.everyTurns, runs: r.runs, 'tokens in': r.tokensIn, 'tokens out': r.tokensOut, 'tokens / 100 turns': r.tokensPer100Turns, 'out / in': ratio(r.tokensOut, r.tokensIn) })))
+    return { reports }
   },
   async retrieval() {
     if (values.set !== 'small' && values.set !== 'large') throw new Error('--set is small or large')
