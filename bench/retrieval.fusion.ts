@@ -171,3 +171,8 @@ export function exploreFusion(candidates: Candidates[], texts: string[]): Fusion
     }
   })
 }
+
+export function printFusion(rows: FusionRow[]): void {
+  const cellsOf = (name: string, summary: Summary) => ({ [`${name} MRR`]: summary['MRR@5'], [`${name} hit@1`]: summary['hit@1'], [`${name} R@5`]: summary['recall@5'] })
+  console.table(rows.map((row) => ({ variant: row.variant, ...cellsOf('dev', row.dev), ...cellsOf('test', row.test), ...cellsOf('all', row.all) })))
+}

@@ -6,6 +6,7 @@
 //   audit: [--rounds 3] (GET one document with AUDIT=off and on, alternating; --duration per round)
 //   embed: [--duration 10] (per phase) [--rounds 3] [--readers 2] [--workers 1] (EMBEDDINGS_WORKERS of the server)
 //   start (built service on PGlite; `npm run build` first): [--rounds 3] [--settle-seconds 3]
+//   extract (PGlite, in process, fake LLM): [--turns 100] [--every 10,25] (LLM tokens per 100 chat turns)
 //   retrieval (PGlite, in process): [--set small|large] (the labelled set; recall@5, MRR@5, hit@1 per mode and kind)
 //   scale: [--sizes 10000,100000,1000000] (documents and memories each; default 10k,100k,1M on postgres, 10k,100k on pglite) [--queries 200] (per operation, fewer past 20 s)
 import { mkdirSync, writeFileSync } from 'node:fs'
@@ -19,9 +20,9 @@ import { runAuditBench } from './audit.bench.js'
 import { runEmbedBench } from './embed.bench.js'
 import { runStartBench } from './start.bench.js'
 import { runRetrievalBench } from './retrieval.bench.js'
-import { runScaleBench } from './scale.bench.js'
-import type { FusionRow } from './retrieval.fusion.js'
-import type { Summary } from './retrieval.set.js'
+import { printScale, runScaleBench } from './scale.bench.js'
+import { runExtractBench } from './extract.bench.js'
+import { printFusion } from './retrieval.fusion.js'
 import { ratio } from './lib/stats.js'
 
 const { values, positionals } = parseArgs({
@@ -49,6 +50,8 @@ const { values, positionals } = parseArgs({
     'settle-seconds': { type: 'string', default: '3' },
     set: { type: 'string', default: 'large' },
     sizes: { type: 'string' },
+    turns: { type: 'string', default: '100' },
+    every: { type: 'string', default: '10,25' },
     'log-level': { type: 'string', default: 'warn' },
     'postgres-url': { type: 'string', default: process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres' },
   },
@@ -258,19 +261,18 @@ const available: Record<string, () => Promise<object>> = {
     printFusion(report.fusion)
     return report
   },
+  async extract() {
+    const reports = await runExtractBench({ turns: Number(values.turns), everyTurns: values.every!.split(',').map(Number), logLevel: values['log-level']!, log })
+    console.log(`\nextraction LLM cost over ${values.turns} chat turns (user + AI message each), fake provider`)
+    console.table(reports.map((r) => ({ 'run every': r.everyTurns, runs: r.runs, 'tokens in': r.tokensIn, 'tokens out': r.tokensOut, 'tokens / 100 turns': r.tokensPer100Turns, 'out / in': ratio(r.tokensOut, r.tokensIn) })))
+    return { reports }
+  },
   async scale() {
     const sizes = (values.sizes ?? (db === 'postgres' ? '10000,100000,1000000' : '10000,100000')).split(',').map(Number)
     const report = await runScaleBench({ db, postgresUrl: values['postgres-url']!, sizes, queries: Number(values.queries), logLevel: values['log-level']!, log })
-    console.log(`\nscale on ${db} — sequential requests over HTTP; ratios: p50 at this size ÷ p50 of the same operation at ${sizes[0]}`)
-    console.table(report.rows.map((row) => ({ size: row.size, operation: row.operation, 'p50 ms': row.p50Ms, 'p99 ms': row.p99Ms, samples: row.samples, 'p50 vs smallest': row.p50VsSmallest })))
-    console.table(report.sizes)
+    printScale(report)
     return report
   },
-}
-
-function printFusion(rows: FusionRow[]) {
-  const cellsOf = (name: string, summary: Summary) => ({ [`${name} MRR`]: summary['MRR@5'], [`${name} hit@1`]: summary['hit@1'], [`${name} R@5`]: summary['recall@5'] })
-  console.table(rows.map((row) => ({ variant: row.variant, ...cellsOf('dev', row.dev), ...cellsOf('test', row.test), ...cellsOf('all', row.all) })))
 }
 
 function cells(latency: { p50Ms: number; p99Ms: number; maxMs: number; samples: number }) {

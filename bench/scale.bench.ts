@@ -180,3 +180,10 @@ function rssMb(pid: number | undefined): number {
   const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? Number.NaN)
   return round(kb / 1024, 0)
 }
+
+export function printScale(report: ScaleReport): void {
+  const smallest = Math.min(...report.rows.map((row) => row.size))
+  console.log(`\nscale on ${report.database} — sequential requests over HTTP; ratios: p50 at this size ÷ p50 of the same operation at ${smallest}`)
+  console.table(report.rows.map((row) => ({ size: row.size, operation: row.operation, 'p50 ms': row.p50Ms, 'p99 ms': row.p99Ms, samples: row.samples, 'p50 vs smallest': row.p50VsSmallest })))
+  console.table(report.sizes)
+}

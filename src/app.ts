@@ -39,6 +39,7 @@ import { characterRoutes } from './modules/characters/characters.routes.js'
 import { sessionRoutes } from './modules/chat/sessions.routes.js'
 import { messageRoutes } from './modules/chat/messages.routes.js'
 import { memoryRoutes } from './modules/memories/memories.routes.js'
+import { extractionRoutes } from './modules/extraction/extraction.routes.js'
 import { generationRoutes } from './modules/chat/generation.routes.js'
 import { GenerationStreams } from './modules/chat/generation.stream.js'
 import { searchRoutes } from './modules/search/search.routes.js'
@@ -165,6 +166,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(
     memoryRoutes({ memories: services.memories, maxMemoryChars: config.maxMemoryChars, maxBatch: config.maxBatch, ...listDeps }),
   )
+  await app.register(extractionRoutes({ extraction: services.extraction, ...listDeps }))
+  // Runs of this process (no job queue) finish before the database closes.
+  app.addHook('onClose', async () => services.extraction.close())
   await app.register(searchRoutes({ search: services.search }))
   const catalogue = services.catalogue
   await app.register(

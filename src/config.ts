@@ -103,6 +103,12 @@ export function loadConfig(env: Env = process.env): Config {
       dedupSimilarity: fraction('MEMORY_DEDUP_SIMILARITY'),
       halfLifeDays: int('MEMORY_HALF_LIFE_DAYS', 1, 36_500),
     },
+    extraction: {
+      runsPerDay: int('EXTRACTION_RUNS_PER_DAY', 0, 10_000_000),
+      tokensPerDay: int('EXTRACTION_TOKENS_PER_DAY', 0, 2_000_000_000),
+      concurrency: int('EXTRACTION_CONCURRENCY', 1, 64),
+      maxMessages: int('EXTRACTION_MAX_MESSAGES', 1, 1000),
+    },
     accounts: {
       signup: oneOf('SIGNUP', ['open', 'closed']) ?? 'open',
       accessTokenTtlSeconds: seconds('ACCESS_TOKEN_TTL', 86_400_000),

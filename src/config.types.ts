@@ -61,6 +61,8 @@ export interface Config {
     /** Age at which search's recency ranking halves a memory's score (MEMORY_HALF_LIFE_DAYS). */
     halfLifeDays: number
   }
+  /** Memory extraction from chats: per-GPT daily budgets, LLM calls at once per process, messages per run. */
+  extraction: { runsPerDay: number; tokensPerDay: number; concurrency: number; maxMessages: number }
   accounts: AccountsConfig
   /** The replaced systems whose own APIs are served beside the house API (see docs/compat.md). */
   compat: CompatSurface[]

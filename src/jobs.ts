@@ -5,6 +5,9 @@ import { recoverInterruptedJob } from './modules/chat/chat.recover-interrupted.j
 import type { GenerationService } from './modules/chat/generation.service.js'
 import { purgeExpiredKeysJob } from './modules/keys/keys.purge-expired.job.js'
 import { embedMemoriesJob } from './modules/memories/memories.embed.job.js'
+import { extractionRunJob } from './modules/extraction/extraction.run.job.js'
+import { extractionSweepJob } from './modules/extraction/extraction.sweep.job.js'
+import type { ExtractionService } from './modules/extraction/extraction.service.js'
 import type { EmbeddingWorker } from './modules/search/embedding-worker.js'
 import { backfillEmbeddingsJob } from './modules/search/embeddings.backfill.job.js'
 import { embedChangedJob } from './modules/search/embeddings.changed.job.js'
@@ -33,6 +36,9 @@ export interface JobDependencies {
   keyRetentionDays?: number
   embeddingWorker: EmbeddingWorker
   generation: GenerationService
+  extraction: ExtractionService
+  /** EXTRACTION_CONCURRENCY: extraction runs at once in this process. */
+  extractionConcurrency: number
   accounts: AccountsService
   /** Days a deleted account is kept (restorable) before the daily purge removes it with its GPTs. */
   accountRetentionDays: number
@@ -64,6 +70,8 @@ export function buildJobDefinitions(deps: JobDependencies): JobDefinition[] {
     embedChangedJob({ worker: deps.embeddingWorker, logger: deps.logger }),
     backfillEmbeddingsJob({ worker: deps.embeddingWorker, logger: deps.logger }),
     recoverInterruptedJob({ generation: deps.generation, logger: deps.logger }),
+    extractionRunJob({ extraction: deps.extraction, logger: deps.logger, concurrency: deps.extractionConcurrency }),
+    extractionSweepJob({ extraction: deps.extraction, logger: deps.logger }),
     purgeDeletedAccountsJob({ accounts: deps.accounts, logger: deps.logger, retentionDays: deps.accountRetentionDays }),
     purgeAuditJob({ audit: deps.audit, logger: deps.logger, retentionDays: deps.auditRetentionDays }),
     purgeOAuthJob({ tokens: deps.oauthTokens, signingKeys: deps.signingKeys, logger: deps.logger }),

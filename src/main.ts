@@ -108,6 +108,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
           logger,
           embeddingWorker: services.embeddingWorker,
           generation: services.generation,
+          extraction: services.extraction,
+          extractionConcurrency: config.extraction.concurrency,
           accounts: services.accounts,
           accountRetentionDays: config.accounts.retentionDays,
           audit: services.audit,

@@ -27,15 +27,10 @@ import { MessagesService } from './modules/chat/messages.service.js'
 import { Registry } from 'prom-client'
 import { ConsoleSessionsRepository } from './modules/console/console-sessions.repo.js'
 import { ConsoleSessionsService } from './modules/console/console-sessions.service.js'
-import { AccessTokens } from './platform/auth/access-tokens.js'
-import { SigningKeyStore } from './platform/auth/signing-keys.js'
-import { AccountAuthCache } from './modules/accounts/account-auth-cache.js'
-import { AccountSessionsRepository } from './modules/accounts/account-sessions.repo.js'
-import { AccountSessionsService } from './modules/accounts/account-sessions.service.js'
-import { AccountsRepository } from './modules/accounts/accounts.repo.js'
-import { AccountsService } from './modules/accounts/accounts.service.js'
-import { LoginFailuresRepository } from './modules/accounts/login-failures.repo.js'
-import { LoginThrottle, type LoginThrottleOptions } from './modules/accounts/login-throttle.js'
+import type { AccountsService } from './modules/accounts/accounts.service.js'
+import type { LoginThrottleOptions } from './modules/accounts/login-throttle.js'
+import { createAccounts } from './services.accounts.js'
+import type { SigningKeyStore } from './platform/auth/signing-keys.js'
 import { createLlmProvider } from './platform/llm/index.js'
 import { GenerationCanceller } from './modules/chat/generation.cancel.js'
 import { GenerationHub } from './modules/chat/generation.hub.js'
@@ -47,6 +42,8 @@ import { MemoriesService } from './modules/memories/memories.service.js'
 import { ChangedItems } from './modules/search/embeddings.changed.job.js'
 import type { VectorBackend } from './modules/search/vector-store.js'
 import { createMemory } from './services.memory.js'
+import { createExtraction } from './services.extraction.js'
+import type { ExtractionService } from './modules/extraction/extraction.service.js'
 import type { Embedder } from './modules/search/embedder.js'
 import type { EmbeddingWorker } from './modules/search/embedding-worker.js'
 import type { SearchService } from './modules/search/search.service.js'
@@ -57,7 +54,6 @@ import { AuditService } from './modules/audit/audit.service.js'
 import { AuditWriter } from './modules/audit/audit.writer.js'
 import { buildCatalogue, type Catalogue } from './modules/catalogue/catalogue.js'
 import { exposureCheck } from './modules/actions/actions.exposure.js'
-import { OAuthTokenCache } from './modules/oauth/oauth.token-cache.js'
 import { createOAuth, type OAuthServices } from './services.oauth.js'
 import { RetentionService } from './modules/retention/retention.service.js'
 import { PurgeMetrics } from './platform/jobs/batched-purge.js'
@@ -80,6 +76,8 @@ export interface Services {
   memories: MemoriesService
   search: SearchService
   generation: GenerationService
+  /** Memories extracted from chat sessions, on request and per character after N turns. */
+  extraction: ExtractionService
   /** Live AI replies: deltas to this process's followers, progress to the others. */
   generationHub: GenerationHub
   generationCanceller: GenerationCanceller
@@ -135,6 +133,7 @@ export interface ServiceDeps {
     | 'maxPageSize'
     | 'maxMemoryChars'
     | 'memory'
+    | 'extraction'
     | 'maxMessageChars'
     | 'maxRecipients'
     | 'maxMailChars'
@@ -208,9 +207,16 @@ export function createServices({ database, config, events, log, embeddings, jobs
       generationHub.emit(id, { type: 'changed' })
       generationHub.announce(gptId, id)
     },
-    (gptId, ids) => changedItems.add('messages', gptId, ids),
+    (gptId, ids) => messagesWritten(gptId, ids),
   )
+  // Written messages are embedded, and counted for automatic extraction (made below, called later).
+  const messagesWritten = (gptId: string, ids: string[]) => {
+    changedItems.add('messages', gptId, ids)
+    extraction.noticeMessages(gptId, ids)
+  }
   const { store, embedder, embeddingWorker, memories, memoryHistory, search, recall } = createMemory({ database, config, embeddings, registry, jobs, log })
+  const llm = createLlmProvider(config.llm)
+  const extraction = createExtraction({ database, config, llm, sessions, messages, characters, memories, search, registry, jobs, log })
   const generationRepo = new GenerationRepository(database.db)
   const generation = new GenerationService({
     db: database.db,
@@ -219,39 +225,16 @@ export function createServices({ database, config, events, log, embeddings, jobs
     sessionsRepo,
     sessions,
     characters,
-    llm: createLlmProvider(config.llm),
+    llm,
     hub: generationHub,
     idempotency,
     recall,
     limits: config,
     log,
-    written: (gptId, ids) => changedItems.add('messages', gptId, ids),
+    written: messagesWritten,
   })
   const generationCanceller = new GenerationCanceller({ generation, repo: generationRepo, hub: generationHub, leaseMs: config.generationLeaseMs })
-  const signingKeys = new SigningKeyStore(database.db, config.accounts.accessTokenTtlSeconds, events)
-  const accountsRepo = new AccountsRepository(database.db)
-  const accountCache = new AccountAuthCache(config.keyCacheTtlMs, events, log)
-  const oauthCache = new OAuthTokenCache(config.keyCacheTtlMs, events, log)
-  const throttle = new LoginThrottle(new LoginFailuresRepository(database.db), loginThrottle)
-  const accountSessions = new AccountSessionsService(
-    new AccountSessionsRepository(database.db),
-    accountsRepo,
-    // The access tokens are for this service's own API: it is both their issuer and their audience.
-    new AccessTokens(signingKeys, { issuer: config.publicUrl, audience: config.publicUrl, ttlSeconds: config.accounts.accessTokenTtlSeconds }),
-    throttle,
-    accountCache,
-    { refreshTokenTtlSeconds: config.accounts.refreshTokenTtlSeconds },
-    auditSink,
-  )
-  const accounts = new AccountsService(accountsRepo, accountSessions, gpts, accountCache, {
-    signup: config.accounts.signup,
-    forgetGptKeys: async (gptIds) => {
-      for (const gptId of gptIds) await keyCache.forgetGpt(gptId)
-      // Their apps' access tokens too (rare enough to forget every cached token).
-      if (gptIds.length > 0) await oauthCache.forgetAll()
-    },
-    audit: auditSink,
-  })
+  const { signingKeys, accountSessions, accounts, oauthCache, throttle } = createAccounts({ database, config, events, log, gpts, keyCache, audit: auditSink, loginThrottle })
   const oauth = createOAuth({ database, config, signingKeys, gpts, cache: oauthCache, throttle, audit: auditSink })
   const catalogue = buildCatalogue({ collections, objects, memories, search, sessions, messages, generation, mail, conversations }, config)
   const checkExposure = exposureCheck(catalogue, collections)
@@ -283,6 +266,7 @@ export function createServices({ database, config, events, log, embeddings, jobs
     memories,
     search,
     generation,
+    extraction,
     generationHub,
     generationCanceller,
     embeddingWorker,

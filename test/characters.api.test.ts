@@ -72,6 +72,7 @@ describe('creating characters', () => {
       id: expect.stringMatching(UUID_V7),
       gpt_id: GPT,
       ...body,
+      extraction: { auto: false, every_turns: 10 },
       created_at: expect.stringMatching(ISO),
       updated_at: expect.stringMatching(ISO),
     })

@@ -61,6 +61,7 @@ describe('the service jobs', () => {
       { name: PURGE_CONSOLE_SESSIONS_JOB, cron: '41 * * * *', timezone: 'UTC' },
       { name: 'documents.purge-expired', cron: '*/5 * * * *', timezone: 'UTC' },
       { name: 'embeddings.backfill', cron: '* * * * *', timezone: 'UTC' },
+      { name: 'extraction.sweep', cron: '*/15 * * * *', timezone: 'UTC' },
       { name: PURGE_EXPIRED_KEYS_JOB, cron: '17 3 * * *', timezone: 'UTC' },
       { name: 'mail.purge-old', cron: '53 4 * * *', timezone: 'UTC' },
       { name: 'memories.purge-expired', cron: '*/5 * * * *', timezone: 'UTC' },

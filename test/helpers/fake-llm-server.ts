@@ -119,7 +119,7 @@ export async function startFakeLlmServer(defaultScript: FakeLlmScript = {}): Pro
     }
     const tokens = script.tokens ?? DEFAULT_FAKE_TOKENS
     const model = body.model ?? 'fake-model'
-    if (body.stream !== true) return json(res, 200, fullReply(protocol, model, tokens.join(''), script.finishReason))
+    if (body.stream !== true) return json(res, 200, fullReply(protocol, model, tokens.join(''), script.finishReason, body))
     await streamReply(res, protocol, model, tokens, script)
   }
 
@@ -270,7 +270,25 @@ function anthropicWire(model: string): Wire {
   }
 }
 
-function fullReply(protocol: FakeLlmProtocol, model: string, text: string, reason: string | undefined): Record<string, unknown> {
+/** Tokens the way the fake counts them: about four characters each (the usual rule of thumb for English). */
+export function fakeTokenCount(text: string): number {
+  return Math.ceil(text.length / 4)
+}
+
+/**
+ * The prompt's tokens: system, messages and, as the real APIs count them, the output schema or tools.
+ * Deterministic, so that a test or bench can predict the usage a reply reports.
+ */
+export function fakePromptTokens(body: FakeLlmRequestBody): number {
+  const text = (value: unknown) => (typeof value === 'string' ? value : value === undefined ? '' : JSON.stringify(value))
+  const parts = [text(body.system), ...(body.messages ?? []).map((message) => text(message.content)), text(body['response_format']), text(body['tools'])]
+  return parts.reduce((sum, part) => sum + fakeTokenCount(part), 0)
+}
+
+/** A non-streamed reply; an Anthropic request that forces a tool gets the text as that tool's input when it is a JSON object. */
+function fullReply(protocol: FakeLlmProtocol, model: string, text: string, reason: string | undefined, body: FakeLlmRequestBody): Record<string, unknown> {
+  const promptTokens = fakePromptTokens(body)
+  const outputTokens = fakeTokenCount(text)
   if (protocol === 'openai') {
     return {
       id: `chatcmpl-fake${Date.now()}`,
@@ -278,18 +296,29 @@ function fullReply(protocol: FakeLlmProtocol, model: string, text: string, reaso
       created: Math.floor(Date.now() / 1000),
       model,
       choices: [{ index: 0, message: { role: 'assistant', content: text, refusal: null }, logprobs: null, finish_reason: reason ?? 'stop' }],
-      usage: { prompt_tokens: 10, completion_tokens: 5, total_tokens: 15 },
+      usage: { prompt_tokens: promptTokens, completion_tokens: outputTokens, total_tokens: promptTokens + outputTokens },
     }
   }
+  const choice = body['tool_choice'] as { type?: string; name?: string } | undefined
+  const input = choice?.type === 'tool' ? jsonObject(text) : null
   return {
     id: `msg_fake${Date.now()}`,
     type: 'message',
     role: 'assistant',
-    content: [{ type: 'text', text }],
+    content: input ? [{ type: 'tool_use', id: 'toolu_fake', name: choice?.name, input }] : [{ type: 'text', text }],
     model,
-    stop_reason: reason ?? 'end_turn',
+    stop_reason: reason ?? (input ? 'tool_use' : 'end_turn'),
     stop_sequence: null,
-    usage: { input_tokens: 10, output_tokens: 5 },
+    usage: { input_tokens: promptTokens, output_tokens: outputTokens },
+  }
+}
+
+function jsonObject(text: string): Record<string, unknown> | null {
+  try {
+    const value: unknown = JSON.parse(text)
+    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : null
+  } catch {
+    return null
   }
 }
 

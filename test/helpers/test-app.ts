@@ -132,6 +132,8 @@ export function serviceJobs(t: TestApp, logger: JobLogger): JobDefinition[] {
     keyRetentionDays: 30,
     embeddingWorker,
     generation,
+    extraction: t.services.extraction,
+    extractionConcurrency: t.config.extraction.concurrency,
     accounts,
     accountRetentionDays: 30,
     audit,

@@ -1,5 +1,5 @@
 import { sql, type Kysely, type Selectable } from 'kysely'
-import type { CharacterMemory, CharactersTable, Tables } from '../../platform/db/tables.js'
+import type { CharacterExtraction, CharacterMemory, CharactersTable, Tables } from '../../platform/db/tables.js'
 import type { PageRequest } from '../../platform/http/pagination.js'
 
 export type CharacterRow = Selectable<CharactersTable>
@@ -10,6 +10,7 @@ export interface CharacterChange {
   model?: string | null
   temperature?: number | null
   memory?: CharacterMemory
+  extraction?: CharacterExtraction
 }
 
 /** Every query sees only characters that are not soft-deleted. */
@@ -24,10 +25,11 @@ export class CharactersRepository {
     model: string | null
     temperature: number | null
     memory: CharacterMemory
+    extraction: CharacterExtraction
   }): Promise<CharacterRow> {
     return this.db
       .insertInto('characters')
-      .values({ ...row, memory: JSON.stringify(row.memory) })
+      .values({ ...row, memory: JSON.stringify(row.memory), extraction: JSON.stringify(row.extraction) })
       .returningAll()
       .executeTakeFirstOrThrow()
   }
@@ -45,11 +47,12 @@ export class CharactersRepository {
   }
 
   async updateCharacter(gptId: string, id: string, change: CharacterChange): Promise<CharacterRow | null> {
-    const { memory, ...rest } = change
+    const { memory, extraction, ...rest } = change
+    const json = { ...(memory ? { memory: JSON.stringify(memory) } : {}), ...(extraction ? { extraction: JSON.stringify(extraction) } : {}) }
     return (
       (await this.db
         .updateTable('characters')
-        .set({ ...rest, ...(memory ? { memory: JSON.stringify(memory) } : {}), updated_at: sql`now()` })
+        .set({ ...rest, ...json, updated_at: sql`now()` })
         .where('gpt_id', '=', gptId)
         .where('id', '=', id)
         .where('deleted_at', 'is', null)

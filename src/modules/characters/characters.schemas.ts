@@ -16,6 +16,20 @@ const MemorySettings = Type.Object(
   { additionalProperties: false, description: 'Long-term memory settings; replaced as a whole by PATCH.' },
 )
 
+/** Automatic extraction default: a run after this many new user messages of a session. */
+export const DEFAULT_EXTRACTION_EVERY_TURNS = 10
+export const MAX_EXTRACTION_EVERY_TURNS = 1000
+
+const ExtractionSettings = Type.Object(
+  {
+    auto: Type.Boolean({ description: 'Whether sessions with this character get memories extracted in the background (docs/memory.md, Extraction).' }),
+    every_turns: Type.Optional(
+      Type.Integer({ minimum: 1, maximum: MAX_EXTRACTION_EVERY_TURNS, description: `A run after this many new user messages since the last run (default ${DEFAULT_EXTRACTION_EVERY_TURNS}).` }),
+    ),
+  },
+  { additionalProperties: false, description: 'Automatic extraction of memories from its sessions; replaced as a whole by PATCH.' },
+)
+
 const Name = Type.String({ minLength: 1, maxLength: 200, description: 'Display name; need not be unique within the GPT.' })
 const Model = Type.Union([Type.String({ minLength: 1, maxLength: 200 }), Type.Null()], { description: 'LLM model for this character; null: the service default.' })
 const Temperature = Type.Union([Type.Number({ minimum: 0, maximum: 2 }), Type.Null()], { description: 'Sampling temperature 0–2; null: the provider default.' })
@@ -36,6 +50,7 @@ export function createCharacterBody(limits: CharacterLimits) {
       model: Type.Optional(Model),
       temperature: Type.Optional(Temperature),
       memory: Type.Optional(MemorySettings),
+      extraction: Type.Optional(ExtractionSettings),
     },
     { additionalProperties: false },
   )
@@ -50,12 +65,14 @@ export function patchCharacterBody(limits: CharacterLimits) {
       model: Type.Optional(Model),
       temperature: Type.Optional(Temperature),
       memory: Type.Optional(MemorySettings),
+      extraction: Type.Optional(ExtractionSettings),
     },
     { additionalProperties: false, minProperties: 1 },
   )
 }
 export type PatchCharacterInput = Static<ReturnType<typeof patchCharacterBody>>
 export type MemoryInput = NonNullable<CreateCharacterInput['memory']>
+export type ExtractionInput = NonNullable<CreateCharacterInput['extraction']>
 
 export const Character = Type.Object({
   id: Type.String({ format: 'uuid' }),
@@ -69,6 +86,7 @@ export const Character = Type.Object({
     top_k: Type.Integer(),
     entity_type: Type.Union([Type.String(), Type.Null()]),
   }),
+  extraction: Type.Object({ auto: Type.Boolean(), every_turns: Type.Integer() }),
   created_at: Type.String({ format: 'date-time' }),
   updated_at: Type.String({ format: 'date-time' }),
 })

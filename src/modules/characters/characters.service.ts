@@ -1,12 +1,14 @@
 import { uuidv7 } from 'uuidv7'
-import type { CharacterMemory } from '../../platform/db/tables.js'
+import type { CharacterExtraction, CharacterMemory } from '../../platform/db/tables.js'
 import { ERR } from '../../platform/errors.js'
 import { pageRequest, toPage, type Page, type SortOrder } from '../../platform/http/pagination.js'
 import { timeIdAfter } from '../../platform/http/seek.js'
 import type { CharacterRow, CharactersRepository } from './characters.repo.js'
 import {
+  DEFAULT_EXTRACTION_EVERY_TURNS,
   DEFAULT_MEMORY_TOP_K,
   type CharacterView,
+  type ExtractionInput,
   type CreateCharacterInput,
   type MemoryInput,
   type PatchCharacterInput,
@@ -25,6 +27,7 @@ export function toCharacterView(row: CharacterRow): CharacterView {
       top_k: row.memory.top_k ?? DEFAULT_MEMORY_TOP_K,
       entity_type: row.memory.entity_type ?? null,
     },
+    extraction: { auto: row.extraction.auto === true, every_turns: row.extraction.every_turns ?? DEFAULT_EXTRACTION_EVERY_TURNS },
     created_at: row.created_at.toISOString(),
     updated_at: row.updated_at.toISOString(),
   }
@@ -37,6 +40,10 @@ function storedMemory(input: MemoryInput): CharacterMemory {
     top_k: input.top_k ?? DEFAULT_MEMORY_TOP_K,
     ...(input.entity_type !== undefined ? { entity_type: input.entity_type } : {}),
   }
+}
+
+function storedExtraction(input: ExtractionInput): CharacterExtraction {
+  return { auto: input.auto, every_turns: input.every_turns ?? DEFAULT_EXTRACTION_EVERY_TURNS }
 }
 
 export class CharactersService {
@@ -54,6 +61,7 @@ export class CharactersService {
       model: input.model ?? null,
       temperature: input.temperature ?? null,
       memory: storedMemory(input.memory ?? { enabled: false }),
+      extraction: storedExtraction(input.extraction ?? { auto: false }),
     })
     return toCharacterView(row)
   }
@@ -72,8 +80,12 @@ export class CharactersService {
   }
 
   async updateCharacter(gptId: string, id: string, input: PatchCharacterInput): Promise<CharacterView> {
-    const { memory, ...rest } = input
-    const row = await this.repo.updateCharacter(gptId, id, { ...rest, ...(memory ? { memory: storedMemory(memory) } : {}) })
+    const { memory, extraction, ...rest } = input
+    const row = await this.repo.updateCharacter(gptId, id, {
+      ...rest,
+      ...(memory ? { memory: storedMemory(memory) } : {}),
+      ...(extraction ? { extraction: storedExtraction(extraction) } : {}),
+    })
     if (!row) throw ERR.notFound('Character', id)
     return toCharacterView(row)
   }

@@ -126,4 +126,19 @@ export class MessagesRepository {
       .execute()
     return rows.reverse()
   }
+
+  /** Complete messages after `after` (created_at, id), oldest first: what extraction has not read yet. */
+  async completeMessagesAfter(gptId: string, sessionId: string, after: [Date, string] | null, limit: number): Promise<MessageRow[]> {
+    let query = this.db.selectFrom('chat_messages').select(MESSAGE_COLUMNS).where('gpt_id', '=', gptId).where('session_id', '=', sessionId).where('status', '=', 'complete')
+    if (after) query = query.where((eb) => eb(eb.refTuple('created_at', 'id'), '>', eb.tuple(after[0], after[1])))
+    return query.orderBy('created_at', 'asc').orderBy('id', 'asc').limit(limit).execute()
+  }
+
+  /** How many user messages came after `after`: the turns automatic extraction counts. */
+  async countUserMessagesAfter(gptId: string, sessionId: string, after: [Date, string] | null): Promise<number> {
+    let query = this.db.selectFrom('chat_messages').where('gpt_id', '=', gptId).where('session_id', '=', sessionId).where('sender', '=', 'user')
+    if (after) query = query.where((eb) => eb(eb.refTuple('created_at', 'id'), '>', eb.tuple(after[0], after[1])))
+    const row = await query.select((eb) => eb.fn.countAll<string>().as('count')).executeTakeFirstOrThrow()
+    return Number(row.count)
+  }
 }

@@ -150,6 +150,20 @@ export class MessagesService {
     if (user !== null) await this.sessions.getSession(gptId, sessionId, user)
   }
 
+  /** Complete messages of the session after (created_at, id), oldest first, at most `limit` (extraction reads these). */
+  async completeMessagesAfter(gptId: string, sessionId: string, after: [Date, string] | null, limit: number): Promise<MessageRow[]> {
+    return this.repo.completeMessagesAfter(gptId, sessionId, after, limit)
+  }
+
+  async countUserMessagesAfter(gptId: string, sessionId: string, after: [Date, string] | null): Promise<number> {
+    return this.repo.countUserMessagesAfter(gptId, sessionId, after)
+  }
+
+  /** The message's session and sender, whoever's it is (for the service's own background work). */
+  async findMessage(gptId: string, id: string): Promise<MessageRow | null> {
+    return this.repo.findMessage(gptId, id)
+  }
+
   /** The last `limit` messages of the session (every sender and status), oldest first. */
   async recentMessages(gptId: string, sessionId: string, limit: number): Promise<MessageView[]> {
     return (await this.repo.recentMessages(gptId, sessionId, limit)).map(toMessageView)

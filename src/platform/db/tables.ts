@@ -6,6 +6,7 @@ import type { AgentsTable, ConversationsTable, MailTable, MailRecipientsTable, M
 import type { CharactersTable, ChatSessionsTable, ChatMessagesTable } from './tables/chat.js'
 import type { MemoriesTable, EmbeddingsTable, MemoryHistoryTable } from './tables/memories.js'
 import type { AuditLogTable } from './tables/audit.js'
+import type { ExtractionCursorsTable, ExtractionRunsTable } from './tables/extraction.js'
 import type { OAuthAppsTable, OAuthEndUsersTable, OAuthConsentsTable, OAuthGrantsTable, OAuthCodesTable, OAuthRefreshTokensTable, OAuthRevokedTokensTable } from './tables/oauth.js'
 
 export type * from './tables/gpts.js'
@@ -15,6 +16,7 @@ export type * from './tables/mail.js'
 export type * from './tables/chat.js'
 export type * from './tables/memories.js'
 export type * from './tables/audit.js'
+export type * from './tables/extraction.js'
 export type * from './tables/oauth.js'
 export type { JsonObject, JsonValue } from './tables/columns.js'
 
@@ -36,6 +38,8 @@ export interface Tables {
   memories: MemoriesTable
   memory_history: MemoryHistoryTable
   embeddings: EmbeddingsTable
+  extraction_runs: ExtractionRunsTable
+  extraction_cursors: ExtractionCursorsTable
   accounts: AccountsTable
   account_keys: AccountKeysTable
   account_sessions: AccountSessionsTable

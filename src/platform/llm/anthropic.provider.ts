@@ -1,7 +1,7 @@
 import Anthropic, { APIConnectionError, APIConnectionTimeoutError, APIError } from '@anthropic-ai/sdk'
 import { joinAfterPrefill, splitPrefill } from './continuation.js'
 import { LlmError, providerError, transportError } from './llm-error.js'
-import { DEFAULT_MODELS, type GenerateRequest, type LlmProvider } from './llm.js'
+import { DEFAULT_MODELS, type GenerateRequest, type JsonCompletion, type JsonRequest, type LlmProvider } from './llm.js'
 import { guardStream } from './stream-guard.js'
 
 /** Anthropic requires max_tokens; this is enough for a chat turn and bounds the cost of one. */
@@ -63,6 +63,33 @@ export class AnthropicProvider implements LlmProvider {
     }
     // A proxy that drops the connection cleanly would otherwise pass as a short reply.
     if (!finished) throw new LlmError('anthropic', 'incomplete', 'the stream ended before the reply was finished (no message_stop)')
+  }
+
+  /**
+   * Structured output the way Anthropic's API enforces it: one tool whose input schema is the wanted
+   * schema, and tool_choice forcing the model to call it. The tool's input is the answer.
+   */
+  async completeJson(request: JsonRequest): Promise<JsonCompletion> {
+    try {
+      const message = await this.client.messages.create(
+        {
+          model: request.model ?? this.defaultModel,
+          max_tokens: request.maxTokens ?? ANTHROPIC_DEFAULT_MAX_TOKENS,
+          system: request.system,
+          messages: request.messages.filter((turn) => turn.role !== 'system').map((turn) => ({ role: turn.role as 'user' | 'assistant', content: turn.content })),
+          tools: [{ name: request.schemaName, description: 'Record the answer.', input_schema: request.schema as Anthropic.Messages.Tool.InputSchema }],
+          tool_choice: { type: 'tool', name: request.schemaName },
+        },
+        request.signal ? { signal: request.signal } : {},
+      )
+      const usage = { input: message.usage.input_tokens, output: message.usage.output_tokens }
+      const call = message.content.find((block) => block.type === 'tool_use')
+      // No tool call: the model's text (if any) is what it said instead, and fails validation as such.
+      const text = call ? JSON.stringify(call.input) : message.content.map((block) => (block.type === 'text' ? block.text : '')).join('')
+      return { text, usage }
+    } catch (error) {
+      throw error instanceof LlmError ? error : this.toError(error)
+    }
   }
 
   private toError(error: unknown): LlmError {

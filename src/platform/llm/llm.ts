@@ -27,6 +27,26 @@ export interface GenerateRequest {
   signal?: AbortSignal
 }
 
+/** One request whose answer must be a JSON object of the given schema (extraction, not chat). */
+export interface JsonRequest {
+  system: string
+  messages: ChatTurn[]
+  /** Letters, digits, `_` and `-`: the name of the schema (OpenAI) or of the tool the model must call (Anthropic). */
+  schemaName: string
+  /** JSON Schema of the object, in the strict subset: every property required, no additional properties. */
+  schema: Record<string, unknown>
+  model?: string
+  maxTokens?: number
+  signal?: AbortSignal
+}
+
+export interface JsonCompletion {
+  /** The JSON text the model produced (not yet checked against the schema: models can still be wrong). */
+  text: string
+  /** Tokens as the provider counted them (0 when it did not say). */
+  usage: { input: number; output: number }
+}
+
 export interface LlmProvider {
   readonly name: LlmProviderName
   readonly defaultModel: string
@@ -36,6 +56,8 @@ export interface LlmProvider {
    * Breaking out of the loop cancels the request.
    */
   stream(request: GenerateRequest): AsyncIterable<string>
+  /** Structured output in one non-streamed call; absent on the offline provider. Throws LlmError. */
+  completeJson?(request: JsonRequest): Promise<JsonCompletion>
 }
 
 export interface LlmSettings {

@@ -1,7 +1,7 @@
 import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError } from 'openai'
 import { CONTINUE_INSTRUCTION, dropRepeatedPrefix } from './continuation.js'
 import { LlmError, providerError, transportError } from './llm-error.js'
-import { DEFAULT_MODELS, type GenerateRequest, type LlmProvider } from './llm.js'
+import { DEFAULT_MODELS, type GenerateRequest, type JsonCompletion, type JsonRequest, type LlmProvider } from './llm.js'
 import { guardStream } from './stream-guard.js'
 
 export { CONTINUE_INSTRUCTION }
@@ -70,6 +70,27 @@ export class OpenAiProvider implements LlmProvider {
     }
     // A proxy or server that drops the connection cleanly would otherwise pass as a short reply.
     if (!finished) throw new LlmError('openai', 'incomplete', 'the stream ended before the reply was finished (no finish_reason)')
+  }
+
+  /** Strict structured output (response_format json_schema), which the compatible servers (Ollama, vLLM) accept too. */
+  async completeJson(request: JsonRequest): Promise<JsonCompletion> {
+    const messages: MessageParam[] = [{ role: 'system', content: request.system }, ...request.messages.map((turn) => ({ role: turn.role, content: turn.content }))]
+    try {
+      const completion = await this.client.chat.completions.create(
+        {
+          model: request.model ?? this.defaultModel,
+          messages,
+          temperature: 0,
+          response_format: { type: 'json_schema', json_schema: { name: request.schemaName, strict: true, schema: request.schema } },
+          ...(request.maxTokens !== undefined ? { max_tokens: request.maxTokens } : {}),
+        },
+        request.signal ? { signal: request.signal } : {},
+      )
+      const usage = { input: completion.usage?.prompt_tokens ?? 0, output: completion.usage?.completion_tokens ?? 0 }
+      return { text: completion.choices[0]?.message.content ?? '', usage }
+    } catch (error) {
+      throw error instanceof LlmError ? error : this.toError(error)
+    }
   }
 
   private toError(error: unknown): LlmError {

@@ -1,6 +1,7 @@
 // Characters, chat sessions and their messages.
 import type { ColumnType } from 'kysely'
 import type { CreatedAt, UpdatedAt, JsonColumn, JsonValue } from './columns.js'
+import type { CharacterExtraction } from './extraction.js'
 
 export interface CharactersTable {
   gpt_id: string
@@ -10,6 +11,7 @@ export interface CharactersTable {
   model: string | null
   temperature: number | null
   memory: JsonColumn<CharacterMemory>
+  extraction: JsonColumn<CharacterExtraction>
   created_at: CreatedAt
   updated_at: UpdatedAt
   deleted_at: Date | null
