@@ -1,4 +1,4 @@
-import type { GenerateRequest, LlmProvider, LlmProviderName } from './llm.js'
+import type { GenerateRequest, JsonCompletion, JsonRequest, LlmProvider, LlmProviderName } from './llm.js'
 
 /**
  * A provider whose SDK is imported only when the configuration names it: the OpenAI and Anthropic
@@ -22,5 +22,12 @@ export class LazyProvider implements LlmProvider {
   async *stream(request: GenerateRequest): AsyncIterable<string> {
     const provider = await this.loading
     yield* provider.stream(request)
+  }
+
+  /** Both SDK-backed providers answer in strict JSON (memory extraction uses it). */
+  async completeJson(request: JsonRequest): Promise<JsonCompletion> {
+    const provider = await this.loading
+    if (!provider.completeJson) throw new Error(`the ${this.name} provider gives no JSON completions`)
+    return provider.completeJson(request)
   }
 }
