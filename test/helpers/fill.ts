@@ -31,6 +31,9 @@ export async function fillEveryTable(t: TestApp, gptId = 'fill-gpt'): Promise<vo
   const character = await call('POST', `/v1/gpts/${gptId}/characters`, { name: 'Guide', agent_role: 'Be brief.' })
   const session = await call('POST', `/v1/gpts/${gptId}/sessions`, { user_id: 'user-1', character_id: character.id })
   await call('POST', `/v1/sessions/${String(session.id)}/messages`, { sender: 'user', content: 'what did I save?' })
+  // An extraction run over the session, which moves its cursor (the offline extractor finds no fact in a question).
+  await call('POST', `/v1/sessions/${String(session.id)}/extract`)
+  await t.services.extraction.idle()
   await call('POST', `/v1/gpts/${gptId}/memories`, { entity_type: 'user', entity_id: 'user-1', content: 'likes short answers', pinned: true, importance: 0.8, ttl_seconds: 31_536_000 })
   const account = await signup(t.app)
   await login(t.app, account)
