@@ -46,6 +46,8 @@ async function deepCursor(base: string, headers: Record<string, string>, count: 
 export interface DocumentsReport {
   results: (LoadResult & { ratioToBaseline: number })[]
   baseline: LoadResult
+  /** A bare Fastify doing the baseline's select, measured after its own node:http baseline: the framework's floor. */
+  fastifyFloor: (LoadResult & { ratioToBaseline: number }) | null
   deepToFirstPageP50: number
 }
 
@@ -59,6 +61,7 @@ export async function runDocumentsBench(context: BenchContext): Promise<Document
   const adminToken = randomBytes(24).toString('hex')
   let running: Started | null = null
   let baselineProcess: Started | null = null
+  let floorProcess: Started | null = null
   try {
     const port = await freePort()
     running = await startProcess(
@@ -115,6 +118,14 @@ export async function runDocumentsBench(context: BenchContext): Promise<Document
       context.log(`driving ${scenario}…`)
       results.push(await drive(scenario, request, context))
     }
+    let fastifyFloor: DocumentsReport['fastifyFloor'] = null
+    if (baselineProcess) {
+      floorProcess = await startProcess('bench/baseline-server.ts', [], { ...baselineEnv, BENCH_BASELINE: 'fastify' }, portFromLog)
+      context.log('driving baseline, then bare Fastify…')
+      const before = await driveBaseline(baselineProcess.url)
+      const floor = await drive('bare Fastify + pg select', { url: floorProcess.url }, context)
+      fastifyFloor = { ...floor, ratioToBaseline: round(floor.requestsPerSecond / before.requestsPerSecond) }
+    }
     if (!baselineProcess) {
       // PGlite admits one process per data directory: the baseline opens it once the service is gone.
       await running?.stop()
@@ -132,11 +143,13 @@ export async function runDocumentsBench(context: BenchContext): Promise<Document
         ratioToBaseline: round(result.requestsPerSecond / baselines[index]!.requestsPerSecond),
       })),
       baseline: sorted[Math.floor(sorted.length / 2)]!,
+      fastifyFloor,
       deepToFirstPageP50: round(deep.p50Ms / Math.max(first.p50Ms, 0.001)),
     }
   } finally {
     await running?.stop()
     await baselineProcess?.stop()
+    await floorProcess?.stop()
     await database.drop()
   }
 }

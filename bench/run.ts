@@ -73,7 +73,11 @@ const available: Record<string, () => Promise<object>> = {
       logLevel: values['log-level']!,
       log,
     })
-    const rows = [...report.results, { ...report.baseline, scenario: `${report.baseline.scenario} (median)`, ratioToBaseline: 1 }]
+    const rows = [
+      ...report.results,
+      ...(report.fastifyFloor ? [report.fastifyFloor] : []),
+      { ...report.baseline, scenario: `${report.baseline.scenario} (median)`, ratioToBaseline: 1 },
+    ]
     console.log(`\ndocuments on ${db} — ${values.connections} connections, ${values.duration} s per scenario, ${values.documents} documents`)
     console.table(
       rows.map((row) => ({ scenario: row.scenario, 'req/s': row.requestsPerSecond, 'p50 ms': row.p50Ms, 'p99 ms': row.p99Ms, 'vs baseline': row.ratioToBaseline, 'non-2xx': row.non2xx })),
