@@ -10,7 +10,7 @@ import { headersPlugin } from './platform/http/headers.plugin.js'
 import { jsonBodyPlugin } from './platform/http/json-body.plugin.js'
 import { problemPlugin } from './platform/http/problem.plugin.js'
 import { storableTextPlugin } from './platform/http/storable-text.plugin.js'
-import { requestValidatorCompiler } from './platform/http/validation.js'
+import { lazyResponseSerializers, requestValidatorCompiler } from './platform/http/validation.js'
 import { rateLimitPlugin } from './platform/limits/rate-limit.plugin.js'
 import type { RateLimitStore } from './platform/limits/rate-limit.store.js'
 import { loggerOptions, throttledWarning } from './platform/logger.js'
@@ -83,6 +83,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     trustProxy: config.trustProxy,
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: MAX_PARAM_LENGTH },
     frameworkErrors: answerFrameworkError,
+    schemaController: { compilersFactory: { buildSerializer: lazyResponseSerializers } },
     clientErrorHandler: answerClientError,
     // A caller's X-Request-Id is kept when it is a plain token (never raw text into the log).
     genReqId: (request) => {
