@@ -1,8 +1,10 @@
 import { Validator } from '@seriousme/openapi-schema-validator'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ACTION_LIMITS, buildActionSpec } from '../src/modules/actions/actions.spec.js'
-import { buildCatalogue } from '../src/modules/catalogue/catalogue.js'
+import { Ajv } from 'ajv'
+import { buildCatalogue, plainSchema } from '../src/modules/catalogue/catalogue.js'
 import { AppError } from '../src/platform/errors.js'
+import { addFormats } from '../src/platform/http/validation.js'
 import { expectProblem } from './helpers/problem.js'
 import { bearer, createGptWithKey, createTestApp, injectJson, type TestApp } from './helpers/test-app.js'
 
@@ -160,5 +162,12 @@ describe('what a spec offers', () => {
       })
     expect(build).toThrow(AppError)
     expect(build).toThrow(/9 operations; GPT Actions take at most 8\. Drop one of the parts in action_exposure.parts \(memories, search, mail\)/)
+  })
+
+  it('has a valid input schema for every operation (they compile on first call)', () => {
+    const ajv = addFormats(new Ajv({ allErrors: true }))
+    for (const operation of buildCatalogue(t.services, t.config).operations) {
+      expect(() => ajv.compile(plainSchema(operation.input)), operation.name).not.toThrow()
+    }
   })
 })
