@@ -223,4 +223,30 @@ describe.each(backends)('background jobs on $name', (backend) => {
     expect(rows).toEqual([{ state: 'completed', output: { slept: 800 } }])
     await expect(queue.enqueue('test.echo', { word: 'late', n: 0 })).rejects.toThrow('not running')
   })
+
+  it('a restart leaves queues and schedules declared as before untouched, and applies changed ones', async () => {
+    const startWith = async (retryLimit: number, schedule: string | undefined, data: object = {}) => {
+      const other = new PgBossJobQueue({ database, ...FAST })
+      other.register({ name: 'declared.a', retryLimit, handler: async () => {} })
+      other.register({ name: 'declared.b', ...(schedule ? { schedule, scheduleData: data } : {}), handler: async () => {} })
+      await other.start()
+      await other.stop()
+    }
+    const stored = async () => ({
+      queues: (await database.pool.query(`SELECT name, retry_limit, updated_on FROM pgboss.queue WHERE name LIKE 'declared.%' ORDER BY name`)).rows,
+      schedules: (await database.pool.query(`SELECT name, cron, data, updated_on FROM pgboss.schedule WHERE name LIKE 'declared.%'`)).rows,
+    })
+    await startWith(1, '5 * * * *', { b: 1, a: [2] })
+    const first = await stored()
+    expect(first.schedules).toMatchObject([{ name: 'declared.b', cron: '5 * * * *', data: { a: [2], b: 1 } }])
+    await startWith(1, '5 * * * *', { b: 1, a: [2] })
+    expect(await stored()).toEqual(first)
+    await startWith(3, '7 * * * *', { b: 1, a: [2] })
+    const changed = await stored()
+    expect(changed.queues).toMatchObject([{ name: 'declared.a', retry_limit: 3 }, { name: 'declared.b', retry_limit: 2 }])
+    expect(changed.schedules).toMatchObject([{ name: 'declared.b', cron: '7 * * * *' }])
+    await startWith(3, undefined)
+    expect((await stored()).schedules).toEqual([])
+  })
 })
+

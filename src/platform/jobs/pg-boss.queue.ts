@@ -1,6 +1,7 @@
 import type pg from 'pg'
 import PgBoss from 'pg-boss'
-import { PoolExecutor, retryDeadlocks } from './pool-executor.js'
+import { declareQueues, QUEUE_DEFAULTS } from './pg-boss.declare.js'
+import { PoolExecutor } from './pool-executor.js'
 import {
   assertJobData,
   silentJobLogger,
@@ -33,7 +34,6 @@ export interface PgBossJobQueueOptions {
   schema?: string
 }
 
-const DEFAULTS = { retryLimit: 2, retryDelaySeconds: 30, retryBackoff: true, timeoutSeconds: 900, concurrency: 1 }
 
 interface RunningJob {
   readonly name: string
@@ -99,7 +99,7 @@ export class PgBossJobQueue implements JobQueue {
   private async doStart(): Promise<void> {
     try {
       await this.boss.start()
-      for (const definition of this.definitions.values()) await retryDeadlocks(() => this.declare(definition))
+      await declareQueues(this.boss, this.definitions.values())
     } catch (error) {
       this.state = 'stopped'
       await this.boss.stop({ graceful: false }).catch(() => {})
@@ -107,27 +107,7 @@ export class PgBossJobQueue implements JobQueue {
     }
     this.state = 'started'
     for (const definition of this.definitions.values()) {
-      for (let i = 0; i < (definition.concurrency ?? DEFAULTS.concurrency); i++) this.loops.push(this.work(definition))
-    }
-  }
-
-  /** Creates or updates the definition's queue, so that changed settings apply on the next start. */
-  private async declare(definition: JobDefinition<object>): Promise<void> {
-    const queue: PgBoss.Queue = {
-      name: definition.name,
-      policy: definition.policy ?? 'standard',
-      retryLimit: definition.retryLimit ?? DEFAULTS.retryLimit,
-      retryDelay: definition.retryDelaySeconds ?? DEFAULTS.retryDelaySeconds,
-      retryBackoff: definition.retryBackoff ?? DEFAULTS.retryBackoff,
-      expireInSeconds: definition.timeoutSeconds ?? DEFAULTS.timeoutSeconds,
-    }
-    await this.boss.createQueue(definition.name, queue)
-    await this.boss.updateQueue(definition.name, queue)
-    if (definition.schedule) {
-      await this.boss.schedule(definition.name, definition.schedule, definition.scheduleData ?? {}, { tz: 'UTC' })
-    } else {
-      // A schedule dropped from the code must not keep firing from the database.
-      await this.boss.unschedule(definition.name)
+      for (let i = 0; i < (definition.concurrency ?? QUEUE_DEFAULTS.concurrency); i++) this.loops.push(this.work(definition))
     }
   }
 
@@ -250,7 +230,7 @@ export class PgBossJobQueue implements JobQueue {
     const controller = new AbortController()
     const entry: RunningJob = { name: definition.name, controller, abandoned: false }
     this.running.set(job.id, entry)
-    const timeoutMs = (definition.timeoutSeconds ?? DEFAULTS.timeoutSeconds) * 1000
+    const timeoutMs = (definition.timeoutSeconds ?? QUEUE_DEFAULTS.timeoutSeconds) * 1000
     let timer: NodeJS.Timeout | undefined
     const timedOut = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
