@@ -53,8 +53,26 @@ export function termCoverage(terms: string[], text: string): number {
  */
 export function termsHeld(terms: string[], text: string): string[] {
   const words = wordsOf(text)
-  const stems = new Set(words.map(stem))
-  return terms.filter((term) => words.some((word) => (term.length >= PREFIX_FROM ? word.startsWith(term) : word === term)) || stems.has(stem(term)))
+  let stems: Set<string> | undefined
+  return terms.filter((term) => {
+    if (words.some((word) => (term.length >= PREFIX_FROM ? word.startsWith(term) : word === term))) return true
+    stems ??= new Set(words.map(stemOf))
+    return stems.has(stemOf(term))
+  })
+}
+
+/** Stems of words seen lately: hybrid stems the words of some 60 candidates a search, mostly the same ones. */
+const STEMS = new Map<string, string>()
+const STEMS_KEPT = 50_000
+
+function stemOf(word: string): string {
+  let stemmed = STEMS.get(word)
+  if (stemmed === undefined) {
+    if (STEMS.size >= STEMS_KEPT) STEMS.clear()
+    stemmed = stem(word)
+    STEMS.set(word, stemmed)
+  }
+  return stemmed
 }
 
 /**
