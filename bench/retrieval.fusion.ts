@@ -1,5 +1,5 @@
 import { fuseHybrid, queryTerms, termCoverage } from '../src/modules/search/search.ranking.js'
-import { bm25, corpusOf, idfCoverage, proximity, type Corpus } from './retrieval.lexical.js'
+import { bm25, corpusOf, idfCoverage, prefixCoverage, proximity, type Corpus } from './retrieval.lexical.js'
 import { scoreRanking, summarise, type SetQuery, type Summary } from './retrieval.set.js'
 
 /**
@@ -140,6 +140,7 @@ export const VARIANTS: Record<string, Fuse> = {
     return [...ids.filter((id) => c.query.relevant.includes(id)), ...ids.filter((id) => !c.query.relevant.includes(id))]
   },
   'semantic only': (c) => c.semantic.map((h) => h.id),
+  'service before stems (prefixes only)': cosinePlus(0.5, (_c, terms, _corpus, h) => prefixCoverage(terms, h.content) ** 2),
   'rrf k=60 unweighted': rrf(60, false),
   ...Object.fromEntries([10, 30, 60].map((k) => [`rrf k=${k} coverage²`, rrf(k, true)])),
   ...Object.fromEntries([0.35, 0.75].map((w) => [`minmax w=${w}`, scoreFusion(minMax, w, false)])),

@@ -66,6 +66,12 @@ export function idfCoverage(corpus: Corpus, terms: string[], text: string): numb
   return total > 0 ? held / total : 0
 }
 
+/** The share of the query's terms the text holds as words or prefixes only: hybrid's coverage before it compared stems too. */
+export function prefixCoverage(terms: string[], text: string): number {
+  const words = tokens(text)
+  return terms.length > 0 ? terms.filter((term) => words.some((word) => matches(term, word))).length / terms.length : 0
+}
+
 /** The share of the query's adjacent term pairs the text holds within a window of four words (1 when the query has one term and the text holds it). */
 export function proximity(terms: string[], text: string): number {
   const words = tokens(text)

@@ -29,8 +29,8 @@ const KINDS = ['lexical', 'paraphrase', 'mixed'] as const
 const TOP_K = 5
 /** Hybrid may trail the better single mode by this much (recall points / 100). */
 const TOLERANCE = 0.02
-/** What hybrid's ranking must hold on this set (measured 0.838 / 0.750 on PGlite). */
-const RANK_FLOOR = { mrr: 0.81, hit: 0.7 }
+/** What hybrid's ranking must hold on this set (measured 0.851 / 0.775 on PGlite and PostgreSQL). */
+const RANK_FLOOR = { mrr: 0.84, hit: 0.75 }
 
 let t: TestApp
 let token: string
@@ -137,7 +137,8 @@ describe('retrieval fixture', () => {
 
   // Chat recall and GPTs read the first results: hybrid must put a relevant memory first more often
   // than either half does. Reciprocal rank fusion scored 0.785 / 0.675 here; cosine plus lexical
-  // evidence (search.ranking.ts fuseHybrid) 0.838 / 0.750.
+  // evidence (search.ranking.ts fuseHybrid) 0.838 / 0.750, and 0.851 / 0.775 once a word's other
+  // forms (the same stem) count as the word.
   it(`hybrid ranks a relevant memory first: MRR@5 ≥ ${RANK_FLOOR.mrr}, hit@1 ≥ ${RANK_FLOOR.hit}`, () => {
     expect(meanReciprocalRank('hybrid')).toBeGreaterThanOrEqual(RANK_FLOOR.mrr)
     expect(hitAt1('hybrid')).toBeGreaterThanOrEqual(RANK_FLOOR.hit)

@@ -23,15 +23,25 @@ describe('keywordQuery', () => {
 
 describe('termCoverage', () => {
   it('counts the share of query terms a text holds, longer terms as prefixes', () => {
-    expect(termCoverage(['green', 'tea'], 'Greenish teas')).toBe(0.5)
+    expect(termCoverage(['green', 'tea'], 'Greenish teapot')).toBe(0.5)
     expect(termCoverage(['green', 'tea'], 'green tea daily')).toBe(1)
     expect(termCoverage([], 'anything')).toBe(0)
   })
 
   it('names the terms a text holds, in the order of the query', () => {
-    expect(termsHeld(['green', 'tea'], 'Greenish teas')).toEqual(['green'])
+    expect(termsHeld(['green', 'tea'], 'Greenish teapot')).toEqual(['green'])
     expect(termsHeld(['tea', 'green'], 'green tea daily')).toEqual(['tea', 'green'])
     expect(termsHeld(['coffee'], 'green tea')).toEqual([])
+  })
+
+  it.each([
+    [['cat'], 'Allergic to cats', ['cat']],
+    [['allergies'], 'A peanut allergy', ['allergies']],
+    [['running', 'shoes'], 'Runs in new shoe', ['running', 'shoes']],
+    [['cat'], 'Reads the catalogue', []],
+    [['tea'], 'A teapot', []],
+  ])('also holds %j in %j by the same stem: %j', (terms, text, held) => {
+    expect(termsHeld(terms, text)).toEqual(held)
   })
 })
 

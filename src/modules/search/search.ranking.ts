@@ -1,3 +1,5 @@
+import { stem } from './search.stem.js'
+
 /**
  * English function words: full text runs on the language-neutral `simple` configuration (no stop
  * words), so without this list a question like "what does she eat" would match on "what" and "does".
@@ -43,10 +45,34 @@ export function termCoverage(terms: string[], text: string): number {
   return termsHeld(terms, text).length / terms.length
 }
 
-/** The terms `text` holds, as keyword search matches them: what a person is shown as the reason of a keyword hit. */
+/**
+ * The terms `text` holds: as keyword search matches them, or as another form of the same word (the
+ * same Porter stem: "cat" in "cats", "allergies" in "allergy", which prefixes miss). What a person is
+ * shown as the reason of a keyword hit. Stems lifted the large set's test half (bench/retrieval.bench.ts)
+ * from MRR@5 0.838 / hit@1 0.779 to 0.853 / 0.798, and its dev half from 0.850 / 0.816 to 0.853 / 0.825.
+ */
 export function termsHeld(terms: string[], text: string): string[] {
   const words = wordsOf(text)
-  return terms.filter((term) => words.some((word) => (term.length >= PREFIX_FROM ? word.startsWith(term) : word === term)))
+  let stems: Set<string> | undefined
+  return terms.filter((term) => {
+    if (words.some((word) => (term.length >= PREFIX_FROM ? word.startsWith(term) : word === term))) return true
+    stems ??= new Set(words.map(stemOf))
+    return stems.has(stemOf(term))
+  })
+}
+
+/** Stems of words seen lately: hybrid stems the words of some 60 candidates a search, mostly the same ones. */
+const STEMS = new Map<string, string>()
+const STEMS_KEPT = 50_000
+
+function stemOf(word: string): string {
+  let stemmed = STEMS.get(word)
+  if (stemmed === undefined) {
+    if (STEMS.size >= STEMS_KEPT) STEMS.clear()
+    stemmed = stem(word)
+    STEMS.set(word, stemmed)
+  }
+  return stemmed
 }
 
 /**
