@@ -47,6 +47,10 @@ export async function measureHttp(
   const events = new LocalEventBus()
   const embeddings = await openEmbeddings(config, database)
   const services = createServices({ database, config, events, log: logger, embeddings })
+  // As a service's start does (src/main.ts): the index the bench built is taken up, not built again.
+  await services.embedder.store.startIndex((error) => {
+    throw error
+  })
   if (services.embedder.store.mode !== 'hnsw' || embeddings.provider.model !== MODEL) throw new Error('the app would not search these vectors with HNSW')
   const rateLimitStore = new MemoryRateLimitStore()
   const app = await buildApp({ config, database, services, rateLimitStore, readinessChecks: readinessChecks(database), version: 'bench', logger, events })
