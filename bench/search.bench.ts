@@ -1,25 +1,15 @@
-import { randomBytes } from 'node:crypto'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { performance } from 'node:perf_hooks'
 import { sql } from 'kysely'
-import { pino } from 'pino'
-import { uuidv7 } from 'uuidv7'
-import { buildApp } from '../src/app.js'
-import { loadConfig } from '../src/config.js'
 import { openDatabase, type Database } from '../src/platform/db/database.js'
 import { migrateToLatest } from '../src/platform/db/migrate.js'
-import { LocalEventBus } from '../src/platform/events/event-bus.js'
-import { MemoryRateLimitStore } from '../src/platform/limits/memory.store.js'
-import { loggerOptions } from '../src/platform/logger.js'
-import { USE_LITE_DIMENSIONS, USE_LITE_MODEL } from '../src/platform/embeddings/use-lite.model.js'
 import { SearchRepository } from '../src/modules/search/search.repo.js'
 import { HNSW_DEFAULTS, VectorStore } from '../src/modules/search/vector-store.js'
-import { openEmbeddings, readinessChecks, vectorBackend } from '../src/runtime.js'
-import { createServices } from '../src/services.js'
-import { json } from './lib/setup.js'
-import { percentiles, ratio, round, type Percentiles } from './lib/stats.js'
+import { vectorBackend } from '../src/runtime.js'
+import { percentiles, ratio, round, timed, type Percentiles } from './lib/stats.js'
+import { measureHttp, type HttpResult } from './search.http.js'
+import { DIMS, GPT, graphBytes, loadMemories, megabytes, MODEL, OTHER_GPT, TOP_K, vectorSource, WARMUP } from './search.load.js'
 
 export interface SearchBenchContext {
   /** Memories of the searched GPT, ascending; the data grows from one size to the next. */
@@ -61,19 +51,6 @@ export interface SkippedSize {
   reason: string
 }
 
-export interface HttpResult {
-  size: number
-  queries: number
-  /** POST /v1/gpts/{gpt}/search, semantic, memories only, top_k 10: embeds the query with the local model. */
-  http: Percentiles
-  /** The local model embedding one query, alone. */
-  embed: Percentiles
-  /** SearchRepository.semantic (HNSW) with the vector of the same query, alone. */
-  repository: Percentiles
-  /** http / repository at p50 and p99. */
-  httpOverRepository: { p50: number; p99: number }
-}
-
 export interface SearchReport {
   database: string
   model: string
@@ -88,99 +65,6 @@ export interface SearchReport {
   results: SizeResult[]
   skipped: SkippedSize[]
   http: HttpResult | null
-}
-
-const GPT = 'bench-search'
-const OTHER_GPT = 'bench-search-other'
-const TOP_K = 10
-const WARMUP = 10
-const BATCH = 1000
-const DIMS = USE_LITE_DIMENSIONS
-const MODEL = USE_LITE_MODEL
-
-/** A seeded generator (mulberry32), so that every run loads and queries the same vectors. */
-function generator(seed: number): () => number {
-  let state = seed >>> 0
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0
-    let t = state
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296
-  }
-}
-
-/** Standard normal coordinates (Box–Muller). */
-function normals(random: () => number): number[] {
-  const vector: number[] = []
-  while (vector.length < DIMS) {
-    const radius = Math.sqrt(-2 * Math.log(1 - random()))
-    const angle = 2 * Math.PI * random()
-    vector.push(radius * Math.cos(angle), radius * Math.sin(angle))
-  }
-  return vector
-}
-
-function unit(vector: number[]): number[] {
-  const norm = Math.hypot(...vector)
-  return vector.map((value) => value / norm)
-}
-
-const CENTRES = 1000
-/** Per-coordinate noise around a centre: members of one topic have a cosine similarity of ~0.35, other vectors ~0. */
-const SPREAD = 0.06
-
-/**
- * Unit vectors: uniformly random directions, or points scattered around CENTRES fixed topic centres
- * (closer to what a text model gives: neighbours stand out from the rest).
- */
-function vectorSource(kind: 'random' | 'clustered', seed: number): (count: number) => number[][] {
-  const random = generator(seed)
-  const centreRandom = generator(1)
-  const centres = kind === 'clustered' ? Array.from({ length: CENTRES }, () => unit(normals(centreRandom))) : []
-  const one = () => {
-    const noise = normals(random)
-    if (kind === 'random') return unit(noise)
-    const centre = centres[Math.floor(random() * CENTRES)]!
-    return unit(centre.map((value, index) => value + noise[index]! * SPREAD))
-  }
-  return (count) => Array.from({ length: count }, one)
-}
-
-/** Bytes per vector of pgvector's in-memory HNSW build graph, from its notice (64MB held 25,657 vectors of 512 dims). */
-const graphBytes = (vectors: number) => vectors * (4 * DIMS + 570)
-
-function megabytes(setting: string): number {
-  const match = /^(\d+)\s*(kB|MB|GB)$/.exec(setting)
-  if (!match) return Number.NaN
-  return Number(match[1]) * { kB: 1 / 1024, MB: 1, GB: 1024 }[match[2] as 'kB' | 'MB' | 'GB']
-}
-
-const vectorText = (vector: number[]) => `[${vector.map((value) => value.toFixed(6)).join(',')}]`
-
-/** `count` memories of one GPT, each with its vector, in multi-row INSERTs of BATCH rows. */
-async function loadMemories(database: Database, gptId: string, from: number, count: number, source: (count: number) => number[][]): Promise<void> {
-  for (let start = 0; start < count; start += BATCH) {
-    const size = Math.min(BATCH, count - start)
-    const ids = Array.from({ length: size }, () => uuidv7())
-    const vectors = source(size)
-    await database.db.transaction().execute(async (trx) => {
-      await sql`
-        insert into memories (gpt_id, id, user_id, content, embedding_status)
-        values ${sql.join(ids.map((id, index) => sql`(${gptId}, ${id}, ${'user-' + ((from + start + index) % 50)}, ${`Memory ${from + start + index} of ${gptId}`}, 'ready')`))}
-      `.execute(trx)
-      await sql`
-        insert into embeddings (gpt_id, memory_id, model, dims, embedding)
-        values ${sql.join(ids.map((id, index) => sql`(${gptId}, ${id}, ${MODEL}, ${DIMS}, ${vectorText(vectors[index]!)}::vector)`))}
-      `.execute(trx)
-    })
-  }
-}
-
-async function time<T>(run: () => Promise<T>): Promise<{ ms: number; value: T }> {
-  const begin = performance.now()
-  const value = await run()
-  return { ms: performance.now() - begin, value }
 }
 
 /** The plan of the HNSW query shape (the repository's join, candidates and ordering) names the HNSW index. */
@@ -252,12 +136,12 @@ export async function runSearchBench(context: SearchBenchContext): Promise<Searc
       // Dropped before loading: inserting into a live HNSW index row by row is slower than a build.
       await sql.raw(`drop index if exists embeddings_hnsw_${DIMS}`).execute(database.db)
       context.log(`loading ${size - loaded} memories (to ${size})…`)
-      const load = await time(() => loadMemories(database!, GPT, loaded, size - loaded, source))
+      const load = await timed(() => loadMemories(database!, GPT, loaded, size - loaded, source))
       loaded = size
       await sql`analyze memories`.execute(database.db)
       await sql`analyze embeddings`.execute(database.db)
       context.log(`building the HNSW index over ${size + context.otherRows} vectors…`)
-      const build = await time(() => hnsw.ensureIndex())
+      const build = await timed(() => hnsw.ensureIndex())
       context.log(`built in ${round(build.ms / 1000, 1)} s; querying…`)
       const hnswIndexUsed = await usesHnswIndex(database, hnsw, queries[0]!)
 
@@ -265,7 +149,7 @@ export async function runSearchBench(context: SearchBenchContext): Promise<Searc
       const recalls: number[] = []
       const similarity = { first: 0, tenth: 0 }
       for (const [index, query] of queries.entries()) {
-        const run = (store: VectorStore) => time(() => repo.semantic(GPT, 'memories', store, query, {}, TOP_K))
+        const run = (store: VectorStore) => timed(() => repo.semantic(GPT, 'memories', store, query, {}, TOP_K))
         // Alternating which goes first, so that neither always runs on a warmer cache.
         let fast: Awaited<ReturnType<typeof run>>
         let slow: Awaited<ReturnType<typeof run>>
@@ -316,71 +200,5 @@ export async function runSearchBench(context: SearchBenchContext): Promise<Searc
   } finally {
     await database?.close()
     await rm(dir, { recursive: true, force: true })
-  }
-}
-
-/**
- * The app in this process over the same database (PGlite admits one process), listening on loopback:
- * POST /v1/gpts/{gpt}/search in semantic mode, against the embedding alone and the repository alone,
- * alternating, one request at a time.
- */
-async function measureHttp(
-  context: SearchBenchContext,
-  database: Database,
-  repo: SearchRepository,
-  store: VectorStore,
-  size: number,
-  dir: string,
-): Promise<HttpResult> {
-  context.log(`timing the HTTP search at ${size} (the local model embeds each query)…`)
-  const config = loadConfig({ ADMIN_TOKEN: randomBytes(24).toString('hex'), RATE_LIMITS: 'off', DATA_DIR: dir, JOBS_ENABLED: 'false', LOG_LEVEL: context.logLevel })
-  const logger = pino(loggerOptions(config.logLevel))
-  const events = new LocalEventBus()
-  const embeddings = await openEmbeddings(config, database)
-  const services = createServices({ database, config, events, log: logger, embeddings })
-  if (services.embedder.store.mode !== 'hnsw' || embeddings.provider.model !== MODEL) throw new Error('the app would not search these vectors with HNSW')
-  const rateLimitStore = new MemoryRateLimitStore()
-  const app = await buildApp({ config, database, services, rateLimitStore, readinessChecks: readinessChecks(database), version: 'bench', logger, events })
-  try {
-    await app.listen({ host: '127.0.0.1', port: 0 })
-    const address = app.server.address()
-    const base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`
-    const key = await services.keys.createKey(GPT, { scopes: ['read'] })
-    const headers = { authorization: `Bearer ${key.key}`, 'content-type': 'application/json' }
-    const words = ['meeting', 'invoice', 'holiday', 'allergy', 'birthday', 'project', 'deadline', 'coffee', 'flight', 'doctor', 'password', 'garden']
-    const random = generator(99)
-    const pick = () => words[Math.floor(random() * words.length)]!
-    const count = Math.min(context.queries, 100)
-    const texts = Array.from({ length: WARMUP + count }, (_, n) => `What did the user say about the ${pick()} and the ${pick()} (${n})?`)
-    const times = { http: [] as number[], embed: [] as number[], repository: [] as number[] }
-    for (const [index, text] of texts.entries()) {
-      const posted = await time(async () => {
-        const body = await json<{ results: unknown[]; vector_backend: string }>(
-          await fetch(`${base}/v1/gpts/${GPT}/search`, { method: 'POST', headers, body: JSON.stringify({ query: text, mode: 'semantic', sources: ['memories'], top_k: TOP_K }) }),
-        )
-        if (body.results.length !== TOP_K || body.vector_backend !== 'hnsw') throw new Error(`unexpected search answer: ${JSON.stringify(body).slice(0, 200)}`)
-      })
-      const embedded = await time(() => embeddings.provider.embed([text]))
-      const searched = await time(() => repo.semantic(GPT, 'memories', store, embedded.value[0]!, {}, TOP_K))
-      if (index < WARMUP) continue
-      times.http.push(posted.ms)
-      times.embed.push(embedded.ms)
-      times.repository.push(searched.ms)
-    }
-    const httpTimes = percentiles(times.http)
-    const repositoryTimes = percentiles(times.repository)
-    return {
-      size,
-      queries: count,
-      http: httpTimes,
-      embed: percentiles(times.embed),
-      repository: repositoryTimes,
-      httpOverRepository: { p50: ratio(httpTimes.p50Ms, repositoryTimes.p50Ms), p99: ratio(httpTimes.p99Ms, repositoryTimes.p99Ms) },
-    }
-  } finally {
-    await app.close()
-    await rateLimitStore.close()
-    await events.close()
-    await embeddings.provider.close?.()
   }
 }

@@ -1,26 +1,18 @@
 import type { LightMyRequestResponse } from 'fastify'
 import { beforeAll, describe, expect, it } from 'vitest'
 import type { MessageView } from '../src/modules/chat/messages.schemas.js'
-import type { SessionView } from '../src/modules/chat/sessions.schemas.js'
-import { chatFixture, fakeLlmEnv, generateUrl, keyedCalls, messageReads, onTheWire as wire, pointers, until } from './helpers/chat.js'
+import { type Character, chatCalls, chatFixture, fakeLlmEnv, generateUrl, gptKeys, messageReads, MISSING_ID, onTheWire as wire, pointers, until, UUID } from './helpers/chat.js'
 import type { FakeLlmScript, FakeLlmServer } from './helpers/fake-llm-server.js'
 import { expectProblem } from './helpers/problem.js'
-import { createGptWithKey, createTestApp, type TestApp } from './helpers/test-app.js'
+import { createTestApp, type TestApp } from './helpers/test-app.js'
 
 /**
  * POST /v1/sessions/{id}/generate against a fake OpenAI-compatible server: the one-generation-per-session
  * rule, refusals, and provider failures.
  */
 
-interface Character {
-  id: string
-  agent_role: string
-}
-
 const GPT = 'gen-gpt'
 const OTHER = 'gen-other'
-const MISSING_ID = '0190a1b2-0000-7000-8000-000000000000'
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
 const DEFAULT_MODEL = 'fake-default-model'
 const ROLE = 'You are Guide, a terse travel assistant.'
 
@@ -32,30 +24,15 @@ let reader: string
 let otherWriter: string
 let guide: Character
 let otherCharacter: Character
-const { call, ok } = keyedCalls(() => ({ app: t, token: writer }))
+const { call, ok, createSession, addMessage, sessionWithQuestion, generate } = chatCalls(() => ({ app: t, token: writer, gpt: GPT, character: guide }))
 const { getMessage } = messageReads(ok)
 
 beforeAll(async () => {
   ;({ llm, t } = chat)
-  writer = (await createGptWithKey(t.services, GPT)).token
-  reader = (await createGptWithKey(t.services, GPT, ['read'])).token
-  otherWriter = (await createGptWithKey(t.services, OTHER)).token
+  ;({ writer, reader, otherWriter } = await gptKeys(t, GPT, OTHER))
   guide = await ok<Character>('POST', `/v1/gpts/${GPT}/characters`, { name: 'Guide', agent_role: ROLE })
   otherCharacter = await ok<Character>('POST', `/v1/gpts/${OTHER}/characters`, { name: 'Theirs', agent_role: 'Other secret role' }, otherWriter)
 })
-
-const createSession = (body: Record<string, unknown> = {}, gpt = GPT, token = writer) =>
-  ok<SessionView>('POST', `/v1/gpts/${gpt}/sessions`, { user_id: 'alice', character_id: guide.id, ...body }, token)
-const addMessage = (sessionId: string, body: Record<string, unknown>, token = writer) =>
-  ok<MessageView>('POST', `/v1/sessions/${sessionId}/messages`, body, token)
-const generate = (sessionId: string, body: Record<string, unknown> = {}, token = writer, app = t) => call('POST', generateUrl(sessionId), body, token, {}, app)
-
-/** A session with a user message, ready for a reply. */
-async function sessionWithQuestion(question = 'Where should I go in May?', body: Record<string, unknown> = {}): Promise<SessionView> {
-  const session = await createSession(body)
-  await addMessage(session.id, { sender: 'user', content: question })
-  return session
-}
 
 /** The requests the fake provider received while `action` ran. */
 const onTheWire = <T>(action: () => Promise<T>) => wire(llm, action)

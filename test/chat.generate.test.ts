@@ -1,7 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest'
 import type { MessageView } from '../src/modules/chat/messages.schemas.js'
-import type { SessionView } from '../src/modules/chat/sessions.schemas.js'
-import { chatFixture, fakeLlmEnv, generateUrl, isEnded, keyedCalls, messageReads, onTheWire as wire, postSse as post, WAIT_MS, type Delta } from './helpers/chat.js'
+import { type Character, chatCalls, chatFixture, type Delta, fakeLlmEnv, generateUrl, isEnded, messageReads, onTheWire as wire, postSse as post, UUID, WAIT_MS } from './helpers/chat.js'
 import { DEFAULT_FAKE_TOKENS, type FakeLlmServer } from './helpers/fake-llm-server.js'
 import { expectProblem } from './helpers/problem.js'
 import type { SseStream } from './helpers/sse.js'
@@ -13,13 +12,7 @@ import { bearer, createGptWithKey, createTestApp, type TestApp } from './helpers
  * chat.generate.failures.test.ts.
  */
 
-interface Character {
-  id: string
-  agent_role: string
-}
-
 const GPT = 'gen-gpt'
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
 const DEFAULT_MODEL = 'fake-default-model'
 const ROLE = 'You are Guide, a terse travel assistant.'
 
@@ -29,7 +22,7 @@ let t: TestApp
 let base: string
 let writer: string
 let guide: Character
-const { call, ok } = keyedCalls(() => ({ app: t, token: writer }))
+const { call, ok, createSession, addMessage, sessionWithQuestion, generate } = chatCalls(() => ({ app: t, token: writer, gpt: GPT, character: guide }))
 const { getMessage } = messageReads(ok)
 
 beforeAll(async () => {
@@ -37,19 +30,6 @@ beforeAll(async () => {
   writer = (await createGptWithKey(t.services, GPT)).token
   guide = await ok<Character>('POST', `/v1/gpts/${GPT}/characters`, { name: 'Guide', agent_role: ROLE })
 })
-
-const createSession = (body: Record<string, unknown> = {}, gpt = GPT, token = writer) =>
-  ok<SessionView>('POST', `/v1/gpts/${gpt}/sessions`, { user_id: 'alice', character_id: guide.id, ...body }, token)
-const addMessage = (sessionId: string, body: Record<string, unknown>, token = writer) =>
-  ok<MessageView>('POST', `/v1/sessions/${sessionId}/messages`, body, token)
-const generate = (sessionId: string, body: Record<string, unknown> = {}, token = writer, app = t) => call('POST', generateUrl(sessionId), body, token, {}, app)
-
-/** A session with a user message, ready for a reply. */
-async function sessionWithQuestion(question = 'Where should I go in May?', body: Record<string, unknown> = {}): Promise<SessionView> {
-  const session = await createSession(body)
-  await addMessage(session.id, { sender: 'user', content: question })
-  return session
-}
 
 /** POST with `Accept: text/event-stream` (or none) over real HTTP, read as Server-Sent Events. */
 const postSse = (path: string, body: unknown, headers: Record<string, string> = { accept: 'text/event-stream' }, token = writer): Promise<SseStream> =>

@@ -1,37 +1,27 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it } from 'vitest'
 import type { MessageView } from '../src/modules/chat/messages.schemas.js'
 import type { SessionView } from '../src/modules/chat/sessions.schemas.js'
-import { keyedCalls, pointers, type Status } from './helpers/chat.js'
+import { appFixture, chatCalls, gptKeys, MISSING_ID, pointers, type Status } from './helpers/chat.js'
 import { expectProblem } from './helpers/problem.js'
-import { createGptWithKey, createTestApp, type TestApp } from './helpers/test-app.js'
+import type { TestApp } from './helpers/test-app.js'
 
 // The status of a chat message: the transitions PATCH allows, progress, completion and failure, and races.
 
 
 const GPT = 'chat-gpt'
-const MISSING_ID = '0190a1b2-0000-7000-8000-000000000000'
 /** MAX_MESSAGE_CHARS for this file. */
 const MAX = 40
 
 let t: TestApp
 let writer: string
 let reader: string
-const { call, ok } = keyedCalls(() => ({ app: t, token: writer }))
+const app = appFixture({ MAX_MESSAGE_CHARS: String(MAX) })
+const { call, ok, createSession, addMessage } = chatCalls(() => ({ app: t, token: writer, gpt: GPT }))
 
 beforeAll(async () => {
-  t = await createTestApp({ env: { MAX_MESSAGE_CHARS: String(MAX) } })
-  writer = (await createGptWithKey(t.services, GPT)).token
-  reader = (await createGptWithKey(t.services, GPT, ['read'])).token
+  ;({ t } = app)
+  ;({ writer, reader } = await gptKeys(t, GPT))
 })
-
-afterAll(async () => {
-  await t?.close()
-})
-
-const createSession = (body: Record<string, unknown> = {}, gpt = GPT, token = writer) =>
-  ok<SessionView>('POST', `/v1/gpts/${gpt}/sessions`, { user_id: 'alice', ...body }, token)
-const addMessage = (sessionId: string, body: Record<string, unknown>, token = writer) =>
-  ok<MessageView>('POST', `/v1/sessions/${sessionId}/messages`, body, token)
 
 describe('message status', () => {
   let session: SessionView

@@ -1,10 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { MessageView } from '../src/modules/chat/messages.schemas.js'
+import { beforeAll, describe, expect, it } from 'vitest'
 import type { SessionView } from '../src/modules/chat/sessions.schemas.js'
-import { keyedCalls, pointers } from './helpers/chat.js'
+import { appFixture, chatCalls, gptKeys, ISO, MISSING_ID, pointers, UUID_V7 } from './helpers/chat.js'
 import { walkPages } from './helpers/pages.js'
 import { expectProblem } from './helpers/problem.js'
-import { createGptWithKey, createTestApp, type TestApp } from './helpers/test-app.js'
+import { createGptWithKey, type TestApp } from './helpers/test-app.js'
 
 // Chat sessions through the API: creating, reading, changing, deleting and listing them.
 
@@ -17,9 +16,6 @@ interface SessionList {
 const GPT = 'chat-gpt'
 const OTHER = 'chat-other'
 const SESSIONS = `/v1/gpts/${GPT}/sessions`
-const UUID_V7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/
-const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/
-const MISSING_ID = '0190a1b2-0000-7000-8000-000000000000'
 /** MAX_MESSAGE_CHARS for this file. */
 const MAX = 40
 
@@ -28,24 +24,15 @@ let writer: string
 let reader: string
 let otherWriter: string
 let character: { id: string }
-const { call, ok } = keyedCalls(() => ({ app: t, token: writer }))
+const app = appFixture({ MAX_MESSAGE_CHARS: String(MAX) })
+const { call, ok, createSession, addMessage } = chatCalls(() => ({ app: t, token: writer, gpt: GPT }))
 
 beforeAll(async () => {
-  t = await createTestApp({ env: { MAX_MESSAGE_CHARS: String(MAX) } })
-  writer = (await createGptWithKey(t.services, GPT)).token
-  reader = (await createGptWithKey(t.services, GPT, ['read'])).token
-  otherWriter = (await createGptWithKey(t.services, OTHER)).token
+  ;({ t } = app)
+  ;({ writer, reader, otherWriter } = await gptKeys(t, GPT, OTHER))
   character = await ok('POST', `/v1/gpts/${GPT}/characters`, { name: 'Guide', agent_role: 'You guide.' })
 })
 
-afterAll(async () => {
-  await t?.close()
-})
-
-const createSession = (body: Record<string, unknown> = {}, gpt = GPT, token = writer) =>
-  ok<SessionView>('POST', `/v1/gpts/${gpt}/sessions`, { user_id: 'alice', ...body }, token)
-const addMessage = (sessionId: string, body: Record<string, unknown>, token = writer) =>
-  ok<MessageView>('POST', `/v1/sessions/${sessionId}/messages`, body, token)
 const pause = (ms = 5) => new Promise((resolve) => setTimeout(resolve, ms))
 
 describe('creating sessions', () => {

@@ -2,8 +2,7 @@ import { sql } from 'kysely'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { LocalEventBus } from '../src/platform/events/event-bus.js'
 import type { MessageView } from '../src/modules/chat/messages.schemas.js'
-import type { SessionView } from '../src/modules/chat/sessions.schemas.js'
-import { chatFixture, deltaText, expectWholeStream, fakeLlmEnv, generateUrl, keyedCalls, listen, messageReads, resumeUrl, streamUrl, until, WAIT_MS } from './helpers/chat.js'
+import { chatCalls, chatFixture, deltaText, expectWholeStream, fakeLlmEnv, generateUrl, listen, messageReads, resumeUrl, streamUrl, until, WAIT_MS } from './helpers/chat.js'
 import type { FakeLlmServer } from './helpers/fake-llm-server.js'
 import { openSseStream } from './helpers/sse.js'
 import { bearer, createGptWithKey, createTestApp, type TestApp } from './helpers/test-app.js'
@@ -26,7 +25,7 @@ let t: TestApp
 let base: string
 let writer: string
 let character: { id: string }
-const { call, ok } = keyedCalls(() => ({ app: t, token: writer }))
+const { call, ok, sessionWithQuestion } = chatCalls(() => ({ app: t, token: writer, gpt: GPT, character, question: 'Tell me a story.' }))
 const { getMessage, aiMessage } = messageReads(ok)
 
 beforeAll(async () => {
@@ -34,12 +33,6 @@ beforeAll(async () => {
   writer = (await createGptWithKey(t.services, GPT)).token
   character = await ok('POST', `/v1/gpts/${GPT}/characters`, { name: 'Teller', agent_role: 'You tell stories.' })
 })
-
-async function sessionWithQuestion(question = 'Tell me a story.'): Promise<SessionView> {
-  const session = await ok<SessionView>('POST', `/v1/gpts/${GPT}/sessions`, { user_id: 'alice', character_id: character.id })
-  await ok('POST', `/v1/sessions/${session.id}/messages`, { sender: 'user', content: question })
-  return session
-}
 
 const follow = (path: string, headers: Record<string, string> = {}, token = writer, at = base) => openSseStream(`${at}${path}`, { ...bearer(token), ...headers })
 

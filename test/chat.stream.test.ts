@@ -1,11 +1,11 @@
 import { beforeAll, describe, expect, it } from 'vitest'
 import type { MessageView } from '../src/modules/chat/messages.schemas.js'
 import type { SessionView } from '../src/modules/chat/sessions.schemas.js'
-import { chatFixture, deltasOf, deltaText, expectWholeStream, generateUrl, keyedCalls, messageReads, postSse as post, streamUrl, until, WAIT_MS } from './helpers/chat.js'
+import { chatCalls, chatFixture, deltasOf, deltaText, expectWholeStream, generateUrl, gptKeys, messageReads, MISSING_ID, postSse as post, streamUrl, until, WAIT_MS } from './helpers/chat.js'
 import type { FakeLlmServer } from './helpers/fake-llm-server.js'
 import { expectProblem } from './helpers/problem.js'
 import { openSseStream, type SseStream } from './helpers/sse.js'
-import { bearer, createGptWithKey, type TestApp } from './helpers/test-app.js'
+import { bearer, type TestApp } from './helpers/test-app.js'
 
 /**
  * Generations over real HTTP: a client that goes away does not stop them, and GET
@@ -15,7 +15,6 @@ import { bearer, createGptWithKey, type TestApp } from './helpers/test-app.js'
 
 const GPT = 'stream-gpt'
 const OTHER = 'stream-other'
-const MISSING_ID = '0190a1b2-0000-7000-8000-000000000000'
 const TOKENS = ['Once', ' upon', ' a', ' time', ' there', ' was', ' a', ' small', ' river', '.']
 const FULL = TOKENS.join('')
 
@@ -26,21 +25,14 @@ let base: string
 let writer: string
 let otherWriter: string
 let character: { id: string }
-const { call, ok } = keyedCalls(() => ({ app: t, token: writer }))
+const { call, ok, sessionWithQuestion } = chatCalls(() => ({ app: t, token: writer, gpt: GPT, character, question: 'Tell me a story.' }))
 const { aiMessage, settled } = messageReads(ok)
 
 beforeAll(async () => {
   ;({ llm, t, base } = chat)
-  writer = (await createGptWithKey(t.services, GPT)).token
-  otherWriter = (await createGptWithKey(t.services, OTHER)).token
+  ;({ writer, otherWriter } = await gptKeys(t, GPT, OTHER))
   character = await ok('POST', `/v1/gpts/${GPT}/characters`, { name: 'Teller', agent_role: 'You tell stories.' })
 })
-
-async function sessionWithQuestion(question = 'Tell me a story.'): Promise<SessionView> {
-  const session = await ok<SessionView>('POST', `/v1/gpts/${GPT}/sessions`, { user_id: 'alice', character_id: character.id })
-  await ok('POST', `/v1/sessions/${session.id}/messages`, { sender: 'user', content: question })
-  return session
-}
 
 const follow = (path: string, headers: Record<string, string> = {}, token = writer, at = base) => openSseStream(`${at}${path}`, { ...bearer(token), ...headers })
 

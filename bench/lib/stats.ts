@@ -16,3 +16,10 @@ export function percentiles(values: number[]): Percentiles {
 
 /** a / b, rounded; NaN when b is not positive. */
 export const ratio = (a: number, b: number) => (b > 0 ? round(a / b) : Number.NaN)
+
+/** How long `run` took, with what it answered. */
+export async function timed<T>(run: () => Promise<T>): Promise<{ ms: number; value: T }> {
+  const begin = performance.now()
+  const value = await run()
+  return { ms: performance.now() - begin, value }
+}

@@ -2,16 +2,27 @@ import { request as httpRequest } from 'node:http'
 import type { LightMyRequestResponse } from 'fastify'
 import { afterAll, beforeAll, beforeEach, expect } from 'vitest'
 import type { MessageView } from '../../src/modules/chat/messages.schemas.js'
+import type { SessionView } from '../../src/modules/chat/sessions.schemas.js'
 import type { EventBus } from '../../src/platform/events/event-bus.js'
 import { startFakeLlmServer, type FakeLlmRequest, type FakeLlmServer } from './fake-llm-server.js'
 import { SseStream } from './sse.js'
-import { bearer, createTestApp, injectJson, type TestApp } from './test-app.js'
+import { bearer, createGptWithKey, createTestApp, injectJson, type TestApp } from './test-app.js'
 
 // What the chat tests share: an app on a fake OpenAI-compatible provider, keyed calls, and Server-Sent
 // Events read over real HTTP.
 
 /** Bound on every wait for a generation: far above what one takes, so that only a hang fails. */
 export const WAIT_MS = 15_000
+
+export const MISSING_ID = '0190a1b2-0000-7000-8000-000000000000'
+export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
+export const UUID_V7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/
+export const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/
+
+export interface Character {
+  id: string
+  agent_role: string
+}
 
 export type Method = 'GET' | 'POST' | 'PATCH' | 'DELETE'
 export type Status = 'pending' | 'in_progress' | 'complete' | 'failed'
@@ -48,6 +59,61 @@ export function chatFixture(env: Record<string, string> = {}, options: { events?
     fixture.llm.release()
   })
   return fixture
+}
+
+/**
+ * Registers the hooks of a chat test file that needs no provider: an app with `env`, closed after the
+ * file. `t` is set when the file's own beforeAll hooks run (they run after these).
+ */
+export function appFixture(env: Record<string, string> = {}): { t: TestApp } {
+  const fixture = {} as { t: TestApp }
+  beforeAll(async () => {
+    fixture.t = await createTestApp({ env })
+  })
+  afterAll(async () => {
+    await fixture.t?.close()
+  })
+  return fixture
+}
+
+/** Keys of `gpt` (writing, reading) and, with `other`, a writing key of that second GPT. */
+export async function gptKeys(t: TestApp, gpt: string, other?: string): Promise<{ writer: string; reader: string; otherWriter: string }> {
+  const writer = (await createGptWithKey(t.services, gpt)).token
+  const reader = (await createGptWithKey(t.services, gpt, ['read'])).token
+  const otherWriter = other === undefined ? '' : (await createGptWithKey(t.services, other)).token
+  return { writer, reader, otherWriter }
+}
+
+export interface ChatDefaults {
+  app: TestApp
+  /** The key calls use unless they name another. */
+  token: string
+  gpt: string
+  /** The character a new session gets, unless its body says otherwise. */
+  character?: { id: string }
+  /** The user message of sessionWithQuestion(). */
+  question?: string
+}
+
+/**
+ * keyedCalls plus the session and message writes a chat test makes; `defaults` is read at call time
+ * (a file sets the app, keys and character in beforeAll).
+ */
+export function chatCalls(defaults: () => ChatDefaults) {
+  const { call, ok } = keyedCalls(defaults)
+  const createSession = (body: Record<string, unknown> = {}, gpt = defaults().gpt, token = defaults().token) => {
+    const character = defaults().character
+    return ok<SessionView>('POST', `/v1/gpts/${gpt}/sessions`, { user_id: 'alice', ...(character ? { character_id: character.id } : {}), ...body }, token)
+  }
+  const addMessage = (sessionId: string, body: Record<string, unknown>, token = defaults().token) => ok<MessageView>('POST', `/v1/sessions/${sessionId}/messages`, body, token)
+  /** A session with a user message, ready for a reply. */
+  async function sessionWithQuestion(question = defaults().question ?? 'Where should I go in May?', body: Record<string, unknown> = {}): Promise<SessionView> {
+    const session = await createSession(body)
+    await addMessage(session.id, { sender: 'user', content: question })
+    return session
+  }
+  const generate = (sessionId: string, body: Record<string, unknown> = {}, token = defaults().token, app = defaults().app) => call('POST', generateUrl(sessionId), body, token, {}, app)
+  return { call, ok, createSession, addMessage, sessionWithQuestion, generate }
 }
 
 /** The settings that make the fake server an app's provider. */

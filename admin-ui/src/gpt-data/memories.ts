@@ -1,11 +1,11 @@
 import { useState } from 'preact/hooks'
-import type { FieldError } from '../api.js'
 import { GptNav } from '../gpt-nav.js'
 import { html } from '../html.js'
 import { addMemory, deleteMemory, listMemories, type Memory, type MemoryFilters } from './data-api.js'
 import { EditMemory } from './memory-edit.js'
 import { describe, errorsUnder, FieldErrors, fieldErrors, invalid, when } from './form.js'
-import { emptyJson, JsonField, readJson, type JsonText } from './json-field.js'
+import { emptyJson, JsonField } from './json-field.js'
+import { MemoryForm, useMemoryForm } from './memory-form.js'
 import { Pager, usePages } from './pager.js'
 
 const NO_FILTERS: MemoryFilters = { entity_type: '', entity_id: '', user_id: '', embedding_status: '', where: '' }
@@ -134,54 +134,32 @@ const LABELS = [
   ['user_id', 'End user (optional)'],
 ] as const
 
+const NO_VALUES = { content: '', entity_type: '', entity_id: '', user_id: '' }
+
 function AddMemory({ gptId, onAdded }: { gptId: string; onAdded: (memory: Memory) => void }) {
-  const [values, setValues] = useState({ content: '', entity_type: '', entity_id: '', user_id: '' })
-  const [metadata, setMetadata] = useState<JsonText>(emptyJson())
-  const [errors, setErrors] = useState<FieldError[]>([])
-  const [error, setError] = useState('')
-  const [busy, setBusy] = useState(false)
+  const [values, setValues] = useState(NO_VALUES)
+  const form = useMemoryForm()
   const input = (name: keyof typeof values) => (event: Event) => setValues({ ...values, [name]: (event.currentTarget as HTMLInputElement).value })
 
-  async function submit(event: Event) {
-    event.preventDefault()
-    setError('')
-    setErrors([])
-    const read = readJson(metadata, 'The metadata')
-    setMetadata(read.field)
-    if (!('value' in read)) return setError('The metadata is not a JSON object; see under it.')
+  const submit = form.submit(async (metadata) => {
     const labels = Object.fromEntries(LABELS.map(([name]) => [name, values[name].trim()]).filter(([, value]) => value !== ''))
-    setBusy(true)
-    try {
-      onAdded(await addMemory(gptId, { content: values.content, ...labels, ...(read.value ? { metadata: read.value } : {}) }))
-      setValues({ content: '', entity_type: '', entity_id: '', user_id: '' })
-      setMetadata(emptyJson())
-    } catch (failure) {
-      setError(describe(failure))
-      setErrors(fieldErrors(failure))
-      setMetadata({ ...read.field, errors: errorsUnder(fieldErrors(failure), '/metadata') })
-    } finally {
-      setBusy(false)
-    }
-  }
+    onAdded(await addMemory(gptId, { content: values.content, ...labels, ...(metadata ? { metadata } : {}) }))
+    setValues(NO_VALUES)
+    form.setMetadata(emptyJson())
+  })
 
-  const contentErrors = errorsUnder(errors, '/content')
   return html`
-    <form class="card wide" onSubmit=${submit} aria-labelledby="add-memory-title" novalidate>
-      <h2 id="add-memory-title">Add a memory</h2>
-      ${error && html`<p role="alert" class="error">${error}</p>`}
-      <label for="memory-content">Content</label>
-      <textarea id="memory-content" rows="3" required value=${values.content} onInput=${input('content')} ...${invalid('memory-content-errors', contentErrors)}></textarea>
-      <${FieldErrors} id="memory-content-errors" errors=${contentErrors} />
+    <${MemoryForm} form=${form} onSubmit=${submit} id="add-memory" title="Add a memory" contentLabel="Content" content=${values.content} onContent=${input('content')}>
       ${LABELS.map(([name, label]) => {
-        const found = errorsUnder(errors, `/${name}`)
+        const found = errorsUnder(form.errors, `/${name}`)
         return html`
           <label for=${`memory-${name}`}>${label}</label>
           <input id=${`memory-${name}`} value=${values[name]} maxlength="200" onInput=${input(name)} ...${invalid(`memory-${name}-errors`, found)} />
           <${FieldErrors} id=${`memory-${name}-errors`} errors=${found} />
         `
       })}
-      <${JsonField} id="memory-metadata" label="Metadata (optional JSON object)" field=${metadata} onChange=${setMetadata} rows=${3} />
-      <button type="submit" disabled=${busy}>Add memory</button>
-    </form>
+      <${JsonField} id="memory-metadata" label="Metadata (optional JSON object)" field=${form.metadata} onChange=${form.setMetadata} rows=${3} />
+      <button type="submit" disabled=${form.busy}>Add memory</button>
+    <//>
   `
 }

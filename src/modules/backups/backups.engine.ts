@@ -1,8 +1,6 @@
 import { spawn } from 'node:child_process'
 import { createReadStream, existsSync, readdirSync } from 'node:fs'
 import { readFile, stat, writeFile } from 'node:fs/promises'
-import { PGlite } from '@electric-sql/pglite'
-import { vector } from '@electric-sql/pglite-pgvector'
 import { sql } from 'kysely'
 import type { Database } from '../../platform/db/database.js'
 import type { Progress } from './backups.files.js'
@@ -82,6 +80,8 @@ export async function dumpPglite(database: Database, file: string): Promise<void
 
 /** Creates the data directory `dataDir` (which must not hold a database) from a data-directory dump. */
 export async function restorePglite(dataDir: string, file: string): Promise<void> {
+  // PGlite (and its WebAssembly) is loaded only for an embedded database, never on PostgreSQL.
+  const [{ PGlite }, { vector }] = await Promise.all([import('@electric-sql/pglite'), import('@electric-sql/pglite-pgvector')])
   const blob = new Blob([await readFile(file)])
   const pglite = await PGlite.create({ dataDir, loadDataDir: blob, extensions: { vector } })
   await pglite.query('checkpoint')

@@ -45,6 +45,17 @@ export interface Started {
 
 export type { RecallMemories }
 
+/** A generation to start: the AI message of a session, the character and history it is made from, and the text it continues ('' for a new reply). */
+interface GenerationPlan {
+  gptId: string
+  session: SessionView
+  message: MessageRow
+  character: CharacterView | null
+  history: MessageRow[]
+  model: string | undefined
+  continueFrom: string
+}
+
 interface Running extends LiveGeneration {
   finished: Promise<MessageView | null>
 }
@@ -173,7 +184,7 @@ export class GenerationService {
     const history = await this.deps.repo.historyBefore(gptId, sessionId, last, this.deps.limits.chatHistoryMessages)
     if (!(await this.deps.repo.acquireLease(this.deps.db, gptId, sessionId, last.id, this.deps.limits.generationLeaseMs))) await refuseLease(this.deps, this.deps.db, gptId, sessionId)
     const model = input.model ?? (input.character_id !== undefined ? character?.model : null) ?? last.model ?? this.deps.llm.defaultModel
-    return this.restart(gptId, session, last, character, history, model, last.partial_content)
+    return this.restart({ gptId, session, message: last, character, history, model, continueFrom: last.partial_content })
   }
 
   /** The message as stored, with the text generated so far when this process is generating it. */
@@ -231,19 +242,12 @@ export class GenerationService {
   private afterStore(gptId: string, stored: Stored, character: CharacterView | null, history: MessageRow[], memories: RecalledMemory[] | null): Started {
     const { session, ai, user, model } = stored
     if (user) this.deps.written?.(gptId, [user.id])
-    return this.launch(gptId, session, ai, character, user ? [...history, user] : history, model, '', memories)
+    return this.launch({ gptId, session, message: ai, character, history: user ? [...history, user] : history, model, continueFrom: '', memories })
   }
 
   /** Continues a stored message (resume): recalls memories again and marks it in progress, unless it changed meanwhile. */
-  private async restart(
-    gptId: string,
-    session: SessionView,
-    message: MessageRow,
-    character: CharacterView | null,
-    history: MessageRow[],
-    model: string | undefined,
-    continueFrom: string,
-  ): Promise<Started> {
+  private async restart(plan: GenerationPlan): Promise<Started> {
+    const { gptId, session, message, character, history, model, continueFrom } = plan
     const memories = await recallFor(this.deps, gptId, session, character, history)
     const characterId = character?.id ?? message.character_id
     const started = await this.deps.repo.start(gptId, message.id, message.status, { partial: continueFrom, model: model ?? null, characterId }, memoryContext(memories) ?? undefined)
@@ -251,20 +255,12 @@ export class GenerationService {
       await this.deps.repo.releaseLease(gptId, session.id, message.id)
       throw ERR.conflict('The message changed while the generation was starting; read it again.')
     }
-    return this.launch(gptId, session, started, character, history, model, continueFrom, memories)
+    return this.launch({ ...plan, message: started, memories })
   }
 
   /** Runs the generation of `message` (in progress, holding its session's lease). */
-  private launch(
-    gptId: string,
-    session: SessionView,
-    message: MessageRow,
-    character: CharacterView | null,
-    history: MessageRow[],
-    model: string | undefined,
-    continueFrom: string,
-    memories: RecalledMemory[] | null,
-  ): Started {
+  private launch(plan: GenerationPlan & { memories: RecalledMemory[] | null }): Started {
+    const { gptId, session, message, character, history, model, continueFrom, memories } = plan
     const prompt = buildPrompt({ agentRole: character?.agent_role ?? null, history, memories: memories ?? undefined })
     const running: Running = {
       gptId,

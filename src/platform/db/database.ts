@@ -1,7 +1,5 @@
 import { mkdirSync } from 'node:fs'
-import { PGlite } from '@electric-sql/pglite'
-import { vector } from '@electric-sql/pglite-pgvector'
-import { createPgConfig } from '@electric-sql/pglite/node-postgres'
+import type { PGlite } from '@electric-sql/pglite'
 import { Kysely, PostgresDialect, sql } from 'kysely'
 import pg from 'pg'
 import { pgTypes } from './pg-types.js'
@@ -36,6 +34,12 @@ export async function openDatabase(source: DatabaseSource): Promise<Database> {
     pool = new pg.Pool({ connectionString: source.url, max: source.poolSize, types: pgTypes })
   } else {
     if (source.dataDir) mkdirSync(source.dataDir, { recursive: true })
+    // Loaded only here: a service on PostgreSQL never loads PGlite and its WebAssembly.
+    const [{ PGlite }, { vector }, { createPgConfig }] = await Promise.all([
+      import('@electric-sql/pglite'),
+      import('@electric-sql/pglite-pgvector'),
+      import('@electric-sql/pglite/node-postgres'),
+    ])
     pglite = await PGlite.create({
       ...(source.dataDir ? { dataDir: source.dataDir } : {}),
       ...(source.loadDataDir ? { loadDataDir: source.loadDataDir } : {}),
