@@ -12,7 +12,7 @@ interface Source {
   from: RawBuilder<unknown>
   columns: RawBuilder<unknown>
   /** The column (of `from`'s first alias `t`) that orders and pages the rows: unique within the GPT. */
-  key: 'id' | 'name'
+  key: 'id' | 'name' | 'session_id'
   record(row: Row, vectors: boolean): Row
 }
 
@@ -66,7 +66,7 @@ const SOURCES: Record<RecordType, Source> = {
   },
   character: {
     from: sql`characters t`,
-    columns: sql`t.id, t.name, t.agent_role, t.model, t.temperature, t.memory, t.created_at, t.updated_at, t.deleted_at`,
+    columns: sql`t.id, t.name, t.agent_role, t.model, t.temperature, t.memory, t.extraction, t.created_at, t.updated_at, t.deleted_at`,
     key: 'id',
     record: (row) => ({
       id: row.id,
@@ -75,6 +75,7 @@ const SOURCES: Record<RecordType, Source> = {
       model: row.model,
       temperature: row.temperature,
       memory: row.memory,
+      extraction: row.extraction,
       ...stamps(row),
       deleted_at: iso(row.deleted_at),
     }),
@@ -111,6 +112,38 @@ const SOURCES: Record<RecordType, Source> = {
       character_id: row.character_id,
       ...stamps(row),
     }),
+  },
+  extraction_run: {
+    from: sql`extraction_runs t`,
+    columns: sql`t.id, t.session_id, t.user_id, t.trigger, t.status, t.reason, t.extractor, t.from_message_id, t.to_message_id, t.messages_read,
+      t.decisions, t.summary, t.tokens_in, t.tokens_out, t.attempts, t.created_at, t.started_at, t.finished_at`,
+    key: 'id',
+    record: (row) => ({
+      id: row.id,
+      session_id: row.session_id,
+      user_id: row.user_id,
+      trigger: row.trigger,
+      status: row.status,
+      reason: row.reason,
+      extractor: row.extractor,
+      from_message_id: row.from_message_id,
+      to_message_id: row.to_message_id,
+      messages_read: row.messages_read,
+      decisions: row.decisions,
+      summary: row.summary,
+      tokens_in: row.tokens_in,
+      tokens_out: row.tokens_out,
+      attempts: row.attempts,
+      created_at: iso(row.created_at)!,
+      started_at: iso(row.started_at),
+      finished_at: iso(row.finished_at),
+    }),
+  },
+  extraction_cursor: {
+    from: sql`extraction_cursors t`,
+    columns: sql`t.session_id, t.message_id, t.message_created_at, t.updated_at`,
+    key: 'session_id',
+    record: (row) => ({ session_id: row.session_id, message_id: row.message_id, message_created_at: iso(row.message_created_at)!, updated_at: iso(row.updated_at)! }),
   },
   memory: {
     from: sql`memories t left join embeddings e on e.gpt_id = t.gpt_id and e.memory_id = t.id`,
@@ -154,10 +187,11 @@ export async function* readRecords<T extends RecordType>(
 ): AsyncGenerator<ArchiveRecord<T>[]> {
   const source = SOURCES[type]
   // Names in byte order ("C"), so that PostgreSQL and PGlite of other default collations agree.
-  const key = source.key === 'id' ? sql`t.id` : sql`t.name collate "C"`
+  const uuid = source.key !== 'name'
+  const key = uuid ? sql.ref(`t.${source.key}`) : sql`t.name collate "C"`
   let after: string | null = null
   for (;;) {
-    const seek: RawBuilder<unknown> = after === null ? sql`` : source.key === 'id' ? sql`and ${key} > ${after}::uuid` : sql`and ${key} > ${after}`
+    const seek: RawBuilder<unknown> = after === null ? sql`` : uuid ? sql`and ${key} > ${after}::uuid` : sql`and ${key} > ${after}`
     const { rows }: { rows: Row[] } = await sql<Row>`select ${source.columns} from ${source.from}
       where t.gpt_id = ${gptId} ${seek} order by ${key} limit ${options.pageSize}`.execute(db)
     if (rows.length === 0) return
