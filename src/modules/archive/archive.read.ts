@@ -1,5 +1,7 @@
 import { sql, type Kysely, type RawBuilder } from 'kysely'
 import type { Tables } from '../../platform/db/tables.js'
+import type { ExtractionRunRow } from '../extraction/extraction.repo.js'
+import { toRunView } from '../extraction/extraction.service.js'
 import type { ArchiveRecord, RecordType } from './archive.format.js'
 
 type Row = Record<string, unknown>
@@ -115,29 +117,12 @@ const SOURCES: Record<RecordType, Source> = {
   },
   extraction_run: {
     from: sql`extraction_runs t`,
-    columns: sql`t.id, t.session_id, t.user_id, t.trigger, t.status, t.reason, t.extractor, t.from_message_id, t.to_message_id, t.messages_read,
-      t.decisions, t.summary, t.tokens_in, t.tokens_out, t.attempts, t.created_at, t.started_at, t.finished_at`,
+    columns: sql`t.*`,
     key: 'id',
-    record: (row) => ({
-      id: row.id,
-      session_id: row.session_id,
-      user_id: row.user_id,
-      trigger: row.trigger,
-      status: row.status,
-      reason: row.reason,
-      extractor: row.extractor,
-      from_message_id: row.from_message_id,
-      to_message_id: row.to_message_id,
-      messages_read: row.messages_read,
-      decisions: row.decisions,
-      summary: row.summary,
-      tokens_in: row.tokens_in,
-      tokens_out: row.tokens_out,
-      attempts: row.attempts,
-      created_at: iso(row.created_at)!,
-      started_at: iso(row.started_at),
-      finished_at: iso(row.finished_at),
-    }),
+    record: (row) => {
+      const { gpt_id: _gptId, ...run } = toRunView(row as unknown as ExtractionRunRow)
+      return run
+    },
   },
   extraction_cursor: {
     from: sql`extraction_cursors t`,
