@@ -3,9 +3,9 @@ import type { Database } from './platform/db/database.js'
 import type { JobQueue } from './platform/jobs/jobs.queue.js'
 import type { LlmProvider } from './platform/llm/index.js'
 import type { Registry } from 'prom-client'
-import type { CharactersService } from './modules/characters/characters.service.js'
 import type { MessagesService } from './modules/chat/messages.service.js'
 import type { SessionsService } from './modules/chat/sessions.service.js'
+import type { AutoExtractionCache } from './modules/extraction/extraction.auto-cache.js'
 import { localDispatcher, queueDispatcher, Semaphore, type RunDispatcher } from './modules/extraction/extraction.dispatch.js'
 import { ExtractionMetrics } from './modules/extraction/extraction.metrics.js'
 import { ExtractionRepository } from './modules/extraction/extraction.repo.js'
@@ -20,7 +20,7 @@ export function createExtraction(deps: {
   llm: LlmProvider
   sessions: SessionsService
   messages: MessagesService
-  characters: CharactersService
+  auto: AutoExtractionCache
   memories: MemoriesService
   search: SearchService
   registry: Registry
@@ -33,7 +33,7 @@ export function createExtraction(deps: {
     repo: new ExtractionRepository(deps.database.db),
     sessions: deps.sessions,
     messages: deps.messages,
-    characters: deps.characters,
+    auto: deps.auto,
     ports: { memories: deps.memories, search: deps.search, log },
     llm: deps.llm,
     limits: { ...config.extraction, maxMemoryChars: config.maxMemoryChars },

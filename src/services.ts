@@ -24,6 +24,8 @@ import { SessionsRepository } from './modules/chat/sessions.repo.js'
 import { SessionsService } from './modules/chat/sessions.service.js'
 import { MessagesRepository } from './modules/chat/messages.repo.js'
 import { MessagesService } from './modules/chat/messages.service.js'
+import type { WrittenMessage } from './modules/chat/messages.schemas.js'
+import { AutoExtractionCache } from './modules/extraction/extraction.auto-cache.js'
 import { Registry } from 'prom-client'
 import { ConsoleSessionsRepository } from './modules/console/console-sessions.repo.js'
 import { ConsoleSessionsService } from './modules/console/console-sessions.service.js'
@@ -190,7 +192,8 @@ export function createServices({ database, config, events, log, embeddings, jobs
   const conversations = new ConversationsService(new ConversationsRepository(database.db), config)
   const mailRepo = new MailRepository(database.db)
   const mail = new MailService(mailRepo, agents, conversations, events, config, log)
-  const characters = new CharactersService(new CharactersRepository(database.db), config)
+  const characters = new CharactersService(new CharactersRepository(database.db), config, (gptId): Promise<void> => autoExtraction.forget(gptId))
+  const autoExtraction = new AutoExtractionCache((gptId) => characters.autoExtraction(gptId), events, log)
   const sessionsRepo = new SessionsRepository(database.db)
   const sessions = new SessionsService(sessionsRepo, characters, config)
   const generationHub = new GenerationHub(events, log)
@@ -207,16 +210,16 @@ export function createServices({ database, config, events, log, embeddings, jobs
       generationHub.emit(id, { type: 'changed' })
       generationHub.announce(gptId, id)
     },
-    (gptId, ids) => messagesWritten(gptId, ids),
+    (gptId, written) => messagesWritten(gptId, written),
   )
   // Written messages are embedded, and counted for automatic extraction (made below, called later).
-  const messagesWritten = (gptId: string, ids: string[]) => {
-    changedItems.add('messages', gptId, ids)
-    extraction.noticeMessages(gptId, ids)
+  const messagesWritten = (gptId: string, written: WrittenMessage[]) => {
+    changedItems.add('messages', gptId, written.map((message) => message.id))
+    extraction.noticeMessages(gptId, written)
   }
   const { store, embedder, embeddingWorker, memories, memoryHistory, search, recall } = createMemory({ database, config, embeddings, registry, jobs, log })
   const llm = createLlmProvider(config.llm)
-  const extraction = createExtraction({ database, config, llm, sessions, messages, characters, memories, search, registry, jobs, log })
+  const extraction = createExtraction({ database, config, llm, sessions, messages, auto: autoExtraction, memories, search, registry, jobs, log })
   const generationRepo = new GenerationRepository(database.db)
   const generation = new GenerationService({
     db: database.db,
@@ -247,7 +250,15 @@ export function createServices({ database, config, events, log, embeddings, jobs
     retention,
     catalogue,
     console: new ConsoleSessionsService(new ConsoleSessionsRepository(database.db), accountSessions, { adminToken: config.adminToken, ttlSeconds: config.consoleSessionTtlSeconds, audit: auditSink }),
-    archive: new ArchiveService({ db: database.db, gpts, memories, store, changed: changedItems, limits: config }),
+    archive: new ArchiveService({
+      db: database.db,
+      gpts,
+      memories,
+      store,
+      changed: changedItems,
+      charactersWritten: (gptId) => autoExtraction.forget(gptId),
+      limits: config,
+    }),
     oauth,
     audit: new AuditService(auditRepo, gpts, config),
     auditWriter,

@@ -18,7 +18,8 @@ async function targetRows(): Promise<number> {
     (select count(*) from collections where gpt_id = 'target-gpt') + (select count(*) from objects where gpt_id = 'target-gpt') +
     (select count(*) from agents where gpt_id = 'target-gpt') + (select count(*) from mail where gpt_id = 'target-gpt') +
     (select count(*) from chat_sessions where gpt_id = 'target-gpt') + (select count(*) from memories where gpt_id = 'target-gpt') +
-    (select count(*) from characters where gpt_id = 'target-gpt') + (select count(*) from conversations where gpt_id = 'target-gpt') as n`.execute(t.db.database.db)
+    (select count(*) from characters where gpt_id = 'target-gpt') + (select count(*) from conversations where gpt_id = 'target-gpt') +
+    (select count(*) from extraction_runs where gpt_id = 'target-gpt') + (select count(*) from extraction_cursors where gpt_id = 'target-gpt') as n`.execute(t.db.database.db)
   return Number(rows[0]!.n)
 }
 
@@ -89,6 +90,25 @@ describe('GPT archive import refusals', () => {
         expect.objectContaining({ line: at('message'), record: 'message', pointer: '/surprise' }),
       ]),
     )
+  })
+
+  const elsewhere = '0190f2a0-0000-7000-8000-000000000001'
+  type Records = Record<string, unknown>[]
+  it.each([
+    { name: 'a run of a session not in the archive', record: 'extraction_run', pointer: '/session_id', edit: (records: Records) => records.map((r) => (r.type === 'extraction_run' ? { ...r, session_id: elsewhere } : r)) },
+    { name: 'a run of an unknown status', record: 'extraction_run', pointer: '/status', edit: (records: Records) => records.map((r) => (r.type === 'extraction_run' ? { ...r, status: 'paused' } : r)) },
+    {
+      name: 'two runs of one session waiting to start',
+      record: 'extraction_run',
+      pointer: '/status',
+      edit: (records: Records) => records.flatMap((r) => (r.type === 'extraction_run' ? [{ ...r, status: 'queued' }, { ...r, id: elsewhere, status: 'waiting_budget' }] : [r])),
+    },
+    { name: 'a cursor of a session not in the archive', record: 'extraction_cursor', pointer: '/session_id', edit: (records: Records) => records.map((r) => (r.type === 'extraction_cursor' ? { ...r, session_id: elsewhere } : r)) },
+    { name: 'two cursors of one session', record: 'extraction_cursor', pointer: '/session_id', edit: (records: Records) => records.flatMap((r) => (r.type === 'extraction_cursor' ? [r, r] : [r])) },
+    { name: 'a character\'s extraction setting out of range', record: 'character', pointer: '/extraction/every_turns', edit: (records: Records) => records.map((r) => (r.type === 'character' ? { ...r, extraction: { auto: true, every_turns: 0 } } : r)) },
+  ])('refuses $name', async ({ record, pointer, edit }) => {
+    // Listed with what follows from it (a refused character is not there for its sessions to name).
+    expect(await refused(edited(archive, edit))).toContainEqual(expect.objectContaining({ record, pointer }))
   })
 
   it('refuses a document that does not match its collection schema', async () => {

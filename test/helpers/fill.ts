@@ -28,10 +28,13 @@ export async function fillEveryTable(t: TestApp, gptId = 'fill-gpt'): Promise<vo
   const conversation = await call('POST', `/v1/gpts/${gptId}/conversations`, { title: 'planning' })
   const mail = await call('POST', `/v1/gpts/${gptId}/mail`, { from: a!.id, to: [b!.id], conversation_id: conversation.id, content: 'hello bob' })
   await call('PUT', `/v1/mail/${String(mail.id)}/metadata/status`, { value: 'seen' })
-  const character = await call('POST', `/v1/gpts/${gptId}/characters`, { name: 'Guide', agent_role: 'Be brief.' })
+  // Automatic extraction on, but after more turns than the fill writes: the run below is the only one.
+  const character = await call('POST', `/v1/gpts/${gptId}/characters`, { name: 'Guide', agent_role: 'Be brief.', extraction: { auto: true, every_turns: 50 } })
   const session = await call('POST', `/v1/gpts/${gptId}/sessions`, { user_id: 'user-1', character_id: character.id })
   await call('POST', `/v1/sessions/${String(session.id)}/messages`, { sender: 'user', content: 'what did I save?' })
-  // An extraction run over the session, which moves its cursor (the offline extractor finds no fact in a question).
+  await call('POST', `/v1/sessions/${String(session.id)}/messages`, { sender: 'user', content: 'I live in Lisbon.' })
+  // An extraction run over the session, which moves its cursor and writes a memory whose provenance
+  // names the run, the session and the message (the offline extractor finds the fact, not the question).
   await call('POST', `/v1/sessions/${String(session.id)}/extract`)
   await t.services.extraction.idle()
   await call('POST', `/v1/gpts/${gptId}/memories`, { entity_type: 'user', entity_id: 'user-1', content: 'likes short answers', pinned: true, importance: 0.8, ttl_seconds: 31_536_000 })

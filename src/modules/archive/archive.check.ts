@@ -71,6 +71,7 @@ export async function checkArchive(file: string, limits: ArchiveLimits): Promise
   const collections = new Map<string, ValidateFunction | null>()
   const agentNames = new Set<string>()
   const entities = new Set<string>()
+  const perSession = new Set<string>()
   const parents: { line: number; id: string }[] = []
   let header: ArchiveHeader | null = null
   let trailer: { line: number; value: Record<string, unknown> } | null = null
@@ -126,7 +127,7 @@ export async function checkArchive(file: string, limits: ArchiveLimits): Promise
     const record = value as AnyRecord
     const id = 'id' in record ? record.id : null
     if (id !== null && ids.has(`${type}:${id}`)) refuse(number, type, `a ${type} with this id comes earlier in the archive`, '/id')
-    const problems = referenceProblems(record, { collections, agentNames, entities, known, parents, line: number, maxDepth: limits.maxJsonDepth })
+    const problems = referenceProblems(record, { collections, agentNames, entities, perSession, known, parents, line: number, maxDepth: limits.maxJsonDepth })
     for (const problem of problems) refuse(number, type, problem.message, problem.pointer)
     if (id !== null && !ids.has(`${type}:${id}`)) ids.set(`${type}:${id}`, uuidv7())
   }
@@ -162,6 +163,8 @@ interface Seen {
   collections: Map<string, ValidateFunction | null>
   agentNames: Set<string>
   entities: Set<string>
+  /** `<what>:<session id>` of what a session has at most one of: its cursor, its run waiting to start. */
+  perSession: Set<string>
   known(type: RecordType, id: string | null): boolean
   parents: { line: number; id: string }[]
   line: number
@@ -220,6 +223,18 @@ function referenceProblems(record: AnyRecord, seen: Seen): { pointer: string; me
     case 'message':
       need(seen.known('session', record.session_id), '/session_id', 'names a session that is not earlier in the archive')
       need(seen.known('character', record.character_id), '/character_id', 'names a character that is not earlier in the archive')
+      break
+    case 'extraction_run':
+      need(seen.known('session', record.session_id), '/session_id', 'names a session that is not earlier in the archive')
+      if (record.status === 'queued' || record.status === 'waiting_budget') {
+        need(!seen.perSession.has(`pending:${record.session_id}`), '/status', 'a run of the same session waiting to start comes earlier in the archive (one at most)')
+        seen.perSession.add(`pending:${record.session_id}`)
+      }
+      break
+    case 'extraction_cursor':
+      need(seen.known('session', record.session_id), '/session_id', 'names a session that is not earlier in the archive')
+      need(!seen.perSession.has(`cursor:${record.session_id}`), '/session_id', 'a cursor of the same session comes earlier in the archive')
+      seen.perSession.add(`cursor:${record.session_id}`)
       break
     case 'memory': {
       if (record.entity_type !== null && record.entity_id !== null) {

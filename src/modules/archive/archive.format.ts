@@ -1,4 +1,6 @@
 import { Type, type Static, type TSchema } from 'typebox'
+import { MAX_EXTRACTION_EVERY_TURNS } from '../characters/characters.schemas.js'
+import { EXTRACTION_ACTIONS, EXTRACTION_STATUSES } from '../extraction/extraction.schemas.js'
 import { ActionExposure, MAX_RETENTION_DAYS } from '../gpts/gpts.schemas.js'
 
 /** The archive of one GPT: NDJSON, a header line, record lines in dependency order, a trailer line. */
@@ -6,8 +8,23 @@ export const ARCHIVE_FORMAT = 'agentstore.gpt-archive'
 export const ARCHIVE_VERSION = 1
 export const NDJSON = 'application/x-ndjson'
 
-/** Record types in the order they are written: each refers only to types before it (mail parents aside). */
-export const RECORD_TYPES = ['collection', 'document', 'agent', 'conversation', 'mail', 'character', 'session', 'message', 'memory'] as const
+/**
+ * Record types in the order they are written: each refers only to types before it (mail parents, and
+ * the memories an extraction run's decisions name, aside).
+ */
+export const RECORD_TYPES = [
+  'collection',
+  'document',
+  'agent',
+  'conversation',
+  'mail',
+  'character',
+  'session',
+  'message',
+  'extraction_run',
+  'extraction_cursor',
+  'memory',
+] as const
 export type RecordType = (typeof RECORD_TYPES)[number]
 
 /** Limits the records are checked against: the same settings that bound the house API's writes. */
@@ -24,6 +41,7 @@ const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null
 const Text = (maxLength: number) => Type.String({ maxLength })
 const Label = Type.String({ minLength: 1, maxLength: 200 })
 const Json = Type.Record(Type.String(), Type.Unknown())
+const Count = Type.Integer({ minimum: 0 })
 const closed = { additionalProperties: false }
 
 export const ArchiveHeader = Type.Object(
@@ -117,6 +135,8 @@ export function recordSchemas(limits: ArchiveLimits) {
         model: Nullable(Label),
         temperature: Nullable(Type.Number({ minimum: 0, maximum: 2 })),
         memory: Json,
+        // Optional: archives written before extraction have none (automatic extraction off).
+        extraction: Type.Optional(Type.Object({ auto: Type.Boolean(), every_turns: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_EXTRACTION_EVERY_TURNS })) }, closed)),
         ...stamps,
         deleted_at: Nullable(Time),
       },
@@ -151,6 +171,41 @@ export function recordSchemas(limits: ArchiveLimits) {
       },
       closed,
     ),
+    extraction_run: Type.Object(
+      {
+        id: Uuid,
+        session_id: Uuid,
+        user_id: Label,
+        trigger: Type.Union([Type.Literal('request'), Type.Literal('auto')]),
+        status: Type.Union(EXTRACTION_STATUSES.map((status) => Type.Literal(status))),
+        reason: Nullable(Text(10_000)),
+        extractor: Nullable(Label),
+        from_message_id: Nullable(Uuid),
+        to_message_id: Nullable(Uuid),
+        messages_read: Count,
+        decisions: Type.Array(
+          Type.Object(
+            {
+              action: Type.Union(EXTRACTION_ACTIONS.map((action) => Type.Literal(action))),
+              content: Type.String({ maxLength: limits.maxMemoryChars }),
+              memory_id: Nullable(Uuid),
+              supersedes: Nullable(Uuid),
+              message_ids: Type.Array(Uuid),
+            },
+            closed,
+          ),
+        ),
+        summary: Type.Record(Type.String(), Count),
+        tokens_in: Count,
+        tokens_out: Count,
+        attempts: Count,
+        created_at: Time,
+        started_at: Nullable(Time),
+        finished_at: Nullable(Time),
+      },
+      closed,
+    ),
+    extraction_cursor: Type.Object({ session_id: Uuid, message_id: Uuid, message_created_at: Time, updated_at: Time }, closed),
     memory: Type.Object(
       {
         id: Uuid,

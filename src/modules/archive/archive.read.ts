@@ -1,5 +1,7 @@
 import { sql, type Kysely, type RawBuilder } from 'kysely'
 import type { Tables } from '../../platform/db/tables.js'
+import type { ExtractionRunRow } from '../extraction/extraction.repo.js'
+import { toRunView } from '../extraction/extraction.service.js'
 import type { ArchiveRecord, RecordType } from './archive.format.js'
 
 type Row = Record<string, unknown>
@@ -12,7 +14,7 @@ interface Source {
   from: RawBuilder<unknown>
   columns: RawBuilder<unknown>
   /** The column (of `from`'s first alias `t`) that orders and pages the rows: unique within the GPT. */
-  key: 'id' | 'name'
+  key: 'id' | 'name' | 'session_id'
   record(row: Row, vectors: boolean): Row
 }
 
@@ -66,7 +68,7 @@ const SOURCES: Record<RecordType, Source> = {
   },
   character: {
     from: sql`characters t`,
-    columns: sql`t.id, t.name, t.agent_role, t.model, t.temperature, t.memory, t.created_at, t.updated_at, t.deleted_at`,
+    columns: sql`t.id, t.name, t.agent_role, t.model, t.temperature, t.memory, t.extraction, t.created_at, t.updated_at, t.deleted_at`,
     key: 'id',
     record: (row) => ({
       id: row.id,
@@ -75,6 +77,7 @@ const SOURCES: Record<RecordType, Source> = {
       model: row.model,
       temperature: row.temperature,
       memory: row.memory,
+      extraction: row.extraction,
       ...stamps(row),
       deleted_at: iso(row.deleted_at),
     }),
@@ -111,6 +114,21 @@ const SOURCES: Record<RecordType, Source> = {
       character_id: row.character_id,
       ...stamps(row),
     }),
+  },
+  extraction_run: {
+    from: sql`extraction_runs t`,
+    columns: sql`t.*`,
+    key: 'id',
+    record: (row) => {
+      const { gpt_id: _gptId, ...run } = toRunView(row as unknown as ExtractionRunRow)
+      return run
+    },
+  },
+  extraction_cursor: {
+    from: sql`extraction_cursors t`,
+    columns: sql`t.session_id, t.message_id, t.message_created_at, t.updated_at`,
+    key: 'session_id',
+    record: (row) => ({ session_id: row.session_id, message_id: row.message_id, message_created_at: iso(row.message_created_at)!, updated_at: iso(row.updated_at)! }),
   },
   memory: {
     from: sql`memories t left join embeddings e on e.gpt_id = t.gpt_id and e.memory_id = t.id`,
@@ -154,10 +172,11 @@ export async function* readRecords<T extends RecordType>(
 ): AsyncGenerator<ArchiveRecord<T>[]> {
   const source = SOURCES[type]
   // Names in byte order ("C"), so that PostgreSQL and PGlite of other default collations agree.
-  const key = source.key === 'id' ? sql`t.id` : sql`t.name collate "C"`
+  const uuid = source.key !== 'name'
+  const key = uuid ? sql.ref(`t.${source.key}`) : sql`t.name collate "C"`
   let after: string | null = null
   for (;;) {
-    const seek: RawBuilder<unknown> = after === null ? sql`` : source.key === 'id' ? sql`and ${key} > ${after}::uuid` : sql`and ${key} > ${after}`
+    const seek: RawBuilder<unknown> = after === null ? sql`` : uuid ? sql`and ${key} > ${after}::uuid` : sql`and ${key} > ${after}`
     const { rows }: { rows: Row[] } = await sql<Row>`select ${source.columns} from ${source.from}
       where t.gpt_id = ${gptId} ${seek} order by ${key} limit ${options.pageSize}`.execute(db)
     if (rows.length === 0) return

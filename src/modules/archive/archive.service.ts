@@ -61,6 +61,8 @@ export interface ArchiveDeps {
   store: VectorStore
   /** Documents and chat messages written, on their way to the embedding job. */
   changed: { add(source: 'objects' | 'messages', gptId: string, ids: readonly string[]): void }
+  /** Runs after an import wrote characters (cached settings of the GPT's characters are dropped). */
+  charactersWritten: (gptId: string) => Promise<void>
   limits: ArchiveLimits
 }
 
@@ -148,6 +150,7 @@ export class ArchiveService {
     for (const [source, ids] of [['objects', written.documents], ['messages', written.messages]] as const) {
       if (ids.length > 0) this.deps.changed.add(source, gptId, ids)
     }
+    if (plan.counts.character > 0) await this.deps.charactersWritten(gptId)
     await this.deps.memories.embedLater(gptId, written.memoriesToEmbed)
     const records = Object.values(plan.counts).reduce((sum, n) => sum + n, 0)
     return { gpt_id: gptId, records, counts: plan.counts, memories_to_embed: written.memoriesToEmbed.length }

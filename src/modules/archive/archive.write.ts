@@ -26,13 +26,8 @@ const maybeTime = (value: string | null) => (value === null ? null : new Date(va
 export async function writeArchive(trx: Transaction<Tables>, gptId: string, file: string, plan: ImportPlan, store: VectorStore): Promise<Written> {
   const id = (type: RecordType, old: string) => plan.ids.get(`${type}:${old}`)!
   const ref = (type: RecordType, old: string | null) => (old === null ? null : id(type, old))
-  // A memory's provenance names a message (and its session) or a document of the archive: they have new ids here.
-  const movedSource = (source: { type: string; id?: string; parent?: string }) => {
-    const moved = (type: RecordType, old: string | undefined) => (old === undefined ? undefined : (plan.ids.get(`${type}:${old}`) ?? old))
-    if (source.type === 'chat_message') return { ...source, id: moved('message', source.id), parent: moved('session', source.parent) }
-    if (source.type === 'document') return { ...source, id: moved('document', source.id) }
-    return source
-  }
+  const moved = (type: RecordType, old: string) => plan.ids.get(`${type}:${old}`) ?? old
+  const movedRef = (type: RecordType, old: string | null) => (old === null ? null : moved(type, old))
   const written: Written = { memoriesToEmbed: [], documents: [], messages: [] }
   const parents: { id: string; parent: string }[] = []
   const gpt = plan.header.gpt
@@ -86,6 +81,7 @@ export async function writeArchive(trx: Transaction<Tables>, gptId: string, file
       case 'character':
         await trx.insertInto('characters').values(records.flatMap((r) => r.type === 'character' ? [{
           gpt_id: gptId, id: id('character', r.id), name: r.name, agent_role: r.agent_role, model: r.model, temperature: r.temperature, memory: json(r.memory),
+          extraction: json(r.extraction ?? { auto: false }),
           created_at: time(r.created_at), updated_at: time(r.updated_at), deleted_at: maybeTime(r.deleted_at),
         }] : [])).execute()
         break
@@ -110,6 +106,26 @@ export async function writeArchive(trx: Transaction<Tables>, gptId: string, file
         written.messages.push(...rows.map((row) => row.id))
         break
       }
+      case 'extraction_run':
+        await trx.insertInto('extraction_runs').values(records.flatMap((r) => r.type === 'extraction_run' ? [{
+          gpt_id: gptId, id: id('extraction_run', r.id), session_id: id('session', r.session_id), user_id: r.user_id, trigger: r.trigger,
+          // No process runs it here: a run cut off by the export failed, and its cursor stayed (the next run reads the same messages).
+          status: r.status === 'running' ? 'failed' as const : r.status,
+          reason: r.status === 'running' ? 'interrupted: exported while running' : r.reason,
+          extractor: r.extractor, from_message_id: movedRef('message', r.from_message_id), to_message_id: movedRef('message', r.to_message_id),
+          messages_read: r.messages_read, decisions: json(r.decisions.map((d) => ({
+            ...d, memory_id: movedRef('memory', d.memory_id), supersedes: movedRef('memory', d.supersedes), message_ids: d.message_ids.map((m) => moved('message', m)),
+          }))),
+          summary: json(r.summary), tokens_in: r.tokens_in, tokens_out: r.tokens_out, attempts: r.attempts,
+          created_at: time(r.created_at), started_at: maybeTime(r.started_at), finished_at: maybeTime(r.finished_at),
+        }] : [])).execute()
+        break
+      case 'extraction_cursor':
+        await trx.insertInto('extraction_cursors').values(records.flatMap((r) => r.type === 'extraction_cursor' ? [{
+          gpt_id: gptId, session_id: id('session', r.session_id), message_id: moved('message', r.message_id),
+          message_created_at: time(r.message_created_at), updated_at: time(r.updated_at),
+        }] : [])).execute()
+        break
       case 'memory':
         for (const r of records) {
           if (r.type !== 'memory') continue
@@ -117,8 +133,8 @@ export async function writeArchive(trx: Transaction<Tables>, gptId: string, file
           const memoryId = id('memory', r.id)
           await trx.insertInto('memories').values({
             gpt_id: gptId, id: memoryId, entity_type: r.entity_type, entity_id: r.entity_id, user_id: r.user_id, content: r.content,
-            metadata: json(r.metadata), embedding_status: keep ? 'ready' : 'pending', revision: r.revision,
-            expires_at: maybeTime(r.expires_at), source: json(movedSource(r.source)), valid_from: time(r.valid_from), valid_to: maybeTime(r.valid_to),
+            metadata: json(movedMetadata(r.metadata, moved)), embedding_status: keep ? 'ready' : 'pending', revision: r.revision,
+            expires_at: maybeTime(r.expires_at), source: json(movedSource(r.source, moved)), valid_from: time(r.valid_from), valid_to: maybeTime(r.valid_to),
             superseded_by: r.superseded_by === null ? null : (plan.ids.get(`memory:${r.superseded_by}`) ?? null), pinned: r.pinned, importance: r.importance,
             created_at: time(r.created_at), updated_at: time(r.updated_at),
           }).execute()
@@ -144,6 +160,33 @@ export async function writeArchive(trx: Transaction<Tables>, gptId: string, file
       where m.gpt_id = ${gptId} and m.id = (p->>'id')::uuid`.execute(trx)
   }
   return written
+}
+
+type Moved = (type: RecordType, old: string) => string
+
+/** A memory's provenance names a message (and its session), a document or an extraction run of the archive: they have new ids here. */
+function movedSource(source: { type: string; id?: string; parent?: string }, moved: Moved) {
+  const move = (type: RecordType, old: string | undefined) => (old === undefined ? undefined : moved(type, old))
+  if (source.type === 'chat_message') return { ...source, id: move('message', source.id), parent: move('session', source.parent) }
+  if (source.type === 'document') return { ...source, id: move('document', source.id) }
+  if (source.type === 'extraction') return { ...source, id: move('extraction_run', source.id) }
+  return source
+}
+
+/** An extracted memory's `metadata.extraction` names its run, session and messages; other metadata is the client's own, kept as it is. */
+function movedMetadata(metadata: Record<string, unknown>, moved: Moved): Record<string, unknown> {
+  const extraction = metadata.extraction
+  if (typeof extraction !== 'object' || extraction === null || Array.isArray(extraction)) return metadata
+  const { run_id, session_id, message_ids } = extraction as Record<string, unknown>
+  return {
+    ...metadata,
+    extraction: {
+      ...extraction,
+      ...(typeof run_id === 'string' ? { run_id: moved('extraction_run', run_id) } : {}),
+      ...(typeof session_id === 'string' ? { session_id: moved('session', session_id) } : {}),
+      ...(Array.isArray(message_ids) ? { message_ids: message_ids.map((m: unknown) => (typeof m === 'string' ? moved('message', m) : m)) } : {}),
+    },
+  }
 }
 
 type Ids = { id(type: RecordType, old: string): string; ref(type: RecordType, old: string | null): string | null }

@@ -46,6 +46,18 @@ export class CharactersRepository {
     )
   }
 
+  /** The characters with automatic extraction and their settings (the GPT's few characters, by its index). */
+  async listAutoExtraction(gptId: string): Promise<{ id: string; extraction: CharacterExtraction }[]> {
+    return this.db
+      .selectFrom('characters')
+      .select(['id', 'extraction'])
+      .where('gpt_id', '=', gptId)
+      .where('deleted_at', 'is', null)
+      // As `toCharacterView` reads it: only a JSON true is on.
+      .where(sql<boolean>`extraction->'auto' = 'true'::jsonb`)
+      .execute()
+  }
+
   async updateCharacter(gptId: string, id: string, change: CharacterChange): Promise<CharacterRow | null> {
     const { memory, extraction, ...rest } = change
     const json = { ...(memory ? { memory: JSON.stringify(memory) } : {}), ...(extraction ? { extraction: JSON.stringify(extraction) } : {}) }

@@ -50,6 +50,8 @@ export class CharactersService {
   constructor(
     private readonly repo: CharactersRepository,
     private readonly limits: { defaultPageSize: number },
+    /** Runs after a character is created, changed or deleted (cached settings of the GPT's characters are dropped). */
+    private readonly changed: (gptId: string) => Promise<void> = async () => {},
   ) {}
 
   async createCharacter(gptId: string, input: CreateCharacterInput): Promise<CharacterView> {
@@ -63,6 +65,7 @@ export class CharactersService {
       memory: storedMemory(input.memory ?? { enabled: false }),
       extraction: storedExtraction(input.extraction ?? { auto: false }),
     })
+    await this.changed(gptId)
     return toCharacterView(row)
   }
 
@@ -87,7 +90,14 @@ export class CharactersService {
       ...(extraction ? { extraction: storedExtraction(extraction) } : {}),
     })
     if (!row) throw ERR.notFound('Character', id)
+    await this.changed(gptId)
     return toCharacterView(row)
+  }
+
+  /** The characters that extract automatically: id → every_turns (the defaults of `toCharacterView`). */
+  async autoExtraction(gptId: string): Promise<Map<string, number>> {
+    const rows = await this.repo.listAutoExtraction(gptId)
+    return new Map(rows.map((row) => [row.id, row.extraction.every_turns ?? DEFAULT_EXTRACTION_EVERY_TURNS]))
   }
 
   async listCharacters(gptId: string, query: { limit?: number; cursor?: string; order?: SortOrder }): Promise<Page<CharacterView>> {
@@ -100,5 +110,6 @@ export class CharactersService {
   /** Soft delete: hidden from now on; sessions and messages keep their `character_id`. */
   async deleteCharacter(gptId: string, id: string): Promise<void> {
     if (!(await this.repo.softDeleteCharacter(gptId, id))) throw ERR.notFound('Character', id)
+    await this.changed(gptId)
   }
 }

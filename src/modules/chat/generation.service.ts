@@ -10,7 +10,7 @@ import { runGeneration, type LiveGeneration } from './generation.run.js'
 import type { GenerationHub } from './generation.hub.js'
 import { buildPrompt, memoryContext, recallFor, type RecalledMemory, type RecallMemories } from './generation.prompt.js'
 import type { MessageRow, MessagesRepository } from './messages.repo.js'
-import type { MessageView } from './messages.schemas.js'
+import type { MessagesWritten, MessageView } from './messages.schemas.js'
 import { toMessageView } from './messages.service.js'
 import type { SessionsRepository } from './sessions.repo.js'
 import { ownUser } from '../../platform/auth/principal.js'
@@ -74,7 +74,7 @@ interface Deps {
   limits: { chatHistoryMessages: number; partialSaveMs: number; generationLeaseMs: number }
   log: { warn(object: object, message: string): void }
   /** Told the messages a chat stored once they are final (the user's at the start, the reply at its end), to be embedded. */
-  written?: (gptId: string, ids: string[]) => void
+  written?: MessagesWritten
 }
 
 /**
@@ -241,7 +241,7 @@ export class GenerationService {
   /** A reply stored in progress (storeReply): its generation starts at once. */
   private afterStore(gptId: string, stored: Stored, character: CharacterView | null, history: MessageRow[], memories: RecalledMemory[] | null): Started {
     const { session, ai, user, model } = stored
-    if (user) this.deps.written?.(gptId, [user.id])
+    if (user) this.deps.written?.(gptId, [{ id: user.id, session_id: session.id, sender: user.sender, session_character_id: session.character_id }])
     return this.launch({ gptId, session, message: ai, character, history: user ? [...history, user] : history, model, continueFrom: '', memories })
   }
 
@@ -277,7 +277,7 @@ export class GenerationService {
     running.finished = runGeneration({ ...this.deps, partialSaveMs: this.deps.limits.partialSaveMs, leaseMs: this.deps.limits.generationLeaseMs }, running, request)
       .then(async (final) => {
         const view = final ? toMessageView(final) : await this.currentMessage(gptId, message.id).catch(() => null)
-        if (view?.status === 'complete') this.deps.written?.(gptId, [view.id])
+        if (view?.status === 'complete') this.deps.written?.(gptId, [{ id: view.id, session_id: view.session_id, sender: view.sender, session_character_id: session.character_id }])
         // Followers here hear the end at once; the other processes read the stored message again.
         this.deps.hub.emit(message.id, view ? { type: 'done', message: view } : { type: 'changed' })
         this.deps.hub.announce(gptId, message.id)

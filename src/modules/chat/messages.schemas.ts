@@ -1,4 +1,5 @@
 import { Type, type Static } from 'typebox'
+import type { MessageSender } from '../../platform/db/tables.js'
 
 export const MessageParams = Type.Object({ id: Type.String({ format: 'uuid', description: 'Message id.' }) })
 
@@ -83,3 +84,18 @@ export const MessageWriteHeaders = Type.Object({
     Type.String({ minLength: 1, maxLength: 255, description: 'Repeat-safe POST: the first response is replayed for 24 h.' }),
   ),
 })
+
+/**
+ * A message a write stored, as told to what follows writes (embedding, automatic extraction): what the
+ * write already knew, so that they need not read the message again.
+ */
+export interface WrittenMessage {
+  id: string
+  session_id: string
+  sender: MessageSender
+  /** The session's character as the write read it; undefined when the write did not read the session. */
+  session_character_id?: string | null
+}
+
+/** Told the messages a write stored, once it is committed. */
+export type MessagesWritten = (gptId: string, messages: WrittenMessage[]) => void

@@ -7,7 +7,7 @@ import { timeIdAfter } from '../../platform/http/seek.js'
 import { requestFingerprint, type IdempotencyStore } from '../../platform/idempotency.js'
 import { exceedsDepth } from '../../platform/json-depth.js'
 import type { MessageChange, MessageRow, MessagesRepository, NewMessageRow } from './messages.repo.js'
-import type { CreateMessageInput, MessageView, PatchMessageInput } from './messages.schemas.js'
+import type { CreateMessageInput, MessagesWritten, MessageView, PatchMessageInput, WrittenMessage } from './messages.schemas.js'
 import type { SessionsRepository } from './sessions.repo.js'
 import type { SessionsService } from './sessions.service.js'
 
@@ -77,8 +77,8 @@ export class MessagesService {
     private readonly limits: MessagesLimits,
     /** Runs after a PATCH lands, so that followers of the message (its stream) see a client's own progress. */
     private readonly afterUpdate: (gptId: string, id: string) => void = () => {},
-    /** Told the messages a write stored, once it is committed (they are to be embedded). */
-    private readonly written: (gptId: string, ids: string[]) => void = () => {},
+    /** Told the messages a write stored, once it is committed (they are to be embedded, and counted for extraction). */
+    private readonly written: MessagesWritten = () => {},
   ) {}
 
   /** POST /v1/sessions/{id}/messages, at most once per Idempotency-Key. */
@@ -90,21 +90,21 @@ export class MessagesService {
     user: string | null = null,
   ): Promise<{ message: MessageView; replayed: boolean }> {
     await this.ownSession(gptId, sessionId, user)
+    const prepared = this.prepare(input)
     if (idempotencyKey === null) {
-      const message = await this.insertMessage(gptId, sessionId, input)
-      this.written(gptId, [message.id])
+      const { message, written } = await this.insertPrepared(gptId, sessionId, prepared, this.db)
+      this.written(gptId, [written])
       return { message, replayed: false }
     }
-    const prepared = this.prepare(input)
     const fingerprint = requestFingerprint('POST', `sessions/${sessionId}/messages`, input)
-    const stored = await this.idempotency.run(gptId, idempotencyKey, fingerprint, async (trx) => ({
-      status: 201,
-      body: await this.insertPrepared(gptId, sessionId, prepared, trx),
-      headers: {},
-    }))
-    const message = stored.body as MessageView
-    if (!stored.replayed) this.written(gptId, [message.id])
-    return { message, replayed: stored.replayed }
+    let written: WrittenMessage | null = null
+    const stored = await this.idempotency.run(gptId, idempotencyKey, fingerprint, async (trx) => {
+      const inserted = await this.insertPrepared(gptId, sessionId, prepared, trx)
+      written = inserted.written
+      return { status: 201, body: inserted.message, headers: {} }
+    })
+    if (!stored.replayed && written) this.written(gptId, [written])
+    return { message: stored.body as MessageView, replayed: stored.replayed }
   }
 
   /**
@@ -113,7 +113,7 @@ export class MessagesService {
    * the route's schema, not here.
    */
   async insertMessage(gptId: string, sessionId: string, message: NewMessage): Promise<MessageView> {
-    return this.insertPrepared(gptId, sessionId, this.prepare(message), this.db)
+    return (await this.insertPrepared(gptId, sessionId, this.prepare(message), this.db)).message
   }
 
   /** `user`: the end user the caller is confined to (null: the whole GPT); another user's message is a 404. */
@@ -159,11 +159,6 @@ export class MessagesService {
     return this.repo.countUserMessagesAfter(gptId, sessionId, after)
   }
 
-  /** The message's session and sender, whoever's it is (for the service's own background work). */
-  async findMessage(gptId: string, id: string): Promise<MessageRow | null> {
-    return this.repo.findMessage(gptId, id)
-  }
-
   /** The last `limit` messages of the session (every sender and status), oldest first. */
   async recentMessages(gptId: string, sessionId: string, limit: number): Promise<MessageView[]> {
     return (await this.repo.recentMessages(gptId, sessionId, limit)).map(toMessageView)
@@ -183,23 +178,24 @@ export class MessagesService {
       const updated = await this.repo.updateMessage(gptId, id, row.status, change)
       if (updated) {
         this.afterUpdate(gptId, id)
-        this.written(gptId, [id])
+        this.written(gptId, [{ id, session_id: updated.session_id, sender: updated.sender }])
         return toMessageView(updated)
       }
     }
     throw ERR.conflict('The message is being changed by other requests; read it again and retry.')
   }
 
-  private async insertPrepared(gptId: string, sessionId: string, prepared: PreparedMessage, db: Kysely<Tables>): Promise<MessageView> {
+  private async insertPrepared(gptId: string, sessionId: string, prepared: PreparedMessage, db: Kysely<Tables>): Promise<{ message: MessageView; written: WrittenMessage }> {
     const write = async (trx: Kysely<Tables>) => {
       const session = await this.sessionsRepo.touchSession(gptId, sessionId, trx)
       if (!session) throw ERR.notFound('Session', sessionId)
       const { character_id: given, ...fields } = prepared
       const characterId = given !== undefined ? given : fields.sender === 'ai' ? session.character_id : null
-      return this.repo.insertMessage({ ...fields, gpt_id: gptId, session_id: sessionId, id: uuidv7(), character_id: characterId }, trx)
+      const row = await this.repo.insertMessage({ ...fields, gpt_id: gptId, session_id: sessionId, id: uuidv7(), character_id: characterId }, trx)
+      return { row, sessionCharacterId: session.character_id }
     }
-    const row = db.isTransaction ? await write(db) : await db.transaction().execute(write)
-    return toMessageView(row)
+    const { row, sessionCharacterId } = db.isTransaction ? await write(db) : await db.transaction().execute(write)
+    return { message: toMessageView(row), written: { id: row.id, session_id: row.session_id, sender: row.sender, session_character_id: sessionCharacterId } }
   }
 
   /** The sender/status rules of a new message; every broken one is listed (422). */

@@ -3,9 +3,10 @@ import type { ExtractionTrigger } from '../../platform/db/tables.js'
 import { ERR } from '../../platform/errors.js'
 import { pageRequest, toPage, type Page, type SortOrder } from '../../platform/http/pagination.js'
 import { timeIdAfter } from '../../platform/http/seek.js'
-import type { CharactersService } from '../characters/characters.service.js'
+import type { WrittenMessage } from '../chat/messages.schemas.js'
 import type { MessagesService } from '../chat/messages.service.js'
 import type { SessionsService } from '../chat/sessions.service.js'
+import type { AutoExtractionCache } from './extraction.auto-cache.js'
 import type { RunDispatcher } from './extraction.dispatch.js'
 import type { ExtractionRepository, ExtractionRunRow } from './extraction.repo.js'
 import { executeRun, summarize, type RunnerDeps, type RunOutcome } from './extraction.runner.js'
@@ -42,8 +43,9 @@ export function toRunView(row: ExtractionRunRow): ExtractionRunView {
 
 export interface ExtractionDeps extends RunnerDeps {
   sessions: SessionsService
-  characters: CharactersService
   messages: MessagesService
+  /** Which characters of a GPT extract automatically (cached: most GPTs have none). */
+  auto: Pick<AutoExtractionCache, 'characters'>
   /** Set once the service exists (the local dispatcher calls back into it). */
   dispatcher: () => RunDispatcher
   defaultPageSize: number
@@ -97,29 +99,30 @@ export class ExtractionService {
   /**
    * Automatic extraction, told of every message written: a user message in a session whose character
    * has `extraction.auto` queues a run once `every_turns` user messages came after the last run's.
+   * Only user messages count, and a GPT with no such character costs no database read (cached).
    * Off the request path; failures are logged.
    */
-  noticeMessages(gptId: string, ids: string[]): void {
-    const work = this.notice(gptId, ids)
+  noticeMessages(gptId: string, messages: readonly WrittenMessage[]): void {
+    // Session → its character when the write knew it (undefined: read it if it matters).
+    const sessions = new Map<string, string | null | undefined>()
+    for (const message of messages) if (message.sender === 'user') sessions.set(message.session_id, message.session_character_id)
+    if (sessions.size === 0) return
+    const work = this.notice(gptId, sessions)
       .catch((error: unknown) => this.deps.log.warn({ err: error }, 'automatic extraction could not check the session'))
       .finally(() => this.noticing.delete(work))
     this.noticing.add(work)
   }
 
-  private async notice(gptId: string, ids: string[]): Promise<void> {
-    const sessions = new Set<string>()
-    for (const id of ids) {
-      const message = await this.deps.messages.findMessage(gptId, id)
-      if (message?.sender === 'user') sessions.add(message.session_id)
-    }
-    for (const sessionId of sessions) {
-      const session = await this.deps.sessions.findSession(gptId, sessionId)
-      if (!session?.character_id) continue
-      const character = await this.deps.characters.findActiveCharacter(gptId, session.character_id)
-      if (!character?.extraction.auto) continue
+  private async notice(gptId: string, sessions: Map<string, string | null | undefined>): Promise<void> {
+    const auto = await this.deps.auto.characters(gptId)
+    if (auto.size === 0) return
+    for (const [sessionId, known] of sessions) {
+      const characterId = known !== undefined ? known : ((await this.deps.sessions.findSession(gptId, sessionId))?.character_id ?? null)
+      const everyTurns = characterId === null ? undefined : auto.get(characterId)
+      if (everyTurns === undefined) continue
       if (await this.deps.repo.hasOpenRun(gptId, sessionId)) continue
       const turns = await this.deps.messages.countUserMessagesAfter(gptId, sessionId, await this.deps.repo.cursor(gptId, sessionId))
-      if (turns >= character.extraction.every_turns) await this.requestRun(gptId, sessionId, null, 'auto')
+      if (turns >= everyTurns) await this.requestRun(gptId, sessionId, null, 'auto')
     }
   }
 
