@@ -1,4 +1,4 @@
-import { sql, type Kysely, type Selectable } from 'kysely'
+import { createQueryId, sql, type Kysely, type Selectable } from 'kysely'
 import type { JsonObject, ObjectsTable, Tables } from '../../platform/db/tables.js'
 import type { SortOrder } from '../../platform/http/pagination.js'
 import { isExpired, notExpired } from './objects.expiry.js'
@@ -23,8 +23,17 @@ export type ObjectSeek =
 
 export type ListedObject = ObjectRow & { rank: number | null }
 
+/** findObject's query, built and compiled once: building it took more CPU than PostgreSQL takes to answer it. */
+function compileFindObject(db: Kysely<Tables>) {
+  return db.selectFrom('objects').select(COLUMNS).where('gpt_id', '=', '').where('id', '=', '').where(notExpired('objects')).compile()
+}
+
 export class ObjectsRepository {
-  constructor(private readonly db: Kysely<Tables>) {}
+  private readonly findObjectQuery: ReturnType<typeof compileFindObject>
+
+  constructor(private readonly db: Kysely<Tables>) {
+    this.findObjectQuery = compileFindObject(db)
+  }
 
   async insertObjects(
     db: Kysely<Tables>,
@@ -48,9 +57,12 @@ export class ObjectsRepository {
 
   /** The object; with `forUpdate` (inside a transaction `db`) its row stays locked until commit. */
   async findObject(gptId: string, id: string, db: Kysely<Tables> = this.db, forUpdate = false): Promise<ObjectRow | null> {
-    let query = db.selectFrom('objects').select(COLUMNS).where('gpt_id', '=', gptId).where('id', '=', id).where(notExpired('objects'))
-    if (forUpdate) query = query.forUpdate()
-    return (await query.executeTakeFirst()) ?? null
+    if (!forUpdate) {
+      const { rows } = await db.executeQuery<ObjectRow>({ ...this.findObjectQuery, parameters: [gptId, id], queryId: createQueryId() })
+      return rows[0] ?? null
+    }
+    const query = db.selectFrom('objects').select(COLUMNS).where('gpt_id', '=', gptId).where('id', '=', id).where(notExpired('objects'))
+    return (await query.forUpdate().executeTakeFirst()) ?? null
   }
 
   /** Replaces the body if the stored version is still `version`; null when it moved on (or is gone). */
