@@ -1,3 +1,4 @@
+import { BusCache, broadcastInvalidation } from '../../platform/events/bus-cache.js'
 import type { EventBus } from '../../platform/events/event-bus.js'
 import type { AccountKeyRow } from './accounts.repo.js'
 
@@ -11,7 +12,6 @@ export interface AccountAuthCacheLogger {
 interface Entry<T> {
   accountId: string | null
   value: T
-  at: number
 }
 
 /**
@@ -21,14 +21,16 @@ interface Entry<T> {
  * cache; the TTL bounds how stale an entry can be should a message be lost.
  */
 export class AccountAuthCache {
-  private readonly keys = new Map<string, Entry<AccountKeyRow | null>>()
-  private readonly sessions = new Map<string, Entry<boolean>>()
+  private readonly keys: BusCache<Entry<AccountKeyRow | null>>
+  private readonly sessions: BusCache<Entry<boolean>>
 
   constructor(
-    private readonly ttlMs: number,
+    ttlMs: number,
     private readonly bus: EventBus | null,
     private readonly log: AccountAuthCacheLogger,
   ) {
+    this.keys = new BusCache({ bus, ttlMs, maxEntries: MAX_ENTRIES })
+    this.sessions = new BusCache({ bus, ttlMs, maxEntries: MAX_ENTRIES })
     bus?.subscribe(CHANNEL, (message) => {
       if (typeof message.account_id === 'string') this.drop(message.account_id)
     })
@@ -36,54 +38,28 @@ export class AccountAuthCache {
 
   /** The cached key row (null: known not to exist), or undefined when the database must be asked. */
   key(keyId: string, now: number): AccountKeyRow | null | undefined {
-    return this.read(this.keys, keyId, now)
+    return this.keys.get(keyId, now)?.value
   }
 
   setKey(keyId: string, row: AccountKeyRow | null, now: number): void {
-    this.write(this.keys, keyId, { accountId: row?.account_id ?? null, value: row, at: now })
+    this.keys.set(keyId, { accountId: row?.account_id ?? null, value: row }, now)
   }
 
   sessionLive(accountId: string, sessionId: string, now: number): boolean | undefined {
-    return this.read(this.sessions, `${accountId}/${sessionId}`, now)
+    return this.sessions.get(`${accountId}/${sessionId}`, now)?.value
   }
 
   setSession(accountId: string, sessionId: string, live: boolean, now: number): void {
-    this.write(this.sessions, `${accountId}/${sessionId}`, { accountId, value: live, at: now })
+    this.sessions.set(`${accountId}/${sessionId}`, { accountId, value: live }, now)
   }
 
   /** Forgets everything about the account, here and in every other process. */
   async forgetAccount(accountId: string): Promise<void> {
     this.drop(accountId)
-    try {
-      await this.bus?.publish(CHANNEL, { account_id: accountId })
-    } catch (error) {
-      // Other processes then drop their entries when the TTL runs out.
-      this.log.warn({ err: error }, 'could not broadcast an account invalidation')
-    }
-  }
-
-  private read<T>(map: Map<string, Entry<T>>, id: string, now: number): T | undefined {
-    // While the bus is not live this process would miss invalidations: every check reads the database.
-    if (this.bus && !this.bus.live) {
-      map.clear()
-      return undefined
-    }
-    const entry = map.get(id)
-    if (!entry) return undefined
-    if (now - entry.at < this.ttlMs) return entry.value
-    map.delete(id)
-    return undefined
-  }
-
-  private write<T>(map: Map<string, Entry<T>>, id: string, entry: Entry<T>): void {
-    if (this.ttlMs <= 0 || (this.bus && !this.bus.live)) return
-    if (map.size >= MAX_ENTRIES && !map.has(id)) map.delete(map.keys().next().value!)
-    map.set(id, entry)
+    await broadcastInvalidation(this.bus, CHANNEL, { account_id: accountId }, this.log, 'an account')
   }
 
   private drop(accountId: string): void {
-    for (const map of [this.keys, this.sessions] as Map<string, Entry<unknown>>[]) {
-      for (const [id, entry] of map) if (entry.accountId === accountId) map.delete(id)
-    }
+    for (const cache of [this.keys, this.sessions] as BusCache<Entry<unknown>>[]) cache.deleteWhere((entry) => entry.accountId === accountId)
   }
 }

@@ -1,3 +1,4 @@
+import { BusCache, broadcastInvalidation } from '../../platform/events/bus-cache.js'
 import type { EventBus } from '../../platform/events/event-bus.js'
 
 const CHANNEL = 'extraction.auto'
@@ -15,7 +16,7 @@ export type AutoCharacters = ReadonlyMap<string, number>
  * reads the database.
  */
 export class AutoExtractionCache {
-  private readonly entries = new Map<string, { characters: AutoCharacters; at: number }>()
+  private readonly entries: BusCache<AutoCharacters>
   /** Loads under way: the checks of a burst of messages share one read. */
   private readonly loading = new Map<string, Promise<AutoCharacters>>()
   /** Counts invalidations: a load that one overtook is not kept (it may predate the change). */
@@ -26,25 +27,23 @@ export class AutoExtractionCache {
     private readonly bus: EventBus | null,
     private readonly log: { warn(object: object, message: string): void },
   ) {
+    this.entries = new BusCache({ bus, ttlMs: TTL_MS, maxEntries: MAX_ENTRIES })
     bus?.subscribe(CHANNEL, (message) => {
       if (typeof message.gpt_id === 'string') this.drop(message.gpt_id)
     })
   }
 
   async characters(gptId: string): Promise<AutoCharacters> {
-    const live = !this.bus || this.bus.live
-    if (!live) this.entries.clear()
-    const entry = this.entries.get(gptId)
-    if (entry && Date.now() - entry.at < TTL_MS) return entry.characters
+    // A load begun while the bus was down may miss a change announced meanwhile: it is not kept.
+    const live = this.entries.live
+    const cached = this.entries.get(gptId)
+    if (cached) return cached
     const pending = this.loading.get(gptId)
     if (pending) return pending
     const epoch = this.epoch
     const loading = this.load(gptId)
       .then((characters) => {
-        if (live && epoch === this.epoch) {
-          if (this.entries.size >= MAX_ENTRIES && !this.entries.has(gptId)) this.entries.delete(this.entries.keys().next().value!)
-          this.entries.set(gptId, { characters, at: Date.now() })
-        }
+        if (live && epoch === this.epoch) this.entries.set(gptId, characters)
         return characters
       })
       .finally(() => {
@@ -57,12 +56,7 @@ export class AutoExtractionCache {
   /** A character of the GPT was created, changed or deleted: forgotten here and in every other process. */
   async forget(gptId: string): Promise<void> {
     this.drop(gptId)
-    try {
-      await this.bus?.publish(CHANNEL, { gpt_id: gptId })
-    } catch (error) {
-      // Other processes then read again when their entry expires.
-      this.log.warn({ err: error }, 'could not broadcast an automatic extraction invalidation')
-    }
+    await broadcastInvalidation(this.bus, CHANNEL, { gpt_id: gptId }, this.log, 'an automatic extraction')
   }
 
   private drop(gptId: string): void {

@@ -1,3 +1,4 @@
+import { BusCache, broadcastInvalidation } from '../../platform/events/bus-cache.js'
 import type { EventBus } from '../../platform/events/event-bus.js'
 import type { TokenState } from './oauth.repo.js'
 
@@ -11,7 +12,6 @@ export interface OAuthTokenCacheLogger {
 interface Entry {
   clientId: string
   state: TokenState
-  at: number
 }
 
 /**
@@ -22,13 +22,14 @@ interface Entry {
  * the bus is not live every check reads the database.
  */
 export class OAuthTokenCache {
-  private readonly entries = new Map<string, Entry>()
+  private readonly entries: BusCache<Entry>
 
   constructor(
-    private readonly ttlMs: number,
+    ttlMs: number,
     private readonly bus: EventBus | null,
     private readonly log: OAuthTokenCacheLogger,
   ) {
+    this.entries = new BusCache({ bus, ttlMs, maxEntries: MAX_ENTRIES })
     bus?.subscribe(CHANNEL, (message) => {
       if (typeof message.client_id === 'string') this.dropApp(message.client_id)
       if (typeof message.key === 'string') this.dropPrefix(message.key)
@@ -38,23 +39,11 @@ export class OAuthTokenCache {
 
   /** The cached answer for a token's grant and id, or undefined when the database must be asked. */
   state(grantId: string | null, jti: string, now: number): TokenState | undefined {
-    if (this.bus && !this.bus.live) {
-      this.entries.clear()
-      return undefined
-    }
-    const key = entryKey(grantId, jti)
-    const entry = this.entries.get(key)
-    if (!entry) return undefined
-    if (now - entry.at < this.ttlMs) return entry.state
-    this.entries.delete(key)
-    return undefined
+    return this.entries.get(entryKey(grantId, jti), now)?.state
   }
 
   set(grantId: string | null, jti: string, clientId: string, state: TokenState, now: number): void {
-    if (this.ttlMs <= 0 || (this.bus && !this.bus.live)) return
-    const key = entryKey(grantId, jti)
-    if (this.entries.size >= MAX_ENTRIES && !this.entries.has(key)) this.entries.delete(this.entries.keys().next().value!)
-    this.entries.set(key, { clientId, state, at: now })
+    this.entries.set(entryKey(grantId, jti), { clientId, state }, now)
   }
 
   async forgetToken(jti: string): Promise<void> {
@@ -82,21 +71,16 @@ export class OAuthTokenCache {
     await this.broadcast({ key: prefix })
   }
 
-  private async broadcast(message: Record<string, string | boolean>): Promise<void> {
-    try {
-      await this.bus?.publish(CHANNEL, message)
-    } catch (error) {
-      // Other processes then drop their entries when the TTL runs out.
-      this.log.warn({ err: error }, 'could not broadcast an OAuth token invalidation')
-    }
+  private broadcast(message: Record<string, string | boolean>): Promise<void> {
+    return broadcastInvalidation(this.bus, CHANNEL, message, this.log, 'an OAuth token')
   }
 
   private dropApp(clientId: string): void {
-    for (const [key, entry] of this.entries) if (entry.clientId === clientId) this.entries.delete(key)
+    this.entries.deleteWhere((entry) => entry.clientId === clientId)
   }
 
   private dropPrefix(part: string): void {
-    for (const key of this.entries.keys()) if (key.split('|').includes(part)) this.entries.delete(key)
+    this.entries.deleteWhere((_entry, key) => key.split('|').includes(part))
   }
 }
 
