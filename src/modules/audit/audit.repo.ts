@@ -2,6 +2,7 @@ import { sql, type Kysely, type Selectable } from 'kysely'
 import type { AuditEvent } from '../../platform/audit/audit.js'
 import type { AuditLogTable, Tables } from '../../platform/db/tables.js'
 import { storableText } from '../../platform/json-depth.js'
+import { prepared } from '../../platform/db/prepared.js'
 import type { PageRequest } from '../../platform/http/pagination.js'
 
 export type AuditRow = Selectable<AuditLogTable>
@@ -51,11 +52,12 @@ export class AuditRepository {
    */
   async insertMany(rows: EncodedAuditRow[]): Promise<void> {
     if (rows.length === 0) return
-    await sql`
+    const query = sql`
       insert into audit_log (gpt_id, id, account_id, principal_kind, principal_id, action, targets, status, duration_ms, request_id, ip, user_agent, request, created_at)
       select r->>0, (r->>1)::uuid, (r->>2)::uuid, r->>3, r->>4, r->>5, r->6, (r->>7)::smallint, (r->>8)::real, r->>9, r->>10, r->>11,
              nullif(r->12, 'null'::jsonb), to_timestamp((r->>13)::float8 / 1000)
-      from jsonb_array_elements(${`[${rows.join(',')}]`}::jsonb) as r`.execute(this.db)
+      from jsonb_array_elements(${`[${rows.join(',')}]`}::jsonb) as r`.compile(this.db)
+    await this.db.executeQuery(prepared(query))
   }
 
   async list(scope: AuditScope, filters: AuditFilters, page: PageRequest & { after: [Date, string] | null }): Promise<AuditRow[]> {

@@ -1,5 +1,6 @@
 import { sql, type Kysely, type Selectable } from 'kysely'
 import type { CollectionsTable, JsonObject, Tables } from '../../platform/db/tables.js'
+import { compiledOnce } from '../../platform/db/prepared.js'
 import type { PageRequest } from '../../platform/http/pagination.js'
 
 export type CollectionRow = Selectable<CollectionsTable>
@@ -20,7 +21,12 @@ function columnsOf(change: CollectionChange) {
 }
 
 export class CollectionsRepository {
-  constructor(private readonly db: Kysely<Tables>) {}
+  private readonly findCollectionQuery: (db: Kysely<Tables>, parameters: readonly unknown[]) => Promise<CollectionRow[]>
+
+  constructor(private readonly db: Kysely<Tables>) {
+    // Every document request reads its collection first.
+    this.findCollectionQuery = compiledOnce(db.selectFrom('collections').selectAll().where('gpt_id', '=', '').where('name', '=', '').compile())
+  }
 
   /** Creates the collection, or updates what is given of an existing one; tells which happened. */
   async upsertCollection(gptId: string, name: string, change: CollectionChange): Promise<{ row: CollectionRow; created: boolean }> {
@@ -42,14 +48,7 @@ export class CollectionsRepository {
   }
 
   async findCollection(gptId: string, name: string): Promise<CollectionRow | null> {
-    return (
-      (await this.db
-        .selectFrom('collections')
-        .selectAll()
-        .where('gpt_id', '=', gptId)
-        .where('name', '=', name)
-        .executeTakeFirst()) ?? null
-    )
+    return (await this.findCollectionQuery(this.db, [gptId, name]))[0] ?? null
   }
 
   async updateCollection(gptId: string, name: string, change: CollectionChange): Promise<CollectionRow | null> {

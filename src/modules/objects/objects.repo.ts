@@ -1,6 +1,7 @@
-import { createQueryId, sql, type Kysely, type Selectable } from 'kysely'
+import { sql, type Kysely, type Selectable } from 'kysely'
 import type { JsonObject, ObjectsTable, Tables } from '../../platform/db/tables.js'
 import type { SortOrder } from '../../platform/http/pagination.js'
+import { compiledOnce, prepared } from '../../platform/db/prepared.js'
 import { isExpired, notExpired } from './objects.expiry.js'
 
 export type ObjectRow = Omit<Selectable<ObjectsTable>, 'search'>
@@ -23,9 +24,8 @@ export type ObjectSeek =
 
 export type ListedObject = ObjectRow & { rank: number | null }
 
-/** findObject's query, built and compiled once: building it took more CPU than PostgreSQL takes to answer it. */
 function compileFindObject(db: Kysely<Tables>) {
-  return db.selectFrom('objects').select(COLUMNS).where('gpt_id', '=', '').where('id', '=', '').where(notExpired('objects')).compile()
+  return compiledOnce(db.selectFrom('objects').select(COLUMNS).where('gpt_id', '=', '').where('id', '=', '').where(notExpired('objects')).compile())
 }
 
 export class ObjectsRepository {
@@ -40,11 +40,13 @@ export class ObjectsRepository {
     rows: { gpt_id: string; id: string; collection: string; body: JsonObject; user_id?: string | null }[],
   ): Promise<ObjectRow[]> {
     if (rows.length === 0) return []
-    return db
+    const query = db
       .insertInto('objects')
       .values(rows.map((row) => ({ ...row, body: JSON.stringify(row.body) })))
       .returning(COLUMNS)
-      .execute()
+      .compile()
+    // One document is the API's common write; a batch's text varies with its size.
+    return (await db.executeQuery(rows.length === 1 ? prepared(query) : query)).rows
   }
 
   /**
@@ -58,8 +60,7 @@ export class ObjectsRepository {
   /** The object; with `forUpdate` (inside a transaction `db`) its row stays locked until commit. */
   async findObject(gptId: string, id: string, db: Kysely<Tables> = this.db, forUpdate = false): Promise<ObjectRow | null> {
     if (!forUpdate) {
-      const { rows } = await db.executeQuery<ObjectRow>({ ...this.findObjectQuery, parameters: [gptId, id], queryId: createQueryId() })
-      return rows[0] ?? null
+      return (await this.findObjectQuery(db, [gptId, id]))[0] ?? null
     }
     const query = db.selectFrom('objects').select(COLUMNS).where('gpt_id', '=', gptId).where('id', '=', id).where(notExpired('objects'))
     return (await query.forUpdate().executeTakeFirst()) ?? null
@@ -116,7 +117,10 @@ export class ObjectsRepository {
       const [at, afterId] = seek.after
       query = query.where((eb) => eb(eb.refTuple(seek.by, 'id'), cmp, eb.tuple(at, afterId)))
     }
-    const rows = await query.orderBy(seek.by, seek.order).orderBy('id', seek.order).limit(seek.limit + 1).execute()
+    const compiled = query.orderBy(seek.by, seek.order).orderBy('id', seek.order).limit(seek.limit + 1).compile()
+    // A plain page walks the list index whatever the values; a filter's best plan depends on them.
+    const plain = !filters.where && !filters.q && !filters.createdAfter && !filters.createdBefore
+    const { rows } = await this.db.executeQuery(plain ? prepared(compiled) : compiled)
     return rows.map((row) => ({ ...row, rank: null }))
   }
 

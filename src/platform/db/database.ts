@@ -3,6 +3,7 @@ import type { PGlite } from '@electric-sql/pglite'
 import { Kysely, PostgresDialect, sql } from 'kysely'
 import pg from 'pg'
 import { pgTypes } from './pg-types.js'
+import { preparingPool } from './prepared.js'
 import type { Tables } from './tables.js'
 
 export type DatabaseSource =
@@ -51,7 +52,7 @@ export async function openDatabase(source: DatabaseSource): Promise<Database> {
   }
   // A dropped idle connection must not crash the process; the next query reconnects.
   pool.on('error', () => {})
-  const db = new Kysely<Tables>({ dialect: new PostgresDialect({ pool }) })
+  const db = new Kysely<Tables>({ dialect: new PostgresDialect({ pool: preparingPool(pool) }) })
   let closed = false
   return {
     kind: source.kind,
