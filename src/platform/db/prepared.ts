@@ -61,7 +61,9 @@ function wrapClient(client: pg.PoolClient): PostgresPoolClient {
     if (typeof sqlOrCursor !== 'string') return client.query(sqlOrCursor as unknown as pg.Submittable) as unknown as PostgresCursor<R>
     const values = parameters as unknown[]
     const name = names.get(sqlOrCursor)
-    return client.query(name === undefined ? { text: sqlOrCursor, values } : { name, text: sqlOrCursor, values }) as unknown as Promise<PostgresQueryResult<R>>
+    // pg copies a config object on every call; an unnamed query goes as text and values, which it does not.
+    const result = name === undefined ? client.query(sqlOrCursor, values) : client.query({ name, text: sqlOrCursor, values })
+    return result as unknown as Promise<PostgresQueryResult<R>>
   }
   return { query, release: () => client.release() }
 }
