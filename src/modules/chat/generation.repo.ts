@@ -1,5 +1,6 @@
 import { sql, type Kysely } from 'kysely'
 import type { JsonValue, MessageStatus, Tables } from '../../platform/db/tables.js'
+import { executePrepared, firstPrepared } from '../../platform/db/prepared.js'
 import { MESSAGE_COLUMNS, type MessageRow } from './messages.repo.js'
 
 export const INTERRUPTED = 'interrupted: the generation stopped before it finished (the service restarted or stopped); resume it to continue'
@@ -18,7 +19,7 @@ export class GenerationRepository {
    * or when the session is gone.
    */
   async acquireLease(db: Kysely<Tables>, gptId: string, sessionId: string, messageId: string, leaseMs: number): Promise<boolean> {
-    const result = await db
+    const query = db
       .updateTable('chat_sessions')
       // A generation is activity on the session: marked in the same write.
       .set({
@@ -30,28 +31,31 @@ export class GenerationRepository {
       .where('gpt_id', '=', gptId)
       .where('id', '=', sessionId)
       .where((eb) => eb.or([eb('generating_message_id', 'is', null), eb('generation_lease_until', '<', sql<Date>`now()`)]))
-      .executeTakeFirst()
-    return result.numUpdatedRows > 0n
+    return ((await executePrepared(db, query)).numAffectedRows ?? 0n) > 0n
   }
 
   async renewLease(gptId: string, sessionId: string, messageId: string, leaseMs: number): Promise<void> {
-    await this.db
-      .updateTable('chat_sessions')
-      .set({ generation_lease_until: sql`now() + make_interval(secs => ${leaseMs / 1000})` })
-      .where('gpt_id', '=', gptId)
-      .where('id', '=', sessionId)
-      .where('generating_message_id', '=', messageId)
-      .execute()
+    await executePrepared(
+      this.db,
+      this.db
+        .updateTable('chat_sessions')
+        .set({ generation_lease_until: sql`now() + make_interval(secs => ${leaseMs / 1000})` })
+        .where('gpt_id', '=', gptId)
+        .where('id', '=', sessionId)
+        .where('generating_message_id', '=', messageId),
+    )
   }
 
   async releaseLease(gptId: string, sessionId: string, messageId: string): Promise<void> {
-    await this.db
-      .updateTable('chat_sessions')
-      .set({ generating_message_id: null, generation_lease_until: null, last_activity_at: sql`now()`, updated_at: sql`now()` })
-      .where('gpt_id', '=', gptId)
-      .where('id', '=', sessionId)
-      .where('generating_message_id', '=', messageId)
-      .execute()
+    await executePrepared(
+      this.db,
+      this.db
+        .updateTable('chat_sessions')
+        .set({ generating_message_id: null, generation_lease_until: null, last_activity_at: sql`now()`, updated_at: sql`now()` })
+        .where('gpt_id', '=', gptId)
+        .where('id', '=', sessionId)
+        .where('generating_message_id', '=', messageId),
+    )
   }
 
   /** The newest AI message of the session (what resume continues). */
@@ -75,7 +79,7 @@ export class GenerationRepository {
     if (limit <= 0) return []
     let query = this.db.selectFrom('chat_messages').select(MESSAGE_COLUMNS).where('gpt_id', '=', gptId).where('session_id', '=', sessionId)
     if (before) query = query.where((eb) => eb(eb.refTuple('created_at', 'id'), '<', eb.tuple(before.created_at, before.id)))
-    const rows = await query.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(limit).execute()
+    const { rows } = await executePrepared(this.db, query.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(limit))
     return rows.reverse()
   }
 
@@ -90,8 +94,9 @@ export class GenerationRepository {
     writer: { partial: string; model: string | null; characterId: string | null },
     context: JsonValue | null | undefined,
   ): Promise<MessageRow | null> {
-    return (
-      (await this.db
+    return firstPrepared(
+      this.db,
+      this.db
         .updateTable('chat_messages')
         .set({
           status: 'in_progress',
@@ -105,19 +110,20 @@ export class GenerationRepository {
         .where('gpt_id', '=', gptId)
         .where('id', '=', id)
         .where('status', '=', from)
-        .returning(MESSAGE_COLUMNS)
-        .executeTakeFirst()) ?? null
+        .returning(MESSAGE_COLUMNS),
     )
   }
 
   async savePartial(gptId: string, id: string, partial: string): Promise<void> {
-    await this.db
-      .updateTable('chat_messages')
-      .set({ partial_content: partial, updated_at: sql`now()` })
-      .where('gpt_id', '=', gptId)
-      .where('id', '=', id)
-      .where('status', '=', 'in_progress')
-      .execute()
+    await executePrepared(
+      this.db,
+      this.db
+        .updateTable('chat_messages')
+        .set({ partial_content: partial, updated_at: sql`now()` })
+        .where('gpt_id', '=', gptId)
+        .where('id', '=', id)
+        .where('status', '=', 'in_progress'),
+    )
   }
 
   async complete(gptId: string, id: string, content: string): Promise<MessageRow | null> {
@@ -177,15 +183,15 @@ export class GenerationRepository {
     id: string,
     change: { status: 'complete' | 'failed' | 'cancelled'; content?: string; partial_content: string; error_message: string | null },
   ): Promise<MessageRow | null> {
-    return (
-      (await this.db
+    return firstPrepared(
+      this.db,
+      this.db
         .updateTable('chat_messages')
         .set({ ...change, updated_at: sql`now()` })
         .where('gpt_id', '=', gptId)
         .where('id', '=', id)
         .where('status', '=', 'in_progress')
-        .returning(MESSAGE_COLUMNS)
-        .executeTakeFirst()) ?? null
+        .returning(MESSAGE_COLUMNS),
     )
   }
 

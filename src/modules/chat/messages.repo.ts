@@ -1,5 +1,6 @@
 import { sql, type Kysely, type Selectable } from 'kysely'
 import type { ChatMessagesTable, JsonValue, MessageSender, MessageStatus, Tables } from '../../platform/db/tables.js'
+import { executePrepared, firstPrepared } from '../../platform/db/prepared.js'
 import type { PageRequest } from '../../platform/http/pagination.js'
 
 /** A message as stored, without its search vector. */
@@ -52,17 +53,12 @@ export class MessagesRepository {
 
   /** Inserts one message (the caller's transaction also marks activity on the session). */
   async insertMessage(row: NewMessageRow, db: Kysely<Tables> = this.db): Promise<MessageRow> {
-    return db
-      .insertInto('chat_messages')
-      .values({ ...row, context: jsonOrNull(row.context) })
-      .returning(MESSAGE_COLUMNS)
-      .executeTakeFirstOrThrow()
+    const query = db.insertInto('chat_messages').values({ ...row, context: jsonOrNull(row.context) }).returning(MESSAGE_COLUMNS)
+    return (await executePrepared(db, query)).rows[0]!
   }
 
   async findMessage(gptId: string, id: string): Promise<MessageRow | null> {
-    return (
-      (await this.db.selectFrom('chat_messages').select(MESSAGE_COLUMNS).where('gpt_id', '=', gptId).where('id', '=', id).executeTakeFirst()) ?? null
-    )
+    return firstPrepared(this.db, this.db.selectFrom('chat_messages').select(MESSAGE_COLUMNS).where('gpt_id', '=', gptId).where('id', '=', id))
   }
 
   /**
@@ -115,7 +111,7 @@ export class MessagesRepository {
   /** The last `limit` messages of the session, oldest first. */
   async recentMessages(gptId: string, sessionId: string, limit: number): Promise<MessageRow[]> {
     if (limit <= 0) return []
-    const rows = await this.db
+    const query = this.db
       .selectFrom('chat_messages')
       .select(MESSAGE_COLUMNS)
       .where('gpt_id', '=', gptId)
@@ -123,8 +119,7 @@ export class MessagesRepository {
       .orderBy('created_at', 'desc')
       .orderBy('id', 'desc')
       .limit(limit)
-      .execute()
-    return rows.reverse()
+    return (await executePrepared(this.db, query)).rows.reverse()
   }
 
   /** Complete messages after `after` (created_at, id), oldest first: what extraction has not read yet. */

@@ -1,5 +1,6 @@
 import { sql, type Kysely, type Selectable } from 'kysely'
 import type { ChatSessionsTable, JsonObject, Tables } from '../../platform/db/tables.js'
+import { firstPrepared } from '../../platform/db/prepared.js'
 import type { PageRequest } from '../../platform/http/pagination.js'
 
 export type SessionRow = Selectable<ChatSessionsTable> & { unanswered_message_id?: string | null }
@@ -59,7 +60,7 @@ export class SessionsRepository {
   }
 
   async findSession(gptId: string, id: string, db: Kysely<Tables> = this.db): Promise<SessionRow | null> {
-    return (await db.selectFrom('chat_sessions').selectAll().select(unanswered).where('gpt_id', '=', gptId).where('id', '=', id).executeTakeFirst()) ?? null
+    return firstPrepared(db, db.selectFrom('chat_sessions').selectAll().select(unanswered).where('gpt_id', '=', gptId).where('id', '=', id))
   }
 
   async updateSession(
@@ -90,15 +91,13 @@ export class SessionsRepository {
    * commits with the message; the row stays locked until then. Null when there is no such session.
    */
   async touchSession(gptId: string, id: string, db: Kysely<Tables> = this.db): Promise<SessionRow | null> {
-    return (
-      (await db
-        .updateTable('chat_sessions')
-        .set({ last_activity_at: sql`now()`, updated_at: sql`now()` })
-        .where('gpt_id', '=', gptId)
-        .where('id', '=', id)
-        .returningAll()
-        .executeTakeFirst()) ?? null
-    )
+    const query = db
+      .updateTable('chat_sessions')
+      .set({ last_activity_at: sql`now()`, updated_at: sql`now()` })
+      .where('gpt_id', '=', gptId)
+      .where('id', '=', id)
+      .returningAll()
+    return firstPrepared(db, query)
   }
 
   /** Sorted by (last_activity_at, id), or (is_favorite, last_activity_at, id) for `favorites`, in the page's order. */

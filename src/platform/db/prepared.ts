@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import { createQueryId, type CompiledQuery, type Kysely, type PostgresCursor, type PostgresPool, type PostgresPoolClient, type PostgresQueryResult } from 'kysely'
+import { createQueryId, type Compilable, type CompiledQuery, type Kysely, type QueryResult, type PostgresCursor, type PostgresPool, type PostgresPoolClient, type PostgresQueryResult } from 'kysely'
 import type pg from 'pg'
 import type { Tables } from './tables.js'
 
@@ -77,4 +77,14 @@ export function compiledOnce<R>(query: CompiledQuery<R>) {
   const marked = prepared(query)
   return async (db: Kysely<Tables>, parameters: readonly unknown[]): Promise<R[]> =>
     (await db.executeQuery<R>({ ...marked, parameters, queryId: createQueryId() })).rows
+}
+
+/** Runs a query built with Kysely (on `db`, or the transaction it was built on) as a marked prepared statement. */
+export function executePrepared<O>(db: Kysely<Tables>, query: Compilable<O>): Promise<QueryResult<O>> {
+  return db.executeQuery(prepared(query.compile()))
+}
+
+/** The first row of a query run as a marked prepared statement, or null. */
+export async function firstPrepared<O>(db: Kysely<Tables>, query: Compilable<O>): Promise<O | null> {
+  return (await executePrepared(db, query)).rows[0] ?? null
 }
