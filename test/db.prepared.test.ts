@@ -2,7 +2,8 @@ import { sql, type Kysely } from 'kysely'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Tables } from '../src/platform/db/tables.js'
 import { MAX_PREPARED_STATEMENTS, prepared, preparedName } from '../src/platform/db/prepared.js'
-import { createTestDatabase, type TestDatabase } from './helpers/test-database.js'
+import { openDatabase, type Database } from '../src/platform/db/database.js'
+import { createTestDatabase, onPostgres, type TestDatabase } from './helpers/test-database.js'
 
 let test: TestDatabase
 let db: Kysely<Tables>
@@ -46,6 +47,42 @@ describe('prepared statements', () => {
     const query = prepared(sql<{ n: number }>`select 1 / ${1}::int as n`.compile(db))
     await expect(db.executeQuery({ ...query, parameters: [0] })).rejects.toThrow(/division by zero/)
     expect((await db.executeQuery({ ...query, parameters: [1] })).rows).toEqual([{ n: 1 }])
+  })
+
+  it('refuses to mark a query that selects or returns *', () => {
+    expect(() => prepared(db.selectFrom('gpts').selectAll().where('id', '=', 'x').compile())).toThrow(/names its columns, not \*/)
+    expect(() => prepared(db.selectFrom('gpts as g').selectAll('g').where('g.id', '=', 'x').compile())).toThrow(/names its columns/)
+    expect(() => prepared(db.updateTable('gpts').set({ name: 'n' }).where('id', '=', 'x').returningAll().compile())).toThrow(/names its columns/)
+    expect(() => prepared(db.selectFrom('gpts').select((eb) => eb.fn.countAll<string>().as('n')).where('id', '=', 'x').compile())).not.toThrow()
+  })
+
+  it('keeps answering a marked read after a column is added to its table (a rolling upgrade migrating under it)', async () => {
+    // One connection, so that the second run reuses the statement the first one prepared.
+    const one: Database = onPostgres() ? await openDatabase({ kind: 'postgres', url: test.url!, poolSize: 1 }) : test.database
+    try {
+      await sql`create table prepared_probe (a int, b text)`.execute(one.db)
+      await sql`insert into prepared_probe values (1, 'one')`.execute(one.db)
+      const query = prepared(sql<{ a: number; b: string }>`select a, b from prepared_probe where a = ${1}`.compile(one.db))
+      expect((await one.db.executeQuery(query)).rows).toEqual([{ a: 1, b: 'one' }])
+      // What a prepared `*` would do, which is why prepared() refuses it (on a client released without
+      // an error: pool.query would end PGlite's one connection on the error).
+      const star = async () => {
+        const client = await one.pool.connect()
+        try {
+          return await client.query({ name: 'probe_star', text: 'select * from prepared_probe where a = $1', values: [1] })
+        } finally {
+          client.release()
+        }
+      }
+      await star()
+      await sql`alter table prepared_probe add column c int`.execute(one.db)
+      expect((await one.db.executeQuery(query)).rows).toEqual([{ a: 1, b: 'one' }])
+      await expect(star()).rejects.toThrow(/cached plan must not change result type/)
+      expect((await one.db.executeQuery(query)).rows).toEqual([{ a: 1, b: 'one' }])
+    } finally {
+      await sql`drop table if exists prepared_probe`.execute(one.db)
+      if (one !== test.database) await one.close()
+    }
   })
 
   it('gives one name to one text, marked from anywhere', () => {

@@ -5,6 +5,11 @@ import type { PageRequest } from '../../platform/http/pagination.js'
 
 export type SessionRow = Selectable<ChatSessionsTable> & { unanswered_message_id?: string | null }
 
+/** Named, not `*`, in the prepared reads: a column another release adds must not change their result. */
+const SESSION_COLUMNS = [
+  'gpt_id', 'id', 'user_id', 'name', 'metadata', 'character_id', 'is_favorite', 'last_activity_at', 'generating_message_id', 'generation_lease_until', 'created_at', 'updated_at',
+] as const satisfies readonly (keyof ChatSessionsTable)[]
+
 /**
  * The session's last user message when nothing answers it: no AI message after it is complete or kept
  * any text, and no live generation holds the session (its reply never started, failed at once, or
@@ -60,7 +65,7 @@ export class SessionsRepository {
   }
 
   async findSession(gptId: string, id: string, db: Kysely<Tables> = this.db): Promise<SessionRow | null> {
-    return firstPrepared(db, db.selectFrom('chat_sessions').selectAll().select(unanswered).where('gpt_id', '=', gptId).where('id', '=', id))
+    return firstPrepared(db, db.selectFrom('chat_sessions').select(SESSION_COLUMNS).select(unanswered).where('gpt_id', '=', gptId).where('id', '=', id))
   }
 
   async updateSession(
@@ -96,7 +101,7 @@ export class SessionsRepository {
       .set({ last_activity_at: sql`now()`, updated_at: sql`now()` })
       .where('gpt_id', '=', gptId)
       .where('id', '=', id)
-      .returningAll()
+      .returning(SESSION_COLUMNS)
     return firstPrepared(db, query)
   }
 

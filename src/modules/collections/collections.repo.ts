@@ -5,6 +5,9 @@ import type { PageRequest } from '../../platform/http/pagination.js'
 
 export type CollectionRow = Selectable<CollectionsTable>
 
+/** Named, not `*`, in the prepared read: a column another release adds must not change its result. */
+const COLLECTION_COLUMNS = ['gpt_id', 'name', 'schema', 'per_user', 'ttl_seconds', 'created_at', 'updated_at'] as const satisfies readonly (keyof CollectionsTable)[]
+
 /** What a create or update sets; an absent field is left as it is (or its default on create). */
 export interface CollectionChange {
   schema?: JsonObject | null
@@ -25,7 +28,7 @@ export class CollectionsRepository {
 
   constructor(private readonly db: Kysely<Tables>) {
     // Every document request reads its collection first.
-    this.findCollectionQuery = compiledOnce(db.selectFrom('collections').selectAll().where('gpt_id', '=', '').where('name', '=', '').compile())
+    this.findCollectionQuery = compiledOnce(db.selectFrom('collections').select(COLLECTION_COLUMNS).where('gpt_id', '=', '').where('name', '=', '').compile())
   }
 
   /** Creates the collection, or updates what is given of an existing one; tells which happened. */

@@ -9,6 +9,8 @@ import type { Tables } from './tables.js'
  */
 export const MAX_PREPARED_STATEMENTS = 256
 
+const STAR = /(?:^|[\s,(])(?:"?\w+"?\.)?\*\s*(?:,|from\b|$)/i
+
 /** SQL text → statement name, for the texts marked by `prepared`. */
 const names = new Map<string, string>()
 
@@ -21,6 +23,9 @@ const names = new Map<string, string>()
  */
 export function prepared<R>(query: CompiledQuery<R>): CompiledQuery<R> {
   if (!names.has(query.sql) && names.size < MAX_PREPARED_STATEMENTS) {
+    // A prepared `*` fails ("cached plan must not change result type") on every run after a column is
+    // added, as a rolling upgrade's migration does under the replicas still running the old release.
+    if (STAR.test(query.sql)) throw new TypeError(`a prepared statement names its columns, not *: ${query.sql.slice(0, 120)}`)
     // Named by the text, so that the same text marked from two places is one statement.
     names.set(query.sql, `as_${createHash('sha256').update(query.sql).digest('hex').slice(0, 24)}`)
   }

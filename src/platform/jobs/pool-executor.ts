@@ -18,11 +18,25 @@ export class PoolExecutor implements PgBoss.Db {
     // stopped, answering "no result" like pg-boss's own closed Db keeps them from hitting a closed
     // pool and surfacing as unhandled rejections.
     if (this.closed) return Promise.resolve(undefined as unknown as pg.QueryResult)
-    const query = this.pool.query(text, values)
+    const query = this.run(text, values)
     this.inFlight.add(query)
     const forget = () => this.inFlight.delete(query)
     query.then(forget, forget)
     return query
+  }
+
+  /**
+   * Not `pool.query`: on an error it ends the connection, and PGlite's one connection cannot be opened
+   * again (every later query of the process failed with "Connection terminated unexpectedly"). A
+   * statement's error leaves the connection usable; one that broke it is dropped by the pool anyway.
+   */
+  private async run(text: string, values: unknown[] | undefined): Promise<pg.QueryResult> {
+    const client = await this.pool.connect()
+    try {
+      return await client.query(text, values)
+    } finally {
+      client.release()
+    }
   }
 
   /** Waits for statements already sent, so that the caller may close the database right after. */
