@@ -1,7 +1,10 @@
-// The bench's baselines: a bare server doing the service's primary-key select of one JSONB row
-// through `pg`, with nothing else (no auth, validation, audit or logging). BENCH_BASELINE=fastify
-// serves it from a bare Fastify instead of node:http: the floor the framework alone sets.
-import { createServer } from 'node:http'
+// The bench's baselines: a bare server doing the service's queries through `pg`, with nothing else
+// (no auth, validation, audit or logging). `/` is the primary-key select of one JSONB row, the issue's
+// baseline for every scenario; `/list` (the newest 50 documents of collection `big`) and `POST
+// /insert` (one document into `small`) are the same work as the list and POST scenarios, done bare:
+// what the database and `pg` cost for them. BENCH_BASELINE=fastify serves `/` from a bare Fastify
+// instead of node:http: the floor the framework alone sets.
+import { createServer, type IncomingMessage } from 'node:http'
 import Fastify from 'fastify'
 import { openDatabase } from '../src/platform/db/database.js'
 
@@ -13,6 +16,31 @@ const database = await openDatabase(
 )
 const selectOne = () =>
   database.pool.query('select id, body, created_at, updated_at from objects where gpt_id = $1 and id = $2', [gptId, objectId]).then((result) => result.rows[0])
+const listFifty = () =>
+  database.pool
+    .query("select id, body, created_at, updated_at from objects where gpt_id = $1 and collection = 'big' order by created_at desc, id desc limit 51", [gptId])
+    .then((result) => ({ objects: result.rows.slice(0, 50) }))
+const insertOne = (body: string) =>
+  database.pool
+    .query("insert into objects (gpt_id, id, collection, body) values ($1, gen_random_uuid(), 'small', $2) returning id, body, created_at, updated_at", [gptId, body])
+    .then((result) => result.rows[0])
+
+const readBody = (request: IncomingMessage) =>
+  new Promise<string>((resolve, reject) => {
+    let text = ''
+    request.setEncoding('utf8')
+    request.on('data', (chunk: string) => (text += chunk))
+    request.on('end', () => resolve(text))
+    request.on('error', reject)
+  })
+
+/** One request's work, by path. */
+function answer(request: IncomingMessage): Promise<unknown> {
+  if (request.url === '/list') return listFifty()
+  // The body is parsed, as the service parses it, and stored as sent.
+  if (request.url === '/insert') return readBody(request).then((text) => insertOne(JSON.stringify(JSON.parse(text))))
+  return selectOne()
+}
 
 const announce = (port: number) => process.stdout.write(`${JSON.stringify({ listening: port })}\n`)
 let close: () => Promise<void>
@@ -24,10 +52,10 @@ if (process.env.BENCH_BASELINE === 'fastify') {
   announce(typeof address === 'object' && address ? address.port : 0)
   close = () => app.close()
 } else {
-  const server = createServer((_request, response) => {
-    selectOne()
+  const server = createServer((request, response) => {
+    answer(request)
       .then((row) => {
-        response.writeHead(200, { 'content-type': 'application/json' })
+        response.writeHead(request.url === '/insert' ? 201 : 200, { 'content-type': 'application/json' })
         response.end(JSON.stringify(row))
       })
       .catch((error: Error) => {

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { drive, type LoadOptions, type LoadResult } from './lib/load.js'
 import { benchDatabase, freePort, json, waitForHealth } from './lib/setup.js'
 import { portFromLog, startProcess, type Started } from './lib/processes.js'
+import { round } from './lib/stats.js'
 
 export interface BenchContext extends LoadOptions {
   db: 'pglite' | 'postgres'
@@ -44,7 +45,12 @@ async function deepCursor(base: string, headers: Record<string, string>, count: 
 
 
 export interface DocumentsReport {
-  results: (LoadResult & { ratioToBaseline: number })[]
+  /**
+   * `ratioToBaseline`: over the one-row select (the issue's figure). `ratioToBare`, for the list and
+   * POST: over a bare server doing the same list or insert, which tells the database's share of the
+   * gap from the service's.
+   */
+  results: (LoadResult & { ratioToBaseline: number; bare?: LoadResult; ratioToBare?: number })[]
   baseline: LoadResult
   /** A bare Fastify doing the baseline's select, measured after its own node:http baseline: the framework's floor. */
   fastifyFloor: (LoadResult & { ratioToBaseline: number }) | null
@@ -97,12 +103,20 @@ export async function runDocumentsBench(context: BenchContext): Promise<Document
     )
     const cursor = await deepCursor(base, headers, context.documents)
     const list = `${base}/v1/gpts/${GPT}/collections/big/objects?limit=50`
+    const posted = JSON.stringify({ title: 'Posted', n: 2 })
     const scenarios = [
-      ['GET one object', { url: `${base}/v1/objects/${one.id}`, headers }],
-      ['list first page', { url: list, headers }],
-      ['list deep page (90%)', { url: `${list}&cursor=${cursor}`, headers }],
-      ['POST object', { url: `${base}/v1/gpts/${GPT}/collections/small/objects`, method: 'POST' as const, headers: jsonHeaders, body: JSON.stringify({ title: 'Posted', n: 2 }) }],
+      ['GET one object', { url: `${base}/v1/objects/${one.id}`, headers }, null],
+      ['list first page', { url: list, headers }, 'list'],
+      ['list deep page (90%)', { url: `${list}&cursor=${cursor}`, headers }, null],
+      ['POST object', { url: `${base}/v1/gpts/${GPT}/collections/small/objects`, method: 'POST' as const, headers: jsonHeaders, body: posted }, 'insert'],
     ] as const
+    const driveBare = (server: Started, path: 'list' | 'insert') =>
+      drive(
+        `bare node:http + pg ${path === 'list' ? 'list of 50' : 'insert'}`,
+        path === 'list' ? { url: `${server.url}/list` } : { url: `${server.url}/insert`, method: 'POST', headers: { 'content-type': 'application/json' }, body: posted },
+        context,
+      )
+    const bare = new Map<string, LoadResult>()
     const baselineEnv = { ...database.env, BENCH_GPT_ID: GPT, BENCH_OBJECT_ID: one.id }
     const driveBaseline = (url: string) => drive('baseline: node:http + pg select', { url }, context)
     // On PostgreSQL the baseline runs beside the service and is measured right before each scenario,
@@ -110,13 +124,17 @@ export async function runDocumentsBench(context: BenchContext): Promise<Document
     baselineProcess = context.db === 'postgres' ? await startProcess('bench/baseline-server.ts', [], baselineEnv, portFromLog) : null
     const results: LoadResult[] = []
     const baselines: LoadResult[] = []
-    for (const [scenario, request] of scenarios) {
+    for (const [scenario, request, same] of scenarios) {
       if (baselineProcess) {
         context.log('driving baseline…')
         baselines.push(await driveBaseline(baselineProcess.url))
       }
       context.log(`driving ${scenario}…`)
       results.push(await drive(scenario, request, context))
+      if (baselineProcess && same) {
+        context.log(`driving the bare ${same}…`)
+        bare.set(scenario, await driveBare(baselineProcess, same))
+      }
     }
     let fastifyFloor: DocumentsReport['fastifyFloor'] = null
     if (baselineProcess) {
@@ -133,15 +151,22 @@ export async function runDocumentsBench(context: BenchContext): Promise<Document
       context.log('driving baseline…')
       const baseline = await driveBaseline(running.url)
       baselines.push(...scenarios.map(() => baseline))
+      for (const [scenario, , same] of scenarios) {
+        if (same) bare.set(scenario, await driveBare(running, same))
+      }
     }
     const first = results.find((result) => result.scenario === 'list first page')!
     const deep = results.find((result) => result.scenario === 'list deep page (90%)')!
     const sorted = [...baselines].sort((a, b) => a.requestsPerSecond - b.requestsPerSecond)
     return {
-      results: results.map((result, index) => ({
-        ...result,
-        ratioToBaseline: round(result.requestsPerSecond / baselines[index]!.requestsPerSecond),
-      })),
+      results: results.map((result, index) => {
+        const same = bare.get(result.scenario)
+        return {
+          ...result,
+          ratioToBaseline: round(result.requestsPerSecond / baselines[index]!.requestsPerSecond),
+          ...(same ? { bare: same, ratioToBare: round(result.requestsPerSecond / same.requestsPerSecond) } : {}),
+        }
+      }),
       baseline: sorted[Math.floor(sorted.length / 2)]!,
       fastifyFloor,
       deepToFirstPageP50: round(deep.p50Ms / Math.max(first.p50Ms, 0.001)),
@@ -154,4 +179,4 @@ export async function runDocumentsBench(context: BenchContext): Promise<Document
   }
 }
 
-const round = (value: number) => Math.round(value * 100) / 100
+

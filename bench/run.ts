@@ -73,16 +73,18 @@ const available: Record<string, () => Promise<object>> = {
       logLevel: values['log-level']!,
       log,
     })
-    const rows = [
+    const rows: { scenario: string; requestsPerSecond: number; p50Ms: number; p99Ms: number; ratioToBaseline: number; ratioToBare?: number; non2xx: number }[] = [
       ...report.results,
       ...(report.fastifyFloor ? [report.fastifyFloor] : []),
+      ...report.results.flatMap((result) => (result.bare ? [{ ...result.bare, ratioToBaseline: ratio(result.bare.requestsPerSecond, report.baseline.requestsPerSecond) }] : [])),
       { ...report.baseline, scenario: `${report.baseline.scenario} (median)`, ratioToBaseline: 1 },
     ]
     console.log(`\ndocuments on ${db} — ${values.connections} connections, ${values.duration} s per scenario, ${values.documents} documents`)
     console.table(
-      rows.map((row) => ({ scenario: row.scenario, 'req/s': row.requestsPerSecond, 'p50 ms': row.p50Ms, 'p99 ms': row.p99Ms, 'vs baseline': row.ratioToBaseline, 'non-2xx': row.non2xx })),
+      rows.map((row) => ({ scenario: row.scenario, 'req/s': row.requestsPerSecond, 'p50 ms': row.p50Ms, 'p99 ms': row.p99Ms, 'vs baseline': row.ratioToBaseline, 'vs bare same work': row.ratioToBare ?? '', 'non-2xx': row.non2xx })),
     )
-    console.log('"vs baseline": req/s over the baseline measured just before the scenario (PostgreSQL) or once (PGlite)')
+    console.log('"vs baseline": req/s over the one-row select measured just before the scenario (PostgreSQL) or once (PGlite)')
+    console.log('"vs bare same work": req/s over node:http + pg doing the same list of 50 or insert, measured right after the scenario')
     console.log(`deep page p50 / first page p50: ${report.deepToFirstPageP50}`)
     return report
   },
