@@ -15,9 +15,8 @@ import { toMessageView } from './messages.service.js'
 import type { SessionsRepository } from './sessions.repo.js'
 import { ownUser } from '../../platform/auth/principal.js'
 import type { SessionsService } from './sessions.service.js'
-import { refuseLease, storeReply, type ChatTarget, type Stored } from './generation.store.js'
+import { refuseLease, storeReply, type ChatTarget, type GenerationSession, type Stored } from './generation.store.js'
 import { inOrder, untilSettled } from './generation.wait.js'
-import type { SessionView } from './sessions.schemas.js'
 
 const STOPPED = 'interrupted: the service stopped during the generation; resume it to continue'
 
@@ -48,7 +47,7 @@ export type { RecallMemories }
 /** A generation to start: the AI message of a session, the character and history it is made from, and the text it continues ('' for a new reply). */
 interface GenerationPlan {
   gptId: string
-  session: SessionView
+  session: GenerationSession
   message: MessageRow
   character: CharacterView | null
   history: MessageRow[]
@@ -104,7 +103,7 @@ export class GenerationService {
     )
     const character = input.character_id !== undefined ? named : await this.character(gptId, session.character_id, false)
     const memories = await recallFor(this.deps, gptId, session, character, history)
-    const stored = await this.deps.db.transaction().execute((trx) => storeReply(this.deps, trx, gptId, session, character, input.model, null, memoryContext(memories)))
+    const stored = await storeReply(this.deps, this.deps.db, gptId, session, character, input.model, null, memoryContext(memories))
     return this.afterStore(gptId, stored, character, history, memories)
   }
 
@@ -141,9 +140,9 @@ export class GenerationService {
     }
     const userMessage = { sender: 'user' as const, content: input.content, context: (input.context ?? null) as JsonValue | null }
     const memories = await recallFor(this.deps, gptId, target, character, [...history, userMessage])
-    const store = (trx: Kysely<Tables>) => storeReply(this.deps, trx, gptId, target, character, input.model, userMessage, memoryContext(memories))
+    const store = (db: Kysely<Tables>) => storeReply(this.deps, db, gptId, target, character, input.model, userMessage, memoryContext(memories))
     if (idempotencyKey === null) {
-      const stored = await this.deps.db.transaction().execute(store)
+      const stored = await store(this.deps.db)
       return { ...(await this.afterStore(gptId, stored, character, history, memories)), sessionId: stored.session.id, replayed: false }
     }
     const { stream: _stream, ...asked } = input as ChatInput & { stream?: boolean }
