@@ -56,6 +56,8 @@ interface GenerationPlan {
 }
 
 interface Running extends LiveGeneration {
+  /** The message as it was stored when the generation started. */
+  started: MessageView
   finished: Promise<MessageView | null>
 }
 
@@ -196,6 +198,15 @@ export class GenerationService {
   }
 
   /**
+   * The message of a generation this process runs, with its text so far, without reading it: what
+   * currentMessage would answer while it runs (null when it does not run here, or is being cancelled).
+   */
+  liveMessage(id: string): MessageView | null {
+    const running = this.running.get(id)
+    return running && !running.cancelled ? { ...running.started, partial_content: running.text } : null
+  }
+
+  /**
    * Marks failed the generations no live process holds ("interrupted"), and tells followers. With `all`
    * (an embedded database: this is the only process) every unfinished one is marked.
    */
@@ -262,6 +273,7 @@ export class GenerationService {
     const { gptId, session, message, character, history, model, continueFrom, memories } = plan
     const prompt = buildPrompt({ agentRole: character?.agent_role ?? null, history, memories: memories ?? undefined })
     const running: Running = {
+      started: toMessageView(message),
       gptId,
       sessionId: session.id,
       id: message.id,
@@ -283,6 +295,6 @@ export class GenerationService {
         return view
       })
       .finally(() => this.running.delete(message.id))
-    return { message: toMessageView(message), offset: continueFrom.length, finished: running.finished }
+    return { message: running.started, offset: continueFrom.length, finished: running.finished }
   }
 }
