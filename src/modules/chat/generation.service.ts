@@ -15,7 +15,7 @@ import { toMessageView } from './messages.service.js'
 import type { SessionsRepository } from './sessions.repo.js'
 import { ownUser } from '../../platform/auth/principal.js'
 import type { SessionsService } from './sessions.service.js'
-import { refuseLease, storeReply, type ChatTarget, type GenerationSession, type Stored } from './generation.store.js'
+import { chatTarget, refuseLease, storeReply, type GenerationSession, type Stored } from './generation.store.js'
 import { inOrder, untilSettled } from './generation.wait.js'
 
 const STOPPED = 'interrupted: the service stopped during the generation; resume it to continue'
@@ -123,23 +123,7 @@ export class GenerationService {
       sessionId === undefined ? null : this.deps.sessions.findSession(gptId, sessionId, user),
       sessionId === undefined ? [] : this.deps.repo.historyBefore(gptId, sessionId, null, Math.max(0, this.deps.limits.chatHistoryMessages - 1)),
     )
-    let target: ChatTarget
-    if (sessionId !== undefined) {
-      if (!found) throw ERR.validation('No such session in this GPT.', [{ pointer: '/session_id', location: 'body', message: 'no such session' }])
-      if (userId !== undefined && userId !== found.user_id) {
-        throw ERR.validation('The session belongs to another end user.', [
-          { pointer: '/user_id', location: 'body', message: "differs from the session's user_id (leave it out to continue the session)" },
-        ])
-      }
-      target = found
-    } else {
-      if (userId === undefined) {
-        throw ERR.validation('A new chat needs the end user it belongs to.', [
-          { pointer: '/user_id', location: 'body', message: 'required when session_id is not given' },
-        ])
-      }
-      target = { user_id: userId, character_id: character!.id }
-    }
+    const target = chatTarget(sessionId !== undefined, found, userId, character)
     const userMessage = { sender: 'user' as const, content: input.content, context: (input.context ?? null) as JsonValue | null }
     const memories = await recallFor(this.deps, gptId, target, character, [...history, userMessage])
     const store = (db: Kysely<Tables>) => storeReply(this.deps, db, gptId, target, character, input.model, userMessage, memoryContext(memories))

@@ -91,6 +91,28 @@ export async function storeReply(
 }
 
 /**
+ * Where a chat's reply goes: the named session (found, and of `userId` when one is given), or a new
+ * one for `userId` and the character; 422 otherwise.
+ */
+export function chatTarget(named: boolean, found: GenerationSession | null, userId: string | undefined, character: CharacterView | null): ChatTarget {
+  if (named) {
+    if (!found) throw ERR.validation('No such session in this GPT.', [{ pointer: '/session_id', location: 'body', message: 'no such session' }])
+    if (userId !== undefined && userId !== found.user_id) {
+      throw ERR.validation('The session belongs to another end user.', [
+        { pointer: '/user_id', location: 'body', message: "differs from the session's user_id (leave it out to continue the session)" },
+      ])
+    }
+    return found
+  }
+  if (userId === undefined) {
+    throw ERR.validation('A new chat needs the end user it belongs to.', [
+      { pointer: '/user_id', location: 'body', message: 'required when session_id is not given' },
+    ])
+  }
+  return { user_id: userId, character_id: character!.id }
+}
+
+/**
  * Why the lease could not be had: the session is gone (404), or a generation holds it (409). Read on
  * `db`, the caller's transaction when there is one (PGlite has one connection: another would wait forever).
  */
