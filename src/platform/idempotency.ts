@@ -69,24 +69,25 @@ export class IdempotencyStore {
   }
 
   private async find(gptId: string, key: string, fingerprint: string): Promise<(StoredResponse & { replayed: true }) | null> {
+    // An expired record must not block the key's reuse: deleted by the same statement (one round trip
+    // before every first request). Only an expired one: a record committed meanwhile belongs to a
+    // concurrent first request and must stay.
     const row = await this.db
+      .with('expired', (db) =>
+        db
+          .deleteFrom('idempotency_keys')
+          .where('gpt_id', '=', gptId)
+          .where('key', '=', key)
+          .where('created_at', '<=', sql<Date>`now() - make_interval(hours => ${IDEMPOTENCY_TTL_HOURS})`)
+          .returning('key'),
+      )
       .selectFrom('idempotency_keys')
-      .selectAll()
+      .selectAll('idempotency_keys')
       .where('gpt_id', '=', gptId)
       .where('key', '=', key)
       .where('created_at', '>', sql<Date>`now() - make_interval(hours => ${IDEMPOTENCY_TTL_HOURS})`)
       .executeTakeFirst()
-    if (!row) {
-      // An expired record must not block the key's reuse. Only an expired one: a record committed
-      // since the select above belongs to a concurrent first request and must stay.
-      await this.db
-        .deleteFrom('idempotency_keys')
-        .where('gpt_id', '=', gptId)
-        .where('key', '=', key)
-        .where('created_at', '<=', sql<Date>`now() - make_interval(hours => ${IDEMPOTENCY_TTL_HOURS})`)
-        .execute()
-      return null
-    }
+    if (!row) return null
     if (row.fingerprint !== fingerprint) {
       throw ERR.validation('This Idempotency-Key was used for a different request.', [
         { pointer: '/Idempotency-Key', location: 'headers', message: 'was already used with another body or path' },

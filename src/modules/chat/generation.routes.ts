@@ -42,7 +42,7 @@ export function generationRoutes({ generation, canceller, streams, maxMessageCha
     const app = instance.withTypeProvider<TypeBoxTypeProvider>()
     const common = { tags: ['chat'], security: BEARER_SECURITY }
     const follow = (request: FastifyRequest, reply: FastifyReply, gptId: string, started: Started) =>
-      streams.follow(request, reply, gptId, started.message.id, started.offset)
+      streams.follow(request, reply, gptId, started.message.id, started.offset, () => generation.liveMessage(started.message.id))
 
     app.post(
       '/v1/sessions/:id/generate',

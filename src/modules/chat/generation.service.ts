@@ -15,9 +15,8 @@ import { toMessageView } from './messages.service.js'
 import type { SessionsRepository } from './sessions.repo.js'
 import { ownUser } from '../../platform/auth/principal.js'
 import type { SessionsService } from './sessions.service.js'
-import { refuseLease, storeReply, type ChatTarget, type Stored } from './generation.store.js'
+import { chatTarget, refuseLease, storeReply, type GenerationSession, type Stored } from './generation.store.js'
 import { inOrder, untilSettled } from './generation.wait.js'
-import type { SessionView } from './sessions.schemas.js'
 
 const STOPPED = 'interrupted: the service stopped during the generation; resume it to continue'
 
@@ -48,7 +47,7 @@ export type { RecallMemories }
 /** A generation to start: the AI message of a session, the character and history it is made from, and the text it continues ('' for a new reply). */
 interface GenerationPlan {
   gptId: string
-  session: SessionView
+  session: GenerationSession
   message: MessageRow
   character: CharacterView | null
   history: MessageRow[]
@@ -57,6 +56,8 @@ interface GenerationPlan {
 }
 
 interface Running extends LiveGeneration {
+  /** The message as it was stored when the generation started. */
+  started: MessageView
   finished: Promise<MessageView | null>
 }
 
@@ -104,7 +105,7 @@ export class GenerationService {
     )
     const character = input.character_id !== undefined ? named : await this.character(gptId, session.character_id, false)
     const memories = await recallFor(this.deps, gptId, session, character, history)
-    const stored = await this.deps.db.transaction().execute((trx) => storeReply(this.deps, trx, gptId, session, character, input.model, null, memoryContext(memories)))
+    const stored = await storeReply(this.deps, this.deps.db, gptId, session, character, input.model, null, memoryContext(memories))
     return this.afterStore(gptId, stored, character, history, memories)
   }
 
@@ -122,28 +123,12 @@ export class GenerationService {
       sessionId === undefined ? null : this.deps.sessions.findSession(gptId, sessionId, user),
       sessionId === undefined ? [] : this.deps.repo.historyBefore(gptId, sessionId, null, Math.max(0, this.deps.limits.chatHistoryMessages - 1)),
     )
-    let target: ChatTarget
-    if (sessionId !== undefined) {
-      if (!found) throw ERR.validation('No such session in this GPT.', [{ pointer: '/session_id', location: 'body', message: 'no such session' }])
-      if (userId !== undefined && userId !== found.user_id) {
-        throw ERR.validation('The session belongs to another end user.', [
-          { pointer: '/user_id', location: 'body', message: "differs from the session's user_id (leave it out to continue the session)" },
-        ])
-      }
-      target = found
-    } else {
-      if (userId === undefined) {
-        throw ERR.validation('A new chat needs the end user it belongs to.', [
-          { pointer: '/user_id', location: 'body', message: 'required when session_id is not given' },
-        ])
-      }
-      target = { user_id: userId, character_id: character!.id }
-    }
+    const target = chatTarget(sessionId !== undefined, found, userId, character)
     const userMessage = { sender: 'user' as const, content: input.content, context: (input.context ?? null) as JsonValue | null }
     const memories = await recallFor(this.deps, gptId, target, character, [...history, userMessage])
-    const store = (trx: Kysely<Tables>) => storeReply(this.deps, trx, gptId, target, character, input.model, userMessage, memoryContext(memories))
+    const store = (db: Kysely<Tables>) => storeReply(this.deps, db, gptId, target, character, input.model, userMessage, memoryContext(memories))
     if (idempotencyKey === null) {
-      const stored = await this.deps.db.transaction().execute(store)
+      const stored = await store(this.deps.db)
       return { ...(await this.afterStore(gptId, stored, character, history, memories)), sessionId: stored.session.id, replayed: false }
     }
     const { stream: _stream, ...asked } = input as ChatInput & { stream?: boolean }
@@ -194,6 +179,15 @@ export class GenerationService {
     const live = this.running.get(id)
     const view = toMessageView(row)
     return live && view.status === 'in_progress' ? { ...view, partial_content: live.text } : view
+  }
+
+  /**
+   * The message of a generation this process runs, with its text so far, without reading it: what
+   * currentMessage would answer while it runs (null when it does not run here, or is being cancelled).
+   */
+  liveMessage(id: string): MessageView | null {
+    const running = this.running.get(id)
+    return running && !running.cancelled ? { ...running.started, partial_content: running.text } : null
   }
 
   /**
@@ -263,6 +257,7 @@ export class GenerationService {
     const { gptId, session, message, character, history, model, continueFrom, memories } = plan
     const prompt = buildPrompt({ agentRole: character?.agent_role ?? null, history, memories: memories ?? undefined })
     const running: Running = {
+      started: toMessageView(message),
       gptId,
       sessionId: session.id,
       id: message.id,
@@ -284,6 +279,6 @@ export class GenerationService {
         return view
       })
       .finally(() => this.running.delete(message.id))
-    return { message: toMessageView(message), offset: continueFrom.length, finished: running.finished }
+    return { message: running.started, offset: continueFrom.length, finished: running.finished }
   }
 }

@@ -23,7 +23,11 @@ export class GenerationStreams {
     private readonly log: { warn(object: object, message: string): void },
   ) {}
 
-  async follow(request: FastifyRequest, reply: FastifyReply, gptId: string, messageId: string, offset: number): Promise<void> {
+  /**
+   * `live`: the message as it is now when this process generates it (null otherwise), to open with
+   * instead of reading it: the read was a round trip racing the provider's first token.
+   */
+  async follow(request: FastifyRequest, reply: FastifyReply, gptId: string, messageId: string, offset: number, live?: () => MessageView | null): Promise<void> {
     const raw = openEventStream(request, reply)
     let sent = offset
     let finished = false
@@ -95,7 +99,7 @@ export class GenerationStreams {
     // Follow first, then read: nothing generated in between is lost; live events wait for the read.
     unfollow = this.hub.follow(messageId, (event) => (buffered ? buffered.push(event) : handle(event)))
     try {
-      const current = await this.load(gptId, messageId)
+      const current = live?.() ?? (await this.load(gptId, messageId))
       if (current) send('message', current)
       apply(current)
     } catch (error) {
