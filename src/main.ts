@@ -10,6 +10,7 @@ import { startAdminChannel, type AdminChannel } from './cli/admin-channel.js'
 import { cliCommand, shellWord } from './cli/command.js'
 import { adminSocketPath } from './platform/db/data-dir-lock.js'
 import { migrateToLatest } from './platform/db/migrate.js'
+import type { EmbeddedOpening } from './platform/db/pglite-open.js'
 import { MemoryRateLimitStore } from './platform/limits/memory.store.js'
 import type { RateLimitStore } from './platform/limits/rate-limit.store.js'
 import { RedisRateLimitStore } from './platform/limits/redis.store.js'
@@ -37,6 +38,8 @@ export interface StartOptions {
   envFile?: string | null
   /** Where the log lines go (stdout when not given). */
   logDestination?: DestinationStream
+  /** The embedded database's open, started by the caller after it checked HOST and PORT (see cli/serve.ts). */
+  embedded?: EmbeddedOpening
 }
 
 const LOOPBACK = /^(localhost|.+\.localhost|127(\.\d{1,3}){3}|\[::1\])$/i
@@ -51,8 +54,8 @@ export function publicUrlWarning(publicUrl: string): string | null {
 /** Opens the database, migrates, builds the app and listens. */
 export async function startServer(config: Config, options: StartOptions = {}): Promise<RunningServer> {
   const logger = options.logDestination ? pino(loggerOptions(config.logLevel), options.logDestination) : pino(loggerOptions(config.logLevel))
-  await checkListen(config.host, config.port)
-  const opened = await openConfiguredDatabase(config)
+  if (!options.embedded) await checkListen(config.host, config.port)
+  const opened = await openConfiguredDatabase(config, options.embedded)
   const { database } = opened
   let redis: Redis | null = null
   let store: RateLimitStore | null = null
