@@ -223,6 +223,10 @@ export class PgBossJobQueue implements JobQueue {
   }
 
   private async work(definition: JobDefinition<object>): Promise<void> {
+    // The first look waits one polling interval (an enqueue here wakes it at once): the service starts
+    // the queue just after it listens, and one fetch per worker at once, queued on PGlite's single
+    // connection, held its first answers (/ready's among them) 0.6–0.9 s on a warm start.
+    await this.idle(definition.name)
     while (this.state === 'started') {
       try {
         // pg-boss's fetch answers [] on database errors, so an outage only slows the loop down.
