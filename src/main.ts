@@ -10,6 +10,7 @@ import { startAdminChannel, type AdminChannel } from './cli/admin-channel.js'
 import { cliCommand, shellWord } from './cli/command.js'
 import { adminSocketPath } from './platform/db/data-dir-lock.js'
 import { migrateToLatest } from './platform/db/migrate.js'
+import type { EmbeddedOpening } from './platform/db/pglite-open.js'
 import { MemoryRateLimitStore } from './platform/limits/memory.store.js'
 import type { RateLimitStore } from './platform/limits/rate-limit.store.js'
 import { RedisRateLimitStore } from './platform/limits/redis.store.js'
@@ -37,6 +38,8 @@ export interface StartOptions {
   envFile?: string | null
   /** Where the log lines go (stdout when not given). */
   logDestination?: DestinationStream
+  /** The embedded database's open, started by the caller after it checked HOST and PORT (see cli/serve.ts). */
+  embedded?: EmbeddedOpening
 }
 
 const LOOPBACK = /^(localhost|.+\.localhost|127(\.\d{1,3}){3}|\[::1\])$/i
@@ -51,8 +54,8 @@ export function publicUrlWarning(publicUrl: string): string | null {
 /** Opens the database, migrates, builds the app and listens. */
 export async function startServer(config: Config, options: StartOptions = {}): Promise<RunningServer> {
   const logger = options.logDestination ? pino(loggerOptions(config.logLevel), options.logDestination) : pino(loggerOptions(config.logLevel))
-  await checkListen(config.host, config.port)
-  const opened = await openConfiguredDatabase(config)
+  if (!options.embedded) await checkListen(config.host, config.port)
+  const opened = await openConfiguredDatabase(config, options.embedded)
   const { database } = opened
   let redis: Redis | null = null
   let store: RateLimitStore | null = null
@@ -123,7 +126,6 @@ export async function startServer(config: Config, options: StartOptions = {}): P
           runs: services.overview.jobRuns,
         }),
       )
-      await jobs.start()
     }
     // Subscriptions made by the services must be live before this process answers: a key revoked
     // elsewhere would otherwise keep working here until its cache entry expires.
@@ -152,6 +154,9 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     const address = app.server.address()
     const port = typeof address === 'object' && address ? address.port : config.port
     const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`
+    // Started once listening: pg-boss's start (its schema, queues and schedules checked) is not needed to
+    // answer, and took about a sixth of a warm start. An enqueue meanwhile waits for it (PgBossJobQueue).
+    await jobs?.start()
     const vectors = services.embedder.store
     await vectors.startIndex((err) => logger.error({ err }, 'building the HNSW index failed; semantic search scans exactly until the next start'))
     if (opened.lock) {

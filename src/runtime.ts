@@ -1,8 +1,9 @@
 import type { Redis } from 'ioredis'
 import type { Config } from './config.js'
-import { acquireDataDirLock, type DataDirLock } from './platform/db/data-dir-lock.js'
+import type { DataDirLock } from './platform/db/data-dir-lock.js'
 import { openDatabase, type Database } from './platform/db/database.js'
 import { migrationStatus } from './platform/db/migrate.js'
+import { startEmbedded, type EmbeddedOpening } from './platform/db/pglite-open.js'
 import { sql } from 'kysely'
 import type { ReadinessCheck } from './platform/readiness.js'
 import type { EventBus } from './platform/events/event-bus.js'
@@ -17,14 +18,18 @@ export interface OpenedDatabase {
   close(): Promise<void>
 }
 
-export async function openConfiguredDatabase(config: Pick<Config, 'databaseUrl' | 'databasePoolSize' | 'dataDir' | 'pgliteSharedBuffersMb'>): Promise<OpenedDatabase> {
+export async function openConfiguredDatabase(
+  config: Pick<Config, 'databaseUrl' | 'databasePoolSize' | 'dataDir' | 'pgliteSharedBuffersMb'>,
+  /** The embedded open, when the caller started it already (serve does, to overlap it with loading). */
+  started?: EmbeddedOpening,
+): Promise<OpenedDatabase> {
   if (config.databaseUrl !== null) {
     const database = await openDatabase({ kind: 'postgres', url: config.databaseUrl, poolSize: config.databasePoolSize })
     return { database, lock: null, close: () => database.close() }
   }
-  const lock = acquireDataDirLock(config.dataDir)
+  const { lock, pglite } = started ?? startEmbedded(config.dataDir, config.pgliteSharedBuffersMb)
   try {
-    const database = await openDatabase({ kind: 'pglite', dataDir: config.dataDir, sharedBuffersMb: config.pgliteSharedBuffersMb })
+    const database = await openDatabase({ kind: 'pglite', dataDir: config.dataDir, opening: pglite })
     return {
       database,
       lock,
@@ -34,6 +39,8 @@ export async function openConfiguredDatabase(config: Pick<Config, 'databaseUrl' 
       },
     }
   } catch (error) {
+    // An open that failed half way still holds the WebAssembly instance and its files.
+    await pglite.then((instance) => instance.close()).catch(() => {})
     lock.release()
     throw error
   }

@@ -1,5 +1,6 @@
 import type { Config } from '../config.js'
 import { processAlive, readLock } from '../platform/db/data-dir-lock.js'
+import { startEmbedded } from '../platform/db/pglite-open.js'
 import type { EventBus } from '../platform/events/event-bus.js'
 import { callAdminChannel } from './admin-channel.client.js'
 import type { OperationName } from './operations.js'
@@ -26,6 +27,8 @@ export async function withOperations<T>(config: Config, use: (run: RunOperation)
       return use((name, args) => callAdminChannel(socket, name, args))
     }
   }
+  // PGlite's open starts before the service's modules load, so that the two overlap (as in serve).
+  const embedded = config.databaseUrl === null ? startEmbedded(config.dataDir, config.pgliteSharedBuffersMb) : undefined
   // Loaded only here: a command sent to the running server above needs none of the service.
   const [{ migrateToLatest }, { createEventBus }, { openConfiguredDatabase, openEmbeddings }, { createServices }, { runOperation }] = await Promise.all([
     import('../platform/db/migrate.js'),
@@ -33,8 +36,12 @@ export async function withOperations<T>(config: Config, use: (run: RunOperation)
     import('../runtime.js'),
     import('../services.js'),
     import('./operations.js'),
-  ])
-  const opened = await openConfiguredDatabase(config)
+  ]).catch(async (error: unknown) => {
+    await embedded?.pglite.then((instance) => instance.close()).catch(() => {})
+    embedded?.lock.release()
+    throw error
+  })
+  const opened = await openConfiguredDatabase(config, embedded)
   const log = {
     warn: (object: object, message: string) => {
       process.stderr.write(`agentstore: ${message} (${String((object as { err?: unknown }).err)})\n`)
