@@ -27,9 +27,10 @@ export async function openConfiguredDatabase(
     const database = await openDatabase({ kind: 'postgres', url: config.databaseUrl, poolSize: config.databasePoolSize })
     return { database, lock: null, close: () => database.close() }
   }
-  const { lock, pglite } = started ?? startEmbedded(config.dataDir, config.pgliteSharedBuffersMb)
+  const embedded = started ?? startEmbedded(config.dataDir, config.pgliteSharedBuffersMb)
+  const { lock } = embedded
   try {
-    const database = await openDatabase({ kind: 'pglite', dataDir: config.dataDir, opening: pglite })
+    const database = await openDatabase({ kind: 'pglite', dataDir: config.dataDir, opening: embedded.pglite })
     return {
       database,
       lock,
@@ -39,9 +40,7 @@ export async function openConfiguredDatabase(
       },
     }
   } catch (error) {
-    // An open that failed half way still holds the WebAssembly instance and its files.
-    await pglite.then((instance) => instance.close()).catch(() => {})
-    lock.release()
+    await embedded.abandon()
     throw error
   }
 }

@@ -37,8 +37,7 @@ export async function withOperations<T>(config: Config, use: (run: RunOperation)
     import('../services.js'),
     import('./operations.js'),
   ]).catch(async (error: unknown) => {
-    await embedded?.pglite.then((instance) => instance.close()).catch(() => {})
-    embedded?.lock.release()
+    await embedded?.abandon()
     throw error
   })
   const opened = await openConfiguredDatabase(config, embedded)

@@ -14,8 +14,7 @@ export async function serve(config: Config, options: StartOptions = {}): Promise
   const embedded: EmbeddedOpening | undefined = config.databaseUrl === null ? startEmbedded(config.dataDir, config.pgliteSharedBuffersMb) : undefined
   const { startServer } = await import('../main.js').catch(async (error: unknown) => {
     // startServer would have closed the database; it never ran.
-    await embedded?.pglite.then((instance) => instance.close()).catch(() => {})
-    embedded?.lock.release()
+    await embedded?.abandon()
     throw error
   })
   const server = await startServer(config, { ...options, ...(embedded ? { embedded } : {}) })

@@ -10,8 +10,6 @@ export type DatabaseSource =
   | { kind: 'postgres'; url: string; poolSize: number }
   | ({ kind: 'pglite'; opening?: Promise<PGlite> } & PgliteSource)
 
-export { PGLITE_SHARED_BUFFERS_MB } from './pglite-open.js'
-
 export interface Database {
   readonly kind: 'postgres' | 'pglite'
   readonly db: Kysely<Tables>

@@ -37,6 +37,8 @@ export async function openPglite(source: PgliteSource): Promise<PGlite> {
 export interface EmbeddedOpening {
   lock: DataDirLock
   pglite: Promise<PGlite>
+  /** Gives up an open that nothing will use: closes the instance (once it has opened) and unlocks the directory. */
+  abandon(): Promise<void>
 }
 
 /** Locks the data directory (DataDirBusyError when another process has it), then starts opening it. */
@@ -45,5 +47,13 @@ export function startEmbedded(dataDir: string, sharedBuffersMb?: number): Embedd
   const pglite = openPglite({ dataDir, ...(sharedBuffersMb !== undefined ? { sharedBuffersMb } : {}) })
   // Awaited by openConfiguredDatabase; until then a failure must not count as unhandled.
   pglite.catch(() => {})
-  return { lock, pglite }
+  return {
+    lock,
+    pglite,
+    async abandon() {
+      // An open that failed half way still holds the WebAssembly instance and its files.
+      await pglite.then((instance) => instance.close()).catch(() => {})
+      lock.release()
+    },
+  }
 }
