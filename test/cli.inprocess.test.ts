@@ -124,6 +124,20 @@ describe('agentstore (in process)', () => {
     expect(result.stderr).not.toMatch(/\bat .+:\d+:\d+/)
   })
 
+  // Commander's own usage errors and --help end the command, never the process that runs it.
+  it.each([
+    { args: ['gpt', 'create', 'some-gpt'], code: 2, stderr: /required option '--name <name>' not specified/ },
+    { args: ['gpt', 'frobnicate'], code: 2, stderr: /unknown command 'frobnicate'/ },
+    { args: ['gpt', 'list', '--colour'], code: 2, stderr: /unknown option '--colour'/ },
+    { args: ['--help'], code: 0, stdout: /Usage: agentstore/ },
+    { args: ['--version'], code: 0, stdout: /^\d+\.\d+\.\d+/ },
+  ])('$args → exit code $code from commander, in this process', async ({ args, code, stderr, stdout }) => {
+    const result = await cli(...args)
+    expect(result.code).toBe(code)
+    if (stderr) expect(result.stderr).toMatch(stderr)
+    if (stdout) expect(result.stdout).toMatch(stdout)
+  })
+
   it('prints errors as JSON with --json', async () => {
     const result = await cli('--json', 'key', 'create', 'no-such-gpt')
     expect(result.code).toBe(1)

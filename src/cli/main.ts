@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs'
 import { resolve } from 'node:path'
-import { Command, Option } from 'commander'
+import { Command, CommanderError, Option } from 'commander'
 import { ConfigError } from '../config.js'
 import { DataDirBusyError } from '../platform/db/data-dir-lock.js'
 import { AppError } from '../platform/errors.js'
@@ -36,6 +36,9 @@ function program(env: Env, envFile: string | null): Command {
     .option('--json', 'print machine-readable JSON')
     .option('--data-dir <dir>', 'the embedded database directory (overrides DATA_DIR; default ./data)')
     .showHelpAfterError()
+    // Commander throws instead of ending the process (main sets the exit code): a CLI run inside a
+    // longer-lived process, as the tests run it, is not killed by a usage error or --help.
+    .exitOverride()
   const config = (create: boolean) => commandConfig(env, { dataDir: cli.opts<{ dataDir?: string }>().dataDir, create })
 
   const run = <A extends unknown[]>(name: OperationName, args: (...values: A) => unknown) =>
@@ -254,6 +257,11 @@ export async function main(argv: string[]): Promise<void> {
     envFile = file
     await program(env, file).parseAsync(argv)
   } catch (error) {
+    // Commander has printed its message (or the help) already; its usage errors exit 2, like ours.
+    if (error instanceof CommanderError) {
+      process.exitCode = error.exitCode === 0 ? 0 : 2
+      return
+    }
     const json = argv.includes('--json')
     const message = `${describe(error)}${error instanceof ConfigError && envFile ? `\n  (settings come from the environment and from ${envFile}; the environment wins)` : ''}`
     process.stderr.write(json ? `${JSON.stringify({ error: message })}\n` : `agentstore: ${message}\n`)
