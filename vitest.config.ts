@@ -6,6 +6,10 @@ export default defineConfig({
     include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
     globalSetup: ['test/global-setup.ts'],
     pool: 'forks',
+    // A worker runs file after file in one module graph instead of loading the service afresh for each
+    // (~1.5 s of imports a file, about half the suite's time on two cores). Each file still opens its
+    // own database and app; a file that changes process-wide state (env, cwd, spies) puts it back.
+    isolate: false,
     // Each file opens its own database (a PGlite copy takes ~0.5 GB); two cores, two files at a time.
     maxWorkers: 2,
     sequence: { sequencer: SlowFirstSequencer },

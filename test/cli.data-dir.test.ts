@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { runCliIn } from './helpers/cli.js'
+import { restoreEnv } from './helpers/env.js'
 
 // The CLI run from a directory that holds no data: it says where it looked and stops, instead of
 // making and migrating an empty database there. Only `serve` or a directory named explicitly makes one.
@@ -19,7 +20,7 @@ beforeEach(() => {
   process.env.JOBS_ENABLED = 'false'
 })
 afterEach(() => {
-  process.env = { ...saved }
+  restoreEnv(saved)
 })
 afterAll(async () => {
   for (const dir of dirs) await rm(dir, { recursive: true, force: true })

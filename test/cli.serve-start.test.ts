@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { runCliIn } from './helpers/cli.js'
+import { restoreEnv } from './helpers/env.js'
 
 // `serve` that cannot start: it says why naming the setting to change, exits 1, and has made nothing
 // (no data directory) by then. Settings come from the environment and `.env` in the working directory.
@@ -32,7 +33,7 @@ beforeEach(() => {
   process.env.LOG_LEVEL = 'silent'
 })
 afterEach(() => {
-  process.env = { ...saved }
+  restoreEnv(saved)
 })
 
 describe('serve where it cannot listen', () => {

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, vi } from 'vitest'
 import { main } from '../../src/cli/main.js'
 import { CLI_CWD } from './children.js'
 import { createTestDatabase, type TestDatabase } from './test-database.js'
+import { restoreEnv } from './env.js'
 
 export interface CliRun {
   code: number
@@ -65,7 +66,7 @@ export function useCliDatabase(name: string, env: Record<string, string> = {}): 
     delete process.env.REDIS_URL
   })
   afterAll(async () => {
-    process.env = saved
+    restoreEnv(saved)
     await db?.drop()
     if (dataDir) await rm(dataDir, { recursive: true, force: true })
   })
