@@ -5,6 +5,7 @@ export default defineConfig({
   test: {
     include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
     globalSetup: ['test/global-setup.ts'],
+    setupFiles: ['test/shared-worker.setup.ts'],
     pool: 'forks',
     // A worker runs file after file in one module graph instead of loading the service afresh for each
     // (~1.5 s of imports a file, about half the suite's time on two cores). Each file still opens its
