@@ -44,7 +44,7 @@ export async function runAuditBench(context: AuditBenchContext): Promise<AuditRe
   const start = async (audit: 'on' | 'off') => {
     const port = await freePort()
     const env = { ...database.env, PORT: String(port), ADMIN_TOKEN: adminToken, RATE_LIMITS: 'off', LOG_LEVEL: context.logLevel, JOBS_ENABLED: 'false', AUDIT: audit }
-    running = await startProcess('src/cli/index.ts', ['serve'], env, port)
+    running = await startProcess('bin/agentstore.js', ['serve'], env, port)
     await waitForHealth(running.url)
     return running.url
   }

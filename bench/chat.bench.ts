@@ -128,7 +128,7 @@ export async function runChatBench(context: ChatBenchContext): Promise<ChatRepor
     fake = await startFakeLlmServer({ tokens, delayMs: context.tokenMs })
     const port = await freePort()
     running = await startProcess(
-      'src/cli/index.ts',
+      'bin/agentstore.js',
       ['serve'],
       {
         ...database.env,

@@ -71,7 +71,7 @@ export async function runDocumentsBench(context: BenchContext): Promise<Document
   try {
     const port = await freePort()
     running = await startProcess(
-      'src/cli/index.ts',
+      'bin/agentstore.js',
       ['serve'],
       {
         ...database.env,

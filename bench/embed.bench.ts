@@ -50,7 +50,7 @@ export async function runEmbedBench(context: EmbedBenchContext) {
   try {
     const port = await freePort()
     running = await startProcess(
-      'src/cli/index.ts',
+      'bin/agentstore.js',
       ['serve'],
       { ...database.env, PORT: String(port), ADMIN_TOKEN: adminToken, RATE_LIMITS: 'off', LOG_LEVEL: context.logLevel, EMBEDDINGS_WORKERS: String(context.workers) },
       port,

@@ -124,7 +124,7 @@ export async function runMailBench(context: MailBenchContext): Promise<MailRepor
   try {
     const port = await freePort()
     running = await startProcess(
-      'src/cli/index.ts',
+      'bin/agentstore.js',
       ['serve'],
       { ...database.env, PORT: String(port), ADMIN_TOKEN: adminToken, RATE_LIMITS: 'off', LOG_LEVEL: context.logLevel, JOBS_ENABLED: 'false' },
       port,

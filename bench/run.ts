@@ -1,11 +1,12 @@
 // `npm run bench -- [documents] [mail] [search] [chat] [auth] [embed] [start] [--db pglite|postgres] [--duration 10] [--connections 50] [--documents 100000] [--mails 200] [--streams 100] [--gap-ms 10]`
+// Every bench that starts the service starts its build (`node bin/agentstore.js serve`, as `npm start` does); `npm run bench` builds first.
 //   search (PGlite only): [--memories 10000,100000] [--queries 200] [--other-memories 300] [--max-build-seconds 600]
 //     [--maintenance-work-mem 512MB|default] [--vectors random|clustered]
 //   chat: [--requests 50] [--tokens 50] [--token-ms 2]
 //   auth: [--requests 50] (per path; 2000 is a steadier figure)
 //   audit: [--rounds 3] (GET one document with AUDIT=off and on, alternating; --duration per round)
 //   embed: [--duration 10] (per phase) [--rounds 3] [--readers 2] [--workers 1] (EMBEDDINGS_WORKERS of the server)
-//   start (built service on PGlite; `npm run build` first): [--rounds 3] [--settle-seconds 3]
+//   start (PGlite): [--rounds 3] [--settle-seconds 3]
 //   extract (PGlite, in process, fake LLM): [--turns 100] [--every 10,25] (LLM tokens per 100 chat turns)
 //   retrieval (PGlite, in process): [--set small|large] (the labelled set; recall@5, MRR@5, hit@1 per mode and kind)
 //   scale: [--sizes 10000,100000,1000000] (documents and memories each; default 10k,100k,1M on postgres, 10k,100k on pglite) [--queries 200] (per operation, fewer past 20 s)

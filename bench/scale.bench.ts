@@ -61,7 +61,7 @@ export async function runScaleBench(context: ScaleContext): Promise<ScaleReport>
       loaded = size
       const port = await freePort()
       // HNSW on PGlite is built after listen: the first size that has one waits for it.
-      service = await startProcess('src/cli/index.ts', ['serve'], { ...target.env, PORT: String(port), ADMIN_TOKEN: adminToken, RATE_LIMITS: 'off', JOBS_ENABLED: 'false', LOG_LEVEL: context.logLevel }, port)
+      service = await startProcess('bin/agentstore.js', ['serve'], { ...target.env, PORT: String(port), ADMIN_TOKEN: adminToken, RATE_LIMITS: 'off', JOBS_ENABLED: 'false', LOG_LEVEL: context.logLevel }, port)
       // Its warnings and errors show beside the bench's, and a full pipe never stalls it.
       service.child.stdout?.pipe(process.stderr)
       await waitForHealth(service.url)

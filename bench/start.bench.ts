@@ -188,7 +188,7 @@ async function plainNodeRss(context: StartBenchContext): Promise<number> {
  * a plain node process's RSS, a bare PGlite open of the same data directory.
  */
 export async function runStartBench(context: StartBenchContext) {
-  if (!existsSync(join(ROOT, 'dist/cli/main.js'))) throw new Error('the start bench runs the build: run `npm run build` first')
+  if (!existsSync(join(ROOT, 'dist/cli/main.js'))) throw new Error('the start bench runs the build: `npm run bench` makes it first')
   const samples: Record<string, number[]> = {}
   const add = (name: string, value: number | undefined) => {
     if (value !== undefined) (samples[name] ??= []).push(value)

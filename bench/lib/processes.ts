@@ -19,7 +19,9 @@ export async function startProcess(
   env: Record<string, string>,
   port: ((line: string) => number | null) | number,
 ): Promise<Started> {
-  const child = spawn(process.execPath, ['--import', 'tsx', entry, ...args], {
+  // The service's own build runs as `npm start` runs it; bench helpers written in TypeScript go through tsx.
+  const loader = entry.endsWith('.ts') ? ['--import', 'tsx'] : []
+  const child = spawn(process.execPath, [...loader, entry, ...args], {
     cwd: new URL('../..', import.meta.url).pathname,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
