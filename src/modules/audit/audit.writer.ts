@@ -19,8 +19,18 @@ export interface AuditWriterOptions {
  * at once when a batch is full. While the database refuses them the buffer is bounded (the oldest rows
  * are dropped and counted); close() writes what is left.
  */
+/**
+ * Events wait as objects until this many have come, then are encoded together: one short loop that
+ * runs warm instead of the encoder cold on every request, and gone before a young-generation
+ * collection would have to copy them (a chunk fills in about 10 ms at 6,000 requests per second).
+ */
+const ENCODE_CHUNK = 64
+
 export class AuditWriter implements AuditSink {
   private buffer: EncodedAuditRow[] = []
+  private pending: AuditEvent[] = []
+  /** When each pending event was recorded (epoch ms): its row's time and id. */
+  private pendingAt: number[] = []
   private timer: NodeJS.Timeout | null = null
   private writing: Promise<void> | null = null
   /** The last write failed: wait for the timer rather than retry on every new row. */
@@ -43,22 +53,23 @@ export class AuditWriter implements AuditSink {
       help: 'Audit rows waiting in memory to be written.',
       registers,
       collect() {
-        this.set(writer.buffer.length)
+        this.set(writer.buffer.length + writer.pending.length)
       },
     })
   }
 
   record(event: AuditEvent): void {
-    const now = Date.now()
-    this.buffer.push(encodeAuditRow(event, uuidv7(now), now))
-    this.bound()
-    if (this.buffer.length >= this.options.batchSize && !this.failing && this.writing === null) void this.flush()
+    this.pending.push(event)
+    this.pendingAt.push(Date.now())
+    if (this.pending.length >= ENCODE_CHUNK) this.encodePending()
+    if (this.buffer.length + this.pending.length >= this.options.batchSize && !this.failing && this.writing === null) void this.flush()
     else this.schedule()
   }
 
   /** Writes every buffered row (one flush at a time); a failure keeps them buffered and is reported, never thrown. */
   async flush(): Promise<void> {
     while (this.writing !== null) await this.writing
+    this.encodePending()
     if (this.buffer.length === 0) return
     this.writing = this.writeAll().finally(() => {
       this.writing = null
@@ -92,6 +103,17 @@ export class AuditWriter implements AuditSink {
     }
   }
 
+  private encodePending(): void {
+    if (this.pending.length === 0) return
+    for (let i = 0; i < this.pending.length; i++) {
+      const at = this.pendingAt[i]!
+      this.buffer.push(encodeAuditRow(this.pending[i]!, uuidv7(at), at))
+    }
+    this.pending = []
+    this.pendingAt = []
+    this.bound()
+  }
+
   private bound(): void {
     const over = this.buffer.length - this.options.maxBuffer
     if (over <= 0) return
@@ -100,7 +122,7 @@ export class AuditWriter implements AuditSink {
   }
 
   private schedule(): void {
-    if (this.timer !== null || this.buffer.length === 0) return
+    if (this.timer !== null || this.buffer.length + this.pending.length === 0) return
     this.timer = setTimeout(() => {
       this.timer = null
       void this.flush()
