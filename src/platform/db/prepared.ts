@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import { createQueryId, type Compilable, type CompiledQuery, type Kysely, type QueryResult, type PostgresCursor, type PostgresPool, type PostgresPoolClient, type PostgresQueryResult } from 'kysely'
-import type pg from 'pg'
+import pg from 'pg'
 import type { Tables } from './tables.js'
 
 /**
@@ -66,11 +66,28 @@ function wrapClient(client: pg.PoolClient): PostgresPoolClient {
     if (typeof sqlOrCursor !== 'string') return client.query(sqlOrCursor as unknown as pg.Submittable) as unknown as PostgresCursor<R>
     const values = parameters as unknown[]
     const name = names.get(sqlOrCursor)
-    // pg copies a config object on every call; an unnamed query goes as text and values, which it does not.
-    const result = name === undefined ? client.query(sqlOrCursor, values) : client.query({ name, text: sqlOrCursor, values })
+    const result = name === undefined ? client.query(sqlOrCursor, values) : namedQuery(client, name, sqlOrCursor, values)
     return result as unknown as Promise<PostgresQueryResult<R>>
   }
   return { query, release: () => client.release() }
+}
+
+/**
+ * A named statement as a Query that pg runs as it is: given a config object ({name, text, values}),
+ * pg copies it property by property on every call, a slow path of V8 that took 3% of the service's
+ * CPU on a read of one document.
+ */
+function namedQuery(client: pg.PoolClient, name: string, text: string, values: unknown[]): Promise<pg.QueryResultBase> {
+  return new Promise((resolve, reject) => {
+    const query = new pg.Query(text, values, (error, result) => {
+      if (error === undefined || error === null) return resolve(result)
+      // As pg's own promise does: a stack that leads back to the caller rather than to the socket.
+      Error.captureStackTrace(error)
+      reject(error)
+    })
+    ;(query as pg.Query & { name: string }).name = name
+    client.query(query)
+  })
 }
 
 /**
