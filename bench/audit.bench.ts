@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { drive, type LoadOptions, type LoadResult } from './lib/load.js'
 import { benchDatabase, freePort, json, waitForHealth } from './lib/setup.js'
-import { processCpuMs, startProcess, type Started } from './lib/processes.js'
+import { postgresCpuMs, processCpuMs, startProcess, type Started } from './lib/processes.js'
 import { ratio } from './lib/stats.js'
 
 export interface AuditBenchContext extends LoadOptions {
@@ -21,6 +21,8 @@ export interface AuditReport {
   p99Ratio: number
   /** The service's CPU per request, on over off (median of rounds; the database's own CPU not counted). */
   cpuRatio: number
+  /** PostgreSQL's CPU per request (all its processes), on over off; NaN on PGlite, which runs inside the service. */
+  databaseCpuRatio: number
   /** Rows the audited rounds stored: proof that the "on" rounds really wrote the log. */
   auditRows: number
 }
@@ -72,7 +74,8 @@ export async function runAuditBench(context: AuditBenchContext): Promise<AuditRe
       base = await start(audit)
       context.log(`driving GET one object, AUDIT=${audit}…`)
       const pid = running!.child.pid
-      results[audit].push(await drive(`GET one object, AUDIT=${audit}`, { url: `${base}/v1/objects/${one.id}`, headers }, context, () => processCpuMs(pid)))
+      const databaseCpu = context.db === 'postgres' ? postgresCpuMs : undefined
+      results[audit].push(await drive(`GET one object, AUDIT=${audit}`, { url: `${base}/v1/objects/${one.id}`, headers }, context, () => processCpuMs(pid), databaseCpu))
     }
     // The last service stops cleanly, writing what its buffer holds; a fresh one counts the rows.
     await running!.stop()
@@ -84,6 +87,10 @@ export async function runAuditBench(context: AuditBenchContext): Promise<AuditRe
       getRatio: ratio(median(results.on.map((r) => r.requestsPerSecond)), median(results.off.map((r) => r.requestsPerSecond))),
       p99Ratio: ratio(median(results.on.map((r) => r.p99Ms)), median(results.off.map((r) => r.p99Ms))),
       cpuRatio: ratio(median(results.on.map((r) => r.cpuMsPerRequest ?? Number.NaN)), median(results.off.map((r) => r.cpuMsPerRequest ?? Number.NaN))),
+      databaseCpuRatio: ratio(
+        median(results.on.map((r) => r.databaseCpuMsPerRequest ?? Number.NaN)),
+        median(results.off.map((r) => r.databaseCpuMsPerRequest ?? Number.NaN)),
+      ),
       auditRows,
     }
   } finally {

@@ -9,6 +9,8 @@ export interface LoadResult {
   errors: number
   /** CPU time the measured process spent over the run (not the warm-up), when the caller can read it. */
   cpuMsPerRequest?: number
+  /** The same for the database's processes (a PostgreSQL on this machine). */
+  databaseCpuMsPerRequest?: number
 }
 
 export interface LoadOptions {
@@ -22,16 +24,22 @@ export async function drive(
   request: { url: string; method?: 'GET' | 'POST'; headers?: Record<string, string>; body?: string },
   options: LoadOptions,
   cpuMs?: () => number,
+  databaseCpuMs?: () => number,
 ): Promise<LoadResult> {
   const base = { url: request.url, method: request.method ?? 'GET', headers: request.headers, body: request.body, connections: options.connections }
   await autocannon({ ...base, duration: 1 })
   const cpuBefore = cpuMs?.()
+  const databaseBefore = databaseCpuMs?.()
   const result = await autocannon({ ...base, duration: options.durationSeconds })
   const cpuAfter = cpuMs?.()
+  const databaseAfter = databaseCpuMs?.()
+  const perRequest = (before: number | undefined, after: number | undefined) =>
+    before !== undefined && after !== undefined && result.requests.total > 0 ? Math.round(((after - before) / result.requests.total) * 1000) / 1000 : undefined
+  const cpuMsPerRequest = perRequest(cpuBefore, cpuAfter)
+  const databaseCpuMsPerRequest = perRequest(databaseBefore, databaseAfter)
   return {
-    ...(cpuBefore !== undefined && cpuAfter !== undefined && result.requests.total > 0
-      ? { cpuMsPerRequest: Math.round(((cpuAfter - cpuBefore) / result.requests.total) * 1000) / 1000 }
-      : {}),
+    ...(cpuMsPerRequest !== undefined ? { cpuMsPerRequest } : {}),
+    ...(databaseCpuMsPerRequest !== undefined && !Number.isNaN(databaseCpuMsPerRequest) ? { databaseCpuMsPerRequest } : {}),
     scenario,
     requestsPerSecond: Math.round(result.requests.average),
     p50Ms: result.latency.p50,

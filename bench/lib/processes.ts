@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process'
-import { readFileSync } from 'node:fs'
+import { readdirSync, readFileSync } from 'node:fs'
 import { createInterface } from 'node:readline'
 
 export interface Started {
@@ -75,4 +75,27 @@ export function processCpuMs(pid: number | undefined): number {
   } catch {
     return Number.NaN
   }
+}
+
+/**
+ * CPU time (ms) used so far by every process of a PostgreSQL running on this machine (the server, its
+ * backends, WAL writer, checkpointer, autovacuum); NaN when there is none to read. Backends that
+ * exit between two readings are not counted, so read it around a run whose connections stay open.
+ */
+export function postgresCpuMs(): number {
+  let total = 0
+  let found = false
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8')
+      if (!stat.includes('(postgres)')) continue
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+      total += (Number(fields[11]) + Number(fields[12])) * 10
+      found = true
+    } catch {
+      // The process ended while it was read.
+    }
+  }
+  return found ? total : Number.NaN
 }
