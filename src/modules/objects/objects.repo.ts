@@ -117,11 +117,16 @@ export class ObjectsRepository {
       const [at, afterId] = seek.after
       query = query.where((eb) => eb(eb.refTuple(seek.by, 'id'), cmp, eb.tuple(at, afterId)))
     }
-    const compiled = query.orderBy(seek.by, seek.order).orderBy('id', seek.order).limit(seek.limit + 1).compile()
+    // The rank column comes from the database too: copying 50 rows to add it cost 4% of a page's CPU.
+    const compiled = query
+      .select(sql<number | null>`null::float8`.as('rank'))
+      .orderBy(seek.by, seek.order)
+      .orderBy('id', seek.order)
+      .limit(seek.limit + 1)
+      .compile()
     // A plain page walks the list index whatever the values; a filter's best plan depends on them.
     const plain = !filters.where && !filters.q && !filters.createdAfter && !filters.createdBefore
-    const { rows } = await this.db.executeQuery(plain ? prepared(compiled) : compiled)
-    return rows.map((row) => ({ ...row, rank: null }))
+    return (await this.db.executeQuery(plain ? prepared(compiled) : compiled)).rows
   }
 
   /**

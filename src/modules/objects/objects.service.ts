@@ -34,15 +34,13 @@ const ANALYZE_AFTER_IMPORT = 1000
 export const etagOf = (row: Pick<ObjectRow, 'version'>) => `"${row.version}"`
 
 export function toObjectView(row: ObjectRow): ObjectView {
-  return {
-    id: row.id,
-    gpt_id: row.gpt_id,
-    collection: row.collection,
-    body: row.body,
-    ...(row.user_id === null ? {} : { user_id: row.user_id }),
-    created_at: row.created_at.toISOString(),
-    updated_at: row.updated_at.toISOString(),
-  }
+  const { id, gpt_id, collection, body } = row
+  const created_at = row.created_at.toISOString()
+  const updated_at = row.updated_at.toISOString()
+  // Two literal shapes rather than a spread in the middle: a page maps 50 rows.
+  return row.user_id === null
+    ? { id, gpt_id, collection, body, created_at, updated_at }
+    : { id, gpt_id, collection, body, user_id: row.user_id, created_at, updated_at }
 }
 
 /** GPT Actions send the document itself; `{"body": {…}}` alone is the envelope form. */
