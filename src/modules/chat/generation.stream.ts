@@ -100,7 +100,12 @@ export class GenerationStreams {
     unfollow = this.hub.follow(messageId, (event) => (buffered ? buffered.push(event) : handle(event)))
     try {
       const current = live?.() ?? (await this.load(gptId, messageId))
-      if (current) send('message', current)
+      if (current) {
+        send('message', current)
+        // Node holds a response's writes until the tick ends, and the provider call that starts in
+        // this tick (its client's setup runs first) held the opening event back by about 1 ms.
+        raw.socket?.uncork()
+      }
       apply(current)
     } catch (error) {
       this.log.warn({ err: error }, 'generation stream: could not read the message')
