@@ -1,5 +1,6 @@
 // `npm run bench -- [documents] [mail] [search] [chat] [auth] [embed] [start] [--db pglite|postgres] [--duration 10] [--connections 50] [--documents 100000] [--mails 200] [--streams 100] [--gap-ms 10]`
 // Every bench that starts the service starts its build (`node bin/agentstore.js serve`, as `npm start` does); `npm run bench` builds first.
+//   documents: [--rounds 3] (the scenario list driven that many times; each scenario reports its median round)
 //   search (PGlite only): [--memories 10000,100000] [--queries 200] [--other-memories 300] [--max-build-seconds 600]
 //     [--maintenance-work-mem 512MB|default] [--vectors random|clustered]
 //   chat: [--requests 50] [--tokens 50] [--token-ms 2]
@@ -71,6 +72,7 @@ const available: Record<string, () => Promise<object>> = {
       durationSeconds: Number(values.duration),
       connections: Number(values.connections),
       documents: Number(values.documents),
+      rounds: Number(values.rounds),
       logLevel: values['log-level']!,
       log,
     })
@@ -80,7 +82,7 @@ const available: Record<string, () => Promise<object>> = {
       ...report.results.flatMap((result) => (result.bare ? [{ ...result.bare, ratioToBaseline: ratio(result.bare.requestsPerSecond, report.baseline.requestsPerSecond) }] : [])),
       { ...report.baseline, scenario: `${report.baseline.scenario} (median)`, ratioToBaseline: 1 },
     ]
-    console.log(`\ndocuments on ${db} — ${values.connections} connections, ${values.duration} s per scenario, ${values.documents} documents`)
+    console.log(`\ndocuments on ${db} — ${values.connections} connections, ${values.duration} s per scenario, ${values.documents} documents, ${values.rounds} rounds (each scenario shows its round with the median ratio to the baseline)`)
     console.table(
       rows.map((row) => ({ scenario: row.scenario, 'req/s': row.requestsPerSecond, 'p50 ms': row.p50Ms, 'p99 ms': row.p99Ms, 'vs baseline': row.ratioToBaseline, 'vs bare same work': row.ratioToBare ?? '', 'non-2xx': row.non2xx })),
     )
