@@ -15,17 +15,17 @@ export interface AuditWriterOptions {
 }
 
 /**
- * Buffers audit rows in memory and writes them in batches, off the request path: every `flushMs`, or
- * at once when a batch is full. While the database refuses them the buffer is bounded (the oldest rows
- * are dropped and counted); close() writes what is left.
- */
-/**
  * Events wait as objects until this many have come, then are encoded together: one short loop that
  * runs warm instead of the encoder cold on every request, and gone before a young-generation
  * collection would have to copy them (a chunk fills in about 10 ms at 6,000 requests per second).
  */
 const ENCODE_CHUNK = 64
 
+/**
+ * Buffers audit rows in memory and writes them in batches, off the request path: every `flushMs`, or
+ * at once when a batch is full. While the database refuses them the buffer is bounded (the oldest rows
+ * are dropped and counted); close() writes what is left.
+ */
 export class AuditWriter implements AuditSink {
   private buffer: EncodedAuditRow[] = []
   private pending: AuditEvent[] = []
@@ -53,7 +53,7 @@ export class AuditWriter implements AuditSink {
       help: 'Audit rows waiting in memory to be written.',
       registers,
       collect() {
-        this.set(writer.buffer.length + writer.pending.length)
+        this.set(writer.size)
       },
     })
   }
@@ -62,7 +62,7 @@ export class AuditWriter implements AuditSink {
     this.pending.push(event)
     this.pendingAt.push(Date.now())
     if (this.pending.length >= ENCODE_CHUNK) this.encodePending()
-    if (this.buffer.length + this.pending.length >= this.options.batchSize && !this.failing && this.writing === null) void this.flush()
+    if (this.size >= this.options.batchSize && !this.failing && this.writing === null) void this.flush()
     else this.schedule()
   }
 
@@ -103,6 +103,11 @@ export class AuditWriter implements AuditSink {
     }
   }
 
+  /** Rows held: encoded, and recorded but not yet encoded. */
+  private get size(): number {
+    return this.buffer.length + this.pending.length
+  }
+
   private encodePending(): void {
     if (this.pending.length === 0) return
     for (let i = 0; i < this.pending.length; i++) {
@@ -122,7 +127,7 @@ export class AuditWriter implements AuditSink {
   }
 
   private schedule(): void {
-    if (this.timer !== null || this.buffer.length + this.pending.length === 0) return
+    if (this.timer !== null || this.size === 0) return
     this.timer = setTimeout(() => {
       this.timer = null
       void this.flush()

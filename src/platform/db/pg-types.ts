@@ -6,6 +6,8 @@ const TIMESTAMPTZ_OID = 1184
 const pgTimestamptz = pg.types.getTypeParser(TIMESTAMPTZ_OID, 'text')
 
 const isDigit = (code: number) => code >= 48 && code <= 57
+/** Seconds in the minutes and seconds an offset may add after its hours (`+05:30`, `+00:19:32`). */
+const OFFSET_UNITS = [60, 1] as const
 
 /** The number `count` digits at `at` spell; -1 when one of them is not a digit. */
 function digits(text: string, at: number, count: number): number {
@@ -47,7 +49,7 @@ export function parseIsoTimestamptz(text: string): Date | null {
   let offsetSeconds = digits(text, at + 1, 2) * 3600
   if (offsetSeconds < 0) return null
   at += 3
-  for (const unit of [60, 1]) {
+  for (const unit of OFFSET_UNITS) {
     if (at === text.length) break
     const part = text[at] === ':' ? digits(text, at + 1, 2) : -1
     if (part < 0) return null
