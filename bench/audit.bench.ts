@@ -67,6 +67,8 @@ export async function runAuditBench(context: AuditBenchContext): Promise<AuditRe
       }),
     )
     const results: Record<'on' | 'off', LoadResult[]> = { on: [], off: [] }
+    // PGlite runs inside the service, whose own CPU is already counted.
+    const databaseCpu = context.db === 'postgres' ? postgresCpuMs : undefined
     const order: ('on' | 'off')[] = []
     for (let round = 0; round < context.rounds; round++) order.push(...(round % 2 === 0 ? (['off', 'on'] as const) : (['on', 'off'] as const)))
     for (const audit of order) {
@@ -74,7 +76,6 @@ export async function runAuditBench(context: AuditBenchContext): Promise<AuditRe
       base = await start(audit)
       context.log(`driving GET one object, AUDIT=${audit}…`)
       const pid = running!.child.pid
-      const databaseCpu = context.db === 'postgres' ? postgresCpuMs : undefined
       results[audit].push(await drive(`GET one object, AUDIT=${audit}`, { url: `${base}/v1/objects/${one.id}`, headers }, context, () => processCpuMs(pid), databaseCpu))
     }
     // The last service stops cleanly, writing what its buffer holds; a fresh one counts the rows.

@@ -67,14 +67,18 @@ export function portFromLog(line: string): number | null {
  */
 export function processCpuMs(pid: number | undefined): number {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-    // Fields after the command name (which may hold spaces) start at the last ')'.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-    // utime and stime are fields 14 and 15 of the line, in clock ticks of 10 ms on Linux.
-    return (Number(fields[11]) + Number(fields[12])) * 10
+    return statCpuMs(readFileSync(`/proc/${pid}/stat`, 'utf8'))
   } catch {
     return Number.NaN
   }
+}
+
+/** User + system CPU (ms) of a /proc/<pid>/stat line. */
+function statCpuMs(stat: string): number {
+  // Fields after the command name (which may hold spaces) start at the last ')'.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  // utime and stime are fields 14 and 15 of the line, in clock ticks of 10 ms on Linux.
+  return (Number(fields[11]) + Number(fields[12])) * 10
 }
 
 /**
@@ -90,8 +94,7 @@ export function postgresCpuMs(): number {
     try {
       const stat = readFileSync(`/proc/${entry}/stat`, 'utf8')
       if (!stat.includes('(postgres)')) continue
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-      total += (Number(fields[11]) + Number(fields[12])) * 10
+      total += statCpuMs(stat)
       found = true
     } catch {
       // The process ended while it was read.
