@@ -23,6 +23,8 @@ export function toCollectionView(row: CollectionRow): CollectionView {
 export interface CollectionHandle {
   row: CollectionRow
   validate: ValidateFunction | null
+  /** The schema as JSON text (null: none), for a write that confirms the schema it was checked against. */
+  schemaText: string | null
 }
 
 const CACHE_LIMIT = 1000
@@ -33,6 +35,11 @@ export class CollectionsService {
    * text (unlike a timestamp) changes with every change of the schema. Equal schemas share one.
    */
   private readonly validators = new Map<string, { validate: ValidateFunction; schema: JsonObject }>()
+  /**
+   * Collections as this process last read them, by GPT and name. Another process may have changed one
+   * since: only a write that confirms the rules in its own statement may rely on it (see `recentCollection`).
+   */
+  private readonly recent = new Map<string, CollectionHandle>()
 
   constructor(
     private readonly repo: CollectionsRepository,
@@ -42,6 +49,7 @@ export class CollectionsService {
   async upsertCollection(gptId: string, name: string, change: CollectionChange = {}) {
     if (change.schema) checkCollectionSchema(change.schema)
     const { row, created } = await this.repo.upsertCollection(gptId, name, change)
+    this.remember(this.handleOf(row))
     return { collection: toCollectionView(row), created }
   }
 
@@ -52,15 +60,30 @@ export class CollectionsService {
   /** The collection and its validator, or 404. */
   async requireCollection(gptId: string, name: string): Promise<CollectionHandle> {
     const row = await this.repo.findCollection(gptId, name)
-    if (!row) throw ERR.notFound('Collection', name)
-    return { row, validate: this.validatorOf(row) }
+    if (!row) {
+      this.recent.delete(recentKey(gptId, name))
+      throw ERR.notFound('Collection', name)
+    }
+    return this.remember(this.handleOf(row))
+  }
+
+  /**
+   * The collection as this process last read or wrote it, without a round trip; undefined when it has
+   * not lately. It may have changed or gone since: a write under it must confirm its rules (schema,
+   * per_user) in the same statement, and decide again on `requireCollection` when they do not hold.
+   */
+  recentCollection(gptId: string, name: string): CollectionHandle | undefined {
+    return this.recent.get(recentKey(gptId, name))
   }
 
   async updateCollection(gptId: string, name: string, change: CollectionChange): Promise<CollectionHandle> {
     if (change.schema) checkCollectionSchema(change.schema)
     const row = await this.repo.updateCollection(gptId, name, change)
-    if (!row) throw ERR.notFound('Collection', name)
-    return { row, validate: this.validatorOf(row) }
+    if (!row) {
+      this.recent.delete(recentKey(gptId, name))
+      throw ERR.notFound('Collection', name)
+    }
+    return this.remember(this.handleOf(row))
   }
 
   async listCollections(gptId: string, query: { limit?: number; cursor?: string; order?: SortOrder }): Promise<Page<CollectionView>> {
@@ -71,21 +94,31 @@ export class CollectionsService {
   }
 
   async deleteCollection(gptId: string, name: string): Promise<void> {
+    this.recent.delete(recentKey(gptId, name))
     if (!(await this.repo.deleteCollection(gptId, name))) throw ERR.notFound('Collection', name)
   }
 
-  private validatorOf(row: CollectionRow): ValidateFunction | null {
-    if (row.schema === null) return null
-    const cacheKey = JSON.stringify(row.schema)
-    const cached = this.validators.get(cacheKey)
-    if (cached) return cached.validate
+  private remember(handle: CollectionHandle): CollectionHandle {
+    const key = recentKey(handle.row.gpt_id, handle.row.name)
+    if (!this.recent.has(key) && this.recent.size >= CACHE_LIMIT) this.recent.delete(this.recent.keys().next().value!)
+    this.recent.set(key, handle)
+    return handle
+  }
+
+  private handleOf(row: CollectionRow): CollectionHandle {
+    if (row.schema === null) return { row, validate: null, schemaText: null }
+    const schemaText = JSON.stringify(row.schema)
+    const cached = this.validators.get(schemaText)
+    if (cached) return { row, validate: cached.validate, schemaText }
     const validate = compileCollectionSchema(row.schema)
     if (this.validators.size >= CACHE_LIMIT) {
       const [oldestKey, oldest] = this.validators.entries().next().value!
       this.validators.delete(oldestKey)
       releaseCollectionSchema(oldest.schema)
     }
-    this.validators.set(cacheKey, { validate, schema: row.schema })
-    return validate
+    this.validators.set(schemaText, { validate, schema: row.schema })
+    return { row, validate, schemaText }
   }
 }
+
+const recentKey = (gptId: string, name: string) => `${gptId}\u0000${name}`

@@ -40,13 +40,30 @@ export class ObjectsRepository {
     rows: { gpt_id: string; id: string; collection: string; body: JsonObject; user_id?: string | null }[],
   ): Promise<ObjectRow[]> {
     if (rows.length === 0) return []
-    const query = db
+    return db
       .insertInto('objects')
       .values(rows.map((row) => ({ ...row, body: JSON.stringify(row.body) })))
       .returning(COLUMNS)
-      .compile()
-    // One document is the API's common write; a batch's text varies with its size.
-    return (await db.executeQuery(rows.length === 1 ? prepared(query) : query)).rows
+      .execute()
+  }
+
+  /**
+   * Inserts one document only if its collection still has the rules it was checked against: the same
+   * schema (as JSON, null for none) and `per_user`. Null when it has not (changed or gone): the caller
+   * decides again on a fresh read. One statement, so that a write needs no read of its collection first.
+   */
+  async insertObjectUnder(
+    db: Kysely<Tables>,
+    row: { gpt_id: string; id: string; collection: string; body: JsonObject; user_id: string | null },
+    rules: { schemaText: string | null; perUser: boolean },
+  ): Promise<ObjectRow | null> {
+    const query = sql<ObjectRow>`
+      insert into objects (gpt_id, id, collection, body, user_id)
+      select ${row.gpt_id}, ${row.id}::uuid, ${row.collection}, ${JSON.stringify(row.body)}::jsonb, ${row.user_id}
+      where exists (select 1 from collections where gpt_id = ${row.gpt_id} and name = ${row.collection}
+        and per_user = ${rules.perUser} and schema is not distinct from ${rules.schemaText}::jsonb)
+      returning ${sql.join(COLUMNS.map((column) => sql.ref(column)))}`.compile(db)
+    return (await db.executeQuery(prepared(query))).rows[0] ?? null
   }
 
   /**

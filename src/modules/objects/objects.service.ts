@@ -4,8 +4,6 @@ import type { JsonObject, Tables } from '../../platform/db/tables.js'
 import { AppError, ErrorCode, ERR, type FieldError } from '../../platform/errors.js'
 import { pageRequest, toPage, type Page } from '../../platform/http/pagination.js'
 import { requestFingerprint, type IdempotencyStore } from '../../platform/idempotency.js'
-import { exceedsDepth, findUnstorableText } from '../../platform/json-depth.js'
-import { documentErrors } from '../../platform/json-schema.js'
 import type { CollectionChange } from '../collections/collections.repo.js'
 import type { CollectionHandle, CollectionsService } from '../collections/collections.service.js'
 import { toCollectionView } from '../collections/collections.service.js'
@@ -13,6 +11,7 @@ import type { ListedObject, ObjectRow, ObjectsRepository, ObjectSeek } from './o
 import { cursorUuid, timeIdAfter } from '../../platform/http/seek.js'
 import { cursorNumber, parseFilters, type ListObjectsQuery } from './objects.query.js'
 import type { ObjectView } from './objects.schemas.js'
+import { acceptedOrNull, checkDocument, unwrapDocument } from './objects.check.js'
 
 export interface ObjectsLimits {
   defaultPageSize: number
@@ -31,6 +30,8 @@ const EXPORT_BATCH = 500
 /** Imports at least this large refresh planner statistics (autovacuum would, but only later). */
 const ANALYZE_AFTER_IMPORT = 1000
 
+const collectionChanged = () => ERR.conflict('The collection changed while the document was being stored; retry.')
+
 export const etagOf = (row: Pick<ObjectRow, 'version'>) => `"${row.version}"`
 
 export function toObjectView(row: ObjectRow): ObjectView {
@@ -43,15 +44,6 @@ export function toObjectView(row: ObjectRow): ObjectView {
     : { id, gpt_id, collection, body, user_id: row.user_id, created_at, updated_at }
 }
 
-/** GPT Actions send the document itself; `{"body": {…}}` alone is the envelope form. */
-export function unwrapDocument(payload: JsonObject): JsonObject {
-  const keys = Object.keys(payload)
-  const inner = payload.body
-  if (keys.length === 1 && keys[0] === 'body' && inner !== null && typeof inner === 'object' && !Array.isArray(inner)) {
-    return inner
-  }
-  return payload
-}
 
 /** RFC 9110 If-Match: `*` or a list of strong entity tags. */
 function ifMatchAllows(header: string | undefined, etag: string): boolean {
@@ -79,29 +71,49 @@ export class ObjectsService {
     idempotencyKey: string | null,
     user: string | null = null,
   ): Promise<Versioned & { replayed: boolean }> {
-    const handle = await this.collections.requireCollection(gptId, collection)
-    const body = this.checkDocument(handle, unwrapDocument(payload))
-    // An end user's document in a per-user collection is theirs; their repeat keys are theirs too.
-    const owner = user !== null && handle.row.per_user ? user : null
-    const insert = async (db: Kysely<Tables>) => {
-      const [row] = await this.repo.insertObjects(db, [{ gpt_id: gptId, id: uuidv7(), collection, body, user_id: owner }])
-      return row!
-    }
+    const document = unwrapDocument(payload)
     if (idempotencyKey === null) {
-      const row = await insert(this.db)
+      const row = await this.insertOne(gptId, collection, document, user)
       this.written(gptId, [row.id])
       return { object: toObjectView(row), etag: etagOf(row), replayed: false }
     }
+    const handle = await this.collections.requireCollection(gptId, collection)
+    const body = checkDocument(handle, document, this.limits.maxJsonDepth)
     // Fingerprinted only once the document passed the depth check (a deeper one overflows JSON.stringify).
     const fingerprint = requestFingerprint('POST', `${gptId}/${collection}`, payload)
+    // An end user's repeat keys are theirs.
     const key = user === null ? idempotencyKey : `${user}:${idempotencyKey}`
     const stored = await this.idempotency.run(gptId, key, fingerprint, async (trx) => {
-      const row = await insert(trx)
+      const row = await this.insertUnder(trx, gptId, collection, handle, body, user)
+      if (!row) throw collectionChanged()
       return { status: 201, body: toObjectView(row), headers: { etag: etagOf(row) } }
     })
     const object = stored.body as ObjectView
     if (!stored.replayed) this.written(gptId, [object.id])
     return { object, etag: stored.headers.etag ?? '', replayed: stored.replayed }
+  }
+
+  /**
+   * One document, in one round trip when this process has read its collection lately: the insert
+   * itself confirms the rules the document was checked against. A document those rules refuse, or a
+   * collection changed since, is decided again on the collection as stored now.
+   */
+  private async insertOne(gptId: string, collection: string, document: JsonObject, user: string | null): Promise<ObjectRow> {
+    const recent = this.collections.recentCollection(gptId, collection)
+    const body = recent ? acceptedOrNull(recent, document, this.limits.maxJsonDepth) : null
+    const row = recent && body ? await this.insertUnder(this.db, gptId, collection, recent, body, user) : null
+    if (row) return row
+    const handle = await this.collections.requireCollection(gptId, collection)
+    const stored = await this.insertUnder(this.db, gptId, collection, handle, checkDocument(handle, document, this.limits.maxJsonDepth), user)
+    if (!stored) throw collectionChanged()
+    return stored
+  }
+
+  /** Inserts a checked document if its collection still has `handle`'s rules; an end user's document in a per-user collection is theirs. */
+  private insertUnder(db: Kysely<Tables>, gptId: string, collection: string, handle: CollectionHandle, body: JsonObject, user: string | null) {
+    const owner = user !== null && handle.row.per_user ? user : null
+    const rules = { schemaText: handle.schemaText, perUser: handle.row.per_user }
+    return this.repo.insertObjectUnder(db, { gpt_id: gptId, id: uuidv7(), collection, body, user_id: owner }, rules)
   }
 
   /**
@@ -126,7 +138,7 @@ export class ObjectsService {
         throw ERR.preconditionFailed(`The object changed: its ETag is ${etagOf(row)}, not ${change.ifMatch}.`)
       }
       const next = change.mode === 'merge' ? { ...row.body, ...fields } : fields
-      return this.repo.updateBody(gptId, id, row.version, this.checkDocument(handle, next), db)
+      return this.repo.updateBody(gptId, id, row.version, checkDocument(handle, next, this.limits.maxJsonDepth), db)
     }
     // Optimistic first: one read and one conditional write, no transaction.
     const row = await this.requireObject(gptId, id, change.collection, user)
@@ -160,8 +172,10 @@ export class ObjectsService {
   }
 
   async listObjects(gptId: string, collection: string, query: ListObjectsQuery, user: string | null = null): Promise<Page<ListedObject>> {
-    const handle = await this.collections.requireCollection(gptId, collection)
-    const filters = { ...parseFilters(query), ...(user !== null && handle.row.per_user ? { userId: user } : {}) }
+    // An end user's page depends on the collection's sharing. Anyone else's reads the collection only
+    // when the page is empty, to tell an empty collection from a missing one (a document has its collection).
+    const perUser = user !== null && (await this.collections.requireCollection(gptId, collection)).row.per_user
+    const filters = { ...parseFilters(query), ...(perUser ? { userId: user } : {}) }
     const by = filters.q !== null ? 'rank' : (query.sort ?? 'created_at')
     // The cursor belongs to this collection, sort and order: a cursor from another list is refused.
     const page = pageRequest(query, `objects:${gptId}/${collection}:${by}`, { defaultPageSize: this.limits.defaultPageSize, order: 'desc' })
@@ -173,6 +187,7 @@ export class ObjectsService {
       seek = { by, order: page.order, limit: page.limit, after: timeIdAfter(page) }
     }
     const rows = await this.repo.listObjects(gptId, collection, filters, seek)
+    if (rows.length === 0 && user === null) await this.collections.requireCollection(gptId, collection)
     return toPage(rows, page, (row) =>
       by === 'rank' ? [row.rank, row.id] : [(by === 'updated_at' ? row.updated_at : row.created_at).toISOString(), row.id],
     )
@@ -217,7 +232,7 @@ export class ObjectsService {
         continue
       }
       try {
-        documents.push(this.checkDocument(handle, unwrapDocument(parsed as JsonObject)))
+        documents.push(checkDocument(handle, unwrapDocument(parsed as JsonObject), this.limits.maxJsonDepth))
       } catch (error) {
         if (!(error instanceof AppError)) throw error
         for (const fieldError of error.extra.errors ?? [{ pointer: '', message: error.detail }]) {
@@ -265,25 +280,5 @@ export class ObjectsService {
     if (user === null) return true
     if (row.user_id !== null) return row.user_id === user
     return !(await this.collections.requireCollection(gptId, row.collection)).row.per_user
-  }
-
-  /** Bounded depth, then the collection's schema: 422 for the shape, 400 for the schema. */
-  private checkDocument(handle: CollectionHandle, body: JsonObject): JsonObject {
-    if (exceedsDepth(body, this.limits.maxJsonDepth)) {
-      throw ERR.validation(`The document nests deeper than ${this.limits.maxJsonDepth} levels (MAX_JSON_DEPTH).`, [
-        { pointer: '', message: `must not nest deeper than ${this.limits.maxJsonDepth} levels` },
-      ])
-    }
-    const unstorable = findUnstorableText(body)
-    if (unstorable) throw ERR.validation('The document holds text that cannot be stored.', [unstorable])
-    if (handle.validate) {
-      const errors = documentErrors(handle.validate, body)
-      if (errors.length > 0) {
-        throw new AppError(ErrorCode.BadRequest, `The document does not match the schema of collection "${handle.row.name}".`, {
-          errors,
-        })
-      }
-    }
-    return body
   }
 }
