@@ -1,4 +1,4 @@
-import { sql, type Kysely, type Selectable } from 'kysely'
+import { CompiledQuery, sql, type Kysely, type Selectable } from 'kysely'
 import type { JsonObject, ObjectsTable, Tables } from '../../platform/db/tables.js'
 import type { SortOrder } from '../../platform/http/pagination.js'
 import { compiledOnce, prepared } from '../../platform/db/prepared.js'
@@ -27,6 +27,14 @@ export type ListedObject = ObjectRow & { rank: number | null }
 function compileFindObject(db: Kysely<Tables>) {
   return compiledOnce(db.selectFrom('objects').select(COLUMNS).where('gpt_id', '=', '').where('id', '=', '').where(notExpired('objects')).compile())
 }
+
+/** The insert of `insertObjectUnder`, written once: building it with Kysely on each write cost more CPU than its round trip. */
+const insertUnder = compiledOnce<ObjectRow>(
+  CompiledQuery.raw(`insert into objects (gpt_id, id, collection, body, user_id)
+    select $1, $2::uuid, $3, $4::jsonb, $5
+    where exists (select 1 from collections where gpt_id = $1 and name = $3 and per_user = $6 and schema is not distinct from $7::jsonb)
+    returning ${COLUMNS.join(', ')}`),
+)
 
 export class ObjectsRepository {
   private readonly findObjectQuery: ReturnType<typeof compileFindObject>
@@ -57,13 +65,8 @@ export class ObjectsRepository {
     row: { gpt_id: string; id: string; collection: string; body: JsonObject; user_id: string | null },
     rules: { schemaText: string | null; perUser: boolean },
   ): Promise<ObjectRow | null> {
-    const query = sql<ObjectRow>`
-      insert into objects (gpt_id, id, collection, body, user_id)
-      select ${row.gpt_id}, ${row.id}::uuid, ${row.collection}, ${JSON.stringify(row.body)}::jsonb, ${row.user_id}
-      where exists (select 1 from collections where gpt_id = ${row.gpt_id} and name = ${row.collection}
-        and per_user = ${rules.perUser} and schema is not distinct from ${rules.schemaText}::jsonb)
-      returning ${sql.join(COLUMNS.map((column) => sql.ref(column)))}`.compile(db)
-    return (await db.executeQuery(prepared(query))).rows[0] ?? null
+    const { gpt_id, id, collection, body, user_id } = row
+    return (await insertUnder(db, [gpt_id, id, collection, JSON.stringify(body), user_id, rules.perUser, rules.schemaText]))[0] ?? null
   }
 
   /**

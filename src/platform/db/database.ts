@@ -3,6 +3,7 @@ import { Kysely, PostgresDialect, sql } from 'kysely'
 import pg from 'pg'
 import { openPglite, type PgliteSource } from './pglite-open.js'
 import { pgTypes } from './pg-types.js'
+import { installFastRows } from './pg-rows.js'
 import { preparingPool } from './prepared.js'
 import type { Tables } from './tables.js'
 
@@ -21,6 +22,7 @@ export interface Database {
 }
 
 export async function openDatabase(source: DatabaseSource): Promise<Database> {
+  installFastRows()
   let pglite: PGlite | null = null
   let pool: pg.Pool
   if (source.kind === 'postgres') {
