@@ -123,6 +123,42 @@ describe('a write on one process after another changed the collection', () => {
   })
 })
 
+describe('a change of a document on one process after another changed the collection', () => {
+  /** A document in a new collection, written and then read back by `a`, so that `a` holds the collection as it is now. */
+  async function documentSeenByA(name: string, schema?: object): Promise<string> {
+    await ok(b, 'POST', COLLECTIONS, schema ? { name, schema } : { name })
+    const created = await ok(a, 'POST', `${COLLECTIONS}/${name}/objects`, { title: 'first' })
+    return created.id as string
+  }
+
+  it.each(['PATCH', 'PUT'] as const)('%s follows a schema set since: a change it refuses leaves the document as it was', async (method) => {
+    const id = await documentSeenByA(`tightened-${method.toLowerCase()}`)
+    await ok(b, 'PATCH', `${COLLECTIONS}/tightened-${method.toLowerCase()}`, { schema: { ...TITLED, properties: { title: { type: 'string', maxLength: 5 } } } })
+    const refused = await send(a, method, `/v1/objects/${id}`, { title: 'far too long' })
+    expect(refused.statusCode, refused.body).toBe(400)
+    expect((await ok(b, 'GET', `/v1/objects/${id}`)).body).toEqual({ title: 'first' })
+    expect((await send(a, method, `/v1/objects/${id}`, { title: 'short' })).statusCode).toBe(200)
+  })
+
+  it.each(['PATCH', 'PUT'] as const)('%s follows a schema removed since: a change the old schema refused is stored', async (method) => {
+    const id = await documentSeenByA(`loosened-${method.toLowerCase()}`, TITLED)
+    expect((await send(a, method, `/v1/objects/${id}`, { title: 42 })).statusCode).toBe(400)
+    await ok(b, 'PATCH', `${COLLECTIONS}/loosened-${method.toLowerCase()}`, { schema: null })
+    const changed = await send(a, method, `/v1/objects/${id}`, { title: 42 })
+    expect(changed.statusCode, changed.body).toBe(200)
+    expect(changed.json<{ body: { title: unknown } }>().body.title).toBe(42)
+  })
+
+  it('keeps If-Match exact under a schema changed since', async () => {
+    const id = await documentSeenByA('matched')
+    await ok(b, 'PATCH', `${COLLECTIONS}/matched`, { schema: TITLED })
+    expect((await send(a, 'PATCH', `/v1/objects/${id}`, { n: 1 }, { 'if-match': '"7"' })).statusCode).toBe(412)
+    const changed = await send(a, 'PATCH', `/v1/objects/${id}`, { n: 1 }, { 'if-match': '"1"' })
+    expect(changed.statusCode, changed.body).toBe(200)
+    expect(changed.headers.etag).toBe('"2"')
+  })
+})
+
 describe('a list on one process', () => {
   it('tells an empty collection from one deleted since', async () => {
     await ok(b, 'POST', COLLECTIONS, { name: 'emptied' })
