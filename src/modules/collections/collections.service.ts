@@ -49,7 +49,8 @@ export class CollectionsService {
   async upsertCollection(gptId: string, name: string, change: CollectionChange = {}) {
     if (change.schema) checkCollectionSchema(change.schema)
     const { row, created } = await this.repo.upsertCollection(gptId, name, change)
-    this.remember(this.handleOf(row))
+    // Forgotten rather than kept: keeping it would compile the schema checkCollectionSchema just compiled.
+    this.recent.delete(recentKey(gptId, name))
     return { collection: toCollectionView(row), created }
   }
 
@@ -60,10 +61,7 @@ export class CollectionsService {
   /** The collection and its validator, or 404. */
   async requireCollection(gptId: string, name: string): Promise<CollectionHandle> {
     const row = await this.repo.findCollection(gptId, name)
-    if (!row) {
-      this.recent.delete(recentKey(gptId, name))
-      throw ERR.notFound('Collection', name)
-    }
+    if (!row) this.missing(gptId, name)
     return this.remember(this.handleOf(row))
   }
 
@@ -79,10 +77,7 @@ export class CollectionsService {
   async updateCollection(gptId: string, name: string, change: CollectionChange): Promise<CollectionHandle> {
     if (change.schema) checkCollectionSchema(change.schema)
     const row = await this.repo.updateCollection(gptId, name, change)
-    if (!row) {
-      this.recent.delete(recentKey(gptId, name))
-      throw ERR.notFound('Collection', name)
-    }
+    if (!row) this.missing(gptId, name)
     return this.remember(this.handleOf(row))
   }
 
@@ -96,6 +91,12 @@ export class CollectionsService {
   async deleteCollection(gptId: string, name: string): Promise<void> {
     this.recent.delete(recentKey(gptId, name))
     if (!(await this.repo.deleteCollection(gptId, name))) throw ERR.notFound('Collection', name)
+  }
+
+  /** 404 for a collection that is not there, forgotten here too. */
+  private missing(gptId: string, name: string): never {
+    this.recent.delete(recentKey(gptId, name))
+    throw ERR.notFound('Collection', name)
   }
 
   private remember(handle: CollectionHandle): CollectionHandle {

@@ -44,7 +44,6 @@ export function toObjectView(row: ObjectRow): ObjectView {
     : { id, gpt_id, collection, body, user_id: row.user_id, created_at, updated_at }
 }
 
-
 /** RFC 9110 If-Match: `*` or a list of strong entity tags. */
 function ifMatchAllows(header: string | undefined, etag: string): boolean {
   if (header === undefined) return true
