@@ -7,7 +7,7 @@ import { ratio } from './lib/stats.js'
 export interface AuditBenchContext extends LoadOptions {
   db: 'pglite' | 'postgres'
   postgresUrl: string
-  /** Rounds per setting; they alternate off, on, on, off, off, on… so that drift weighs on both alike. */
+  /** Rounds per setting; the three settings rotate (off, on, control; on, control, off; …) so that drift weighs on all alike. */
   rounds: number
   logLevel: string
   log: (line: string) => void
@@ -16,6 +16,8 @@ export interface AuditBenchContext extends LoadOptions {
 export interface AuditReport {
   off: LoadResult[]
   on: LoadResult[]
+  /** AUDIT=off again, in rounds of their own: what the method reads between two identical settings. */
+  control: LoadResult[]
   /** Median req/s with auditing on over the median with it off: the issue asks for ≥ 0.95. */
   getRatio: number
   p99Ratio: number
@@ -25,9 +27,19 @@ export interface AuditReport {
   databaseCpuRatio: number
   /** Rows the audited rounds stored: proof that the "on" rounds really wrote the log. */
   auditRows: number
+  /** The same ratios, control over off: how far from 1 this machine's noise alone puts them (an A/A comparison). */
+  controlRatios: { requestsPerSecond: number; cpu: number; databaseCpu: number }
 }
 
 const GPT = 'bench-gpt'
+
+/** `control` runs AUDIT=off like `off`: an A/A comparison in the same run, which shows the method's own noise. */
+type Setting = 'off' | 'on' | 'control'
+const ROTATIONS: Setting[][] = [
+  ['off', 'on', 'control'],
+  ['on', 'control', 'off'],
+  ['control', 'off', 'on'],
+]
 
 const median = (values: number[]) => {
   const sorted = [...values].sort((a, b) => a - b)
@@ -36,7 +48,8 @@ const median = (values: number[]) => {
 
 /**
  * The cost of the audit log: GET one document, with AUDIT=off and AUDIT=on, on one database, in the same
- * run. The service restarts between rounds (PGlite admits one process per data directory), so each
+ * run, beside a control (AUDIT=off in rounds of its own) whose ratio to `off` says how far apart two
+ * identical settings read on this machine. The service restarts between rounds (PGlite admits one process per data directory), so each
  * round measures one setting alone on this 2-core machine.
  */
 export async function runAuditBench(context: AuditBenchContext): Promise<AuditReport> {
@@ -66,33 +79,39 @@ export async function runAuditBench(context: AuditBenchContext): Promise<AuditRe
         body: JSON.stringify({ title: 'The one', n: 1 }),
       }),
     )
-    const results: Record<'on' | 'off', LoadResult[]> = { on: [], off: [] }
+    const results: Record<Setting, LoadResult[]> = { on: [], off: [], control: [] }
     // PGlite runs inside the service, whose own CPU is already counted.
     const databaseCpu = context.db === 'postgres' ? postgresCpuMs : undefined
-    const order: ('on' | 'off')[] = []
-    for (let round = 0; round < context.rounds; round++) order.push(...(round % 2 === 0 ? (['off', 'on'] as const) : (['on', 'off'] as const)))
-    for (const audit of order) {
+    const order: Setting[] = []
+    for (let round = 0; round < context.rounds; round++) order.push(...ROTATIONS[round % ROTATIONS.length]!)
+    for (const setting of order) {
       await running!.stop()
-      base = await start(audit)
-      context.log(`driving GET one object, AUDIT=${audit}…`)
+      base = await start(setting === 'on' ? 'on' : 'off')
+      const scenario = setting === 'control' ? 'GET one object, AUDIT=off (control)' : `GET one object, AUDIT=${setting}`
+      context.log(`driving ${scenario}…`)
       const pid = running!.child.pid
-      results[audit].push(await drive(`GET one object, AUDIT=${audit}`, { url: `${base}/v1/objects/${one.id}`, headers }, context, () => processCpuMs(pid), databaseCpu))
+      results[setting].push(await drive(scenario, { url: `${base}/v1/objects/${one.id}`, headers }, context, () => processCpuMs(pid), databaseCpu))
     }
     // The last service stops cleanly, writing what its buffer holds; a fresh one counts the rows.
     await running!.stop()
     base = await start('off')
     const auditRows = await countAuditRows(base, headers)
+    const over = (of: Setting, read: (r: LoadResult) => number | undefined) =>
+      ratio(median(results[of].map((r) => read(r) ?? Number.NaN)), median(results.off.map((r) => read(r) ?? Number.NaN)))
     return {
       off: results.off,
       on: results.on,
-      getRatio: ratio(median(results.on.map((r) => r.requestsPerSecond)), median(results.off.map((r) => r.requestsPerSecond))),
-      p99Ratio: ratio(median(results.on.map((r) => r.p99Ms)), median(results.off.map((r) => r.p99Ms))),
-      cpuRatio: ratio(median(results.on.map((r) => r.cpuMsPerRequest ?? Number.NaN)), median(results.off.map((r) => r.cpuMsPerRequest ?? Number.NaN))),
-      databaseCpuRatio: ratio(
-        median(results.on.map((r) => r.databaseCpuMsPerRequest ?? Number.NaN)),
-        median(results.off.map((r) => r.databaseCpuMsPerRequest ?? Number.NaN)),
-      ),
+      control: results.control,
+      getRatio: over('on', (r) => r.requestsPerSecond),
+      p99Ratio: over('on', (r) => r.p99Ms),
+      cpuRatio: over('on', (r) => r.cpuMsPerRequest),
+      databaseCpuRatio: over('on', (r) => r.databaseCpuMsPerRequest),
       auditRows,
+      controlRatios: {
+        requestsPerSecond: over('control', (r) => r.requestsPerSecond),
+        cpu: over('control', (r) => r.cpuMsPerRequest),
+        databaseCpu: over('control', (r) => r.databaseCpuMsPerRequest),
+      },
     }
   } finally {
     await (running as Started | null)?.stop()

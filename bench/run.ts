@@ -5,7 +5,7 @@
 //     [--maintenance-work-mem 512MB|default] [--vectors random|clustered]
 //   chat: [--requests 50] [--tokens 50] [--token-ms 2]
 //   auth: [--requests 50] (per path; 2000 is a steadier figure)
-//   audit: [--rounds 3] (GET one document with AUDIT=off and on, alternating; --duration per round)
+//   audit: [--rounds 3] (GET one document with AUDIT=off, on, and off again as a control, rotating; --duration per round)
 //   embed: [--duration 10] (per phase) [--rounds 3] [--readers 2] [--workers 1] (EMBEDDINGS_WORKERS of the server)
 //   start (PGlite): [--rounds 3] [--settle-seconds 3]
 //   extract (PGlite, in process, fake LLM): [--turns 100] [--every 10,25] (LLM tokens per 100 chat turns)
@@ -216,12 +216,15 @@ const available: Record<string, () => Promise<object>> = {
       logLevel: values['log-level']!,
       log,
     })
-    console.log(`\naudit on ${db} — GET one document, ${values.connections} connections, ${values.duration} s per round, ${values.rounds} rounds per setting, alternating`)
+    console.log(`\naudit on ${db} — GET one document, ${values.connections} connections, ${values.duration} s per round, ${values.rounds} rounds per setting, rotating with a control`)
     console.table(
-      [...report.off, ...report.on].map((row) => ({ scenario: row.scenario, 'req/s': row.requestsPerSecond, 'p50 ms': row.p50Ms, 'p99 ms': row.p99Ms, 'service CPU ms/request': row.cpuMsPerRequest, 'PostgreSQL CPU ms/request': row.databaseCpuMsPerRequest ?? '', 'non-2xx': row.non2xx })),
+      [...report.off, ...report.on, ...report.control].map((row) => ({ scenario: row.scenario, 'req/s': row.requestsPerSecond, 'p50 ms': row.p50Ms, 'p99 ms': row.p99Ms, 'service CPU ms/request': row.cpuMsPerRequest, 'PostgreSQL CPU ms/request': row.databaseCpuMsPerRequest ?? '', 'non-2xx': row.non2xx })),
     )
     const database = Number.isNaN(report.databaseCpuRatio) ? '' : `, PostgreSQL CPU per request ${report.databaseCpuRatio}`
     console.log(`medians, AUDIT=on ÷ AUDIT=off: req/s ${report.getRatio} (the target is ≥ 0.95), p99 ${report.p99Ratio}, service CPU per request ${report.cpuRatio}${database}; audit rows stored: ${report.auditRows}`)
+    const control = report.controlRatios
+    const controlDatabase = Number.isNaN(control.databaseCpu) ? '' : `, PostgreSQL CPU per request ${control.databaseCpu}`
+    console.log(`control, AUDIT=off ÷ AUDIT=off (the noise of this run): req/s ${control.requestsPerSecond}, service CPU per request ${control.cpu}${controlDatabase}`)
     return report
   },
   async embed() {
