@@ -1,8 +1,9 @@
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import type pg from 'pg'
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client'
+import { collectDefaultMetrics, Gauge, Registry } from 'prom-client'
 import type { RequestMinutes } from './metrics.minutes.js'
+import { RequestMetrics } from './metrics.requests.js'
 
 export interface MetricsOptions {
   pool: pg.Pool
@@ -22,15 +23,8 @@ declare module 'fastify' {
 export const metricsPlugin = fp<MetricsOptions>(
   async (app: FastifyInstance, { pool, registry = new Registry(), minutes }) => {
     collectDefaultMetrics({ register: registry })
-    const labelNames = ['method', 'route', 'status'] as const
-    const requests = new Counter({ name: 'http_requests_total', help: 'HTTP requests answered.', labelNames, registers: [registry] })
-    const duration = new Histogram({
-      name: 'http_request_duration_seconds',
-      help: 'Time from request to response.',
-      labelNames,
-      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
-      registers: [registry],
-    })
+    const requests = new RequestMetrics()
+    requests.register(registry)
     const poolGauge = (name: string, help: string, read: () => number) =>
       new Gauge({
         name,
@@ -47,11 +41,10 @@ export const metricsPlugin = fp<MetricsOptions>(
     app.decorate('metrics', registry)
     app.addHook('onResponse', (request, reply, done) => {
       // The route template, never the raw URL, so that ids do not explode the label set.
-      const labels = { method: request.method, route: request.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) }
-      requests.inc(labels)
-      duration.observe(labels, reply.elapsedTime / 1000)
+      const route = request.routeOptions.url ?? 'unmatched'
+      requests.record(request.method, route, reply.statusCode, reply.elapsedTime / 1000)
       // The console's own pages and proxy are left out: the API call a proxied request makes is counted itself.
-      if (minutes && !labels.route.startsWith('/admin')) minutes.record(reply.statusCode, reply.elapsedTime)
+      if (minutes && !route.startsWith('/admin')) minutes.record(reply.statusCode, reply.elapsedTime)
       done()
     })
 
