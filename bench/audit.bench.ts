@@ -49,8 +49,8 @@ const median = (values: number[]) => {
 /**
  * The cost of the audit log: GET one document, with AUDIT=off and AUDIT=on, on one database, in the same
  * run, beside a control (AUDIT=off in rounds of its own) whose ratio to `off` says how far apart two
- * identical settings read on this machine. The service restarts between rounds (PGlite admits one process per data directory), so each
- * round measures one setting alone on this 2-core machine.
+ * identical settings read on this machine. The service restarts between rounds (PGlite admits one
+ * process per data directory), so each round measures one setting alone on this 2-core machine.
  */
 export async function runAuditBench(context: AuditBenchContext): Promise<AuditReport> {
   const database = await benchDatabase(context)

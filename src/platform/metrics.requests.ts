@@ -4,6 +4,9 @@ export const REQUEST_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.
 
 type Labels = { method: string; route: string; status: string }
 
+/** One sample as prom-client's registry formats it: the metric's own name unless metricName says otherwise. */
+type Sample = { value: number; labels: Record<string, string | number>; metricName?: string }
+
 interface Series {
   labels: Labels
   count: number
@@ -18,7 +21,7 @@ interface Collected {
   help: string
   type: 'counter' | 'histogram'
   aggregator: 'sum'
-  get(): Promise<{ name: string; help: string; type: string; aggregator: 'sum'; values: { value: number; labels: Record<string, string | number>; metricName?: string }[] }>
+  get(): Promise<{ name: string; help: string; type: string; aggregator: 'sum'; values: Sample[] }>
   reset(): void
 }
 
@@ -72,9 +75,9 @@ export class RequestMetrics {
 
 const describe = (metric: Collected) => ({ name: metric.name, help: metric.help, type: metric.type, aggregator: metric.aggregator })
 
-function histogramValues(name: string, series: Series) {
+function histogramValues(name: string, series: Series): Sample[] {
   let cumulative = 0
-  const values: { value: number; labels: Record<string, string | number>; metricName: string }[] = REQUEST_BUCKETS.map((bound, index) => {
+  const values: Sample[] = REQUEST_BUCKETS.map((bound, index) => {
     cumulative += series.perBucket[index]!
     return { value: cumulative, labels: { ...series.labels, le: bound }, metricName: `${name}_bucket` }
   })
