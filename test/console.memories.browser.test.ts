@@ -107,8 +107,8 @@ describe.skipIf(browserPath.path === null)(`the console's memories and search pa
 
       await budget.getByRole('button', { name: /^Edit The quarterly budget/ }).click()
       await page.getByRole('heading', { name: 'Edit a memory' }).waitFor()
-      // The focus moves into the form.
-      expect(await page.evaluate<string | undefined>('document.activeElement?.id')).toBe('edit-memory-content')
+      // The focus moves into the form, from an effect that Preact runs after the form is painted.
+      await expect.poll(() => page.evaluate<string | undefined>('document.activeElement?.id')).toBe('edit-memory-content')
       await page.getByLabel('New content').fill('The quarterly budget review moved to Monday.')
       await page.getByLabel('Metadata to add or change (optional JSON object)').fill('[1]')
       await page.getByRole('button', { name: 'Save memory' }).click()
