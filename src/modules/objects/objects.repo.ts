@@ -138,11 +138,15 @@ export class ObjectsRepository {
       query = query.where((eb) => eb(eb.refTuple(seek.by, 'id'), cmp, eb.tuple(at, afterId)))
     }
     // The rank column comes from the database too: copying 50 rows to add it cost 4% of a page's CPU.
+    // The limit is written into the text (a page size the query string checked: an integer up to the
+    // page maximum), not sent as a parameter: PostgreSQL costs a generic plan with an unknown limit as
+    // if it read a tenth of the collection, so it re-planned the prepared statement on every page
+    // (measured: 176 against 84 µs of PostgreSQL CPU per page of 50).
     const compiled = query
       .select(sql<number | null>`null::float8`.as('rank'))
       .orderBy(seek.by, seek.order)
       .orderBy('id', seek.order)
-      .limit(seek.limit + 1)
+      .limit(sql.lit(seek.limit + 1))
       .compile()
     // A plain page walks the list index whatever the values; a filter's best plan depends on them.
     const plain = !filters.where && !filters.q && !filters.createdAfter && !filters.createdBefore
