@@ -5,7 +5,8 @@ import { pageQuerySchema } from '../../platform/http/pagination.js'
 import type { CollectionsService } from '../collections/collections.service.js'
 import { CollectionList, CollectionName } from '../collections/collections.schemas.js'
 import { listObjectsQuery, ObjectBody, ObjectId, ObjectList } from '../objects/objects.schemas.js'
-import { toObjectView, type ObjectsService } from '../objects/objects.service.js'
+import type { ObjectsService } from '../objects/objects.service.js'
+import { toObjectView } from '../objects/objects.view.js'
 import { defineOperation, type Operation } from './catalogue.types.js'
 
 interface Deps {

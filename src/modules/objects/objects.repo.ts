@@ -7,6 +7,7 @@ import { isExpired, notExpired } from './objects.expiry.js'
 export type ObjectRow = Omit<Selectable<ObjectsTable>, 'search'>
 
 const COLUMNS = ['gpt_id', 'id', 'collection', 'body', 'user_id', 'version', 'created_at', 'updated_at'] as const
+const TEXT_COLUMNS = COLUMNS.map((column) => (column === 'body' ? sql<string>`body::text`.as('body') : column))
 
 export interface ObjectFilters {
   /** Only this end user's documents (of a per-user collection). */
@@ -23,6 +24,11 @@ export type ObjectSeek =
   | { by: 'rank'; limit: number; after: [number, string] | null }
 
 export type ListedObject = ObjectRow & { rank: number | null }
+/** A listed row whose body is the stored JSON text, for answers that pass it through unparsed. */
+export type ListedObjectText = Omit<ListedObject, 'body'> & { body: string }
+
+/** How a list reads the body: parsed, or as the text PostgreSQL prints for the jsonb. */
+export type BodyForm = 'json' | 'text'
 
 function compileFindObject(db: Kysely<Tables>) {
   return compiledOnce(db.selectFrom('objects').select(COLUMNS).where('gpt_id', '=', '').where('id', '=', '').where(notExpired('objects')).compile())
@@ -108,10 +114,13 @@ export class ObjectsRepository {
     return (await query.executeTakeFirst()).numDeletedRows > 0n
   }
 
-  async listObjects(gptId: string, collection: string, filters: ObjectFilters, seek: ObjectSeek): Promise<ListedObject[]> {
+  async listObjects(gptId: string, collection: string, filters: ObjectFilters, seek: ObjectSeek): Promise<ListedObject[]>
+  async listObjects(gptId: string, collection: string, filters: ObjectFilters, seek: ObjectSeek, body: 'text'): Promise<ListedObjectText[]>
+  async listObjects(gptId: string, collection: string, filters: ObjectFilters, seek: ObjectSeek, body: BodyForm = 'json'): Promise<(ListedObject | ListedObjectText)[]> {
     let query = this.db
       .selectFrom('objects')
-      .select(COLUMNS)
+      // The text form names the same columns, body printed rather than parsed: typed as the row it mirrors.
+      .select(body === 'json' ? COLUMNS : (TEXT_COLUMNS as unknown as typeof COLUMNS))
       .where('gpt_id', '=', gptId)
       .where('collection', '=', collection)
       .where(notExpired('objects'))
@@ -176,7 +185,7 @@ export class ObjectsRepository {
     let after: [Date, string] | null = null
     for (;;) {
       const filters = { where: null, q: null, createdAfter: null, createdBefore: null }
-      const rows = await this.listObjects(gptId, collection, filters, { by: 'created_at', order: 'asc', limit: batchSize - 1, after })
+      const rows: ListedObject[] = await this.listObjects(gptId, collection, filters, { by: 'created_at', order: 'asc', limit: batchSize - 1, after })
       if (rows.length === 0) return
       yield rows
       if (rows.length < batchSize) return

@@ -7,7 +7,8 @@ import { requestFingerprint, type IdempotencyStore } from '../../platform/idempo
 import type { CollectionChange } from '../collections/collections.repo.js'
 import type { CollectionHandle, CollectionsService } from '../collections/collections.service.js'
 import { toCollectionView } from '../collections/collections.service.js'
-import type { ListedObject, ObjectRow, ObjectsRepository, ObjectSeek } from './objects.repo.js'
+import type { ListedObject, ObjectFilters, ObjectRow, ObjectsRepository, ObjectSeek } from './objects.repo.js'
+import { toObjectJson, toObjectView } from './objects.view.js'
 import { cursorUuid, timeIdAfter } from '../../platform/http/seek.js'
 import { cursorNumber, parseFilters, type ListObjectsQuery } from './objects.query.js'
 import type { ObjectView } from './objects.schemas.js'
@@ -33,16 +34,6 @@ const ANALYZE_AFTER_IMPORT = 1000
 const collectionChanged = () => ERR.conflict('The collection changed while the document was being stored; retry.')
 
 export const etagOf = (row: Pick<ObjectRow, 'version'>) => `"${row.version}"`
-
-export function toObjectView(row: ObjectRow): ObjectView {
-  const { id, gpt_id, collection, body } = row
-  const created_at = row.created_at.toISOString()
-  const updated_at = row.updated_at.toISOString()
-  // Two literal shapes rather than a spread in the middle: a page maps 50 rows.
-  return row.user_id === null
-    ? { id, gpt_id, collection, body, created_at, updated_at }
-    : { id, gpt_id, collection, body, user_id: row.user_id, created_at, updated_at }
-}
 
 /** RFC 9110 If-Match: `*` or a list of strong entity tags. */
 function ifMatchAllows(header: string | undefined, etag: string): boolean {
@@ -171,6 +162,22 @@ export class ObjectsService {
   }
 
   async listObjects(gptId: string, collection: string, query: ListObjectsQuery, user: string | null = null): Promise<Page<ListedObject>> {
+    return this.listPage(gptId, collection, query, user, (filters, seek) => this.repo.listObjects(gptId, collection, filters, seek))
+  }
+
+  /** The same page, each document as the JSON text of its view (see toObjectJson): for an answer sent as it is. */
+  async listObjectsText(gptId: string, collection: string, query: ListObjectsQuery, user: string | null = null): Promise<Page<string>> {
+    const page = await this.listPage(gptId, collection, query, user, (filters, seek) => this.repo.listObjects(gptId, collection, filters, seek, 'text'))
+    return { ...page, items: page.items.map(toObjectJson) }
+  }
+
+  private async listPage<T extends Omit<ListedObject, 'body'>>(
+    gptId: string,
+    collection: string,
+    query: ListObjectsQuery,
+    user: string | null,
+    read: (filters: ObjectFilters, seek: ObjectSeek) => Promise<T[]>,
+  ): Promise<Page<T>> {
     // An end user's page depends on the collection's sharing. Anyone else's reads the collection only
     // when the page is empty, to tell an empty collection from a missing one (a document has its collection).
     const perUser = user !== null && (await this.collections.requireCollection(gptId, collection)).row.per_user
@@ -185,7 +192,7 @@ export class ObjectsService {
     } else {
       seek = { by, order: page.order, limit: page.limit, after: timeIdAfter(page) }
     }
-    const rows = await this.repo.listObjects(gptId, collection, filters, seek)
+    const rows = await read(filters, seek)
     if (rows.length === 0 && user === null) await this.collections.requireCollection(gptId, collection)
     return toPage(rows, page, (row) =>
       by === 'rank' ? [row.rank, row.id] : [(by === 'updated_at' ? row.updated_at : row.created_at).toISOString(), row.id],
