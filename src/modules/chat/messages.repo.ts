@@ -94,8 +94,11 @@ export class MessagesRepository {
       const [createdAt, id] = page.after
       query = query.where((eb) => eb(eb.refTuple('created_at', 'id'), cmp, eb.tuple(createdAt, id)))
     }
-    query = query.orderBy('created_at', page.order).orderBy('id', page.order).limit(page.limit + 1)
-    return (page.offset > 0 ? query.offset(page.offset) : query).execute()
+    query = query.orderBy('created_at', page.order).orderBy('id', page.order).limit(sql.lit(page.limit + 1))
+    if (page.offset > 0) return query.offset(page.offset).execute()
+    // Without an offset the page walks the session's index whatever the values: a prepared statement, its
+    // size in the text as the document list's is (a LIMIT parameter can keep PostgreSQL re-planning it).
+    return (await executePrepared(this.db, query)).rows
   }
 
   async countMessages(gptId: string, sessionId: string): Promise<number> {

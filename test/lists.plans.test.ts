@@ -1,0 +1,81 @@
+import { sql, type Kysely } from 'kysely'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { MessagesRepository } from '../src/modules/chat/messages.repo.js'
+import { ObjectsRepository } from '../src/modules/objects/objects.repo.js'
+import type { Tables } from '../src/platform/db/tables.js'
+import { createTestDatabase, type TestDatabase } from './helpers/test-database.js'
+
+let test: TestDatabase
+
+beforeAll(async () => {
+  test = await createTestDatabase()
+  const db = test.database.db
+  await sql`insert into gpts (id, name) values ('plan', 'Plan')`.execute(db)
+  await sql`insert into collections (gpt_id, name) values ('plan', 'big'), ('plan', 'small')`.execute(db)
+  // A collection large enough that reading a tenth of it costs far more than a page.
+  await sql`insert into objects (gpt_id, id, collection, body, created_at)
+    select 'plan', gen_random_uuid(), case when n % 10 = 0 then 'small' else 'big' end, jsonb_build_object('n', n),
+      now() - make_interval(secs => n)
+    from generate_series(1, 5000) as n`.execute(db)
+  await new ObjectsRepository(db).analyzeObjects()
+  await sql`insert into chat_sessions (gpt_id, id, user_id) select 'plan', ${sessionSql('n')}, 'u' from generate_series(1, 200) as n`.execute(db)
+  await sql`insert into chat_messages (gpt_id, session_id, id, sender, content)
+    select 'plan', ${sessionSql('n % 200 + 1')}, gen_random_uuid(), 'user', 'hello ' || n from generate_series(1, 10000) as n`.execute(db)
+  await sql`analyze chat_messages`.execute(db)
+})
+
+/** The session numbered by the SQL expression `n` (1 to 200), as a uuid; and by a number, as its text. */
+const sessionSql = (n: string) => sql.raw(`('00000000-0000-7000-8000-' || lpad((${n})::text, 12, '0'))::uuid`)
+const sessionId = (n: number) => `00000000-0000-7000-8000-${String(n).padStart(12, '0')}`
+afterAll(() => test.drop())
+
+/** How often PostgreSQL planned the prepared statement (in this connection) that starts so, generic and custom. */
+async function plansOf(trx: Kysely<Tables>, start: string): Promise<{ generic: number; custom: number }> {
+  const { rows } = await sql<{ generic: number; custom: number }>`
+    select generic_plans::int as generic, custom_plans::int as custom from pg_prepared_statements
+    where starts_with(statement, ${start}) and statement like '%order by%'`.execute(trx)
+  expect(rows).toHaveLength(1)
+  return rows[0]!
+}
+
+describe('a page of documents', () => {
+  it('runs on one generic plan of its prepared statement, whatever the collection and page size, instead of being planned again for each page', async () => {
+    await test.database.db.transaction().execute(async (trx) => {
+      const repo = new ObjectsRepository(trx)
+      const filters = { where: null, q: null, createdAfter: null, createdBefore: null }
+      const pages: number[] = []
+      for (let run = 0; run < 12; run++) {
+        const rows = await repo.listObjects('plan', run % 2 ? 'big' : 'small', filters, { by: 'created_at', order: 'desc', limit: 50, after: null })
+        pages.push(rows.length)
+      }
+      expect(pages).toEqual(Array(12).fill(51))
+      const plans = await plansOf(trx, 'select "gpt_id", "id", "collection", "body"')
+      // PostgreSQL tries custom plans for the first five runs, then keeps the generic one when it costs no more.
+      expect(plans.custom).toBeLessThanOrEqual(5)
+      expect(plans.generic).toBeGreaterThanOrEqual(7)
+    })
+  })
+})
+
+describe('a page of chat messages', () => {
+  it('runs on one generic plan of its prepared statement, whatever the session, order and page size', async () => {
+    await test.database.db.transaction().execute(async (trx) => {
+      const repo = new MessagesRepository(trx)
+      const pages: number[] = []
+      for (let run = 0; run < 12; run++) {
+        const rows = await repo.listMessages('plan', sessionId(run + 1), { limit: 20, order: run % 2 ? 'asc' : 'desc', after: null, offset: 0 })
+        pages.push(rows.length)
+      }
+      expect(pages).toEqual(Array(12).fill(21))
+      // One statement per order; each keeps its generic plan once PostgreSQL has tried five custom ones.
+      for (const order of ['asc', 'desc']) {
+        const { rows } = await sql<{ generic: number; custom: number }>`
+          select generic_plans::int as generic, custom_plans::int as custom from pg_prepared_statements
+          where statement like '%from "chat_messages"%' and statement like ${`%order by "created_at" ${order}, "id" ${order}%`}`.execute(trx)
+        expect(rows).toHaveLength(1)
+        expect(rows[0]!.custom).toBeLessThanOrEqual(5)
+        expect(rows[0]!.generic).toBeGreaterThanOrEqual(1)
+      }
+    })
+  })
+})
