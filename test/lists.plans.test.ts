@@ -1,6 +1,7 @@
 import { sql, type Kysely } from 'kysely'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { MessagesRepository } from '../src/modules/chat/messages.repo.js'
+import { MailRepository } from '../src/modules/mail/mail.repo.js'
 import { ObjectsRepository } from '../src/modules/objects/objects.repo.js'
 import type { Tables } from '../src/platform/db/tables.js'
 import { createTestDatabase, type TestDatabase } from './helpers/test-database.js'
@@ -22,6 +23,14 @@ beforeAll(async () => {
   await sql`insert into chat_messages (gpt_id, session_id, id, sender, content)
     select 'plan', ${sessionSql('n % 200 + 1')}, gen_random_uuid(), 'user', 'hello ' || n from generate_series(1, 10000) as n`.execute(db)
   await sql`analyze chat_messages`.execute(db)
+  // 50 agents; each mail from agent 1 to one of them.
+  await sql`insert into agents (gpt_id, id, name) select 'plan', ${sessionSql('n')}, 'agent ' || n from generate_series(1, 50) as n`.execute(db)
+  await sql`insert into mail (gpt_id, id, sender_id, content, created_at)
+    select 'plan', ${sessionSql('n + 1000')}, ${sessionSql('1')}, 'mail ' || n, now() - make_interval(secs => n) from generate_series(1, 5000) as n`.execute(db)
+  await sql`insert into mail_recipients (gpt_id, mail_id, agent_id, created_at, read_at)
+    select 'plan', ${sessionSql('n + 1000')}, ${sessionSql('n % 50 + 1')}, now() - make_interval(secs => n), case when n % 3 = 0 then now() end
+    from generate_series(1, 5000) as n`.execute(db)
+  await sql`analyze mail; analyze mail_recipients`.execute(db)
 })
 
 /** The session numbered by the SQL expression `n` (1 to 200), as a uuid; and by a number, as its text. */
@@ -75,6 +84,28 @@ describe('a page of chat messages', () => {
         expect(rows).toHaveLength(1)
         expect(rows[0]!.custom).toBeLessThanOrEqual(5)
         expect(rows[0]!.generic).toBeGreaterThanOrEqual(1)
+      }
+    })
+  })
+})
+
+describe('an inbox page', () => {
+  it('runs on one generic plan of its prepared statement, read or unread, whatever the agent', async () => {
+    await test.database.db.transaction().execute(async (trx) => {
+      const repo = new MailRepository(trx)
+      for (const unread of [false, true]) {
+        const pages: number[] = []
+        for (let run = 0; run < 12; run++) {
+          const filters = { unread, includeSent: false, conversationId: null, minImportance: null }
+          pages.push((await repo.inbox('plan', sessionId(run + 2), filters, { order: 'desc', limit: 20, after: null })).length)
+        }
+        expect(pages).toEqual(Array(12).fill(21))
+        const { rows } = await sql<{ generic: number; custom: number }>`
+          select generic_plans::int as generic, custom_plans::int as custom from pg_prepared_statements
+          where statement like '%from "mail_recipients" as "r"%' and (statement like '%"read_at" is null%') = ${unread}`.execute(trx)
+        expect(rows).toHaveLength(1)
+        expect(rows[0]!.custom).toBeLessThanOrEqual(5)
+        expect(rows[0]!.generic).toBeGreaterThanOrEqual(7)
       }
     })
   })
