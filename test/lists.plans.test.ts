@@ -109,4 +109,19 @@ describe('an inbox page', () => {
       }
     })
   })
+
+  it("reads a page's recipients and metadata with one prepared statement each, whatever the page's size", async () => {
+    await test.database.db.transaction().execute(async (trx) => {
+      const repo = new MailRepository(trx)
+      for (const size of [1, 3, 20, 50]) {
+        const ids = Array.from({ length: size }, (_, n) => sessionId(n + 1001))
+        expect(await repo.recipientsOf('plan', ids)).toHaveLength(size)
+        expect(await repo.metadataOf('plan', ids)).toEqual([])
+      }
+      for (const table of ['mail_recipients', 'mail_metadata']) {
+        const { rows } = await sql`select statement from pg_prepared_statements where statement like ${`%from "${table}" where%`}`.execute(trx)
+        expect(rows).toHaveLength(1)
+      }
+    })
+  })
 })

@@ -22,6 +22,10 @@ export interface InboxFilters {
 
 const MAIL_COLUMNS = ['m.gpt_id', 'm.id', 'm.sender_id', 'm.conversation_id', 'm.parent_id', 'm.type', 'm.importance', 'm.content', 'm.metadata', 'm.created_at', 'm.edited_at'] as const
 
+const RECIPIENT_COLUMNS = ['gpt_id', 'mail_id', 'agent_id', 'created_at', 'read_at'] as const
+const METADATA_COLUMNS = ['gpt_id', 'mail_id', 'key', 'id', 'value', 'set_by', 'created_at', 'updated_at'] as const
+const anyUuid = (ids: string[]) => sql<string>`any(${ids}::uuid[])`
+
 export class MailRepository {
   constructor(private readonly db: Kysely<Tables>) {}
 
@@ -106,14 +110,18 @@ export class MailRepository {
     return (await this.db.selectFrom('mail').selectAll().where('gpt_id', '=', gptId).where('id', '=', id).executeTakeFirst()) ?? null
   }
 
+  // The mails' ids go as one array parameter: one prepared statement for a page of any size, where a
+  // list of parameters made a new text, planned again, for each.
   async recipientsOf(gptId: string, mailIds: string[]): Promise<RecipientRow[]> {
     if (mailIds.length === 0) return []
-    return this.db.selectFrom('mail_recipients').selectAll().where('gpt_id', '=', gptId).where('mail_id', 'in', mailIds).orderBy('agent_id').execute()
+    const query = this.db.selectFrom('mail_recipients').select(RECIPIENT_COLUMNS).where('gpt_id', '=', gptId).where('mail_id', '=', anyUuid(mailIds))
+    return (await executePrepared(this.db, query.orderBy('agent_id'))).rows
   }
 
   async metadataOf(gptId: string, mailIds: string[]): Promise<MetadataRow[]> {
     if (mailIds.length === 0) return []
-    return this.db.selectFrom('mail_metadata').selectAll().where('gpt_id', '=', gptId).where('mail_id', 'in', mailIds).orderBy('key').execute()
+    const query = this.db.selectFrom('mail_metadata').select(METADATA_COLUMNS).where('gpt_id', '=', gptId).where('mail_id', '=', anyUuid(mailIds))
+    return (await executePrepared(this.db, query.orderBy('key'))).rows
   }
 
   async putMetadata(gptId: string, mailId: string, key: string, value: JsonValue, setBy: string | null): Promise<MetadataRow> {
