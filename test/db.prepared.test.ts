@@ -1,7 +1,7 @@
 import { sql, type Kysely } from 'kysely'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Tables } from '../src/platform/db/tables.js'
-import { MAX_PREPARED_STATEMENTS, prepared, preparedName } from '../src/platform/db/prepared.js'
+import { limitInText, MAX_PREPARED_STATEMENTS, prepared, preparedName } from '../src/platform/db/prepared.js'
 import { openDatabase, type Database } from '../src/platform/db/database.js'
 import { createTestDatabase, onPostgres, type TestDatabase } from './helpers/test-database.js'
 
@@ -98,5 +98,12 @@ describe('prepared statements', () => {
     for (let n = 0; n < MAX_PREPARED_STATEMENTS + 10; n++) prepared(sql`select ${n}::int + ${sql.lit(n)}`.compile(db))
     const last = sql`select ${1}::int + ${sql.lit(MAX_PREPARED_STATEMENTS + 9)}`.compile(db)
     expect(preparedName(last.sql)).toBeUndefined()
+  })
+
+  it('writes a page size into the statement text, and refuses anything but a row count', async () => {
+    const query = db.selectFrom('gpts').select('id').limit(limitInText(51)).compile()
+    expect(query.sql).toMatch(/limit 51$/)
+    expect(query.parameters).toEqual([])
+    for (const bad of [-1, 1.5, Number.NaN, Number.POSITIVE_INFINITY]) expect(() => limitInText(bad)).toThrow(/a row count/)
   })
 })

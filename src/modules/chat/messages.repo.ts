@@ -1,6 +1,6 @@
 import { sql, type Kysely, type Selectable } from 'kysely'
 import type { ChatMessagesTable, JsonValue, MessageSender, MessageStatus, Tables } from '../../platform/db/tables.js'
-import { executePrepared, firstPrepared } from '../../platform/db/prepared.js'
+import { executePrepared, firstPrepared, limitInText } from '../../platform/db/prepared.js'
 import type { PageRequest } from '../../platform/http/pagination.js'
 
 /** A message as stored, without its search vector. */
@@ -94,10 +94,9 @@ export class MessagesRepository {
       const [createdAt, id] = page.after
       query = query.where((eb) => eb(eb.refTuple('created_at', 'id'), cmp, eb.tuple(createdAt, id)))
     }
-    query = query.orderBy('created_at', page.order).orderBy('id', page.order).limit(sql.lit(page.limit + 1))
+    query = query.orderBy('created_at', page.order).orderBy('id', page.order).limit(limitInText(page.limit + 1))
     if (page.offset > 0) return query.offset(page.offset).execute()
-    // Without an offset the page walks the session's index whatever the values: a prepared statement, its
-    // size in the text as the document list's is (a LIMIT parameter can keep PostgreSQL re-planning it).
+    // Without an offset the page walks the session's index whatever the values: a prepared statement.
     return (await executePrepared(this.db, query)).rows
   }
 

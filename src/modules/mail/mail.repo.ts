@@ -1,7 +1,7 @@
 import { sql, type Kysely, type Selectable } from 'kysely'
 import type { JsonObject, JsonValue, MailMetadataTable, MailRecipientsTable, MailTable, Tables } from '../../platform/db/tables.js'
 import type { SortOrder } from '../../platform/http/pagination.js'
-import { executePrepared } from '../../platform/db/prepared.js'
+import { executePrepared, limitInText } from '../../platform/db/prepared.js'
 import { partyCondition } from './mail.party.js'
 
 export type MailRow = Selectable<MailTable>
@@ -149,10 +149,10 @@ export class MailRepository {
       .$if(filters.minImportance !== null, (q) => q.where('m.importance', '>=', filters.minImportance!))
       .$if(page.after !== null, (q) => q.where((eb) => eb(eb.refTuple('r.created_at', 'r.mail_id'), cmp, eb.tuple(page.after![0], page.after![1]))))
     if (!filters.includeSent || filters.unread) {
-      const ordered = received.orderBy('r.created_at', page.order).orderBy('r.mail_id', page.order).limit(sql.lit(page.limit + 1))
+      const ordered = received.orderBy('r.created_at', page.order).orderBy('r.mail_id', page.order).limit(limitInText(page.limit + 1))
       // An inbox page, read or unread, walks the agent's inbox index whatever the values (the page an
-      // agent polls for): a prepared statement, its size in the text as the document list's is. A
-      // conversation or importance filter's best plan depends on its value: planned each time.
+      // agent polls for): a prepared statement. A conversation or importance filter's best plan depends
+      // on its value: planned each time.
       const plain = filters.conversationId === null && filters.minImportance === null
       return plain ? (await executePrepared(this.db, ordered)).rows : ordered.execute()
     }
