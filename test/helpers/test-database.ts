@@ -29,6 +29,14 @@ async function adminQuery(text: string): Promise<void> {
   }
 }
 
+let loaded: { path: string; blob: Promise<Blob> } | null = null
+
+/** The run's dump, read once per worker: a Blob is immutable, and each load reads it afresh. */
+function dumpBlob(path: string): Promise<Blob> {
+  if (loaded?.path !== path) loaded = { path, blob: readFile(path).then((bytes) => new Blob([bytes])) }
+  return loaded.blob
+}
+
 /**
  * A fresh, migrated database of its own for one test file: a copy of the run's PostgreSQL template
  * when TEST_DATABASE_URL is set (dropped afterwards), else a PGlite loaded from the run's dump.
@@ -51,7 +59,7 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   }
   const dump = inject('pgliteDump')
   if (!dump) throw new Error('the global setup provided no test database')
-  const database = await openDatabase({ kind: 'pglite', loadDataDir: new Blob([await readFile(dump)]) })
+  const database = await openDatabase({ kind: 'pglite', loadDataDir: await dumpBlob(dump) })
   return { database, url: null, drop: () => database.close() }
 }
 
