@@ -126,3 +126,16 @@ async function countAuditRows(base: string, headers: Record<string, string>): Pr
   const text = await response.text()
   return text.split('\n').filter((line) => line.trim().length > 0).length
 }
+
+/** The rounds as a table and the medians' ratios, with the run's settings (as given on the command line). */
+export function printAudit(report: AuditReport, options: { db: string; connections: string; duration: string; rounds: string }): void {
+  console.log(`\naudit on ${options.db} — GET one document, ${options.connections} connections, ${options.duration} s per round, ${options.rounds} rounds per setting, rotating with a control`)
+  console.table(
+    [...report.off, ...report.on, ...report.control].map((row) => ({ scenario: row.scenario, 'req/s': row.requestsPerSecond, 'p50 ms': row.p50Ms, 'p99 ms': row.p99Ms, 'service CPU ms/request': row.cpuMsPerRequest, 'PostgreSQL CPU ms/request': row.databaseCpuMsPerRequest ?? '', 'non-2xx': row.non2xx })),
+  )
+  const database = Number.isNaN(report.databaseCpuRatio) ? '' : `, PostgreSQL CPU per request ${report.databaseCpuRatio}`
+  console.log(`medians, AUDIT=on ÷ AUDIT=off: req/s ${report.getRatio} (the target is ≥ 0.95), p99 ${report.p99Ratio}, service CPU per request ${report.cpuRatio}${database}; audit rows stored: ${report.auditRows}`)
+  const control = report.controlRatios
+  const controlDatabase = Number.isNaN(control.databaseCpu) ? '' : `, PostgreSQL CPU per request ${control.databaseCpu}`
+  console.log(`control, AUDIT=off ÷ AUDIT=off (the noise of this run): req/s ${control.requestsPerSecond}, service CPU per request ${control.cpu}${controlDatabase}`)
+}

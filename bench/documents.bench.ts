@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { drive, type LoadOptions, type LoadResult } from './lib/load.js'
 import { benchDatabase, freePort, json, waitForHealth } from './lib/setup.js'
 import { portFromLog, startProcess, type Started } from './lib/processes.js'
-import { round } from './lib/stats.js'
+import { ratio, round } from './lib/stats.js'
 
 export interface BenchContext extends LoadOptions {
   db: 'pglite' | 'postgres'
@@ -181,4 +181,19 @@ export async function runDocumentsBench(context: BenchContext): Promise<Document
   }
 }
 
-
+/** The report as a table, with the run's settings (as given on the command line). */
+export function printDocuments(report: DocumentsReport, options: { db: string; connections: string; duration: string; documents: string; rounds: string }): void {
+  const rows: { scenario: string; requestsPerSecond: number; p50Ms: number; p99Ms: number; ratioToBaseline: number; ratioToBare?: number; non2xx: number }[] = [
+    ...report.results,
+    ...(report.fastifyFloor ? [report.fastifyFloor] : []),
+    ...report.results.flatMap((result) => (result.bare ? [{ ...result.bare, ratioToBaseline: ratio(result.bare.requestsPerSecond, report.baseline.requestsPerSecond) }] : [])),
+    { ...report.baseline, scenario: `${report.baseline.scenario} (median)`, ratioToBaseline: 1 },
+  ]
+  console.log(`\ndocuments on ${options.db} — ${options.connections} connections, ${options.duration} s per scenario, ${options.documents} documents, ${options.rounds} rounds (each scenario shows its round with the median ratio to the baseline)`)
+  console.table(
+    rows.map((row) => ({ scenario: row.scenario, 'req/s': row.requestsPerSecond, 'p50 ms': row.p50Ms, 'p99 ms': row.p99Ms, 'vs baseline': row.ratioToBaseline, 'vs bare same work': row.ratioToBare ?? '', 'non-2xx': row.non2xx })),
+  )
+  console.log('"vs baseline": req/s over the one-row select measured just before the scenario (PostgreSQL) or once (PGlite)')
+  console.log('"vs bare same work": req/s over node:http + pg doing the same list of 50 or insert, measured right after the scenario')
+  console.log(`deep page p50 / first page p50: ${report.deepToFirstPageP50}`)
+}

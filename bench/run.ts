@@ -1,4 +1,4 @@
-// `npm run bench -- [documents] [mail] [search] [chat] [auth] [embed] [start] [--db pglite|postgres] [--duration 10] [--connections 50] [--documents 100000] [--mails 200] [--streams 100] [--gap-ms 10]`
+// `npm run bench -- [documents] [mail] [search] [chat] [auth] [embed] [start] [vacuum] [--db pglite|postgres] [--duration 10] [--connections 50] [--documents 100000] [--mails 200] [--streams 100] [--gap-ms 10]`
 // Every bench that starts the service starts its build (`node bin/agentstore.js serve`, as `npm start` does); `npm run bench` builds first.
 //   documents: [--rounds 3] (the scenario list driven that many times; each scenario reports its median round)
 //   search (PGlite only): [--memories 10000,100000] [--queries 200] [--other-memories 300] [--max-build-seconds 600]
@@ -10,20 +10,22 @@
 //   start (PGlite): [--rounds 3] [--settle-seconds 3]
 //   extract (PGlite, in process, fake LLM): [--turns 100] [--every 10,25] (LLM tokens per 100 chat turns)
 //   retrieval (PGlite, in process): [--set small|large] (the labelled set; recall@5, MRR@5, hit@1 per mode and kind)
+//   vacuum (PGlite, in process): [--replies 2000] [--saves 40] [--audit-rows 200000] (with and without the database.vacuum job's work between rounds)
 //   scale: [--sizes 10000,100000,1000000] (documents and memories each; default 10k,100k,1M on postgres, 10k,100k on pglite) [--queries 200] (per operation, fewer past 20 s)
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
-import { runDocumentsBench } from './documents.bench.js'
+import { printDocuments, runDocumentsBench } from './documents.bench.js'
 import { runMailBench } from './mail.bench.js'
 import { runSearchBench } from './search.bench.js'
 import { runChatBench } from './chat.bench.js'
 import { runAuthBench } from './auth.bench.js'
-import { runAuditBench } from './audit.bench.js'
+import { printAudit, runAuditBench } from './audit.bench.js'
 import { runEmbedBench } from './embed.bench.js'
 import { runStartBench } from './start.bench.js'
 import { runRetrievalBench } from './retrieval.bench.js'
 import { printScale, runScaleBench } from './scale.bench.js'
 import { runExtractBench } from './extract.bench.js'
+import { printVacuum, runVacuumBench } from './vacuum.bench.js'
 import { printFusion } from './retrieval.fusion.js'
 import { ratio } from './lib/stats.js'
 
@@ -54,6 +56,9 @@ const { values, positionals } = parseArgs({
     sizes: { type: 'string' },
     turns: { type: 'string', default: '100' },
     every: { type: 'string', default: '10,25' },
+    replies: { type: 'string', default: '2000' },
+    saves: { type: 'string', default: '40' },
+    'audit-rows': { type: 'string', default: '200000' },
     'log-level': { type: 'string', default: 'warn' },
     'postgres-url': { type: 'string', default: process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres' },
   },
@@ -76,19 +81,7 @@ const available: Record<string, () => Promise<object>> = {
       logLevel: values['log-level']!,
       log,
     })
-    const rows: { scenario: string; requestsPerSecond: number; p50Ms: number; p99Ms: number; ratioToBaseline: number; ratioToBare?: number; non2xx: number }[] = [
-      ...report.results,
-      ...(report.fastifyFloor ? [report.fastifyFloor] : []),
-      ...report.results.flatMap((result) => (result.bare ? [{ ...result.bare, ratioToBaseline: ratio(result.bare.requestsPerSecond, report.baseline.requestsPerSecond) }] : [])),
-      { ...report.baseline, scenario: `${report.baseline.scenario} (median)`, ratioToBaseline: 1 },
-    ]
-    console.log(`\ndocuments on ${db} — ${values.connections} connections, ${values.duration} s per scenario, ${values.documents} documents, ${values.rounds} rounds (each scenario shows its round with the median ratio to the baseline)`)
-    console.table(
-      rows.map((row) => ({ scenario: row.scenario, 'req/s': row.requestsPerSecond, 'p50 ms': row.p50Ms, 'p99 ms': row.p99Ms, 'vs baseline': row.ratioToBaseline, 'vs bare same work': row.ratioToBare ?? '', 'non-2xx': row.non2xx })),
-    )
-    console.log('"vs baseline": req/s over the one-row select measured just before the scenario (PostgreSQL) or once (PGlite)')
-    console.log('"vs bare same work": req/s over node:http + pg doing the same list of 50 or insert, measured right after the scenario')
-    console.log(`deep page p50 / first page p50: ${report.deepToFirstPageP50}`)
+    printDocuments(report, { db, connections: values.connections!, duration: values.duration!, documents: values.documents!, rounds: values.rounds! })
     return report
   },
   async mail() {
@@ -216,15 +209,7 @@ const available: Record<string, () => Promise<object>> = {
       logLevel: values['log-level']!,
       log,
     })
-    console.log(`\naudit on ${db} — GET one document, ${values.connections} connections, ${values.duration} s per round, ${values.rounds} rounds per setting, rotating with a control`)
-    console.table(
-      [...report.off, ...report.on, ...report.control].map((row) => ({ scenario: row.scenario, 'req/s': row.requestsPerSecond, 'p50 ms': row.p50Ms, 'p99 ms': row.p99Ms, 'service CPU ms/request': row.cpuMsPerRequest, 'PostgreSQL CPU ms/request': row.databaseCpuMsPerRequest ?? '', 'non-2xx': row.non2xx })),
-    )
-    const database = Number.isNaN(report.databaseCpuRatio) ? '' : `, PostgreSQL CPU per request ${report.databaseCpuRatio}`
-    console.log(`medians, AUDIT=on ÷ AUDIT=off: req/s ${report.getRatio} (the target is ≥ 0.95), p99 ${report.p99Ratio}, service CPU per request ${report.cpuRatio}${database}; audit rows stored: ${report.auditRows}`)
-    const control = report.controlRatios
-    const controlDatabase = Number.isNaN(control.databaseCpu) ? '' : `, PostgreSQL CPU per request ${control.databaseCpu}`
-    console.log(`control, AUDIT=off ÷ AUDIT=off (the noise of this run): req/s ${control.requestsPerSecond}, service CPU per request ${control.cpu}${controlDatabase}`)
+    printAudit(report, { db, connections: values.connections!, duration: values.duration!, rounds: values.rounds! })
     return report
   },
   async embed() {
@@ -279,6 +264,12 @@ const available: Record<string, () => Promise<object>> = {
     console.log(`\nextraction LLM cost over ${values.turns} chat turns (user + AI message each), fake provider`)
     console.table(reports.map((r) => ({ 'run every': r.everyTurns, runs: r.runs, 'tokens in': r.tokensIn, 'tokens out': r.tokensOut, 'tokens / 100 turns': r.tokensPer100Turns, 'out / in': ratio(r.tokensOut, r.tokensIn) })))
     return { reports }
+  },
+  async vacuum() {
+    if (db !== 'pglite') log('vacuum runs embedded PGlite (PostgreSQL has autovacuum) whatever --db says')
+    const report = await runVacuumBench({ replies: Number(values.replies), saves: Number(values.saves), auditRows: Number(values['audit-rows']), log })
+    printVacuum(report)
+    return report
   },
   async scale() {
     const sizes = (values.sizes ?? (db === 'postgres' ? '10000,100000,1000000' : '10000,100000')).split(',').map(Number)

@@ -1,6 +1,7 @@
 import type { Database } from './platform/db/database.js'
 import type { JobDefinition, JobLogger } from './platform/jobs/jobs.queue.js'
 import type { JobRuns } from './platform/jobs/job-runs.js'
+import { vacuumEmbeddedJob } from './platform/db/vacuum.job.js'
 import { recoverInterruptedJob } from './modules/chat/chat.recover-interrupted.job.js'
 import type { GenerationService } from './modules/chat/generation.service.js'
 import { purgeExpiredKeysJob } from './modules/keys/keys.purge-expired.job.js'
@@ -81,6 +82,8 @@ export function buildJobDefinitions(deps: JobDependencies): JobDefinition[] {
     purgeOldMailJob({ retention: deps.retention, logger: deps.logger }),
     purgeConsoleSessionsJob({ console: deps.console, logger: deps.logger }),
     backupJob({ backups: deps.backups, logger: deps.logger, schedule: deps.backupSchedule === undefined ? SETTINGS.BACKUP_CRON.default : deps.backupSchedule }),
+    // PostgreSQL's autovacuum does this; embedded PGlite has none.
+    ...(deps.database.kind === 'pglite' ? [vacuumEmbeddedJob({ db: deps.database.db, logger: deps.logger })] : []),
   ]
   return deps.runs ? definitions.map((definition) => deps.runs!.counted(definition)) : definitions
 }

@@ -37,7 +37,7 @@ describe.each(DOCS)('%s', (file) => {
 describe('docs/operations.md', () => {
   it('lists every background job with its schedule', () => {
     const stub = {} as never
-    const jobs = buildJobDefinitions({ database: { db: stub }, logger: { info() {}, warn() {}, error() {} }, embeddingWorker: stub, generation: stub, accounts: stub, accountRetentionDays: 30 } as unknown as JobDependencies)
+    const jobs = buildJobDefinitions({ database: { db: stub, kind: 'pglite' }, logger: { info() {}, warn() {}, error() {} }, embeddingWorker: stub, generation: stub, accounts: stub, accountRetentionDays: 30 } as unknown as JobDependencies)
     const rows = read('docs/operations.md')
       .split('\n')
       .filter((line) => line.startsWith('| `'))

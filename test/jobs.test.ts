@@ -7,6 +7,7 @@ import { PURGE_EXPIRED_KEYS_JOB } from '../src/modules/keys/keys.purge-expired.j
 import { registerJobs, type JobInfo, type JobLogger } from '../src/platform/jobs/jobs.queue.js'
 import { PgBossJobQueue } from '../src/platform/jobs/pg-boss.queue.js'
 import { createTestApp, type TestApp, serviceJobs } from './helpers/test-app.js'
+import { onPostgres } from './helpers/test-database.js'
 
 /** The service's own background jobs (src/jobs.ts) on a real pg-boss queue. */
 
@@ -59,6 +60,8 @@ describe('the service jobs', () => {
       { name: 'chat.purge-old-sessions', cron: '37 4 * * *', timezone: 'UTC' },
       { name: 'chat.recover-interrupted', cron: '* * * * *', timezone: 'UTC' },
       { name: PURGE_CONSOLE_SESSIONS_JOB, cron: '41 * * * *', timezone: 'UTC' },
+      // Autovacuum's work, on the embedded database only (PostgreSQL does it itself).
+      ...(onPostgres() ? [] : [{ name: 'database.vacuum', cron: '* * * * *', timezone: 'UTC' }]),
       { name: 'documents.purge-expired', cron: '*/5 * * * *', timezone: 'UTC' },
       { name: 'embeddings.backfill', cron: '* * * * *', timezone: 'UTC' },
       { name: 'extraction.sweep', cron: '*/15 * * * *', timezone: 'UTC' },

@@ -1,0 +1,44 @@
+import { describe, expect, it } from 'vitest'
+import { workDue, type TableActivity, type VacuumSettings } from './vacuum.js'
+
+// PostgreSQL's defaults (15 to 18).
+const DEFAULTS: VacuumSettings = {
+  vacuumThreshold: 50,
+  vacuumScaleFactor: 0.2,
+  insertThreshold: 1000,
+  insertScaleFactor: 0.2,
+  analyzeThreshold: 50,
+  analyzeScaleFactor: 0.1,
+  freezeMaxAge: 200_000_000,
+}
+
+const quiet: TableActivity = { schema: 'public', table: 't', reltuples: 10_000, deadTuples: 0, insertedSinceVacuum: 0, modifiedSinceAnalyze: 0, xidAge: 1000 }
+
+describe('workDue: autovacuum’s rules', () => {
+  it.each<[string, Partial<TableActivity>, { vacuum: boolean; analyze: boolean; reasons: string[] } | null]>([
+    ['a quiet table', {}, null],
+    // 50 + 0.2 × 10,000 = 2,050 dead rows
+    ['dead rows at the threshold', { deadTuples: 2050 }, null],
+    ['dead rows past it', { deadTuples: 2051 }, { vacuum: true, analyze: false, reasons: ['dead rows'] }],
+    // 1,000 + 0.2 × 10,000 = 3,000 inserts
+    ['inserts at the threshold', { insertedSinceVacuum: 3000 }, null],
+    ['inserts past it', { insertedSinceVacuum: 3001 }, { vacuum: true, analyze: false, reasons: ['inserts'] }],
+    // 50 + 0.1 × 10,000 = 1,050 changed rows
+    ['changes at the threshold', { modifiedSinceAnalyze: 1050 }, null],
+    ['changes past it', { modifiedSinceAnalyze: 1051 }, { vacuum: false, analyze: true, reasons: ['changes'] }],
+    ['row ids older than autovacuum_freeze_max_age', { xidAge: 200_000_001 }, { vacuum: true, analyze: false, reasons: ['wraparound'] }],
+    ['a table never vacuumed counts as empty', { reltuples: -1, deadTuples: 51, modifiedSinceAnalyze: 51 }, { vacuum: true, analyze: true, reasons: ['dead rows', 'changes'] }],
+    ['every rule at once', { deadTuples: 1e6, insertedSinceVacuum: 1e6, modifiedSinceAnalyze: 1e6, xidAge: 3e8 }, { vacuum: true, analyze: true, reasons: ['dead rows', 'inserts', 'wraparound', 'changes'] }],
+  ])('%s', (_name, activity, expected) => {
+    const work = workDue({ ...quiet, ...activity }, DEFAULTS)
+    expect(work).toEqual(expected === null ? null : { schema: 'public', table: 't', ...expected })
+  })
+
+  it('leaves the insert rule off when its threshold is -1, as autovacuum does', () => {
+    expect(workDue({ ...quiet, insertedSinceVacuum: 1e9 }, { ...DEFAULTS, insertThreshold: -1 })).toBeNull()
+  })
+
+  it('reads the thresholds it is given', () => {
+    expect(workDue({ ...quiet, deadTuples: 11 }, { ...DEFAULTS, vacuumThreshold: 10, vacuumScaleFactor: 0 })?.vacuum).toBe(true)
+  })
+})
