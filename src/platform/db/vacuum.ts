@@ -32,6 +32,8 @@ export interface TableActivity {
   modifiedSinceAnalyze: number
   /** Transactions since the table's oldest unfrozen row id (age(relfrozenxid)). */
   xidAge: number
+  /** It has a pgvector index (hnsw, ivfflat), whose vacuum repairs the graph around every deleted vector. */
+  vectorIndex: boolean
 }
 
 export interface TableWork {
@@ -39,6 +41,12 @@ export interface TableWork {
   table: string
   vacuum: boolean
   analyze: boolean
+  /**
+   * Vacuum the rows but not the indexes (a table with a vector index): pgvector's HNSW vacuum took
+   * 18 s for 5,000 vectors of 384 dimensions with a tenth deleted, against 10 ms without it, and on
+   * PGlite it holds the only connection. Searches skip the index entries of removed rows.
+   */
+  skipIndexCleanup: boolean
   /** Which of autovacuum's rules made the work due. */
   reasons: ('dead rows' | 'inserts' | 'changes' | 'wraparound')[]
 }
@@ -54,7 +62,7 @@ export function workDue(activity: TableActivity, settings: VacuumSettings): Tabl
   const vacuum = reasons.length > 0
   const analyze = activity.modifiedSinceAnalyze > settings.analyzeThreshold + settings.analyzeScaleFactor * rows
   if (analyze) reasons.push('changes')
-  return vacuum || analyze ? { schema: activity.schema, table: activity.table, vacuum, analyze, reasons } : null
+  return vacuum || analyze ? { schema: activity.schema, table: activity.table, vacuum, analyze, skipIndexCleanup: vacuum && activity.vectorIndex, reasons } : null
 }
 
 export interface VacuumReport {
@@ -89,9 +97,11 @@ async function readActivity(db: Kysely<Tables>): Promise<TableActivity[]> {
   // this one finds them flushed.
   await sql`select pg_stat_force_next_flush()`.execute(db)
   // Catalogs too: their row ids age like any table's. TOAST tables are vacuumed with their table.
-  const { rows } = await sql<{ schema: string; table: string; reltuples: number; dead: string; inserted: string; modified: string; xid_age: number }>`
+  const { rows } = await sql<{ schema: string; table: string; reltuples: number; dead: string; inserted: string; modified: string; xid_age: number; vector_index: boolean }>`
     select s.schemaname as schema, s.relname as table, c.reltuples, s.n_dead_tup as dead, s.n_ins_since_vacuum as inserted,
-      s.n_mod_since_analyze as modified, age(c.relfrozenxid) as xid_age
+      s.n_mod_since_analyze as modified, age(c.relfrozenxid) as xid_age,
+      exists (select 1 from pg_index i join pg_class ic on ic.oid = i.indexrelid join pg_am am on am.oid = ic.relam
+        where i.indrelid = c.oid and am.amname in ('hnsw', 'ivfflat')) as vector_index
     from pg_stat_all_tables s join pg_class c on c.oid = s.relid
     where c.relkind in ('r', 'm') and s.schemaname not in ('pg_toast', 'information_schema')
     order by s.schemaname, s.relname`.execute(db)
@@ -103,6 +113,7 @@ async function readActivity(db: Kysely<Tables>): Promise<TableActivity[]> {
     insertedSinceVacuum: Number(row.inserted),
     modifiedSinceAnalyze: Number(row.modified),
     xidAge: Number(row.xid_age),
+    vectorIndex: row.vector_index,
   }))
 }
 
@@ -110,6 +121,16 @@ async function readActivity(db: Kysely<Tables>): Promise<TableActivity[]> {
 export async function tablesDue(db: Kysely<Tables>): Promise<TableWork[]> {
   const [settings, activity] = [await readSettings(db), await readActivity(db)]
   return activity.map((table) => workDue(table, settings)).filter((work): work is TableWork => work !== null)
+}
+
+const quoted = (name: string) => `"${name.replaceAll('"', '""')}"`
+
+/** The one statement that does a table's work. */
+export function maintenanceStatement(work: TableWork): string {
+  const table = `${quoted(work.schema)}.${quoted(work.table)}`
+  if (!work.vacuum) return `analyze ${table}`
+  const options = [...(work.analyze ? ['analyze'] : []), ...(work.skipIndexCleanup ? ['index_cleanup off'] : [])]
+  return `vacuum ${options.length > 0 ? `(${options.join(', ')}) ` : ''}${table}`
 }
 
 /** Vacuums and analyzes, one statement per table, the tables that are due; stops between tables when `signal` aborts. */
@@ -121,9 +142,7 @@ export async function vacuumWhereDue(db: Kysely<Tables>, signal?: AbortSignal): 
       report.left.push(name)
       continue
     }
-    const table = sql.id(work.schema, work.table)
-    if (work.vacuum) await sql`vacuum ${work.analyze ? sql`(analyze) ` : sql``}${table}`.execute(db)
-    else await sql`analyze ${table}`.execute(db)
+    await sql.raw(maintenanceStatement(work)).execute(db)
     if (work.vacuum) report.vacuumed.push(name)
     if (work.analyze) report.analyzed.push(name)
   }
