@@ -5,6 +5,7 @@ import { maintenanceStatement, workDue, type TableActivity, type TableWork, type
 const DEFAULTS: VacuumSettings = {
   vacuumThreshold: 50,
   vacuumScaleFactor: 0.2,
+  vacuumMaxThreshold: null,
   insertThreshold: 1000,
   insertScaleFactor: 0.2,
   analyzeThreshold: 50,
@@ -38,6 +39,13 @@ describe('workDue: autovacuum’s rules', () => {
 
   it('leaves the insert rule off when its threshold is -1, as autovacuum does', () => {
     expect(workDue({ ...quiet, insertedSinceVacuum: 1e9 }, { ...DEFAULTS, insertThreshold: -1 })).toBeNull()
+  })
+
+  it('caps the dead-row threshold at autovacuum_vacuum_max_threshold (PostgreSQL 18)', () => {
+    const large = { ...quiet, reltuples: 1e9, deadTuples: 100_000_001 }
+    expect(workDue(large, DEFAULTS)).toBeNull()
+    expect(workDue(large, { ...DEFAULTS, vacuumMaxThreshold: 100_000_000 })?.reasons).toEqual(['dead rows'])
+    expect(workDue({ ...quiet, deadTuples: 2051 }, { ...DEFAULTS, vacuumMaxThreshold: 100_000_000 })?.vacuum).toBe(true)
   })
 
   it('reads the thresholds it is given', () => {

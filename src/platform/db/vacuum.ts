@@ -14,6 +14,8 @@ import type { Tables } from './tables.js'
 export interface VacuumSettings {
   vacuumThreshold: number
   vacuumScaleFactor: number
+  /** PostgreSQL 18's cap on the dead-row threshold of a large table (autovacuum_vacuum_max_threshold); null before 18 or when -1. */
+  vacuumMaxThreshold: number | null
   insertThreshold: number
   insertScaleFactor: number
   analyzeThreshold: number
@@ -55,7 +57,8 @@ export interface TableWork {
 export function workDue(activity: TableActivity, settings: VacuumSettings): TableWork | null {
   const rows = Math.max(activity.reltuples, 0)
   const reasons: TableWork['reasons'] = []
-  if (activity.deadTuples > settings.vacuumThreshold + settings.vacuumScaleFactor * rows) reasons.push('dead rows')
+  const deadRows = settings.vacuumThreshold + settings.vacuumScaleFactor * rows
+  if (activity.deadTuples > Math.min(deadRows, settings.vacuumMaxThreshold ?? deadRows)) reasons.push('dead rows')
   // A threshold of -1 turns the insert rule off, as it does for autovacuum.
   if (settings.insertThreshold >= 0 && activity.insertedSinceVacuum > settings.insertThreshold + settings.insertScaleFactor * rows) reasons.push('inserts')
   if (activity.xidAge > settings.freezeMaxAge) reasons.push('wraparound')
@@ -81,15 +84,22 @@ const SETTING_NAMES = {
   analyzeScaleFactor: 'autovacuum_analyze_scale_factor',
   freezeMaxAge: 'autovacuum_freeze_max_age',
 } as const
+const MAX_THRESHOLD = 'autovacuum_vacuum_max_threshold'
 
 async function readSettings(db: Kysely<Tables>): Promise<VacuumSettings> {
-  const { rows } = await sql<{ name: string; setting: string }>`select name, setting from pg_settings where name = any(${Object.values(SETTING_NAMES)}::text[])`.execute(db)
+  const names = [...Object.values(SETTING_NAMES), MAX_THRESHOLD]
+  const { rows } = await sql<{ name: string; setting: string }>`select name, setting from pg_settings where name = any(${names}::text[])`.execute(db)
   const value = (name: string) => {
     const row = rows.find((candidate) => candidate.name === name)
-    if (!row) throw new Error(`the database has no setting ${name}`)
-    return Number(row.setting)
+    return row ? Number(row.setting) : null
   }
-  return Object.fromEntries(Object.entries(SETTING_NAMES).map(([key, name]) => [key, value(name)])) as unknown as VacuumSettings
+  const read = Object.entries(SETTING_NAMES).map(([key, name]) => {
+    const setting = value(name)
+    if (setting === null) throw new Error(`the database has no setting ${name}`)
+    return [key, setting]
+  })
+  const max = value(MAX_THRESHOLD)
+  return { ...Object.fromEntries(read), vacuumMaxThreshold: max === null || max < 0 ? null : max } as VacuumSettings
 }
 
 async function readActivity(db: Kysely<Tables>): Promise<TableActivity[]> {
