@@ -39,10 +39,10 @@ const ROUNDS = 20
 const ACTIONS = ['getObject', 'listObjects', 'createObject', 'searchMemories']
 
 async function writeReplies(db: Kysely<Tables>, count: number, saves: number): Promise<void> {
-  const session = uuidv7(Date.now())
+  const session = uuidv7()
   await sql`insert into chat_sessions (gpt_id, id, user_id) values ('bench', ${session}::uuid, 'u')`.execute(db)
   for (let reply = 0; reply < count; reply++) {
-    const id = uuidv7(Date.now())
+    const id = uuidv7()
     await sql`insert into chat_messages (gpt_id, session_id, id, sender, content, status, partial_content) values ('bench', ${session}::uuid, ${id}::uuid, 'ai', '', 'in_progress', '')`.execute(db)
     for (let save = 1; save <= saves; save++) {
       await sql`update chat_messages set partial_content = ${'w'.repeat(50 * save)} where gpt_id = 'bench' and id = ${id}::uuid`.execute(db)

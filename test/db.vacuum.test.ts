@@ -3,9 +3,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Tables } from '../src/platform/db/tables.js'
 import { tablesDue, vacuumWhereDue } from '../src/platform/db/vacuum.js'
 import { VACUUM_EMBEDDED_JOB, vacuumEmbeddedJob } from '../src/platform/db/vacuum.job.js'
-import { buildJobDefinitions, type JobDependencies } from '../src/jobs.js'
 import type { JobContext } from '../src/platform/jobs/jobs.queue.js'
 import { createTestDatabase, type TestDatabase } from './helpers/test-database.js'
+import { jobListOn } from './helpers/test-app.js'
 
 let test: TestDatabase
 let db: Kysely<Tables>
@@ -114,9 +114,7 @@ describe('a table with a vector index', () => {
 
 describe(`the ${VACUUM_EMBEDDED_JOB} job`, () => {
   it('is scheduled on embedded PGlite, which has no autovacuum, and not on PostgreSQL', () => {
-    const stub = {} as never
-    const names = (kind: string) =>
-      buildJobDefinitions({ database: { db: stub, kind }, logger: { info() {}, warn() {}, error() {} }, embeddingWorker: stub, generation: stub, accounts: stub, accountRetentionDays: 30 } as unknown as JobDependencies).map((job) => job.name)
+    const names = (kind: 'pglite' | 'postgres') => jobListOn(kind).map((job) => job.name)
     expect(names('pglite')).toContain(VACUUM_EMBEDDED_JOB)
     expect(names('postgres')).not.toContain(VACUUM_EMBEDDED_JOB)
   })

@@ -10,8 +10,8 @@ import { MemoryRateLimitStore } from '../../src/platform/limits/memory.store.js'
 import type { RateLimitStore } from '../../src/platform/limits/rate-limit.store.js'
 import type { ReadinessCheck } from '../../src/platform/readiness.js'
 import { openEmbeddings, readinessChecks } from '../../src/runtime.js'
-import type { JobDefinition, JobLogger, JobQueue } from '../../src/platform/jobs/jobs.queue.js'
-import { buildJobDefinitions } from '../../src/jobs.js'
+import { silentJobLogger, type JobDefinition, type JobLogger, type JobQueue } from '../../src/platform/jobs/jobs.queue.js'
+import { buildJobDefinitions, type JobDependencies } from '../../src/jobs.js'
 import { createServices, type Services } from '../../src/services.js'
 import type { LoginThrottleOptions } from '../../src/modules/accounts/login-throttle.js'
 import { createTestDatabase, type TestDatabase } from './test-database.js'
@@ -143,4 +143,10 @@ export function serviceJobs(t: TestApp, logger: JobLogger): JobDefinition[] {
     retention: t.services.retention,
     console: t.services.console,
   })
+}
+
+/** The service's job list for a database of `kind`, over stand-ins for the services: its names and schedules only. */
+export function jobListOn(kind: 'pglite' | 'postgres'): JobDefinition[] {
+  const stub = {} as never
+  return buildJobDefinitions({ database: { db: stub, kind }, logger: silentJobLogger, embeddingWorker: stub, generation: stub, accounts: stub, accountRetentionDays: 30 } as unknown as JobDependencies)
 }

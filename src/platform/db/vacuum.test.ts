@@ -1,4 +1,6 @@
+import { DummyDriver, Kysely, PostgresAdapter, PostgresIntrospector, PostgresQueryCompiler } from 'kysely'
 import { describe, expect, it } from 'vitest'
+import type { Tables } from './tables.js'
 import { maintenanceStatement, workDue, type TableActivity, type TableWork, type VacuumSettings } from './vacuum.js'
 
 // PostgreSQL's defaults (15 to 18).
@@ -54,6 +56,15 @@ describe('workDue: autovacuum’s rules', () => {
 })
 
 describe('maintenanceStatement', () => {
+  // Compiles for PostgreSQL without a database.
+  const compiler = new Kysely<Tables>({
+    dialect: {
+      createAdapter: () => new PostgresAdapter(),
+      createDriver: () => new DummyDriver(),
+      createIntrospector: (db) => new PostgresIntrospector(db),
+      createQueryCompiler: () => new PostgresQueryCompiler(),
+    },
+  })
   const work = (over: Partial<TableWork>): TableWork => ({ schema: 'public', table: 'audit_log', vacuum: true, analyze: false, skipIndexCleanup: false, reasons: [], ...over })
 
   it.each<[string, Partial<TableWork>, string]>([
@@ -64,6 +75,6 @@ describe('maintenanceStatement', () => {
     ['the same, analyzed too', { skipIndexCleanup: true, analyze: true }, 'vacuum (analyze, index_cleanup off) "public"."audit_log"'],
     ['names quoted', { schema: 'pg_catalog', table: 'odd"name' }, 'vacuum "pg_catalog"."odd""name"'],
   ])('%s', (_name, over, statement) => {
-    expect(maintenanceStatement(work(over))).toBe(statement)
+    expect(maintenanceStatement(work(over)).compile(compiler).sql).toBe(statement)
   })
 })

@@ -1,4 +1,4 @@
-import { sql, type Kysely } from 'kysely'
+import { sql, type Kysely, type RawBuilder } from 'kysely'
 import type { Tables } from './tables.js'
 
 /**
@@ -129,18 +129,17 @@ async function readActivity(db: Kysely<Tables>): Promise<TableActivity[]> {
 
 /** The tables autovacuum would vacuum or analyze now. */
 export async function tablesDue(db: Kysely<Tables>): Promise<TableWork[]> {
-  const [settings, activity] = [await readSettings(db), await readActivity(db)]
+  const settings = await readSettings(db)
+  const activity = await readActivity(db)
   return activity.map((table) => workDue(table, settings)).filter((work): work is TableWork => work !== null)
 }
 
-const quoted = (name: string) => `"${name.replaceAll('"', '""')}"`
-
 /** The one statement that does a table's work. */
-export function maintenanceStatement(work: TableWork): string {
-  const table = `${quoted(work.schema)}.${quoted(work.table)}`
-  if (!work.vacuum) return `analyze ${table}`
+export function maintenanceStatement(work: TableWork): RawBuilder<unknown> {
+  const table = sql.id(work.schema, work.table)
+  if (!work.vacuum) return sql`analyze ${table}`
   const options = [...(work.analyze ? ['analyze'] : []), ...(work.skipIndexCleanup ? ['index_cleanup off'] : [])]
-  return `vacuum ${options.length > 0 ? `(${options.join(', ')}) ` : ''}${table}`
+  return sql`vacuum ${sql.raw(options.length > 0 ? `(${options.join(', ')}) ` : '')}${table}`
 }
 
 /** Vacuums and analyzes, one statement per table, the tables that are due; stops between tables when `signal` aborts. */
@@ -152,7 +151,7 @@ export async function vacuumWhereDue(db: Kysely<Tables>, signal?: AbortSignal): 
       report.left.push(name)
       continue
     }
-    await sql.raw(maintenanceStatement(work)).execute(db)
+    await maintenanceStatement(work).execute(db)
     if (work.vacuum) report.vacuumed.push(name)
     if (work.analyze) report.analyzed.push(name)
   }
