@@ -5,7 +5,7 @@
 //     [--maintenance-work-mem 512MB|default] [--vectors random|clustered]
 //   chat: [--requests 50] [--tokens 50] [--token-ms 2]
 //   auth: [--requests 50] (per path; 2000 is a steadier figure)
-//   audit: [--rounds 3] (GET one document with AUDIT=off, on, and off again as a control, rotating; --duration per round)
+//   audit: [--rounds 3] (GET one document from three services side by side, AUDIT=off, on, and off again as a control; each round drives each for one slice of --duration s, order rotating)
 //   embed: [--duration 10] (per phase) [--rounds 3] [--readers 2] [--workers 1] (EMBEDDINGS_WORKERS of the server)
 //   start (PGlite): [--rounds 3] [--settle-seconds 3]
 //   extract (PGlite, in process, fake LLM): [--turns 100] [--every 10,25] (LLM tokens per 100 chat turns)

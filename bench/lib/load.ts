@@ -16,9 +16,13 @@ export interface LoadResult {
 export interface LoadOptions {
   connections: number
   durationSeconds: number
+  /** Seconds driven and discarded before the measured run (1 unless given; 0 for a service already warm). */
+  warmUpSeconds?: number
+  /** Ms waited after the run before the CPU is read again, so that work the run left queued (a batch on a timer) counts with it. */
+  settleMs?: number
 }
 
-/** Drives one URL with autocannon over loopback; a warm-up second is discarded first. */
+/** Drives one URL with autocannon over loopback; a warm-up (a second unless told) is discarded first. */
 export async function drive(
   scenario: string,
   request: { url: string; method?: 'GET' | 'POST'; headers?: Record<string, string>; body?: string },
@@ -27,10 +31,12 @@ export async function drive(
   databaseCpuMs?: () => number,
 ): Promise<LoadResult> {
   const base = { url: request.url, method: request.method ?? 'GET', headers: request.headers, body: request.body, connections: options.connections }
-  await autocannon({ ...base, duration: 1 })
+  const warmUp = options.warmUpSeconds ?? 1
+  if (warmUp > 0) await autocannon({ ...base, duration: warmUp })
   const cpuBefore = cpuMs?.()
   const databaseBefore = databaseCpuMs?.()
   const result = await autocannon({ ...base, duration: options.durationSeconds })
+  if (options.settleMs) await new Promise((resolve) => setTimeout(resolve, options.settleMs))
   const cpuAfter = cpuMs?.()
   const databaseAfter = databaseCpuMs?.()
   const perRequest = (before: number | undefined, after: number | undefined) =>

@@ -81,24 +81,31 @@ function statCpuMs(stat: string): number {
   return (Number(fields[11]) + Number(fields[12])) * 10
 }
 
+/** The last CPU reading of each PostgreSQL process seen, so that one that exits keeps counting what it used. */
+const postgresSeen = new Map<string, number>()
+
 /**
  * CPU time (ms) used so far by every process of a PostgreSQL running on this machine (the server, its
- * backends, WAL writer, checkpointer, autovacuum); NaN when there is none to read. Backends that
- * exit between two readings are not counted, so read it around a run whose connections stay open.
+ * backends, WAL writer, checkpointer, autovacuum); NaN when there is none to read. A process that
+ * exits counts with what it had used when last read (a backend's pool closing it while idle must not
+ * take its past work out of the sum), so the figure never goes back.
  */
 export function postgresCpuMs(): number {
-  let total = 0
   let found = false
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue
     try {
       const stat = readFileSync(`/proc/${entry}/stat`, 'utf8')
       if (!stat.includes('(postgres)')) continue
-      total += statCpuMs(stat)
+      // Keyed by pid and start time (field 22): a pid used again is another process.
+      const startTime = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]
+      postgresSeen.set(`${entry}@${startTime}`, statCpuMs(stat))
       found = true
     } catch {
       // The process ended while it was read.
     }
   }
+  let total = 0
+  for (const used of postgresSeen.values()) total += used
   return found ? total : Number.NaN
 }
