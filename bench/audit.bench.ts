@@ -155,8 +155,9 @@ async function countAuditRows(context: AuditBenchContext, audited: Seeded): Prom
 }
 
 /** The rounds as a table and the medians' ratios, with the run's settings (as given on the command line). */
-export function printAudit(report: AuditReport, options: { db: string; connections: string; duration: string; rounds: string }): void {
-  console.log(`\naudit on ${options.db} — GET one document, ${options.connections} connections, ${options.duration} s per round, ${options.rounds} rounds of one slice per setting (three services side by side, order rotating), with a control`)
+export function printAudit(report: AuditReport, options: { db: string; connections: string; duration: string; rounds: string; rate: string | undefined }): void {
+  const rate = options.rate ? ` held to ${options.rate} req/s` : ''
+  console.log(`\naudit on ${options.db} — GET one document, ${options.connections} connections${rate}, ${options.duration} s per round, ${options.rounds} rounds of one slice per setting (three services side by side, order rotating), with a control`)
   console.table(
     [...report.off, ...report.on, ...report.control].map((row) => ({ scenario: row.scenario, 'req/s': row.requestsPerSecond, 'p50 ms': row.p50Ms, 'p99 ms': row.p99Ms, 'service CPU ms/request': row.cpuMsPerRequest, 'PostgreSQL CPU ms/request': row.databaseCpuMsPerRequest ?? '', 'non-2xx': row.non2xx })),
   )

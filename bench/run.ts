@@ -5,7 +5,7 @@
 //     [--maintenance-work-mem 512MB|default] [--vectors random|clustered]
 //   chat: [--requests 50] [--tokens 50] [--token-ms 2]
 //   auth: [--requests 50] (per path; 2000 is a steadier figure)
-//   audit: [--rounds 3] (GET one document from three services side by side, AUDIT=off, on, and off again as a control; each round drives each for one slice of --duration s, order rotating)
+//   audit: [--rounds 3] (GET one document from three services side by side, AUDIT=off, on, and off again as a control; each round drives each for one slice of --duration s, order rotating) [--rate N] (requests per second held to, for CPU per request at equal work)
 //   embed: [--duration 10] (per phase) [--rounds 3] [--readers 2] [--workers 1] (EMBEDDINGS_WORKERS of the server)
 //   start (PGlite): [--rounds 3] [--settle-seconds 3]
 //   extract (PGlite, in process, fake LLM): [--turns 100] [--every 10,25] (LLM tokens per 100 chat turns)
@@ -35,6 +35,7 @@ const { values, positionals } = parseArgs({
     db: { type: 'string', default: 'pglite' },
     duration: { type: 'string', default: '10' },
     connections: { type: 'string', default: '50' },
+    rate: { type: 'string' },
     documents: { type: 'string', default: '100000' },
     mails: { type: 'string', default: '200' },
     streams: { type: 'string', default: '100' },
@@ -200,16 +201,9 @@ const available: Record<string, () => Promise<object>> = {
     return report
   },
   async audit() {
-    const report = await runAuditBench({
-      db,
-      postgresUrl: values['postgres-url']!,
-      durationSeconds: Number(values.duration),
-      connections: Number(values.connections),
-      rounds: Number(values.rounds),
-      logLevel: values['log-level']!,
-      log,
-    })
-    printAudit(report, { db, connections: values.connections!, duration: values.duration!, rounds: values.rounds! })
+    const load = { durationSeconds: Number(values.duration), connections: Number(values.connections), ...(values.rate ? { rate: Number(values.rate) } : {}) }
+    const report = await runAuditBench({ db, postgresUrl: values['postgres-url']!, ...load, rounds: Number(values.rounds), logLevel: values['log-level']!, log })
+    printAudit(report, { db, connections: values.connections!, duration: values.duration!, rounds: values.rounds!, rate: values.rate })
     return report
   },
   async embed() {

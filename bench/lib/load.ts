@@ -20,6 +20,12 @@ export interface LoadOptions {
   warmUpSeconds?: number
   /** Ms waited after the run before the CPU is read again, so that work the run left queued (a batch on a timer) counts with it. */
   settleMs?: number
+  /**
+   * Requests per second the load generator holds to, all connections together (unset: as many as the
+   * service answers). At a set rate two settings do the same work in the same time, so their CPU per
+   * request compares without the one answering faster also doing less per request.
+   */
+  rate?: number
 }
 
 /** Drives one URL with autocannon over loopback; a warm-up (a second unless told) is discarded first. */
@@ -30,7 +36,7 @@ export async function drive(
   cpuMs?: () => number,
   databaseCpuMs?: () => number,
 ): Promise<LoadResult> {
-  const base = { url: request.url, method: request.method ?? 'GET', headers: request.headers, body: request.body, connections: options.connections }
+  const base = { url: request.url, method: request.method ?? 'GET', headers: request.headers, body: request.body, connections: options.connections, ...(options.rate ? { overallRate: options.rate } : {}) }
   const warmUp = options.warmUpSeconds ?? 1
   if (warmUp > 0) await autocannon({ ...base, duration: warmUp })
   const cpuBefore = cpuMs?.()
