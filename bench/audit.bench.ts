@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { drive, type LoadOptions, type LoadResult } from './lib/load.js'
-import { benchDatabase, freePort, json, waitForHealth } from './lib/setup.js'
+import { benchDatabase, createGptKey, freePort, json, waitForHealth } from './lib/setup.js'
 import { postgresCpuMs, processCpuMs, startProcess, type Started } from './lib/processes.js'
 import { ratio } from './lib/stats.js'
 
@@ -118,12 +118,8 @@ async function startSeeded(context: AuditBenchContext, audit: 'on' | 'off'): Pro
   const env = { ...database.env, ADMIN_TOKEN: adminToken, RATE_LIMITS: 'off', LOG_LEVEL: context.logLevel, JOBS_ENABLED: 'false', AUDIT: audit }
   const running = await start(env)
   const base = running.url
-  const admin = { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' }
-  await json(await fetch(`${base}/v1/admin/gpts`, { method: 'POST', headers: admin, body: JSON.stringify({ id: GPT, name: 'Bench' }) }))
-  const key: { key: string } = await json(
-    await fetch(`${base}/v1/admin/gpts/${GPT}/keys`, { method: 'POST', headers: admin, body: JSON.stringify({ scopes: ['read', 'write', 'admin'] }) }),
-  )
-  const headers = { authorization: `Bearer ${key.key}` }
+  const key = await createGptKey(base, adminToken, { id: GPT, name: 'Bench' }, ['read', 'write', 'admin'])
+  const headers = { authorization: `Bearer ${key}` }
   const write = { ...headers, 'content-type': 'application/json' }
   await json(await fetch(`${base}/v1/gpts/${GPT}/collections`, { method: 'POST', headers: write, body: JSON.stringify({ name: 'notes' }) }))
   const one: { id: string } = await json(

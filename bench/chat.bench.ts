@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto'
 import http from 'node:http'
 import { performance } from 'node:perf_hooks'
 import { startFakeLlmServer, type FakeLlmServer } from '../test/helpers/fake-llm-server.js'
-import { benchDatabase, freePort, json, waitForHealth } from './lib/setup.js'
+import { benchDatabase, createGptKey, freePort, json, waitForHealth } from './lib/setup.js'
 import { startProcess, type Started } from './lib/processes.js'
 import { percentiles, ratio, type Percentiles } from './lib/stats.js'
 
@@ -146,12 +146,8 @@ export async function runChatBench(context: ChatBenchContext): Promise<ChatRepor
     )
     const base = `http://127.0.0.1:${port}`
     await waitForHealth(base)
-    const admin = { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' }
-    await json(await fetch(`${base}/v1/admin/gpts`, { method: 'POST', headers: admin, body: JSON.stringify({ id: GPT, name: 'Chat bench' }) }))
-    const key: { key: string } = await json(
-      await fetch(`${base}/v1/admin/gpts/${GPT}/keys`, { method: 'POST', headers: admin, body: JSON.stringify({ scopes: ['read', 'write'] }) }),
-    )
-    const headers = { authorization: `Bearer ${key.key}`, 'content-type': 'application/json' }
+    const key = await createGptKey(base, adminToken, { id: GPT, name: 'Chat bench' }, ['read', 'write'])
+    const headers = { authorization: `Bearer ${key}`, 'content-type': 'application/json' }
 
     const direct = async () => {
       const { marks } = await timedStream(

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { drive, type LoadOptions, type LoadResult } from './lib/load.js'
-import { benchDatabase, freePort, json, waitForHealth } from './lib/setup.js'
+import { benchDatabase, createGptKey, freePort, json, waitForHealth } from './lib/setup.js'
 import { portFromLog, startProcess, type Started } from './lib/processes.js'
 import { ratio, round } from './lib/stats.js'
 
@@ -88,12 +88,8 @@ export async function runDocumentsBench(context: BenchContext): Promise<Document
     )
     const base = `http://127.0.0.1:${port}`
     await waitForHealth(base)
-    const admin = { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' }
-    await json(await fetch(`${base}/v1/admin/gpts`, { method: 'POST', headers: admin, body: JSON.stringify({ id: GPT, name: 'Bench' }) }))
-    const key: { key: string } = await json(
-      await fetch(`${base}/v1/admin/gpts/${GPT}/keys`, { method: 'POST', headers: admin, body: JSON.stringify({ scopes: ['read', 'write', 'admin'] }) }),
-    )
-    const headers = { authorization: `Bearer ${key.key}` }
+    const key = await createGptKey(base, adminToken, { id: GPT, name: 'Bench' }, ['read', 'write', 'admin'])
+    const headers = { authorization: `Bearer ${key}` }
     const jsonHeaders = { ...headers, 'content-type': 'application/json' }
     for (const name of ['big', 'small']) {
       await json(await fetch(`${base}/v1/gpts/${GPT}/collections`, { method: 'POST', headers: jsonHeaders, body: JSON.stringify({ name }) }))

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
-import { benchDatabase, freePort, json, waitForHealth } from './lib/setup.js'
+import { benchDatabase, createGptKey, freePort, json, waitForHealth } from './lib/setup.js'
 import { startProcess, type Started } from './lib/processes.js'
 import { percentiles, ratio, round, type Percentiles } from './lib/stats.js'
 
@@ -58,10 +58,8 @@ export async function runEmbedBench(context: EmbedBenchContext) {
     const pid = running.child.pid!
     const base = `http://127.0.0.1:${port}`
     await waitForHealth(base)
-    const admin = { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' }
-    await json(await fetch(`${base}/v1/admin/gpts`, { method: 'POST', headers: admin, body: JSON.stringify({ id: GPT, name: 'Bench' }) }))
-    const key: { key: string } = await json(await fetch(`${base}/v1/admin/gpts/${GPT}/keys`, { method: 'POST', headers: admin, body: JSON.stringify({ scopes: ['read', 'write'] }) }))
-    const headers = { authorization: `Bearer ${key.key}`, 'content-type': 'application/json' }
+    const key = await createGptKey(base, adminToken, { id: GPT, name: 'Bench' }, ['read', 'write'])
+    const headers = { authorization: `Bearer ${key}`, 'content-type': 'application/json' }
 
     const search = async (query: string) => {
       const started = performance.now()

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import http from 'node:http'
 import { performance } from 'node:perf_hooks'
-import { benchDatabase, freePort, json, waitForHealth } from './lib/setup.js'
+import { benchDatabase, createGptKey, freePort, json, waitForHealth } from './lib/setup.js'
 import { startProcess, type Started } from './lib/processes.js'
 
 export interface MailBenchContext {
@@ -131,19 +131,15 @@ export async function runMailBench(context: MailBenchContext): Promise<MailRepor
     )
     const base = `http://127.0.0.1:${port}`
     await waitForHealth(base)
-    const admin = { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' }
-    await json(await fetch(`${base}/v1/admin/gpts`, { method: 'POST', headers: admin, body: JSON.stringify({ id: GPT, name: 'Mail bench' }) }))
-    const key: { key: string } = await json(
-      await fetch(`${base}/v1/admin/gpts/${GPT}/keys`, { method: 'POST', headers: admin, body: JSON.stringify({ scopes: ['read', 'write'] }) }),
-    )
-    const headers = { authorization: `Bearer ${key.key}`, 'content-type': 'application/json' }
+    const key = await createGptKey(base, adminToken, { id: GPT, name: 'Mail bench' }, ['read', 'write'])
+    const headers = { authorization: `Bearer ${key}`, 'content-type': 'application/json' }
     const agent = async (name: string) =>
       (await json<{ id: string }>(await fetch(`${base}/v1/gpts/${GPT}/agents`, { method: 'POST', headers, body: JSON.stringify({ name }) }))).id
     const sender = await agent('sender')
     const recipient = await agent('recipient')
 
     context.log(`opening ${context.streams} inbox streams…`)
-    for (let n = 0; n < context.streams; n++) streams.push(new InboxStream(`${base}/v1/agents/${recipient}/inbox/stream`, key.key))
+    for (let n = 0; n < context.streams; n++) streams.push(new InboxStream(`${base}/v1/agents/${recipient}/inbox/stream`, key))
     await Promise.all(streams.map((stream) => stream.ready))
 
     const total = WARMUP + context.mails

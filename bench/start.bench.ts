@@ -4,7 +4,7 @@ import { existsSync, readFileSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { freePort, json } from './lib/setup.js'
+import { createGptKey, freePort, json } from './lib/setup.js'
 import { ratio, round } from './lib/stats.js'
 
 export interface StartBenchContext {
@@ -135,10 +135,8 @@ async function serveOnce(dataDir: string, context: StartBenchContext, search: bo
     await sleep(context.settleSeconds * 1000)
     const run: ServeRun = { readyMs, idleRssMb: rssMb(server.pid), ready }
     if (!search) return run
-    const admin = { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' }
-    await json(await fetch(`${base}/v1/admin/gpts`, { method: 'POST', headers: admin, body: JSON.stringify({ id: GPT, name: 'Bench' }) }))
-    const key: { key: string } = await json(await fetch(`${base}/v1/admin/gpts/${GPT}/keys`, { method: 'POST', headers: admin, body: JSON.stringify({ scopes: ['read', 'write'] }) }))
-    const headers = { authorization: `Bearer ${key.key}`, 'content-type': 'application/json' }
+    const key = await createGptKey(base, adminToken, { id: GPT, name: 'Bench' }, ['read', 'write'])
+    const headers = { authorization: `Bearer ${key}`, 'content-type': 'application/json' }
     const time = async (request: () => Promise<Response>) => {
       const begun = performance.now()
       await json(await request())

@@ -20,6 +20,14 @@ export async function json<T>(response: Response): Promise<T> {
   return (await response.json()) as T
 }
 
+/** Creates a GPT through the admin API, and a key on it with `scopes`; answers the key (`ak_…`). */
+export async function createGptKey(base: string, adminToken: string, gpt: { id: string; name: string }, scopes: string[]): Promise<string> {
+  const admin = { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' }
+  await json(await fetch(`${base}/v1/admin/gpts`, { method: 'POST', headers: admin, body: JSON.stringify(gpt) }))
+  const key: { key: string } = await json(await fetch(`${base}/v1/admin/gpts/${gpt.id}/keys`, { method: 'POST', headers: admin, body: JSON.stringify({ scopes }) }))
+  return key.key
+}
+
 /** A database of its own for the run: a temp PGlite dir, or a new PostgreSQL database (dropped after). */
 export async function benchDatabase(context: { db: 'pglite' | 'postgres'; postgresUrl: string }): Promise<{ env: Record<string, string>; drop(): Promise<void> }> {
   if (context.db === 'pglite') {
