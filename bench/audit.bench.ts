@@ -87,7 +87,7 @@ export async function runAuditBench(context: AuditBenchContext): Promise<AuditRe
     }
     const auditRows = await countAuditRows(context, services.get('on')!)
     const over = (of: Setting, read: (r: LoadResult) => number | undefined) =>
-      Math.round(median(results[of].map((r, round) => (read(r) ?? Number.NaN) / (read(results.off[round]!) ?? Number.NaN))) * 1000) / 1000
+      median(results[of].map((r, round) => ratio(read(r) ?? Number.NaN, read(results.off[round]!) ?? Number.NaN)))
     return {
       off: results.off,
       on: results.on,
