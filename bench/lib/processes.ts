@@ -26,6 +26,8 @@ export async function startProcess(
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   })
+  // Its output is read only for the port. Unread, the pipe fills at 64 kB and the service's logger then keeps its lines in memory.
+  if (typeof port === 'number') child.stdout!.resume()
   const listening = typeof port === 'number' ? port : await new Promise<number>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${entry} did not start within 60 s`)), 60_000)
     child.once('exit', (code) => reject(new Error(`${entry} exited with ${code}`)))
