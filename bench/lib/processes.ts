@@ -69,16 +69,20 @@ export function portFromLog(line: string): number | null {
  */
 export function processCpuMs(pid: number | undefined): number {
   try {
-    return statCpuMs(readFileSync(`/proc/${pid}/stat`, 'utf8'))
+    return statCpuMs(statFields(readFileSync(`/proc/${pid}/stat`, 'utf8')))
   } catch {
     return Number.NaN
   }
 }
 
-/** User + system CPU (ms) of a /proc/<pid>/stat line. */
-function statCpuMs(stat: string): number {
-  // Fields after the command name (which may hold spaces) start at the last ')'.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+/** The fields of a /proc/<pid>/stat line from the third on (index 0 is field 3, the state). */
+function statFields(stat: string): string[] {
+  // They start after the command name, which may hold spaces, at the last ')'.
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+}
+
+/** User + system CPU (ms) of a process's stat fields. */
+function statCpuMs(fields: string[]): number {
   // utime and stime are fields 14 and 15 of the line, in clock ticks of 10 ms on Linux.
   return (Number(fields[11]) + Number(fields[12])) * 10
 }
@@ -99,9 +103,9 @@ export function postgresCpuMs(): number {
     try {
       const stat = readFileSync(`/proc/${entry}/stat`, 'utf8')
       if (!stat.includes('(postgres)')) continue
+      const fields = statFields(stat)
       // Keyed by pid and start time (field 22): a pid used again is another process.
-      const startTime = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]
-      postgresSeen.set(`${entry}@${startTime}`, statCpuMs(stat))
+      postgresSeen.set(`${entry}@${fields[19]}`, statCpuMs(fields))
       found = true
     } catch {
       // The process ended while it was read.
