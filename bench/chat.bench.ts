@@ -1,9 +1,12 @@
 import { randomBytes } from 'node:crypto'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import http from 'node:http'
 import { performance } from 'node:perf_hooks'
 import { startFakeLlmServer, type FakeLlmServer } from '../test/helpers/fake-llm-server.js'
 import { benchDatabase, createGptKey, freePort, json, waitForHealth } from './lib/setup.js'
-import { startProcess, type Started } from './lib/processes.js'
+import { portFromLog, startProcess, type Started } from './lib/processes.js'
 import { percentiles, ratio, type Percentiles } from './lib/stats.js'
 
 export interface ChatBenchContext {
@@ -39,8 +42,12 @@ export interface ChatReport {
     /** Request start to the `done` event. */
     done: Percentiles
   }
+  /** POST {bare}/generate/{id}: the same durable work on a bare node:http + pg server (bench/chat.baseline.ts). */
+  bare: { firstDelta: Percentiles; done: Percentiles }
   /** service first delta / direct first content, at p50 and p99. */
   firstByteRatio: { p50: number; p99: number }
+  /** bare first delta / direct first content: the floor of the ratio above on this machine. */
+  bareFirstByteRatio: { p50: number; p99: number }
   /** service done / direct [DONE], at p50 and p99. */
   totalRatio: { p50: number; p99: number }
 }
@@ -112,8 +119,9 @@ function timedStream(
 
 /**
  * Time to the first streamed token through the service (POST …/generate, SSE) against straight from
- * the provider it relays (a local fake speaking OpenAI's streaming protocol), alternating one
- * generation of each at a time, plus the time to the end of each stream.
+ * the provider it relays (a local fake speaking OpenAI's streaming protocol), and through a bare
+ * server doing the same durable work; one generation at a time, the three in rotating order, plus the
+ * time to the end of each stream.
  */
 export async function runChatBench(context: ChatBenchContext): Promise<ChatReport> {
   const database = await benchDatabase(context)
@@ -122,8 +130,11 @@ export async function runChatBench(context: ChatBenchContext): Promise<ChatRepor
   const expected = tokens.join('')
   let fake: FakeLlmServer | null = null
   let running: Started | null = null
+  let bareRunning: Started | null = null
+  const bareDir = context.db === 'pglite' ? await mkdtemp(join(tmpdir(), 'agentstore-bench-bare-')) : null
   const serviceAgent = new http.Agent({ keepAlive: true, maxSockets: 1 })
   const directAgent = new http.Agent({ keepAlive: true, maxSockets: 1 })
+  const bareAgent = new http.Agent({ keepAlive: true, maxSockets: 1 })
   try {
     fake = await startFakeLlmServer({ tokens, delayMs: context.tokenMs })
     const port = await freePort()
@@ -148,6 +159,9 @@ export async function runChatBench(context: ChatBenchContext): Promise<ChatRepor
     await waitForHealth(base)
     const key = await createGptKey(base, adminToken, { id: GPT, name: 'Chat bench' }, ['read', 'write'])
     const headers = { authorization: `Bearer ${key}`, 'content-type': 'application/json' }
+    const bareEnv = { BENCH_GPT_ID: GPT, BENCH_PROMPT: PROMPT, LLM_BASE_URL: fake.openaiBaseUrl, ...(bareDir ? { DATA_DIR: bareDir } : { DATABASE_URL: database.env.DATABASE_URL! }) }
+    bareRunning = await startProcess('bench/chat.baseline.ts', [], bareEnv, portFromLog)
+    const bareUrl = bareRunning.url
 
     const direct = async () => {
       const { marks } = await timedStream(
@@ -182,45 +196,56 @@ export async function runChatBench(context: ChatBenchContext): Promise<ChatRepor
       return { message: marks.get('message')!, first: marks.get('delta')!, done: marks.get('done')! }
     }
 
-    const samples = { directFirst: [] as number[], directTotal: [] as number[], message: [] as number[], firstDelta: [] as number[], done: [] as number[] }
+    const bare = async () => {
+      const session = await json<{ id: string }>(await fetch(`${bareUrl}/sessions`, { method: 'POST' }))
+      const { marks } = await timedStream(`${bareUrl}/generate/${session.id}`, bareAgent, {}, {}, ({ event }) => (event === 'delta' || event === 'done' ? event : null))
+      if (!marks.has('delta') || !marks.has('done')) throw new Error('the bare server did not relay the reply')
+      return { first: marks.get('delta')!, done: marks.get('done')! }
+    }
+
+    const samples = { directFirst: [] as number[], directTotal: [] as number[], message: [] as number[], firstDelta: [] as number[], done: [] as number[], bareFirst: [] as number[], bareDone: [] as number[] }
     context.log(`${WARMUP} warm-up and ${context.requests} measured generations each way…`)
     for (let n = 0; n < WARMUP + context.requests; n++) {
       const sessionId = await prepare()
-      // Alternating which goes first.
-      let viaService: Awaited<ReturnType<typeof service>>
-      let straight: Awaited<ReturnType<typeof direct>>
-      if (n % 2 === 0) {
-        straight = await direct()
-        viaService = await service(sessionId)
-      } else {
-        viaService = await service(sessionId)
-        straight = await direct()
-      }
-      if (n < WARMUP) continue
+      // The order rotates, so that none of the three always runs right after another.
+      let viaService: Awaited<ReturnType<typeof service>> | undefined
+      let straight: Awaited<ReturnType<typeof direct>> | undefined
+      let viaBare: Awaited<ReturnType<typeof bare>> | undefined
+      const runs = [async () => (straight = await direct()), async () => (viaService = await service(sessionId)), async () => (viaBare = await bare())]
+      for (let step = 0; step < runs.length; step++) await runs[(n + step) % runs.length]!()
+      if (n < WARMUP || !straight || !viaService || !viaBare) continue
       samples.directFirst.push(straight.first)
       samples.directTotal.push(straight.total)
       samples.message.push(viaService.message)
       samples.firstDelta.push(viaService.first)
       samples.done.push(viaService.done)
+      samples.bareFirst.push(viaBare.first)
+      samples.bareDone.push(viaBare.done)
     }
     const directFirst = percentiles(samples.directFirst)
     const directTotal = percentiles(samples.directTotal)
     const firstDelta = percentiles(samples.firstDelta)
     const done = percentiles(samples.done)
+    const bareFirst = percentiles(samples.bareFirst)
     return {
       requests: context.requests,
       tokens: context.tokens,
       tokenMs: context.tokenMs,
       direct: { firstContent: directFirst, total: directTotal },
       service: { message: percentiles(samples.message), firstDelta, done },
+      bare: { firstDelta: bareFirst, done: percentiles(samples.bareDone) },
       firstByteRatio: { p50: ratio(firstDelta.p50Ms, directFirst.p50Ms), p99: ratio(firstDelta.p99Ms, directFirst.p99Ms) },
+      bareFirstByteRatio: { p50: ratio(bareFirst.p50Ms, directFirst.p50Ms), p99: ratio(bareFirst.p99Ms, directFirst.p99Ms) },
       totalRatio: { p50: ratio(done.p50Ms, directTotal.p50Ms), p99: ratio(done.p99Ms, directTotal.p99Ms) },
     }
   } finally {
     serviceAgent.destroy()
     directAgent.destroy()
+    bareAgent.destroy()
+    await bareRunning?.stop()
     await running?.stop()
     await fake?.close()
     await database.drop()
+    if (bareDir) await rm(bareDir, { recursive: true, force: true })
   }
 }

@@ -181,9 +181,11 @@ const available: Record<string, () => Promise<object>> = {
     console.table([
       { path: 'direct: provider first content chunk (baseline)', ...cells(report.direct.firstContent), 'vs direct p50': 1, 'vs direct p99': 1 },
       { path: 'service: first `delta` event', ...cells(report.service.firstDelta), 'vs direct p50': report.firstByteRatio.p50, 'vs direct p99': report.firstByteRatio.p99 },
+      { path: 'bare node:http + pg, same stored reply: first `delta`', ...cells(report.bare.firstDelta), 'vs direct p50': report.bareFirstByteRatio.p50, 'vs direct p99': report.bareFirstByteRatio.p99 },
       { path: 'service: `message` event', ...cells(report.service.message), 'vs direct p50': '', 'vs direct p99': '' },
       { path: 'direct: whole stream ([DONE])', ...cells(report.direct.total), 'vs direct p50': 1, 'vs direct p99': 1 },
       { path: 'service: `done` event', ...cells(report.service.done), 'vs direct p50': report.totalRatio.p50, 'vs direct p99': report.totalRatio.p99 },
+      { path: 'bare: `done` event', ...cells(report.bare.done), 'vs direct p50': ratio(report.bare.done.p50Ms, report.direct.total.p50Ms), 'vs direct p99': ratio(report.bare.done.p99Ms, report.direct.total.p99Ms) },
     ])
     return report
   },
