@@ -68,6 +68,11 @@ export default async function setup(project: TestProject) {
     }
   }
   const database = await pglite
+  // The service uses only the database it opens: without the two template databases the dump holds
+  // half the files, and each test file's load takes ~80 ms less (of ~300 ms).
+  await database.pglite!.exec(`update pg_database set datistemplate = false where datname in ('template0', 'template1')`)
+  // One statement each: DROP DATABASE cannot run in the transaction a multi-statement query makes.
+  for (const name of ['template0', 'template1']) await database.pglite!.exec(`drop database ${name}`)
   const dump = await database.pglite!.dumpDataDir('none')
   await database.close()
   const file = join(dir, 'template.tar')
