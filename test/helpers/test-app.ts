@@ -15,6 +15,8 @@ import { buildJobDefinitions, type JobDependencies } from '../../src/jobs.js'
 import { createServices, type Services } from '../../src/services.js'
 import type { LoginThrottleOptions } from '../../src/modules/accounts/login-throttle.js'
 import { createTestDatabase, type TestDatabase } from './test-database.js'
+import { sharedLocalEmbeddings } from './shared-embeddings.js'
+import { LocalEmbeddingsProvider } from '../../src/platform/embeddings/local.embeddings.js'
 
 export interface TestApp {
   app: FastifyInstance
@@ -62,7 +64,8 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
   const logs: Record<string, unknown>[] = []
   const logger = capturingLogger(logs)
   const events = options.events ?? new LocalEventBus()
-  const embeddings = await openEmbeddings(config, db.database)
+  const opened = await openEmbeddings(config, db.database)
+  const embeddings = opened.provider instanceof LocalEmbeddingsProvider && config.embeddings.workers === 1 ? { ...opened, provider: sharedLocalEmbeddings() } : opened
   const services = createServices({ database: db.database, config, events, log: logger, embeddings, jobs: options.jobs, loginThrottle: options.loginThrottle })
   await services.embedder.store.ensureIndex()
   const store = options.rateLimitStore ?? new MemoryRateLimitStore()
