@@ -127,6 +127,28 @@ describe.skipIf(browserPath.path === null)(`the console's audit, mail and connec
     }
   })
 
+  it('says an inbox is live only once its stream is open, and shows mail delivered while it was opening', async () => {
+    const { page, context } = await openConsole(browser, base, 1280, `#/gpts/${GPT}/mail/agents/${agents.alice}`)
+    try {
+      // The stream's request is held, as a slow network or a busy server would hold it.
+      let release = () => {}
+      const held = new Promise<void>((resolve) => (release = resolve))
+      await page.route('**/admin/api/v1/agents/*/inbox/stream', async (route) => {
+        await held
+        await route.continue()
+      })
+      await signInOperator(page, t.adminToken)
+      await page.getByRole('heading', { level: 1, name: 'Inbox of alice' }).waitFor()
+      await page.getByText('Connecting…').waitFor()
+      await api('POST', `/v1/gpts/${GPT}/mail`, { from: agents.bob, to: [agents.alice], content: 'Sent while the page connected.' })
+      release()
+      await page.getByText('Live: new mail appears here').waitFor()
+      await page.getByRole('list', { name: 'Inbox, newest first' }).getByText('Sent while the page connected.').waitFor()
+    } finally {
+      await context.close()
+    }
+  })
+
   it('gives the Action spec URL with its operations and the MCP snippets', async () => {
     const { page, context, cspViolations } = await openConsole(browser, base, 1280, `#/gpts/${GPT}/connect`)
     try {

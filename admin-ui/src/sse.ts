@@ -12,6 +12,8 @@ export interface StreamOptions {
   /** Where to start again: the id of the last event seen (Last-Event-ID). */
   lastEventId?: string
   signal: AbortSignal
+  /** Called once the API has accepted the stream (its answer's headers are in): from then on nothing sent is missed. */
+  onOpen?: () => void
 }
 
 /**
@@ -31,6 +33,7 @@ export async function readEvents(method: 'GET' | 'POST', path: string, options: 
     ...(options.body === undefined ? {} : { body: JSON.stringify(options.body) }),
   })
   if (!response.ok) throw await problem(response)
+  options.onOpen?.()
   if (!response.body) return
   const reader = response.body.pipeThrough(new TextDecoderStream()).getReader()
   let buffer = ''
