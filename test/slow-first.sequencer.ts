@@ -2,7 +2,7 @@ import { relative } from 'node:path'
 import { BaseSequencer, type TestSpecification } from 'vitest/node'
 
 /**
- * The slowest files of a full run on either database (wall time under two workers), longest first.
+ * The slowest files of a full run on either database (wall time), longest first.
  * They start first, so that none of them starts last and keeps one core busy while the other idles.
  * This list, not vitest's cache of the last run's durations, puts them first: the cache holds one
  * run, and a file skipped on that database (the two-process tests on PGlite) looks instant there,
