@@ -7,6 +7,7 @@
 import { createServer, type IncomingMessage } from 'node:http'
 import Fastify from 'fastify'
 import { openDatabase } from '../src/platform/db/database.js'
+import { announceListening } from './lib/processes.js'
 
 const [gptId, objectId] = [process.env.BENCH_GPT_ID!, process.env.BENCH_OBJECT_ID!]
 const database = await openDatabase(
@@ -42,14 +43,12 @@ function answer(request: IncomingMessage): Promise<unknown> {
   return selectOne()
 }
 
-const announce = (port: number) => process.stdout.write(`${JSON.stringify({ listening: port })}\n`)
 let close: () => Promise<void>
 if (process.env.BENCH_BASELINE === 'fastify') {
   const app = Fastify()
   app.get('/', () => selectOne())
   await app.listen({ host: '127.0.0.1', port: 0 })
-  const address = app.server.address()
-  announce(typeof address === 'object' && address ? address.port : 0)
+  announceListening(app.server.address())
   close = () => app.close()
 } else {
   const server = createServer((request, response) => {
@@ -63,10 +62,7 @@ if (process.env.BENCH_BASELINE === 'fastify') {
         response.end(error.message)
       })
   })
-  server.listen(0, '127.0.0.1', () => {
-    const address = server.address()
-    announce(typeof address === 'object' && address ? address.port : 0)
-  })
+  server.listen(0, '127.0.0.1', () => announceListening(server.address()))
   close = () => new Promise((resolve) => server.close(() => resolve()))
 }
 process.on('SIGTERM', () => {

@@ -9,6 +9,7 @@ import { randomUUID } from 'node:crypto'
 import http, { createServer, type ServerResponse } from 'node:http'
 import { openDatabase } from '../src/platform/db/database.js'
 import { migrateToLatest } from '../src/platform/db/migrate.js'
+import { announceListening } from './lib/processes.js'
 
 const gptId = process.env.BENCH_GPT_ID!
 const provider = new URL(`${process.env.LLM_BASE_URL!}/chat/completions`)
@@ -93,10 +94,7 @@ const server = createServer((request, response) => {
     response.end(error.message)
   })
 })
-server.listen(0, '127.0.0.1', () => {
-  const address = server.address()
-  process.stdout.write(`${JSON.stringify({ listening: typeof address === 'object' && address ? address.port : 0 })}\n`)
-})
+server.listen(0, '127.0.0.1', () => announceListening(server.address()))
 process.on('SIGTERM', () => {
   agent.destroy()
   server.close(() => void database.close().then(() => process.exit(0)))

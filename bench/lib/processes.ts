@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { readdirSync, readFileSync } from 'node:fs'
+import type { AddressInfo } from 'node:net'
 import { createInterface } from 'node:readline'
 
 export interface Started {
@@ -51,7 +52,12 @@ export async function startProcess(
   }
 }
 
-/** The service logs `{"url": …, "msg": "agentstore listening on …"}`; the baseline prints `{"listening": port}`. */
+/** What a bench's own server prints once it listens, for portFromLog to read: `{"listening": port}`. */
+export function announceListening(address: AddressInfo | string | null): void {
+  process.stdout.write(`${JSON.stringify({ listening: typeof address === 'object' && address ? address.port : 0 })}\n`)
+}
+
+/** The service logs `{"url": …, "msg": "agentstore listening on …"}`; the benches' servers print `{"listening": port}` (announceListening). */
 export function portFromLog(line: string): number | null {
   try {
     const parsed = JSON.parse(line) as { url?: string; listening?: number; msg?: string }
