@@ -14,8 +14,8 @@ export function sharedLocalEmbeddings(): EmbeddingsProvider {
   const model = shared
   const closing = new AbortController()
   const closedError = () => new EmbeddingsError(`embeddings provider ${model.name} is closed`, { retryable: false })
-  let stop = (_error: EmbeddingsError) => {}
-  const stopped = new Promise<never>((_, reject) => (stop = reject))
+  // Fails every text still awaited when the app closes; one listener for the app, not one per call.
+  const stopped = new Promise<never>((_, reject) => closing.signal.addEventListener('abort', () => reject(closedError()), { once: true }))
   stopped.catch(() => {})
   return {
     name: model.name,
@@ -30,7 +30,6 @@ export function sharedLocalEmbeddings(): EmbeddingsProvider {
     },
     async close() {
       closing.abort()
-      stop(closedError())
     },
   }
 }
