@@ -12,7 +12,7 @@ const LIVE_TEXT = { connecting: 'Connecting…', live: 'Live: new mail appears h
 export function Inbox({ gptId, agentId }: { gptId: string; agentId: string }) {
   const [agents, setAgents] = useState<Agent[]>([])
   const [mail, setMail] = useState<InboxItem[] | null>(null)
-  const [live, setLive] = useState<'connecting' | 'live' | 'ended'>('connecting')
+  const [live, setLive] = useState<keyof typeof LIVE_TEXT>('connecting')
   const [error, setError] = useState('')
   const [arrived, setArrived] = useState('')
 
