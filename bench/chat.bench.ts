@@ -207,7 +207,7 @@ export async function runChatBench(context: ChatBenchContext): Promise<ChatRepor
     context.log(`${WARMUP} warm-up and ${context.requests} measured generations each way…`)
     for (let n = 0; n < WARMUP + context.requests; n++) {
       const sessionId = await prepare()
-      // The order rotates, so that none of the three always runs right after another.
+      // The order rotates, so that each of the three goes first in turn.
       let viaService: Awaited<ReturnType<typeof service>> | undefined
       let straight: Awaited<ReturnType<typeof direct>> | undefined
       let viaBare: Awaited<ReturnType<typeof bare>> | undefined
