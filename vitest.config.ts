@@ -9,13 +9,13 @@ export default defineConfig({
     setupFiles: ['test/shared-worker.setup.ts'],
     pool: 'forks',
     // A worker runs file after file in one module graph instead of loading the service afresh for each
-    // (~1.5 s of imports a file, about half the suite's time on two cores). Each file still opens its
+    // (~1.5 s of imports a file, about half the suite's time on two cores). Each file still gets its
     // own database and app; a file that changes process-wide state (env, cwd, spies) puts it back.
     isolate: false,
     // One file more than there are cores: a file often waits (on the processes, browsers and timers its
     // tests start) while another computes. On two cores, three workers ran the PostgreSQL suite in 181 s
     // instead of 229 s and the PGlite one in 197 s instead of 209–223 s; four gained nothing more. At
-    // most four: each file opens its own database (a PGlite copy takes ~0.5 GB; on PostgreSQL, pools
+    // most four: each file has a database of its own (a PGlite instance takes ~0.5 GB; on PostgreSQL, pools
     // of its own within the server's 100 connections).
     maxWorkers: Math.min(availableParallelism() + 1, 4),
     // Each test file builds its apps afresh, so V8 kept optimizing new closures that ran for a few

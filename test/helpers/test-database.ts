@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto'
 import pg from 'pg'
 import { inject } from 'vitest'
 import { openDatabase, type Database } from '../../src/platform/db/database.js'
+import { leasePglite } from './pglite-reuse.js'
 
 export interface TestDatabase {
   database: Database
@@ -39,7 +40,8 @@ function dumpBlob(path: string): Promise<Blob> {
 
 /**
  * A fresh, migrated database of its own for one test file: a copy of the run's PostgreSQL template
- * when TEST_DATABASE_URL is set (dropped afterwards), else a PGlite loaded from the run's dump.
+ * when TEST_DATABASE_URL is set (dropped afterwards), else a PGlite in the state of the run's dump
+ * (loaded from it, or an earlier file's instance reset to it: see pglite-reuse.ts).
  */
 export async function createTestDatabase(): Promise<TestDatabase> {
   const template = inject('pgTemplate')
@@ -59,8 +61,16 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   }
   const dump = inject('pgliteDump')
   if (!dump) throw new Error('the global setup provided no test database')
-  const database = await openDatabase({ kind: 'pglite', loadDataDir: await dumpBlob(dump) })
-  return { database, url: null, drop: () => database.close() }
+  const lease = await leasePglite(() => dumpBlob(dump))
+  const database = await openDatabase({ kind: 'pglite', opening: Promise.resolve(lease.pglite) })
+  return {
+    database,
+    url: null,
+    async drop() {
+      await database.close()
+      await lease.returned
+    },
+  }
 }
 
 /**
