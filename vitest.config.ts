@@ -1,5 +1,6 @@
 import { availableParallelism } from 'node:os'
 import { defineConfig } from 'vitest/config'
+import { LATE_OPTIMIZATION } from './test/helpers/children.js'
 import { SlowFirstSequencer } from './test/slow-first.sequencer.js'
 
 export default defineConfig({
@@ -22,7 +23,7 @@ export default defineConfig({
     // milliseconds: a profile of a PGlite run found more CPU in TurboFan's background compiles (~70 s)
     // than in the tests' own JavaScript. Ten times V8's default budget before a function is optimized
     // (67,584) took 15–25% off the CPU of the busiest files; it changes how fast code runs, not what runs.
-    execArgv: ['--interrupt-budget=675840'],
+    execArgv: [LATE_OPTIMIZATION],
     sequence: { sequencer: SlowFirstSequencer },
     testTimeout: 30_000,
     hookTimeout: 60_000,
