@@ -1,12 +1,11 @@
-import { readFile } from 'node:fs/promises'
 import { describe, expect, inject, it } from 'vitest'
 import { leasePglite, type PgliteLease } from './helpers/pglite-reuse.js'
-import { onPostgres } from './helpers/test-database.js'
+import { dumpBlob, onPostgres } from './helpers/test-database.js'
 
 // The PGlite test databases of a worker's files are one instance handed on and reset in between:
 // what one file leaves must never reach the next, and anything a reset cannot undo ends the instance.
 
-const load = async () => new Blob([await readFile(inject('pgliteDump')!)])
+const load = () => dumpBlob(inject('pgliteDump')!)
 
 async function handBack(lease: PgliteLease): Promise<void> {
   await lease.pglite.close()

@@ -59,26 +59,30 @@ async function tableDigest(pglite: PGlite, table: string): Promise<string> {
   return rows[0]!.digest
 }
 
+/** Qualified names of the relations of a kind (`pg_class.relkind` values) outside the system schemas. */
+async function relationNames(pglite: PGlite, kinds: string[], namePattern = '%'): Promise<string[]> {
+  const { rows } = await pglite.query<{ name: string }>(
+    `select n.nspname || '.' || c.relname as name from pg_class c join pg_namespace n on n.oid = c.relnamespace
+       where c.relkind = any($1::"char"[]) and c.relname like $2 and ${OWN_NAMESPACE} order by 1`,
+    [kinds, namePattern],
+  )
+  return rows.map((row) => row.name)
+}
+
 async function fingerprint(pglite: PGlite): Promise<string> {
   return (await pglite.query<{ fingerprint: string }>(FINGERPRINT)).rows[0]!.fingerprint
 }
 
 async function readTemplate(pglite: PGlite): Promise<Template> {
-  const { rows: tables } = await pglite.query<{ name: string }>(
-    `select n.nspname || '.' || c.relname as name from pg_class c join pg_namespace n on n.oid = c.relnamespace where c.relkind in ('r', 'p') and ${OWN_NAMESPACE} order by 1`,
-  )
   const seeded = new Map<string, string>()
   const emptied: string[] = []
-  for (const { name } of tables) {
+  for (const name of await relationNames(pglite, ['r', 'p'])) {
     const { rows } = await pglite.query<{ filled: boolean }>(`select exists (select 1 from ${quoted(name)}) as filled`)
     if (rows[0]!.filled) seeded.set(name, await tableDigest(pglite, name))
     else emptied.push(name)
   }
-  const { rows: names } = await pglite.query<{ name: string }>(
-    `select n.nspname || '.' || c.relname as name from pg_class c join pg_namespace n on n.oid = c.relnamespace where c.relkind = 'S' and ${OWN_NAMESPACE} order by 1`,
-  )
   const sequences: Template['sequences'] = []
-  for (const { name } of names) {
+  for (const name of await relationNames(pglite, ['S'])) {
     const { rows } = await pglite.query<{ last_value: string; is_called: boolean }>(`select last_value::text, is_called from ${quoted(name)}`)
     sequences.push({ name, lastValue: rows[0]!.last_value, isCalled: rows[0]!.is_called })
   }
@@ -95,10 +99,7 @@ async function reset(pglite: PGlite, template: Template): Promise<boolean> {
   try {
     if (pglite.isInTransaction()) await pglite.exec('rollback')
     await pglite.exec('discard all')
-    const { rows: built } = await pglite.query<{ name: string }>(
-      `select n.nspname || '.' || c.relname as name from pg_class c join pg_namespace n on n.oid = c.relnamespace where c.relkind = 'i' and c.relname like 'embeddings\\_hnsw\\_%' and ${OWN_NAMESPACE}`,
-    )
-    for (const { name } of built) await pglite.exec(`drop index ${quoted(name)}`)
+    for (const name of await relationNames(pglite, ['i'], 'embeddings\\_hnsw\\_%')) await pglite.exec(`drop index ${quoted(name)}`)
     if ((await fingerprint(pglite)) !== template.fingerprint) return false
     for (const [table, digest] of template.seeded) if ((await tableDigest(pglite, table)) !== digest) return false
     if (template.emptied.length > 0) await pglite.exec(`truncate ${template.emptied.map(quoted).join(', ')}`)

@@ -33,7 +33,7 @@ async function adminQuery(text: string): Promise<void> {
 let loaded: { path: string; blob: Promise<Blob> } | null = null
 
 /** The run's dump, read once per worker: a Blob is immutable, and each load reads it afresh. */
-function dumpBlob(path: string): Promise<Blob> {
+export function dumpBlob(path: string): Promise<Blob> {
   if (loaded?.path !== path) loaded = { path, blob: readFile(path).then((bytes) => new Blob([bytes])) }
   return loaded.blob
 }
