@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, vi } from 'vitest'
 import { main } from '../../src/cli/main.js'
 import { CLI_CWD } from './children.js'
-import { createTestDatabase, type TestDatabase } from './test-database.js'
+import { copyMigratedDataDir, createTestDatabase, type TestDatabase } from './test-database.js'
 import { restoreEnv } from './env.js'
 
 export interface CliRun {
@@ -46,9 +46,11 @@ export async function runCliIn(cwd: string, ...args: string[]): Promise<CliRun> 
 }
 
 /**
- * For the whole test file: points the in-process CLI at a data directory of its own (and, on a
+ * For the whole test file: points the in-process CLI at a migrated data directory of its own (on a
  * PostgreSQL run, at a database of its own), with `env` on top and no Redis; restores the
  * environment and removes both afterwards. Call it at the top level of the file, before its own hooks.
+ * The directory is a copy of the run's: making and migrating one took ~6 CPU-s, and the tests that are
+ * about that (cli.data-dir, server, cli.serve-start) start from nothing.
  */
 export function useCliDatabase(name: string, env: Record<string, string> = {}): void {
   const saved = { ...process.env }
@@ -61,6 +63,7 @@ export function useCliDatabase(name: string, env: Record<string, string> = {}): 
       db = await createTestDatabase()
       process.env.DATABASE_URL = db.url!
     } else {
+      await copyMigratedDataDir(dataDir)
       delete process.env.DATABASE_URL
     }
     delete process.env.REDIS_URL
