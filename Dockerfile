@@ -4,13 +4,13 @@
 
 FROM node:20-trixie-slim AS build
 WORKDIR /app
-COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
+COPY package.json package-lock.json tsconfig.json ./
 COPY bin ./bin
 COPY src ./src
 COPY migrations ./migrations
-# The admin console's source and the script that bundles it into dist/admin-ui.
+# The admin console's source, and the scripts that compile src/ and bundle the console into dist/.
 COPY admin-ui ./admin-ui
-COPY scripts/build-admin-ui.ts ./scripts/build-admin-ui.ts
+COPY scripts/build.ts scripts/build-admin-ui.ts ./scripts/
 RUN npm ci --no-audit --no-fund && npm prune --omit=dev --no-audit --no-fund
 
 FROM node:20-trixie-slim

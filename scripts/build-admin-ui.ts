@@ -29,9 +29,3 @@ export async function buildAdminUi(outDir = join(ROOT, 'dist', 'admin-ui')): Pro
   for (const name of ['index.html', 'app.js', 'app.css']) sizes[name] = gzipSync(await readFile(join(outDir, name))).length
   return sizes
 }
-
-if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  const sizes = await buildAdminUi()
-  const total = Object.values(sizes).reduce((sum, size) => sum + size, 0)
-  console.log(`admin console built: ${Object.entries(sizes).map(([name, size]) => `${name} ${size} B`).join(', ')} gzipped (${total} B)`)
-}
