@@ -49,8 +49,9 @@ export async function runCliIn(cwd: string, ...args: string[]): Promise<CliRun> 
  * For the whole test file: points the in-process CLI at a migrated data directory of its own (on a
  * PostgreSQL run, at a database of its own), with `env` on top and no Redis; restores the
  * environment and removes both afterwards. Call it at the top level of the file, before its own hooks.
- * The directory is a copy of the run's: making and migrating one took ~6 CPU-s, and the tests that are
- * about that (cli.data-dir, server, cli.serve-start) start from nothing.
+ * The directory is a copy of the run's: making and migrating one took ~6 CPU-s a file. The tests about
+ * making one start from nothing: cli.data-dir (a directory named explicitly, made on first use), server
+ * and deploy.image (`serve` on a fresh DATA_DIR).
  */
 export function useCliDatabase(name: string, env: Record<string, string> = {}): void {
   const saved = { ...process.env }
