@@ -120,6 +120,9 @@ describe(`the ${VACUUM_EMBEDDED_JOB} job`, () => {
   })
 
   it('does the due work and logs what it did; a run with nothing due logs nothing', async () => {
+    // Analyzing writes pg_statistic, whose changes then pass the threshold; ANALYZE skips that catalog,
+    // so a job that counted it as due would analyze it, and log so, on every run.
+    for (let i = 0; i < 4; i++) await sql`analyze`.execute(db)
     await tableWithChurn('vacuum_job', 2000, 1)
     await expect.poll(async () => Number((await stats('vacuum_job')).dead)).toBeGreaterThan(1000)
     const lines: { obj: object; msg?: string }[] = []

@@ -50,6 +50,13 @@ describe('workDue: autovacuum’s rules', () => {
     expect(workDue({ ...quiet, deadTuples: 2051 }, { ...DEFAULTS, vacuumMaxThreshold: 100_000_000 })?.vacuum).toBe(true)
   })
 
+  it('never analyzes pg_statistic, which ANALYZE skips, as autovacuum does; it still vacuums it', () => {
+    const statistic = { ...quiet, schema: 'pg_catalog', table: 'pg_statistic', modifiedSinceAnalyze: 1e6 }
+    expect(workDue(statistic, DEFAULTS)).toBeNull()
+    expect(workDue({ ...statistic, deadTuples: 2051 }, DEFAULTS)).toMatchObject({ vacuum: true, analyze: false, reasons: ['dead rows'] })
+    expect(workDue({ ...statistic, table: 'pg_class' }, DEFAULTS)?.analyze).toBe(true)
+  })
+
   it('reads the thresholds it is given', () => {
     expect(workDue({ ...quiet, deadTuples: 11 }, { ...DEFAULTS, vacuumThreshold: 10, vacuumScaleFactor: 0 })?.vacuum).toBe(true)
   })

@@ -53,6 +53,8 @@ export interface TableWork {
   reasons: ('dead rows' | 'inserts' | 'changes' | 'wraparound')[]
 }
 
+const isStatisticCatalog = (activity: TableActivity) => activity.schema === 'pg_catalog' && activity.table === 'pg_statistic'
+
 /** What autovacuum would do to the table now (PostgreSQL's "The Autovacuum Daemon"); null: nothing. */
 export function workDue(activity: TableActivity, settings: VacuumSettings): TableWork | null {
   const rows = Math.max(activity.reltuples, 0)
@@ -63,7 +65,9 @@ export function workDue(activity: TableActivity, settings: VacuumSettings): Tabl
   if (settings.insertThreshold >= 0 && activity.insertedSinceVacuum > settings.insertThreshold + settings.insertScaleFactor * rows) reasons.push('inserts')
   if (activity.xidAge > settings.freezeMaxAge) reasons.push('wraparound')
   const vacuum = reasons.length > 0
-  const analyze = activity.modifiedSinceAnalyze > settings.analyzeThreshold + settings.analyzeScaleFactor * rows
+  // ANALYZE skips pg_statistic without a word (its own statistics would be rows of itself), so its
+  // counter of changes never resets: autovacuum leaves it out, or it would be due on every run.
+  const analyze = !isStatisticCatalog(activity) && activity.modifiedSinceAnalyze > settings.analyzeThreshold + settings.analyzeScaleFactor * rows
   if (analyze) reasons.push('changes')
   return vacuum || analyze ? { schema: activity.schema, table: activity.table, vacuum, analyze, skipIndexCleanup: vacuum && activity.vectorIndex, reasons } : null
 }
