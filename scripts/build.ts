@@ -27,8 +27,8 @@ export function outputOf(source: string): string {
 /**
  * Compiles src/ into dist/ file by file, imports as written (no bundle: `serve` still loads PGlite and
  * the rest of the service lazily). esbuild strips the types in ~1 CPU-s where tsc took ~20 to check
- * them as well; the types are checked by `npm run typecheck`, which CI runs, and by the tests, which
- * run the same sources through the same transform.
+ * them as well: `npm run typecheck` checks them, and CI runs it. The tests run these sources through
+ * the same transform (vitest's esbuild), so what they test is what this emits.
  */
 export async function buildServer(): Promise<void> {
   await build({
