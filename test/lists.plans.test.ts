@@ -52,17 +52,18 @@ async function plansOf(trx: Kysely<Tables>, like: string[], unlike: string[] = [
 }
 
 describe('a page of documents', () => {
-  it('runs on one generic plan of its prepared statement, whatever the collection and page size, instead of being planned again for each page', async () => {
+  const filters = { where: null, q: null, createdAfter: null, createdBefore: null }
+  const seek = { by: 'created_at', order: 'desc', limit: 50, after: null } as const
+  it.each([
+    ['as rows', (repo: ObjectsRepository, collection: string) => repo.listObjects('plan', collection, filters, seek).then((rows) => rows.length), ['%"gpt_id", "id", "collection", "body"%'], ['%string_agg%']],
+    ['as one text (the API)', (repo: ObjectsRepository, collection: string) => repo.listObjectsText('plan', collection, filters, seek).then((page) => page.found), ['%string_agg%'], []],
+  ])('%s runs on one generic plan of its prepared statement, whatever the collection, instead of being planned again for each page', async (_, read, like, unlike) => {
     await test.database.db.transaction().execute(async (trx) => {
       const repo = new ObjectsRepository(trx)
-      const filters = { where: null, q: null, createdAfter: null, createdBefore: null }
       const pages: number[] = []
-      for (let run = 0; run < 12; run++) {
-        const rows = await repo.listObjects('plan', run % 2 ? 'big' : 'small', filters, { by: 'created_at', order: 'desc', limit: 50, after: null })
-        pages.push(rows.length)
-      }
+      for (let run = 0; run < 12; run++) pages.push(await read(repo, run % 2 ? 'big' : 'small'))
       expect(pages).toEqual(Array(12).fill(51))
-      const plans = await plansOf(trx, ['select "gpt_id", "id", "collection", "body"%', '%order by%'])
+      const plans = await plansOf(trx, [...like, '%order by%'], unlike)
       // PostgreSQL tries custom plans for the first five runs, then keeps the generic one when it costs no more.
       expect(plans.custom).toBeLessThanOrEqual(5)
       expect(plans.generic).toBeGreaterThanOrEqual(7)

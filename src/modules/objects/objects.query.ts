@@ -1,7 +1,7 @@
 import { ERR } from '../../platform/errors.js'
 import { parseWhereParam } from '../../platform/http/where-param.js'
 import type { SortOrder } from '../../platform/http/pagination.js'
-import type { ObjectFilters } from './objects.repo.js'
+import type { ObjectFilters } from './objects.page.js'
 
 export interface ListObjectsQuery {
   limit?: number

@@ -1,31 +1,37 @@
-import { CompiledQuery, sql, type Kysely, type Selectable } from 'kysely'
+import { CompiledQuery, sql, type Kysely, type RawBuilder, type Selectable } from 'kysely'
 import type { JsonObject, ObjectsTable, Tables } from '../../platform/db/tables.js'
 import type { SortOrder } from '../../platform/http/pagination.js'
 import { compiledOnce, limitInText, prepared } from '../../platform/db/prepared.js'
 import { isExpired, notExpired } from './objects.expiry.js'
+import { inPageOrder, pageStatement, type ObjectFilters, type ObjectSeek } from './objects.page.js'
 
 export type ObjectRow = Omit<Selectable<ObjectsTable>, 'search'>
 
 const COLUMNS = ['gpt_id', 'id', 'collection', 'body', 'user_id', 'version', 'created_at', 'updated_at'] as const
-const TEXT_COLUMNS = COLUMNS.map((column) => (column === 'body' ? sql<string>`body::text`.as('body') : column))
-
-export interface ObjectFilters {
-  /** Only this end user's documents (of a per-user collection). */
-  userId?: string
-  where: JsonObject | null
-  q: string | null
-  createdAfter: Date | null
-  createdBefore: Date | null
-}
-
-export type ObjectSeek =
-  | { by: 'created_at' | 'updated_at'; order: SortOrder; limit: number; after: [Date, string] | null }
-  /** Ranked full-text results: best first, then by id. */
-  | { by: 'rank'; limit: number; after: [number, string] | null }
 
 export type ListedObject = ObjectRow & { rank: number | null }
-/** A listed row whose body is the stored JSON text, for answers that pass it through unparsed. */
-export type ListedObjectText = Omit<ListedObject, 'body'> & { body: string }
+
+/** A page as PostgreSQL wrote it: `found` rows were read (one more than the page means more follow); `last` is the page's last document, once the page is full. */
+export interface ObjectPageText {
+  /** The documents' JSON texts, comma-separated, in the page's order (empty for none). */
+  items: string
+  found: number
+  last: { id: string; created_at: Date; updated_at: Date; rank: number | null } | null
+}
+
+/** A timestamp as toISOString writes it: UTC, milliseconds (all a column of timestamptz(3) holds), `Z`. */
+const isoText = (column: string) => sql`to_char(${sql.ref(column)} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`
+
+/**
+ * A document's view (toObjectView) as JSON text, written by PostgreSQL: the same members in the same
+ * order, the body as jsonb prints it (which differs from JSON.stringify only in the spaces between
+ * tokens), to_json escaping as JSON.stringify does. `shared` is the members every document of the
+ * page has alike (`,"gpt_id":…,"collection":…`), written once by the caller rather than per row.
+ */
+function documentJson(shared: unknown) {
+  return sql<string>`concat('{"id":"', id, '"', ${shared}::text, ',"body":', body, ',"user_id":' || to_json(user_id),
+    ',"created_at":"', ${isoText('created_at')}, '","updated_at":"', ${isoText('updated_at')}, '"}')`
+}
 
 function compileFindObject(db: Kysely<Tables>) {
   return compiledOnce(db.selectFrom('objects').select(COLUMNS).where('gpt_id', '=', '').where('id', '=', '').where(notExpired('objects')).compile())
@@ -39,11 +45,41 @@ const insertUnder = compiledOnce<ObjectRow>(
     returning ${COLUMNS.join(', ')}`),
 )
 
+function pageRowsStatement(db: Kysely<Tables>) {
+  return pageStatement(db, (page, shape) => inPageOrder(page.query.select(COLUMNS), page, shape.rows))
+}
+
+/** The page as one row (see listObjectsText): its documents' text in order, without the look-ahead row, and its last row's sort key. */
+function pageTextStatement(db: Kysely<Tables>) {
+  return pageStatement(db, (page, shape, values) => {
+    const direction = sql.raw(page.direction)
+    // The row's place in the page, so that the outer query joins in that order and leaves out the look-ahead row.
+    const place = sql<number>`row_number() over (order by ${page.key} ${direction}, id ${direction})`
+    const rows = inPageOrder(page.query.select([place.as('n'), documentJson(values.shared).as('doc'), 'id', 'created_at', 'updated_at']), page, shape.rows)
+    const size = limitInText(shape.rows - 1)
+    const last = (value: RawBuilder<unknown>) => sql`max(${value}) filter (where n = ${size})`
+    return db
+      .selectFrom(rows.as('page'))
+      .select([
+        sql<string>`coalesce(string_agg(doc, ',' order by n) filter (where n <= ${size}), '')`.as('items'),
+        sql<number>`count(*)::int`.as('found'),
+        sql<string | null>`${last(sql`id::text`)}`.as('last_id'),
+        sql<Date | null>`${last(sql.ref('created_at'))}`.as('last_created_at'),
+        sql<Date | null>`${last(sql.ref('updated_at'))}`.as('last_updated_at'),
+        sql<number | null>`${last(sql.ref('rank'))}`.as('last_rank'),
+      ])
+  })
+}
+
 export class ObjectsRepository {
   private readonly findObjectQuery: ReturnType<typeof compileFindObject>
+  private readonly pageRows: ReturnType<typeof pageRowsStatement>
+  private readonly pageText: ReturnType<typeof pageTextStatement>
 
   constructor(private readonly db: Kysely<Tables>) {
     this.findObjectQuery = compileFindObject(db)
+    this.pageRows = pageRowsStatement(db)
+    this.pageText = pageTextStatement(db)
   }
 
   async insertObjects(
@@ -111,48 +147,21 @@ export class ObjectsRepository {
     return (await query.executeTakeFirst()).numDeletedRows > 0n
   }
 
-  async listObjects(gptId: string, collection: string, filters: ObjectFilters, seek: ObjectSeek): Promise<ListedObject[]>
-  async listObjects(gptId: string, collection: string, filters: ObjectFilters, seek: ObjectSeek, body: 'text'): Promise<ListedObjectText[]>
-  async listObjects(gptId: string, collection: string, filters: ObjectFilters, seek: ObjectSeek, body: 'json' | 'text' = 'json'): Promise<(ListedObject | ListedObjectText)[]> {
-    let query = this.db
-      .selectFrom('objects')
-      // The text form names the same columns, body printed rather than parsed: typed as the row it mirrors.
-      .select(body === 'json' ? COLUMNS : (TEXT_COLUMNS as unknown as typeof COLUMNS))
-      .where('gpt_id', '=', gptId)
-      .where('collection', '=', collection)
-      .where(notExpired('objects'))
-    if (filters.userId !== undefined) query = query.where('user_id', '=', filters.userId)
-    if (filters.where) query = query.where(sql<boolean>`body @> ${JSON.stringify(filters.where)}::jsonb`)
-    if (filters.createdAfter) query = query.where('created_at', '>', filters.createdAfter)
-    if (filters.createdBefore) query = query.where('created_at', '<', filters.createdBefore)
+  async listObjects(gptId: string, collection: string, filters: ObjectFilters, seek: ObjectSeek): Promise<ListedObject[]> {
+    const { query, plain } = this.pageRows(gptId, collection, filters, seek)
+    return (await this.db.executeQuery(plain ? prepared(query) : query)).rows
+  }
 
-    if (seek.by === 'rank') {
-      const tsquery = sql`websearch_to_tsquery('simple', ${filters.q ?? ''})`
-      const rank = sql<number>`ts_rank(search, ${tsquery})::float8`
-      let ranked = query.select(rank.as('rank')).where(sql<boolean>`search @@ ${tsquery}`)
-      if (seek.after) {
-        const [afterRank, afterId] = seek.after
-        ranked = ranked.where(sql<boolean>`(${rank}, id) < (${afterRank}::float8, ${afterId}::uuid)`)
-      }
-      return ranked.orderBy(rank, 'desc').orderBy('id', 'desc').limit(seek.limit + 1).execute()
-    }
-
-    if (filters.q) query = query.where(sql<boolean>`search @@ websearch_to_tsquery('simple', ${filters.q})`)
-    const cmp = seek.order === 'asc' ? '>' : '<'
-    if (seek.after) {
-      const [at, afterId] = seek.after
-      query = query.where((eb) => eb(eb.refTuple(seek.by, 'id'), cmp, eb.tuple(at, afterId)))
-    }
-    // The rank column comes from the database too: copying 50 rows to add it cost 4% of a page's CPU.
-    const compiled = query
-      .select(sql<number | null>`null::float8`.as('rank'))
-      .orderBy(seek.by, seek.order)
-      .orderBy('id', seek.order)
-      .limit(limitInText(seek.limit + 1))
-      .compile()
-    // A plain page walks the list index whatever the values; a filter's best plan depends on them.
-    const plain = !filters.where && !filters.q && !filters.createdAfter && !filters.createdBefore
-    return (await this.db.executeQuery(plain ? prepared(compiled) : compiled)).rows
+  /**
+   * The same page as one row that PostgreSQL writes: each document's view as JSON text (see
+   * documentJson), joined by commas in the page's order. Read as 51 rows of 8 columns, a page cost
+   * the service more CPU to parse and print again than a bare server's whole select of those rows.
+   */
+  async listObjectsText(gptId: string, collection: string, filters: ObjectFilters, seek: ObjectSeek): Promise<ObjectPageText> {
+    const { query, plain } = this.pageText(gptId, collection, filters, seek)
+    const found = (await this.db.executeQuery(plain ? prepared(query) : query)).rows[0]!
+    const last = found.last_id === null ? null : { id: found.last_id, created_at: found.last_created_at!, updated_at: found.last_updated_at!, rank: found.last_rank }
+    return { items: found.items, found: found.found, last }
   }
 
   /**

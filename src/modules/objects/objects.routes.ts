@@ -76,7 +76,7 @@ export function objectRoutes({ objects, publicUrl, maxPageSize }: Deps) {
         // Already JSON (ObjectList's members, in its order): Fastify sends a string of a JSON type as it is.
         return reply
           .type('application/json')
-          .send(`{"objects":[${page.items.join(',')}],"next_cursor":${JSON.stringify(page.nextCursor)},"has_more":${page.hasMore}}` as unknown as Static<typeof ObjectList>)
+          .send(`{"objects":[${page.items}],"next_cursor":${JSON.stringify(page.nextCursor)},"has_more":${page.hasMore}}` as unknown as Static<typeof ObjectList>)
       },
     )
 

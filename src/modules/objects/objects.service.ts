@@ -2,13 +2,14 @@ import { uuidv7 } from 'uuidv7'
 import type { Kysely } from 'kysely'
 import type { JsonObject, Tables } from '../../platform/db/tables.js'
 import { AppError, ErrorCode, ERR, type FieldError } from '../../platform/errors.js'
-import { pageRequest, toPage, type Page } from '../../platform/http/pagination.js'
+import { encodeCursor, pageRequest, toPage, type Page } from '../../platform/http/pagination.js'
 import { requestFingerprint, type IdempotencyStore } from '../../platform/idempotency.js'
 import type { CollectionChange } from '../collections/collections.repo.js'
 import type { CollectionHandle, CollectionsService } from '../collections/collections.service.js'
 import { toCollectionView } from '../collections/collections.service.js'
-import type { ListedObject, ObjectFilters, ObjectRow, ObjectsRepository, ObjectSeek } from './objects.repo.js'
-import { toObjectJson, toObjectView } from './objects.view.js'
+import type { ObjectSeek } from './objects.page.js'
+import type { ListedObject, ObjectRow, ObjectsRepository } from './objects.repo.js'
+import { toObjectView } from './objects.view.js'
 import { cursorUuid, timeIdAfter } from '../../platform/http/seek.js'
 import { cursorNumber, parseFilters, type ListObjectsQuery } from './objects.query.js'
 import type { ObjectView } from './objects.schemas.js'
@@ -162,22 +163,23 @@ export class ObjectsService {
   }
 
   async listObjects(gptId: string, collection: string, query: ListObjectsQuery, user: string | null = null): Promise<Page<ListedObject>> {
-    return this.listPage(gptId, collection, query, user, (filters, seek) => this.repo.listObjects(gptId, collection, filters, seek))
+    const list = await this.planList(gptId, collection, query, user)
+    const rows = await this.repo.listObjects(gptId, collection, list.filters, list.seek)
+    if (rows.length === 0 && user === null) await this.collections.requireCollection(gptId, collection)
+    return toPage(rows, list.page, list.keyOf)
   }
 
-  /** The same page, each document as the JSON text of its view (see toObjectJson): for an answer sent as it is. */
-  async listObjectsText(gptId: string, collection: string, query: ListObjectsQuery, user: string | null = null): Promise<Page<string>> {
-    const page = await this.listPage(gptId, collection, query, user, (filters, seek) => this.repo.listObjects(gptId, collection, filters, seek, 'text'))
-    return { ...page, items: page.items.map(toObjectJson) }
+  /** The same page with its documents as one JSON text, as PostgreSQL wrote them (see listObjectsText in the repository): for an answer sent as it is. */
+  async listObjectsText(gptId: string, collection: string, query: ListObjectsQuery, user: string | null = null): Promise<{ items: string; nextCursor: string | null; hasMore: boolean }> {
+    const list = await this.planList(gptId, collection, query, user)
+    const found = await this.repo.listObjectsText(gptId, collection, list.filters, list.seek)
+    if (found.found === 0 && user === null) await this.collections.requireCollection(gptId, collection)
+    const hasMore = found.found > list.page.limit
+    return { items: found.items, hasMore, nextCursor: hasMore && found.last ? encodeCursor(list.page.scope, list.keyOf(found.last)) : null }
   }
 
-  private async listPage<T extends Omit<ListedObject, 'body'>>(
-    gptId: string,
-    collection: string,
-    query: ListObjectsQuery,
-    user: string | null,
-    read: (filters: ObjectFilters, seek: ObjectSeek) => Promise<T[]>,
-  ): Promise<Page<T>> {
+  /** A list request read into the repository's filters and seek, with its page and the sort key its cursor carries. */
+  private async planList(gptId: string, collection: string, query: ListObjectsQuery, user: string | null) {
     // An end user's page depends on the collection's sharing. Anyone else's reads the collection only
     // when the page is empty, to tell an empty collection from a missing one (a document has its collection).
     const perUser = user !== null && (await this.collections.requireCollection(gptId, collection)).row.per_user
@@ -192,11 +194,9 @@ export class ObjectsService {
     } else {
       seek = { by, order: page.order, limit: page.limit, after: timeIdAfter(page) }
     }
-    const rows = await read(filters, seek)
-    if (rows.length === 0 && user === null) await this.collections.requireCollection(gptId, collection)
-    return toPage(rows, page, (row) =>
-      by === 'rank' ? [row.rank, row.id] : [(by === 'updated_at' ? row.updated_at : row.created_at).toISOString(), row.id],
-    )
+    const keyOf = (row: { id: string; created_at: Date; updated_at: Date; rank: number | null }) =>
+      by === 'rank' ? [row.rank, row.id] : [(by === 'updated_at' ? row.updated_at : row.created_at).toISOString(), row.id]
+    return { filters, seek, page, keyOf }
   }
 
   /** NDJSON lines of every document, oldest first, produced batch by batch. */
