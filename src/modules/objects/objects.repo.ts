@@ -1,6 +1,5 @@
 import { CompiledQuery, sql, type Kysely, type RawBuilder, type Selectable } from 'kysely'
 import type { JsonObject, ObjectsTable, Tables } from '../../platform/db/tables.js'
-import type { SortOrder } from '../../platform/http/pagination.js'
 import { compiledOnce, limitInText, prepared } from '../../platform/db/prepared.js'
 import { isExpired, notExpired } from './objects.expiry.js'
 import { inPageOrder, pageStatement, type ObjectFilters, type ObjectSeek } from './objects.page.js'
