@@ -1,19 +1,13 @@
-import { DummyDriver, Kysely, PostgresAdapter, PostgresIntrospector, PostgresQueryCompiler, sql } from 'kysely'
+import { sql } from 'kysely'
 import { describe, expect, it } from 'vitest'
+import { compileOnly } from '../../../test/helpers/compile-only.js'
 import { compiledPerShape, MAX_SHAPES } from './shapes.js'
 
 interface Things {
   things: { id: string; owner: string; kind: string; size: number; made_at: Date }
 }
 
-const db = new Kysely<Things>({
-  dialect: {
-    createAdapter: () => new PostgresAdapter(),
-    createDriver: () => new DummyDriver(),
-    createIntrospector: (kysely) => new PostgresIntrospector(kysely),
-    createQueryCompiler: () => new PostgresQueryCompiler(),
-  },
-})
+const db = compileOnly<Things>()
 
 type Shape = { order: 'asc' | 'desc'; limit: number }
 type Values = { owner: string; kind: string | null; after: Date | null; size: number | null }

@@ -1,4 +1,4 @@
-import { DummyDriver, Kysely, PostgresAdapter, PostgresIntrospector, PostgresQueryCompiler } from 'kysely'
+import { compileOnly } from '../../../test/helpers/compile-only.js'
 import { describe, expect, it } from 'vitest'
 import type { Tables } from './tables.js'
 import { maintenanceStatement, workDue, type TableActivity, type TableWork, type VacuumSettings } from './vacuum.js'
@@ -64,14 +64,7 @@ describe('workDue: autovacuum’s rules', () => {
 
 describe('maintenanceStatement', () => {
   // Compiles for PostgreSQL without a database.
-  const compiler = new Kysely<Tables>({
-    dialect: {
-      createAdapter: () => new PostgresAdapter(),
-      createDriver: () => new DummyDriver(),
-      createIntrospector: (db) => new PostgresIntrospector(db),
-      createQueryCompiler: () => new PostgresQueryCompiler(),
-    },
-  })
+  const compiler = compileOnly<Tables>()
   const work = (over: Partial<TableWork>): TableWork => ({ schema: 'public', table: 'audit_log', vacuum: true, analyze: false, skipIndexCleanup: false, reasons: [], ...over })
 
   it.each<[string, Partial<TableWork>, string]>([
