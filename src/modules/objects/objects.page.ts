@@ -1,5 +1,5 @@
 import { sql, type Compilable, type Kysely, type RawBuilder, type SelectQueryBuilder } from 'kysely'
-import { limitInText } from '../../platform/db/prepared.js'
+import { limitInText, prepared } from '../../platform/db/prepared.js'
 import { compiledPerShape } from '../../platform/db/shapes.js'
 import type { JsonObject, Tables } from '../../platform/db/tables.js'
 import type { SortOrder } from '../../platform/http/pagination.js'
@@ -79,7 +79,8 @@ export function inPageOrder<O>(query: SelectQueryBuilder<Tables, 'objects', O>, 
 
 /**
  * A page statement: `select` gives the page's rows their columns, order and limit (one row more than
- * the page, to tell whether more follow). Kysely builds it once per shape (see compiledPerShape).
+ * the page, to tell whether more follow). Kysely builds it once per shape (see compiledPerShape); a page
+ * with no filter runs as a prepared statement.
  */
 export function pageStatement<R>(db: Kysely<Tables>, select: (rows: PageRows, shape: PageShape, values: PageValues) => Compilable<R>) {
   const compiled = compiledPerShape((shape: PageShape, values: PageValues) => select(pageRows(db, shape, values), shape, values))
@@ -97,8 +98,8 @@ export function pageStatement<R>(db: Kysely<Tables>, select: (rows: PageRows, sh
       afterId: seek.after?.[1] ?? null,
       shared: `,"gpt_id":${JSON.stringify(gptId)},"collection":${JSON.stringify(collection)}`,
     }
-    // A plain page walks the list index whatever the values; a filter's best plan depends on them.
-    const plain = !filters.where && !filters.q && !filters.createdAfter && !filters.createdBefore
-    return { query: compiled(shape, values), plain }
+    const query = compiled(shape, values)
+    // A plain page walks the list index whatever the values, so it is prepared; a filter's best plan depends on them.
+    return !filters.where && !filters.q && !filters.createdAfter && !filters.createdBefore ? prepared(query) : query
   }
 }

@@ -1,6 +1,6 @@
 import { CompiledQuery, sql, type Kysely, type RawBuilder, type Selectable } from 'kysely'
 import type { JsonObject, ObjectsTable, Tables } from '../../platform/db/tables.js'
-import { compiledOnce, limitInText, prepared } from '../../platform/db/prepared.js'
+import { compiledOnce, limitInText } from '../../platform/db/prepared.js'
 import { isExpired, notExpired } from './objects.expiry.js'
 import { inPageOrder, pageStatement, type ObjectFilters, type ObjectSeek } from './objects.page.js'
 
@@ -147,8 +147,7 @@ export class ObjectsRepository {
   }
 
   async listObjects(gptId: string, collection: string, filters: ObjectFilters, seek: ObjectSeek): Promise<ListedObject[]> {
-    const { query, plain } = this.pageRows(gptId, collection, filters, seek)
-    return (await this.db.executeQuery(plain ? prepared(query) : query)).rows
+    return (await this.db.executeQuery(this.pageRows(gptId, collection, filters, seek))).rows
   }
 
   /**
@@ -157,8 +156,7 @@ export class ObjectsRepository {
    * the service more CPU to parse and print again than a bare server's whole select of those rows.
    */
   async listObjectsText(gptId: string, collection: string, filters: ObjectFilters, seek: ObjectSeek): Promise<ObjectPageText> {
-    const { query, plain } = this.pageText(gptId, collection, filters, seek)
-    const found = (await this.db.executeQuery(plain ? prepared(query) : query)).rows[0]!
+    const found = (await this.db.executeQuery(this.pageText(gptId, collection, filters, seek))).rows[0]!
     const last = found.last_id === null ? null : { id: found.last_id, created_at: found.last_created_at!, updated_at: found.last_updated_at!, rank: found.last_rank }
     return { items: found.items, found: found.found, last }
   }

@@ -2,7 +2,7 @@ import { uuidv7 } from 'uuidv7'
 import type { Kysely } from 'kysely'
 import type { JsonObject, Tables } from '../../platform/db/tables.js'
 import { AppError, ErrorCode, ERR, type FieldError } from '../../platform/errors.js'
-import { encodeCursor, pageRequest, toPage, type Page } from '../../platform/http/pagination.js'
+import { pageEnd, pageRequest, toPage, type Page } from '../../platform/http/pagination.js'
 import { requestFingerprint, type IdempotencyStore } from '../../platform/idempotency.js'
 import type { CollectionChange } from '../collections/collections.repo.js'
 import type { CollectionHandle, CollectionsService } from '../collections/collections.service.js'
@@ -172,10 +172,9 @@ export class ObjectsService {
   /** The same page with its documents as one JSON text, as PostgreSQL wrote them (see listObjectsText in the repository): for an answer sent as it is. */
   async listObjectsText(gptId: string, collection: string, query: ListObjectsQuery, user: string | null = null): Promise<{ items: string; nextCursor: string | null; hasMore: boolean }> {
     const list = await this.planList(gptId, collection, query, user)
-    const found = await this.repo.listObjectsText(gptId, collection, list.filters, list.seek)
-    if (found.found === 0 && user === null) await this.collections.requireCollection(gptId, collection)
-    const hasMore = found.found > list.page.limit
-    return { items: found.items, hasMore, nextCursor: hasMore && found.last ? encodeCursor(list.page.scope, list.keyOf(found.last)) : null }
+    const written = await this.repo.listObjectsText(gptId, collection, list.filters, list.seek)
+    if (written.found === 0 && user === null) await this.collections.requireCollection(gptId, collection)
+    return { items: written.items, ...pageEnd(list.page, written.found, written.last, list.keyOf) }
   }
 
   /** A list request read into the repository's filters and seek, with its page and the sort key its cursor carries. */

@@ -85,10 +85,22 @@ export function pageRequest(
 
 /** Turns `limit + 1` fetched rows into a page; `keyOf` gives a row's sort key. */
 export function toPage<T>(rows: T[], request: PageRequest & { scope: string }, keyOf: (row: T) => unknown[]): Page<T> {
-  const hasMore = rows.length > request.limit
-  const items = hasMore ? rows.slice(0, request.limit) : rows
-  const last = items[items.length - 1]
-  return { items, hasMore, nextCursor: hasMore && last !== undefined ? encodeCursor(request.scope, keyOf(last)) : null }
+  const items = rows.length > request.limit ? rows.slice(0, request.limit) : rows
+  return { items, ...pageEnd(request, rows.length, items[items.length - 1], keyOf) }
+}
+
+/**
+ * Where a page ends, from how many rows were read for it (`limit + 1` asked: the one more says more
+ * follow) and its last row: whether more follow, and the cursor to them.
+ */
+export function pageEnd<T>(
+  request: PageRequest & { scope: string },
+  found: number,
+  last: T | null | undefined,
+  keyOf: (row: T) => unknown[],
+): Pick<Page<T>, 'hasMore' | 'nextCursor'> {
+  const hasMore = found > request.limit
+  return { hasMore, nextCursor: hasMore && last !== undefined && last !== null ? encodeCursor(request.scope, keyOf(last)) : null }
 }
 
 /** Sets `Link: <…>; rel="next"` pointing at the same request with the next cursor. */
