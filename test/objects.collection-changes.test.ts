@@ -99,6 +99,17 @@ describe('a write on one process after another changed the collection', () => {
     expect(await countIn('reborn')).toBe(1)
   })
 
+  it('follows a schema set since on writes made at once (joined into one statement): each answered as the schema decides', async () => {
+    await ok(b, 'POST', COLLECTIONS, { name: 'busy' })
+    await seenByA('busy')
+    await ok(b, 'PATCH', `${COLLECTIONS}/busy`, { schema: TITLED })
+    const documents = Array.from({ length: 24 }, (_, n) => (n % 3 ? { title: `fits ${n}` } : { untitled: n }))
+    const answers = await Promise.all(documents.map((document) => send(a, 'POST', `${COLLECTIONS}/busy/objects`, document)))
+    expect(answers.map((answer) => answer.statusCode)).toEqual(documents.map((document) => ('title' in document ? 201 : 400)))
+    answers.forEach((answer, n) => answer.statusCode === 201 && expect(answer.json<{ body: unknown }>().body).toEqual(documents[n]))
+    expect(await countIn('busy')).toBe(1 + 16)
+  })
+
   it('follows a schema set since on a write with an Idempotency-Key too', async () => {
     await ok(b, 'POST', COLLECTIONS, { name: 'keyed' })
     await seenByA('keyed', { any: 'thing' })

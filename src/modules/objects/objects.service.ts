@@ -8,7 +8,7 @@ import type { CollectionChange } from '../collections/collections.repo.js'
 import type { CollectionHandle, CollectionsService } from '../collections/collections.service.js'
 import { toCollectionView } from '../collections/collections.service.js'
 import type { ObjectSeek } from './objects.page.js'
-import type { ListedObject, ObjectRow, ObjectsRepository } from './objects.repo.js'
+import type { ListedObject, ObjectRow, ObjectsRepository, UnderRules } from './objects.repo.js'
 import { toObjectView } from './objects.view.js'
 import { cursorUuid, timeIdAfter } from '../../platform/http/seek.js'
 import { cursorNumber, parseFilters, type ListObjectsQuery } from './objects.query.js'
@@ -75,7 +75,7 @@ export class ObjectsService {
     // An end user's repeat keys are theirs.
     const key = user === null ? idempotencyKey : `${user}:${idempotencyKey}`
     const stored = await this.idempotency.run(gptId, key, fingerprint, async (trx) => {
-      const row = await this.insertUnder(trx, gptId, collection, handle, body, user)
+      const row = await this.repo.insertObjectUnder(trx, this.underRules(gptId, collection, handle, body, user))
       if (!row) throw collectionChanged()
       return { status: 201, body: toObjectView(row), headers: { etag: etagOf(row) } }
     })
@@ -92,19 +92,19 @@ export class ObjectsService {
   private async insertOne(gptId: string, collection: string, document: JsonObject, user: string | null): Promise<ObjectRow> {
     const recent = this.collections.recentCollection(gptId, collection)
     const body = recent ? acceptedOrNull(recent, document, this.limits.maxJsonDepth) : null
-    const row = recent && body ? await this.insertUnder(this.db, gptId, collection, recent, body, user) : null
+    const row = recent && body ? await this.repo.insertObjectSoon(this.underRules(gptId, collection, recent, body, user)) : null
     if (row) return row
     const handle = await this.collections.requireCollection(gptId, collection)
-    const stored = await this.insertUnder(this.db, gptId, collection, handle, checkDocument(handle, document, this.limits.maxJsonDepth), user)
+    const checked = checkDocument(handle, document, this.limits.maxJsonDepth)
+    const stored = await this.repo.insertObjectSoon(this.underRules(gptId, collection, handle, checked, user))
     if (!stored) throw collectionChanged()
     return stored
   }
 
-  /** Inserts a checked document if its collection still has `handle`'s rules; an end user's document in a per-user collection is theirs. */
-  private insertUnder(db: Kysely<Tables>, gptId: string, collection: string, handle: CollectionHandle, body: JsonObject, user: string | null) {
+  /** A checked document's insert, on the condition that its collection still has `handle`'s rules; an end user's document in a per-user collection is theirs. */
+  private underRules(gptId: string, collection: string, handle: CollectionHandle, body: JsonObject, user: string | null): UnderRules {
     const owner = user !== null && handle.row.per_user ? user : null
-    const rules = { schemaText: handle.schemaText, perUser: handle.row.per_user }
-    return this.repo.insertObjectUnder(db, { gpt_id: gptId, id: uuidv7(), collection, body, user_id: owner }, rules)
+    return { row: { gpt_id: gptId, id: uuidv7(), collection, body, user_id: owner }, rules: { schemaText: handle.schemaText, perUser: handle.row.per_user } }
   }
 
   /**
