@@ -1,13 +1,14 @@
-import { CompiledQuery, sql, type Kysely, type RawBuilder, type Selectable } from 'kysely'
-import type { JsonObject, ObjectsTable, Tables } from '../../platform/db/tables.js'
-import { coalesced, type CoalesceOptions } from '../../platform/db/coalesce.js'
+import { sql, type Kysely, type RawBuilder } from 'kysely'
+import type { JsonObject, Tables } from '../../platform/db/tables.js'
+import type { CoalesceOptions } from '../../platform/db/coalesce.js'
 import { compiledOnce, limitInText } from '../../platform/db/prepared.js'
 import { isExpired, notExpired } from './objects.expiry.js'
+import { insertOneUnder, joinedFinds, joinedInserts, JOINED, type UnderRules } from './objects.joined.js'
 import { inPageOrder, pageStatement, type ObjectFilters, type ObjectSeek } from './objects.page.js'
+import { OBJECT_COLUMNS as COLUMNS, type ObjectRow } from './objects.view.js'
 
-export type ObjectRow = Omit<Selectable<ObjectsTable>, 'search'>
+export type { ObjectRow, UnderRules }
 
-const COLUMNS = ['gpt_id', 'id', 'collection', 'body', 'user_id', 'version', 'created_at', 'updated_at'] as const
 
 export type ListedObject = ObjectRow & { rank: number | null }
 
@@ -37,43 +38,6 @@ function compileFindObject(db: Kysely<Tables>) {
   return compiledOnce(db.selectFrom('objects').select(COLUMNS).where('gpt_id', '=', '').where('id', '=', '').where(notExpired('objects')).compile())
 }
 
-/** The insert of `insertObjectUnder`, written once: building it with Kysely on each write cost more CPU than its round trip. */
-const insertUnder = compiledOnce<ObjectRow>(
-  CompiledQuery.raw(`insert into objects (gpt_id, id, collection, body, user_id)
-    select $1, $2::uuid, $3, $4::jsonb, $5
-    where exists (select 1 from collections where gpt_id = $1 and name = $3 and per_user = $6 and schema is not distinct from $7::jsonb)
-    returning ${COLUMNS.join(', ')}`),
-)
-
-/**
- * insertUnder for many documents at once, each under its own rules, given as one JSON array of
- * records (see insertObjectSoon). Rows come back in no set order; a document refused has none.
- */
-const insertManyUnder = compiledOnce<ObjectRow>(
-  CompiledQuery.raw(`insert into objects (gpt_id, id, collection, body, user_id)
-    select r.gpt_id, r.id, r.collection, r.body, r.user_id
-    from jsonb_to_recordset($1::jsonb) as r(gpt_id text, id uuid, collection text, body jsonb, user_id text, per_user boolean, schema jsonb)
-    where exists (select 1 from collections c where c.gpt_id = r.gpt_id and c.name = r.collection and c.per_user = r.per_user and c.schema is not distinct from r.schema)
-    returning ${COLUMNS.join(', ')}`),
-)
-
-/**
- * Two joined inserts at once, so that one slow statement does not hold every write back. One alone
- * answers a saturating load a little faster; three or more, a little slower (fewer rows per statement).
- */
-const JOINED_INSERTS: CoalesceOptions = { maxInFlight: 2, maxBatch: 32 }
-
-/** A document bigger than this (as JSON text) is inserted alone: joining pays for small writes, whose statement costs more than their row. */
-const JOINED_BODY_MAX = 16 * 1024
-
-export interface UnderRules {
-  row: { gpt_id: string; id: string; collection: string; body: JsonObject; user_id: string | null }
-  rules: { schemaText: string | null; perUser: boolean }
-}
-
-/** One insert for the joined statement: its record there, and its parameters for insertUnder alone. */
-type JoinedInsert = { id: string; record: string; parameters: unknown[] }
-
 function pageRowsStatement(db: Kysely<Tables>) {
   return pageStatement(db, (page, shape) => inPageOrder(page.query.select(COLUMNS), page, shape.rows))
 }
@@ -100,32 +64,24 @@ function pageTextStatement(db: Kysely<Tables>) {
   })
 }
 
-function underParameters({ row, rules }: UnderRules, text: string): unknown[] {
-  return [row.gpt_id, row.id, row.collection, text, row.user_id, rules.perUser, rules.schemaText]
-}
-
 export class ObjectsRepository {
   private readonly findObjectQuery: ReturnType<typeof compileFindObject>
   private readonly pageRows: ReturnType<typeof pageRowsStatement>
   private readonly pageText: ReturnType<typeof pageTextStatement>
 
-  private readonly insertJoined: (insert: JoinedInsert) => Promise<ObjectRow | null>
+  private readonly insertJoined: ReturnType<typeof joinedInserts>
+  private readonly findJoined: ReturnType<typeof joinedFinds>
 
+  /** `joining`: how single reads and writes made at once are joined (see objects.joined.ts). */
   constructor(
     private readonly db: Kysely<Tables>,
-    joining: CoalesceOptions = JOINED_INSERTS,
+    joining: CoalesceOptions = JOINED,
   ) {
     this.findObjectQuery = compileFindObject(db)
     this.pageRows = pageRowsStatement(db)
     this.pageText = pageTextStatement(db)
-    this.insertJoined = coalesced(
-      async (insert) => (await insertUnder(db, insert.parameters))[0] ?? null,
-      async (inserts) => {
-        const rows = new Map((await insertManyUnder(db, [`[${inserts.map((insert) => insert.record).join(',')}]`])).map((row) => [row.id, row]))
-        return inserts.map((insert) => rows.get(insert.id) ?? null)
-      },
-      joining,
-    )
+    this.insertJoined = joinedInserts(db, joining)
+    this.findJoined = joinedFinds(db, (wanted) => this.findObjectQuery(db, [wanted.gpt_id, wanted.id]), joining)
   }
 
   async insertObjects(
@@ -146,21 +102,15 @@ export class ObjectsRepository {
    * decides again on a fresh read. One statement, so that a write needs no read of its collection first.
    */
   async insertObjectUnder(db: Kysely<Tables>, insert: UnderRules): Promise<ObjectRow | null> {
-    return (await insertUnder(db, underParameters(insert, JSON.stringify(insert.row.body))))[0] ?? null
+    return insertOneUnder(db, insert)
   }
 
   /**
    * insertObjectUnder on the repository's own database, joined into one statement with the inserts
-   * that arrive while earlier ones are running (see coalesced). For a small document.
+   * made while earlier ones are running.
    */
-  async insertObjectSoon(insert: UnderRules): Promise<ObjectRow | null> {
-    const text = JSON.stringify(insert.row.body)
-    const parameters = underParameters(insert, text)
-    if (text.length > JOINED_BODY_MAX) return (await insertUnder(this.db, parameters))[0] ?? null
-    const { gpt_id, id, collection, user_id } = insert.row
-    // The schema is JSON text already, and the body was just written: both go in as they are.
-    const record = `{"gpt_id":${JSON.stringify(gpt_id)},"id":${JSON.stringify(id)},"collection":${JSON.stringify(collection)},"body":${text},"user_id":${JSON.stringify(user_id)},"per_user":${insert.rules.perUser},"schema":${insert.rules.schemaText ?? 'null'}}`
-    return this.insertJoined({ id, record, parameters })
+  insertObjectSoon(insert: UnderRules): Promise<ObjectRow | null> {
+    return this.insertJoined(insert)
   }
 
   /**
@@ -174,6 +124,8 @@ export class ObjectsRepository {
   /** The object; with `forUpdate` (inside a transaction `db`) its row stays locked until commit. */
   async findObject(gptId: string, id: string, db: Kysely<Tables> = this.db, forUpdate = false): Promise<ObjectRow | null> {
     if (!forUpdate) {
+      // On the repository's own database, joined with the reads made while earlier ones are running.
+      if (db === this.db) return this.findJoined({ gpt_id: gptId, id })
       return (await this.findObjectQuery(db, [gptId, id]))[0] ?? null
     }
     const query = db.selectFrom('objects').select(COLUMNS).where('gpt_id', '=', gptId).where('id', '=', id).where(notExpired('objects'))

@@ -1,5 +1,11 @@
-import type { ObjectRow } from './objects.repo.js'
+import type { Selectable } from 'kysely'
+import type { ObjectsTable } from '../../platform/db/tables.js'
 import type { ObjectView } from './objects.schemas.js'
+
+export type ObjectRow = Omit<Selectable<ObjectsTable>, 'search'>
+
+/** A document row's columns, as every statement of the repository reads them. */
+export const OBJECT_COLUMNS = ['gpt_id', 'id', 'collection', 'body', 'user_id', 'version', 'created_at', 'updated_at'] as const
 
 export function toObjectView(row: ObjectRow): ObjectView {
   const { id, gpt_id, collection, body } = row

@@ -4,8 +4,9 @@ import { ObjectsRepository, type UnderRules } from '../src/modules/objects/objec
 import { uuidv7 } from '../src/platform/uuidv7-pool.js'
 import { createTestDatabase, type TestDatabase } from './helpers/test-database.js'
 
-// Inserts made while another is running go to PostgreSQL as one statement (insertObjectSoon). These
-// cases hold each caller to its own row, under its own rules, and to its own failure.
+// Inserts and reads of one document made while another is running go to PostgreSQL as one statement
+// (insertObjectSoon, findObject). These cases hold each caller to its own row, under its own GPT and
+// rules, and to its own failure.
 
 let test: TestDatabase
 /** One joined insert at a time: every insert made while the first runs joins the second statement. */
@@ -22,6 +23,7 @@ beforeAll(async () => {
   await sql`insert into gpts (id, name) values (${GPT}, 'Joined'), (${OTHER}, 'Other')`.execute(db)
   await sql`insert into collections (gpt_id, name) values (${GPT}, 'plain'), (${OTHER}, 'plain')`.execute(db)
   await sql`insert into collections (gpt_id, name, per_user, schema) values (${GPT}, 'mine', true, ${JSON.stringify(SCHEMA)}::jsonb)`.execute(db)
+  await sql`insert into collections (gpt_id, name, ttl_seconds) values (${GPT}, 'brief', 60)`.execute(db)
 })
 
 afterAll(() => test.drop())
@@ -103,5 +105,45 @@ describe('inserts joined into one statement', () => {
     expect(rows[2]!.body).toEqual(large.row.body)
     const writers = await sql<{ id: string; xmin: string }>`select id, xmin::text from objects where id in (${inserts[1]!.row.id}, ${inserts[3]!.row.id})`.execute(test.database.db)
     expect(new Set(writers.rows.map((row) => row.xmin)).size).toBe(1)
+  })
+})
+
+describe('reads joined into one statement', () => {
+  let ids: { mine: string; other: string; expired: string; live: string }
+
+  beforeAll(async () => {
+    const db = test.database.db
+    const insert = async (gptId: string, collection: string, body: object, age = '0 seconds') =>
+      (await sql<{ id: string }>`insert into objects (gpt_id, id, collection, body, updated_at)
+        values (${gptId}, gen_random_uuid(), ${collection}, ${JSON.stringify(body)}::jsonb, now() - ${age}::interval) returning id`.execute(db)).rows[0]!.id
+    ids = {
+      mine: await insert(GPT, 'plain', { read: 'mine' }),
+      other: await insert(OTHER, 'plain', { read: 'theirs' }),
+      expired: await insert(GPT, 'brief', { read: 'expired' }, '2 minutes'),
+      live: await insert(GPT, 'brief', { read: 'live' }, '10 seconds'),
+    }
+  })
+
+  it("answer each caller with its own GPT's live document, or null", async () => {
+    const asked: [string, string, unknown][] = [
+      [GPT, ids.live, { read: 'live' }],
+      [GPT, ids.mine, { read: 'mine' }],
+      [OTHER, ids.other, { read: 'theirs' }],
+      [GPT, ids.other, null],
+      [OTHER, ids.mine, null],
+      [GPT, ids.expired, null],
+      [GPT, ids.live, { read: 'live' }],
+      [GPT, uuidv7(), null],
+      [GPT, ids.mine, { read: 'mine' }],
+    ]
+    const rows = await Promise.all(asked.map(([gptId, id]) => repo.findObject(gptId, id)))
+    expect(rows.map((row) => row?.body ?? null)).toEqual(asked.map(([, , body]) => body))
+    rows.forEach((row, index) => row && expect(row).toMatchObject({ gpt_id: asked[index]![0], id: asked[index]![1] }))
+  })
+
+  it("fail only the caller whose read PostgreSQL refuses", async () => {
+    const outcomes = await Promise.allSettled([ids.mine, ids.mine, 'not-a-uuid', ids.live].map((id) => repo.findObject(GPT, id)))
+    expect(outcomes.map((outcome) => outcome.status)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'fulfilled'])
+    expect(outcomes.map((outcome) => (outcome.status === 'fulfilled' ? outcome.value?.body : null))).toEqual([{ read: 'mine' }, { read: 'mine' }, null, { read: 'live' }])
   })
 })
