@@ -31,18 +31,26 @@ async function loadDocuments(base: string, headers: Record<string, string>, coun
   }
 }
 
-/** A cursor about 90% of the way through the newest-first list, found by walking it. */
-async function deepCursor(base: string, headers: Record<string, string>, count: number): Promise<string> {
+/** GET requests take this many documents' paths in turn in the scenario of many. */
+const MANY = 2000
+
+/**
+ * Walks the newest-first list: a cursor about 90% of the way through it, and the paths of the first
+ * MANY documents.
+ */
+async function walkList(base: string, headers: Record<string, string>, count: number): Promise<{ cursor: string; paths: string[] }> {
   let cursor: string | null = null
+  const paths: string[] = []
   for (let seen = 0; seen < count * 0.9; seen += 200) {
-    const page: { next_cursor: string | null } = await json(
+    const page: { objects: { id: string }[]; next_cursor: string | null } = await json(
       await fetch(`${base}/v1/gpts/${GPT}/collections/big/objects?limit=200${cursor ? `&cursor=${cursor}` : ''}`, { headers }),
     )
+    if (paths.length < MANY) paths.push(...page.objects.map((object) => `/v1/objects/${object.id}`))
     if (!page.next_cursor) break
     cursor = page.next_cursor
   }
   if (!cursor) throw new Error('no deep cursor')
-  return cursor
+  return { cursor, paths: paths.slice(0, MANY) }
 }
 
 
@@ -60,9 +68,9 @@ export interface DocumentsReport {
 }
 
 /**
- * The document store under load: GET one object, the first and a deep page of a large collection,
- * and POST, each against a bare node:http + pg server doing the same primary-key select on the same
- * database in the same run.
+ * The document store under load: GET one object (the same one, then 2,000 in turn), the first and a
+ * deep page of a large collection, and POST, each against a bare node:http + pg server doing the same
+ * primary-key select on the same database in the same run.
  */
 export async function runDocumentsBench(context: BenchContext): Promise<DocumentsReport> {
   const database = await benchDatabase(context)
@@ -99,11 +107,12 @@ export async function runDocumentsBench(context: BenchContext): Promise<Document
     const one: { id: string } = await json(
       await fetch(`${base}/v1/gpts/${GPT}/collections/small/objects`, { method: 'POST', headers: jsonHeaders, body: JSON.stringify({ title: 'The one', n: 1 }) }),
     )
-    const cursor = await deepCursor(base, headers, context.documents)
+    const { cursor, paths } = await walkList(base, headers, context.documents)
     const list = `${base}/v1/gpts/${GPT}/collections/big/objects?limit=50`
     const posted = JSON.stringify({ title: 'Posted', n: 2 })
     const scenarios = [
       ['GET one object', { url: `${base}/v1/objects/${one.id}`, headers }, null],
+      [`GET one of ${paths.length} objects in turn`, { url: base, headers, paths }, null],
       ['list first page', { url: list, headers }, 'list'],
       ['list deep page (90%)', { url: `${list}&cursor=${cursor}`, headers }, null],
       ['POST object', { url: `${base}/v1/gpts/${GPT}/collections/small/objects`, method: 'POST' as const, headers: jsonHeaders, body: posted }, 'insert'],

@@ -31,12 +31,30 @@ export interface LoadOptions {
 /** Drives one URL with autocannon over loopback; a warm-up (a second unless told) is discarded first. */
 export async function drive(
   scenario: string,
-  request: { url: string; method?: 'GET' | 'POST'; headers?: Record<string, string>; body?: string },
+  request: {
+    url: string
+    method?: 'GET' | 'POST'
+    headers?: Record<string, string>
+    body?: string
+    /** Paths the requests take in turn, instead of the url's. */
+    paths?: string[]
+  },
   options: LoadOptions,
   cpuMs?: () => number,
   databaseCpuMs?: () => number,
 ): Promise<LoadResult> {
-  const base = { url: request.url, method: request.method ?? 'GET', headers: request.headers, body: request.body, connections: options.connections, ...(options.rate ? { overallRate: options.rate } : {}) }
+  let turn = 0
+  const paths = request.paths
+  const inTurn = paths ? { requests: [{ setupRequest: (sent: autocannon.Request) => ({ ...sent, path: paths[turn++ % paths.length]! }) }] } : {}
+  const base = {
+    url: request.url,
+    method: request.method ?? 'GET',
+    headers: request.headers,
+    body: request.body,
+    connections: options.connections,
+    ...inTurn,
+    ...(options.rate ? { overallRate: options.rate } : {}),
+  }
   const warmUp = options.warmUpSeconds ?? 1
   if (warmUp > 0) await autocannon({ ...base, duration: warmUp })
   const cpuBefore = cpuMs?.()
