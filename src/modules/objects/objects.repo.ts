@@ -9,7 +9,6 @@ import { OBJECT_COLUMNS as COLUMNS, type ObjectRow } from './objects.view.js'
 
 export type { ObjectRow, UnderRules }
 
-
 export type ListedObject = ObjectRow & { rank: number | null }
 
 /** A page as PostgreSQL wrote it: `found` rows were read (one more than the page means more follow); `last` is the page's last document, once the page is full. */
