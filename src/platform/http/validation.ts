@@ -58,14 +58,21 @@ function compiledOnFirstUse(compile: () => ValidateFunction): ValidateFunction {
 }
 
 /**
+ * One pair of ajv instances per process, not per app. ajv keeps what it compiles by schema object, and
+ * the route schemas are module constants: each is compiled once however many apps the process builds
+ * (a test worker builds hundreds; compiling them and ajv's meta-schema afresh for each took ~8 CPU-s of
+ * a test run). The options are fixed, so every app would make the same two instances anyway.
+ */
+let processAjv: { body: Ajv; text: Ajv } | undefined
+
+/**
  * Request validation. JSON bodies are checked as sent (`{"id": 42}` is a 422, not the string "42");
  * query strings, params and headers are text on the wire, so they are coerced to the schema's types.
  */
 export function requestValidatorCompiler(): FastifySchemaCompiler<object> {
-  const bodyAjv = makeAjv(false)
-  const textAjv = makeAjv('array')
-  return ({ schema, httpPart }) =>
-    compiledOnFirstUse(() => (httpPart === 'body' ? bodyAjv.compile(schema) : finiteOnly(textAjv.compile(schema))))
+  processAjv ??= { body: makeAjv(false), text: makeAjv('array') }
+  const { body, text } = processAjv
+  return ({ schema, httpPart }) => compiledOnFirstUse(() => (httpPart === 'body' ? body.compile(schema) : finiteOnly(text.compile(schema))))
 }
 
 /**
@@ -74,8 +81,26 @@ export function requestValidatorCompiler(): FastifySchemaCompiler<object> {
  */
 export function lazyResponseSerializers(...factoryArgs: Parameters<ReturnType<typeof SerializerSelector>>) {
   const compile = SerializerSelector()(...factoryArgs)
+  const [externalSchemas, serializerOptions] = factoryArgs
+  // A serializer depends on its schema and on these two; without shared schemas or options (the
+  // service sets neither) it depends on the schema alone, and the apps of a process share it.
+  const shared = isEmpty(externalSchemas) && isEmpty(serializerOptions) ? sharedSerializers : null
   return (route: Parameters<typeof compile>[0]) => {
-    let serialize: ((data: unknown) => string) | undefined
-    return (data: unknown) => (serialize ??= compile(route))(data)
+    const key = shared && typeof route.schema === 'object' && route.schema !== null ? route.schema : null
+    let serialize: Serializer | undefined
+    return (data: unknown) => {
+      if (!serialize) {
+        serialize = (key && shared?.get(key)) || compile(route)
+        if (key) shared?.set(key, serialize)
+      }
+      return serialize(data)
+    }
   }
 }
+
+type Serializer = (data: unknown) => string
+
+/** Response serializers by schema object, for every app of the process (see lazyResponseSerializers). */
+const sharedSerializers = new WeakMap<object, Serializer>()
+
+const isEmpty = (value: unknown) => value === undefined || value === null || (typeof value === 'object' && Object.keys(value).length === 0)
