@@ -15,10 +15,13 @@ export default defineConfig({
     isolate: false,
     // One file more than there are cores: a file often waits (on the processes, browsers and timers its
     // tests start) while another computes. On two cores, three workers ran the PostgreSQL suite in 181 s
-    // instead of 229 s and the PGlite one in 197 s instead of 209–223 s; four gained nothing more. At
-    // most four: each file has a database of its own (a PGlite instance takes ~0.5 GB; on PostgreSQL, pools
-    // of its own within the server's 100 connections).
-    maxWorkers: Math.min(availableParallelism() + 1, 4),
+    // instead of 229 s and the PGlite one in 197 s instead of 209–223 s; four gained nothing more there.
+    // On PostgreSQL, two more: its files wait longer (on the server, and on the service processes they
+    // start; one waits a minute or two for a scheduled backup), and the CPU stood idle a quarter of the
+    // run. Four workers ran it in 173–188 s instead of 185–193 s, at most 28 connections of the server's 100.
+    // At most four: each file has a database of its own (a PGlite instance takes ~0.5 GB; on PostgreSQL,
+    // pools of its own, and its service processes' pools of five).
+    maxWorkers: Math.min(availableParallelism() + (process.env.TEST_DATABASE_URL ? 2 : 1), 4),
     // Each test file builds its apps afresh, so V8 kept optimizing new closures that ran for a few
     // milliseconds: a profile of a PGlite run found more CPU in TurboFan's background compiles (~70 s)
     // than in the tests' own JavaScript. Ten times V8's default budget before a function is optimized

@@ -32,7 +32,8 @@ export function childEnv(env: Record<string, string>): NodeJS.ProcessEnv {
 export function startService(name: string, env: Record<string, string>): Promise<ServiceProcess> {
   const child = spawn(process.execPath, [...CLI_ARGS, 'serve'], {
     cwd: CLI_CWD,
-    env: childEnv({ HOST: '127.0.0.1', PORT: '0', RATE_LIMITS: 'off', JOBS_ENABLED: 'false', SSE_HEARTBEAT_MS: '1000', ...env }),
+    // Pools of five connections, as a test file's own: four files at once stay well within the server's 100.
+    env: childEnv({ HOST: '127.0.0.1', PORT: '0', RATE_LIMITS: 'off', JOBS_ENABLED: 'false', SSE_HEARTBEAT_MS: '1000', DATABASE_POOL_SIZE: '5', ...env }),
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   const output: string[] = []
