@@ -48,16 +48,19 @@ function insertParameters({ row, rules }: UnderRules, text: string): unknown[] {
   return [row.gpt_id, row.id, row.collection, text, row.user_id, rules.perUser, rules.schemaText]
 }
 
+/** insertUnder's row; null when the collection no longer has the rules (changed or gone). */
+const insertedUnder = async (db: Kysely<Tables>, parameters: unknown[]): Promise<ObjectRow | null> => (await insertUnder(db, parameters))[0] ?? null
+
 /** Inserts one document if its collection still has its rules; null when it has not (changed or gone). */
-export async function insertOneUnder(db: Kysely<Tables>, insert: UnderRules): Promise<ObjectRow | null> {
-  return (await insertUnder(db, insertParameters(insert, JSON.stringify(insert.row.body))))[0] ?? null
+export function insertOneUnder(db: Kysely<Tables>, insert: UnderRules): Promise<ObjectRow | null> {
+  return insertedUnder(db, insertParameters(insert, JSON.stringify(insert.row.body)))
 }
 
 /** insertOneUnder on `db`, joined with the inserts made while earlier ones run; a large document goes alone. */
 export function joinedInserts(db: Kysely<Tables>, options: CoalesceOptions): (insert: UnderRules) => Promise<ObjectRow | null> {
   type Joined = { id: string; record: string; parameters: unknown[] }
   const insert = coalesced<Joined, ObjectRow | null>(
-    async (one) => (await insertUnder(db, one.parameters))[0] ?? null,
+    (one) => insertedUnder(db, one.parameters),
     async (many) => {
       const rows = new Map((await insertManyUnder(db, [`[${many.map((one) => one.record).join(',')}]`])).map((row) => [row.id, row]))
       return many.map((one) => rows.get(one.id) ?? null)
@@ -67,7 +70,7 @@ export function joinedInserts(db: Kysely<Tables>, options: CoalesceOptions): (in
   return async (under) => {
     const text = JSON.stringify(under.row.body)
     const parameters = insertParameters(under, text)
-    if (text.length > JOINED_BODY_MAX) return (await insertUnder(db, parameters))[0] ?? null
+    if (text.length > JOINED_BODY_MAX) return insertedUnder(db, parameters)
     const { gpt_id, id, collection, user_id } = under.row
     // The schema is JSON text already, and the body was just written: both go in as they are.
     const record = `{"gpt_id":${JSON.stringify(gpt_id)},"id":${JSON.stringify(id)},"collection":${JSON.stringify(collection)},"body":${text},"user_id":${JSON.stringify(user_id)},"per_user":${under.rules.perUser},"schema":${under.rules.schemaText ?? 'null'}}`
