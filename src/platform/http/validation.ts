@@ -84,17 +84,12 @@ export function lazyResponseSerializers(...factoryArgs: Parameters<ReturnType<ty
   const [externalSchemas, serializerOptions] = factoryArgs
   // A serializer depends on its schema and on these two; without shared schemas or options (the
   // service sets neither) it depends on the schema alone, and the apps of a process share it.
-  const shared = isEmpty(externalSchemas) && isEmpty(serializerOptions) ? sharedSerializers : null
+  const shareable = isEmpty(externalSchemas) && isEmpty(serializerOptions)
   return (route: Parameters<typeof compile>[0]) => {
-    const key = shared && typeof route.schema === 'object' && route.schema !== null ? route.schema : null
+    const { schema } = route
+    const build = () => compile(route)
     let serialize: Serializer | undefined
-    return (data: unknown) => {
-      if (!serialize) {
-        serialize = (key && shared?.get(key)) || compile(route)
-        if (key) shared?.set(key, serialize)
-      }
-      return serialize(data)
-    }
+    return (data: unknown) => (serialize ??= shareable && typeof schema === 'object' && schema !== null ? sharedSerializer(schema, build) : build())(data)
   }
 }
 
@@ -102,5 +97,11 @@ type Serializer = (data: unknown) => string
 
 /** Response serializers by schema object, for every app of the process (see lazyResponseSerializers). */
 const sharedSerializers = new WeakMap<object, Serializer>()
+
+function sharedSerializer(schema: object, build: () => Serializer): Serializer {
+  let serialize = sharedSerializers.get(schema)
+  if (!serialize) sharedSerializers.set(schema, (serialize = build()))
+  return serialize
+}
 
 const isEmpty = (value: unknown) => value === undefined || value === null || (typeof value === 'object' && Object.keys(value).length === 0)
