@@ -18,7 +18,7 @@ export default defineConfig({
     // instead of 229 s and the PGlite one in 197 s instead of 209–223 s; four gained nothing more there.
     // On PostgreSQL, two more: its files wait longer (on the server, and on the service processes they
     // start; one waits a minute or two for a scheduled backup), and the CPU stood idle a quarter of the
-    // run. Four workers ran it in 173–188 s instead of 185–193 s, at most 28 connections of the server's 100.
+    // run. Four workers ran it in 173–188 s instead of 185–193 s, at most 32 connections of the server's 100.
     // At most four: each file has a database of its own (a PGlite instance takes ~0.5 GB; on PostgreSQL,
     // pools of its own, and its service processes' pools of five).
     maxWorkers: Math.min(availableParallelism() + (process.env.TEST_DATABASE_URL ? 2 : 1), 4),
